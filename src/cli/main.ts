@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+import fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { LinusError, reportFatal } from '../protocol/errors.js';
+import { sandboxCommand } from './commands/sandbox.js';
+
+export function buildCli(argv: string[]): Argv {
+  return yargs(argv)
+    .scriptName('linus')
+    .usage('$0 <command> [options]\n\nProvision ready Proxmox VE VMs over SSH: verified image, cloud-init, booted, reachable.')
+    .command(sandboxCommand)
+    .demandCommand(1, 'Name a command.')
+    .recommendCommands()
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .epilogue('Exit codes and the JSON shapes: see README.md. Docs: docs/.')
+    // yargs' own parse errors are operator errors: message + remediation, stable code, exit 1.
+    .fail((message, error) => {
+      if (error) throw error;
+      throw new LinusError({ code: 'INVALID_SPEC', message: message ?? 'invalid arguments', remediation: "Run 'linus --help' or 'linus <command> --help'." });
+    });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildCli(argv).parseAsync();
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    return reportFatal(error, (text) => process.stderr.write(text));
+  }
+}
+
+// Source guard: run only as the program (also through npm's bin symlink), not when imported.
+function isMain(): boolean {
+  const script = process.argv[1];
+  return script !== undefined && import.meta.url === pathToFileURL(fs.realpathSync(script)).href;
+}
+
+if (isMain()) process.exitCode = await main(hideBin(process.argv));

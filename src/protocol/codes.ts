@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+// One table for every stable error code: the host-side provisioner (shell/lib/result.sh) and the
+// driver share it; tests/unit/protocol/codes.test.ts keeps the shell copy in step.
+export const ERROR_CODES = {
+  // Provisioner: exit codes 1-6 keep the original plan's meanings.
+  INVALID_SPEC: { exitCode: 1, transient: false, remediation: 'Fix the named parameter and run again.' },
+  MISSING_DEPENDENCY: { exitCode: 2, transient: false, remediation: 'Install the named tool on the Proxmox host (it ships with Proxmox VE).' },
+  UNSUPPORTED_PVE: { exitCode: 2, transient: false, remediation: 'Use Proxmox VE 8.0 or newer (8.x or 9.x).' },
+  STORAGE_NOT_FOUND: { exitCode: 3, transient: false, remediation: "Pick a storage listed by 'pvesm status' that is enabled on the node and has 'images' content." },
+  BRIDGE_NOT_FOUND: { exitCode: 3, transient: false, remediation: "Pick a bridge listed by 'pvesh get /nodes/<node>/network --type any_bridge'." },
+  NODE_NOT_FOUND: { exitCode: 3, transient: false, remediation: "Pick a node listed by 'pvesh get /nodes'." },
+  NODE_OFFLINE: { exitCode: 4, transient: false, remediation: 'Bring the node back online or pick another node.' },
+  CREATE_FAILED: { exitCode: 5, transient: false, remediation: 'Read the Proxmox message above; fix the storage or configuration it names and run again.' },
+  RESIZE_FAILED: { exitCode: 5, transient: false, remediation: 'Check free space on the storage and run again.' },
+  START_FAILED: { exitCode: 5, transient: false, remediation: "Read the Proxmox message above ('qm start' output); check the bridge and the node's resources." },
+  LOCK_TIMEOUT: { exitCode: 5, transient: true, remediation: 'Another task holds the VM lock; wait for it to finish and run again.' },
+  ID_CLAIM_EXHAUSTED: { exitCode: 5, transient: true, remediation: 'Many VMs are being created at once; run again.' },
+  IP_TIMEOUT: { exitCode: 6, transient: false, remediation: 'Install qemu-guest-agent in the image (or use a storage with snippets content so linus can add it), check DHCP on the bridge, or raise --timeout.' },
+  SSH_TIMEOUT: { exitCode: 6, transient: false, remediation: 'The VM has an address but port 22 does not answer: check the VLAN, firewall and cloud-init, or raise --timeout.' },
+  IMAGE_DOWNLOAD_FAILED: { exitCode: 7, transient: true, remediation: 'Check that the Proxmox host can reach the image URL, or pass --image-url for a mirror.' },
+  IMAGE_CHECKSUM_MISMATCH: { exitCode: 8, transient: false, remediation: 'The image does not match its published checksum: check --image-url/--image-sha256 or try a mirror.' },
+  NAME_CONFLICT: { exitCode: 9, transient: false, remediation: 'A VM with that name exists: pick another --name, or delete the existing VM.' },
+  INSUFFICIENT_STORAGE: { exitCode: 10, transient: false, remediation: 'Free space on the storage, pick another --storage, or ask for a smaller --disk.' },
+  INSUFFICIENT_MEMORY: { exitCode: 10, transient: false, remediation: 'Free memory on the node, pick another --node, or ask for less --memory.' },
+  JOB_NOT_FOUND: { exitCode: 11, transient: false, remediation: 'Check the run id; jobs live under <remote-dir>/jobs on the host that ran them.' },
+  CANCELLED: { exitCode: 130, transient: false, remediation: 'The run was cancelled and rolled back; run again when ready.' },
+  // Driver: connection, host key and protocol errors.
+  CONNECTION_FAILED: { exitCode: 20, transient: true, remediation: 'Check --host/--port and that sshd runs on the Proxmox host.' },
+  HOST_KEY_MISMATCH: { exitCode: 21, transient: false, remediation: "The host's SSH key changed. If that is expected, remove the old entry from known_hosts (ssh-keygen -R) and verify the new fingerprint." },
+  HOST_KEY_UNKNOWN: { exitCode: 21, transient: false, remediation: 'Add the host to --known-hosts, pin it with --host-key SHA256:..., or pass --accept-new-host-key once after checking the fingerprint.' },
+  AUTH_FAILED: { exitCode: 22, transient: false, remediation: 'Check --user and --identity (or the ssh-agent / LINUS_SSH_PASSWORD).' },
+  PROTOCOL_ERROR: { exitCode: 23, transient: false, remediation: 'The host-side output was incomplete or from another linus version; run again, and report it if it persists.' },
+  UPLOAD_FAILED: { exitCode: 24, transient: true, remediation: 'Check free space and permissions of the remote directory on the Proxmox host.' },
+  CONFIG_INVALID: { exitCode: 25, transient: false, remediation: 'Fix the named setting in the config file or environment.' },
+  SANDBOX_FAILED: { exitCode: 26, transient: false, remediation: "Run 'linus sandbox down' and try again; see docs/simulator.md." },
+  INTERNAL: { exitCode: 70, transient: false, remediation: 'This is a bug in linus: please report it with the output above.' },
+} as const satisfies Record<string, { exitCode: number; transient: boolean; remediation: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+export const errorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+// Faults a test or benchmark injects by writing <root>/sim/faults.json (SimHost.setFaults).
+export const faultsSchema = z
+  .object({
+    // Added to every qm/pvesh/pvesm/pveversion call (a real qm costs 0.3-1 s of Perl start-up).
+    latencyMs: z.number().int().nonnegative().optional(),
+    // The guest agent never answers, or answers only this long after `qm start`.
+    agent: z.union([z.literal('never'), z.object({ delayMs: z.number().int().nonnegative() }).strict()]).optional(),
+    // Booted guests appear in the host's neighbour table (the no-agent fallback); default true.
+    neighbour: z.boolean().optional(),
+    // The guest's sshd never answers on port 22.
+    guestSsh: z.literal('never').optional(),
+    // `qm create ... import-from=` fails in the worker (config unlinked, exit 255).
+    importFail: z.boolean().optional(),
+    // Allocation on these storages fails for lack of space.
+    storageFull: z.array(z.string()).optional(),
+    // `qm start` fails with `start failed: QEMU exited with code 1`.
+    startFail: z.boolean().optional(),
+    // `qm resize` fails (printed on stderr, exit 0 as on a real host).
+    resizeFail: z.boolean().optional(),
+    // Another process holds the flock on lock-<vmid>.conf: matching commands time out.
+    heldLock: z
+      .object({ vmid: z.number().int().optional(), commands: z.array(z.string()).optional() })
+      .strict()
+      .optional(),
+    // nextid answers from this stale vmlist (set by SimHost.setFaults from `nextidStale: true`),
+    // so concurrent callers get the same ID, as with pmxcfs lag.
+    nextidStaleVmids: z.array(z.number().int()).optional(),
+    // Nodes reported offline.
+    offlineNodes: z.array(z.string()).optional(),
+  })
+  .strict();
+
+export type Faults = z.infer<typeof faultsSchema>;
+export type FaultsInput = Omit<Faults, 'nextidStaleVmids'> & { nextidStale?: boolean };

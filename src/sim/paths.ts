@@ -1,0 +1,40 @@
+import path from 'node:path';
+
+// Where a simulated host keeps its state, mirroring the real host's paths under one root.
+export function simPaths(root: string) {
+  const abs = path.resolve(root);
+  return {
+    root: abs,
+    bin: path.join(abs, 'bin'),
+    // One login shell per node: it runs a command as on that node (tools on PATH, node name set).
+    hostShell: (node: string) => path.join(abs, 'sim', `host-shell-${node}`),
+    pve: path.join(abs, 'etc', 'pve'),
+    storageCfg: path.join(abs, 'etc', 'pve', 'storage.cfg'),
+    datacenterCfg: path.join(abs, 'etc', 'pve', 'datacenter.cfg'),
+    qemuServerDir: (node: string) => path.join(abs, 'etc', 'pve', 'nodes', node, 'qemu-server'),
+    vmConfig: (node: string, vmid: number) => path.join(abs, 'etc', 'pve', 'nodes', node, 'qemu-server', `${vmid}.conf`),
+    lockDir: path.join(abs, 'var', 'lock', 'qemu-server'),
+    vmLock: (vmid: number) => path.join(abs, 'var', 'lock', 'qemu-server', `lock-${vmid}.conf`),
+    runDir: path.join(abs, 'var', 'run', 'qemu-server'),
+    neighTable: path.join(abs, 'proc', 'net', 'arp'),
+    remoteDir: path.join(abs, 'var', 'lib', 'linus'),
+    home: path.join(abs, 'root'),
+    sim: path.join(abs, 'sim'),
+    hostJson: path.join(abs, 'sim', 'host.json'),
+    faultsJson: path.join(abs, 'sim', 'faults.json'),
+    callLog: path.join(abs, 'sim', 'calls.jsonl'),
+    volumesDir: path.join(abs, 'sim', 'volumes'),
+    guestsDir: path.join(abs, 'sim', 'guests'),
+    leasesJson: path.join(abs, 'sim', 'leases.json'),
+    clusterLock: path.join(abs, 'sim', 'cluster.lock'),
+  };
+}
+
+export type SimPaths = ReturnType<typeof simPaths>;
+
+// The environment every command on the simulated host runs with (embedded SSH, sshd, tests).
+export const SIM_ENV = {
+  root: 'LINUS_SIM_ROOT',
+  node: 'LINUS_SIM_NODE',
+  neighTable: 'LINUS_NEIGH_TABLE',
+} as const;

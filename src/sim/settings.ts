@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+// Release facts per supported PVE version (pve-manager version/repoid from its git history,
+// see ../../docs/simulator.md). qemuServer decides the `qm disk import` success line.
+export const VERSION_PROFILES = {
+  '8.2': { manager: '8.2.4', repoid: 'faa83925c9641325', kernel: '6.8.8-4-pve', qemuServer: '8.2.4', pveQemu: '9.0.2' },
+  '8.4': { manager: '8.4.1', repoid: '2a5fa54a8503f96d', kernel: '6.8.12-9-pve', qemuServer: '8.3.13', pveQemu: '9.2.0' },
+  '9.0': { manager: '9.0.10', repoid: 'deb1ca707ec72a89', kernel: '6.14.11-2-pve', qemuServer: '9.0.23', pveQemu: '10.0.2' },
+  '9.1': { manager: '9.1.1', repoid: 'f4d3f125ffae50e9', kernel: '6.17.2-1-pve', qemuServer: '9.1.0', pveQemu: '10.1.2' },
+} as const;
+export type VersionProfile = keyof typeof VERSION_PROFILES;
+
+const GiB = 1024 ** 3;
+
+export const bridgeSchema = z
+  .object({
+    name: z.string().regex(/^[-_.\w]+$/),
+    // Guests on this bridge get DHCP leases from this loopback /16 (127.0.0.0/8 keeps them real).
+    dhcpPrefix: z.string().regex(/^127\.\d{1,3}$/),
+    vlanAware: z.boolean().default(false),
+  })
+  .strict();
+
+export const nodeSchema = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/),
+    online: z.boolean().default(true),
+    cpus: z.number().int().positive().default(16),
+    memoryBytes: z.number().int().positive().default(64 * GiB),
+    bridges: z.array(bridgeSchema).default([{ name: 'vmbr0', dhcpPrefix: '127.88', vlanAware: true }]),
+  })
+  .strict();
+
+export const hostSettingsSchema = z
+  .object({
+    version: z.enum(Object.keys(VERSION_PROFILES) as [VersionProfile, ...VersionProfile[]]).default('8.4'),
+    nodes: z.array(nodeSchema).min(1).default([nodeSchema.parse({ name: 'pve' })]),
+    // Bytes a storage can hold, by storage id (the config itself lives in etc/pve/storage.cfg).
+    storageCapacity: z.record(z.string(), z.number().int().positive()).default({ local: 100 * GiB, 'local-lvm': 500 * GiB }),
+    // Time from `qm start` until the guest agent answers and the guest's sshd listens.
+    bootDelayMs: z.number().int().nonnegative().default(1500),
+    // qga_check_running waits this long for guest-ping before "QEMU guest agent is not running".
+    agentPingTimeoutMs: z.number().int().nonnegative().default(3000),
+    // lock_config waits 10 s for the flock on lock-<vmid>.conf before "got timeout".
+    lockTimeoutMs: z.number().int().nonnegative().default(10000),
+    // Port the guest's simulated sshd listens on (22 like a real guest).
+    guestSshPort: z.number().int().min(1).max(65535).default(22),
+  })
+  .strict();
+
+export type HostSettings = z.infer<typeof hostSettingsSchema>;
+export type HostSettingsInput = z.input<typeof hostSettingsSchema>;
