@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { LinusError, toLinusError } from '../protocol/errors.js';
+import { toOutcome, type ProvisionOutcome, type Transcript } from '../protocol/result.js';
+import { UPLOAD_FAILED, UPLOAD_NEEDED, cachedRunCommand, uploadCommands, type ProvisionerFile } from '../provisioners/remote.js';
+import type { Connection } from '../ssh/connection.js';
+import { streamCommand, type ProgressEvent } from './follow.js';
+import { DEFAULT_RETRY, backoffDelay, isTransient, sleep, type RetryPolicy } from './retry.js';
+
+export interface ProvisionDeps {
+  // A fresh connection per call: reconnects after a drop go through here too.
+  connect: () => Promise<Connection>;
+  provisioner: ProvisionerFile;
+  remoteDir: string;
+  onEvent: (event: ProgressEvent) => void;
+  // Aborted on Ctrl-C: the host job is cancelled and its rollback awaited.
+  signal?: AbortSignal;
+  retry?: RetryPolicy;
+  // How long to keep reconnecting to follow a started job before giving up on it.
+  followBudgetMs?: number;
+  maxCommandChars?: number;
+  newRunId?: () => string;
+}
+
+export interface ProvisionStats {
+  execs: number;
+  uploads: number;
+  reconnects: number;
+  attempts: number;
+}
+
+export function newRunId(): string {
+  return `r${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+const WAIT_SECONDS = 30;
+
+function isFinal(transcript: Transcript): boolean {
+  return transcript.final.length > 0 && transcript.ended;
+}
+
+// One attempt with one run id: run (uploading first if needed), follow through drops, cancel on abort.
+async function attempt(deps: ProvisionDeps, runArgs: string[], runId: string, stats: ProvisionStats): Promise<ProvisionOutcome> {
+  const exec = async (connection: Connection, command: string, skip = 0) => {
+    stats.execs += 1;
+    return streamCommand(connection, command, deps.onEvent, { skip });
+  };
+  const job = (args: string[]) => cachedRunCommand(deps.remoteDir, deps.provisioner, args);
+  const run = ['run', '--run-id', runId, ...runArgs];
+  let connection: Connection | undefined;
+  let live = false;
+  let cancelled: Promise<ProvisionOutcome> | undefined;
+  // Cancelling goes over a second channel; the job then ends the running `run` with its own block.
+  const cancel = (): Promise<ProvisionOutcome> => {
+    cancelled ??= (async () => {
+      deps.onEvent({ kind: 'cancel' });
+      if (connection && live) return toOutcome((await exec(connection, job(['cancel', runId]))).transcript);
+      const fresh = await deps.connect();
+      try {
+        return toOutcome((await exec(fresh, job(['cancel', runId]))).transcript);
+      } finally {
+        await fresh.close().catch(() => undefined);
+      }
+    })();
+    return cancelled;
+  };
+  const onAbort = () => void cancel().catch(() => undefined);
+  let shown = 0;
+  try {
+    if (deps.signal?.aborted) throw new LinusError({ code: 'CANCELLED', message: 'cancelled before anything was sent to the host' });
+    connection = await deps.connect();
+    live = true;
+    void connection.closed.then(() => {
+      live = false;
+    });
+    deps.signal?.addEventListener('abort', onAbort, { once: true });
+    let result = await exec(connection, job(run));
+    if (result.lines.includes(UPLOAD_NEEDED) && !deps.signal?.aborted) {
+      const commands = uploadCommands(deps.remoteDir, deps.provisioner, deps.maxCommandChars ?? 100_000, run);
+      deps.onEvent({ kind: 'upload', commands: commands.length });
+      stats.uploads += 1;
+      for (const command of commands) result = await exec(connection, command);
+      if (result.lines.includes(UPLOAD_FAILED)) {
+        throw new LinusError({ code: 'UPLOAD_FAILED', message: `uploading the provisioner to ${deps.remoteDir}/provisioners failed its sha256 check or could not be written` });
+      }
+    }
+    shown = result.lines.length;
+    if (cancelled) return await cancelled;
+    if (isFinal(result.transcript)) return toOutcome(result.transcript);
+    throw new LinusError({ code: 'CONNECTION_FAILED', message: 'the run command ended before the job reported a result' });
+  } catch (error) {
+    const linusError = toLinusError(error);
+    if (cancelled) return await cancelled;
+    if (linusError.code !== 'CONNECTION_FAILED') throw linusError;
+    // The host job runs detached: follow it on a new connection instead of starting over.
+    return follow(deps, runId, linusError, stats, exec, job, shown, cancel);
+  } finally {
+    deps.signal?.removeEventListener('abort', onAbort);
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+async function follow(
+  deps: ProvisionDeps,
+  runId: string,
+  cause: LinusError,
+  stats: ProvisionStats,
+  exec: (connection: Connection, command: string, skip?: number) => Promise<{ transcript: Transcript; lines: string[] }>,
+  job: (args: string[]) => string,
+  shown: number,
+  cancelOnAbort: () => Promise<ProvisionOutcome>,
+): Promise<ProvisionOutcome> {
+  const budget = Date.now() + (deps.followBudgetMs ?? 10 * 60_000);
+  const policy = deps.retry ?? DEFAULT_RETRY;
+  let lastError = cause;
+  for (let reconnect = 0; Date.now() < budget; reconnect += 1) {
+    const delayMs = backoffDelay(Math.min(reconnect, 4), policy);
+    deps.onEvent({ kind: 'reconnect', attempt: reconnect + 1, delayMs, reason: lastError.message });
+    await sleep(delayMs, deps.signal);
+    if (deps.signal?.aborted) return cancelOnAbort();
+    stats.reconnects += 1;
+    let connection: Connection | undefined;
+    try {
+      connection = await deps.connect();
+      for (;;) {
+        // Offset 0 re-reads the whole log: outcomes stay exact, and already shown lines are skipped.
+        const result = await exec(connection, job(['wait', runId, '--offset', '0', '--max-seconds', String(WAIT_SECONDS)]), shown);
+        shown = Math.max(shown, result.lines.length);
+        if (isFinal(result.transcript)) return toOutcome(result.transcript);
+        if (deps.signal?.aborted) return cancelOnAbort();
+      }
+    } catch (error) {
+      const linusError = toLinusError(error);
+      if (linusError.code !== 'CONNECTION_FAILED') throw linusError;
+      lastError = linusError;
+    } finally {
+      await connection?.close().catch(() => undefined);
+    }
+  }
+  throw new LinusError({ code: 'CONNECTION_FAILED', message: `lost the connection while run ${runId} was running and could not reconnect: ${lastError.message}`, remediation: `The job goes on or rolls back on the host by itself. Check it later with 'linus gc --dry-run', or reconnect and run 'linus wait ${runId}'.` });
+}
+
+// Provisions one VM: attempts with fresh run ids while failures are transient. An attempt's
+// rollback has finished when its final block arrives, so the next attempt never overlaps it.
+export async function provision(deps: ProvisionDeps, runArgs: string[]): Promise<{ outcome: ProvisionOutcome; stats: ProvisionStats }> {
+  const policy = deps.retry ?? DEFAULT_RETRY;
+  const stats: ProvisionStats = { execs: 0, uploads: 0, reconnects: 0, attempts: 0 };
+  for (let index = 0; ; index += 1) {
+    const runId = (deps.newRunId ?? newRunId)();
+    stats.attempts += 1;
+    let outcome: ProvisionOutcome;
+    try {
+      outcome = await attempt(deps, runArgs, runId, stats);
+    } catch (error) {
+      const linusError = toLinusError(error);
+      if (!linusError.transient || index + 1 >= policy.attempts || deps.signal?.aborted) throw linusError;
+      outcome = { ok: false, kind: 'failure', runId, error: linusError.toJSON(), steps: [], logs: [] };
+    }
+    if (outcome.ok || !isTransient(outcome.error.code) || index + 1 >= policy.attempts || deps.signal?.aborted) return { outcome, stats };
+    const delayMs = backoffDelay(index, policy);
+    deps.onEvent({ kind: 'retry', attempt: index + 2, delayMs, code: outcome.error.code });
+    await sleep(delayMs, deps.signal);
+  }
+}
