@@ -1,0 +1,131 @@
+# shellcheck shell=bash
+# Step 1 on the host: tools, PVE version, node, storage, name and bridge, in a fixed number of
+# Proxmox calls however many VMs exist (one /cluster/resources read gives node, storage and names).
+
+# Facts about the target node read from /cluster/resources (see _facts_program).
+declare -gA FACTS=()
+
+check_tools() {
+  local tool
+  for tool in qm pvesh pvesm pveversion curl flock perl sha256sum sha512sum base64; do
+    command -v "$tool" >/dev/null 2>&1 || die MISSING_DEPENDENCY "'$tool' is not installed or not on PATH"
+  done
+  perl -MJSON::PP -MIO::Socket::INET -MPOSIX -e 1 2>/dev/null ||
+    die MISSING_DEPENDENCY "perl core modules JSON::PP, IO::Socket::INET and POSIX are missing"
+}
+
+check_pve_version() {
+  pve pveversion || pve_fail UNSUPPORTED_PVE "pveversion failed"
+  [[ "$PVE_OUT" =~ ^pve-manager/([0-9]+)\.([0-9]+)(\.[0-9]+)?/ ]] ||
+    die UNSUPPORTED_PVE "cannot read the Proxmox VE version from: ${PVE_OUT%%$'\n'*}"
+  case "${BASH_REMATCH[1]}" in
+    8 | 9) log "Proxmox VE ${BASH_REMATCH[1]}.${BASH_REMATCH[2]}" ;;
+    *) die UNSUPPORTED_PVE "Proxmox VE ${BASH_REMATCH[1]}.${BASH_REMATCH[2]} is not supported" ;;
+  esac
+}
+
+# Reads /cluster/resources JSON on stdin and prints key=value facts for the request:
+# node (chosen: the given one, the only one, or the local one), node_status, node_mem_free,
+# storage (given, or local-lvm, or the images storage with most room), storage_listed,
+# storage_status, storage_content, storage_avail, snippets (a storage with snippets content,
+# the chosen one first), name_vmid/name_node (a VM or CT already using the name).
+_facts_program() {
+  cat <<'PERL'
+use strict; use warnings; use JSON::PP;
+my ($node, $storage, $name, $local) = @ARGV;
+my $res = eval { decode_json(do { local $/; <STDIN> }) };
+die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
+my $clean = sub { my $v = shift // ""; $v =~ s/[^\w.,:+-]//g; $v };
+my @nodes = grep { ($_->{type} // "") eq "node" } @$res;
+if ($node eq "") {
+  if (@nodes == 1) { $node = $nodes[0]{node} // "" }
+  elsif (grep { ($_->{node} // "") eq $local } @nodes) { $node = $local }
+}
+my ($n) = grep { ($_->{node} // "") eq $node } @nodes;
+print "node=", $clean->($node), "\n";
+print "node_status=", ($n ? $clean->($n->{status} // "unknown") : "missing"), "\n";
+print "node_mem_free=", ($n && $n->{maxmem} ? int($n->{maxmem} - ($n->{mem} // 0)) : ""), "\n";
+my @st = sort { $a->{storage} cmp $b->{storage} }
+  grep { ($_->{type} // "") eq "storage" && ($_->{node} // "") eq $node && defined $_->{storage} } @$res;
+my $images = sub { my $s = shift; grep { $_ eq "images" } split /,/, ($s->{content} // "") };
+my $room = sub { my $s = shift; ($s->{maxdisk} // 0) - ($s->{disk} // 0) };
+if ($storage eq "") {
+  my @ok = grep { $images->($_) && ($_->{status} // "") eq "available" } @st;
+  my ($lvm) = grep { $_->{storage} eq "local-lvm" } @ok;
+  my ($big) = sort { $room->($b) <=> $room->($a) } @ok;
+  $storage = $lvm ? "local-lvm" : $big ? $big->{storage} : "";
+}
+my ($s) = grep { $_->{storage} eq $storage } @st;
+print "storage=", $clean->($storage), "\n";
+print "storage_listed=", ($s ? 1 : 0), "\n";
+print "storage_status=", ($s ? $clean->($s->{status} // "unknown") : ""), "\n";
+print "storage_content=", ($s ? $clean->($s->{content}) : ""), "\n";
+print "storage_avail=", ($s ? int($room->($s)) : 0), "\n";
+my @snip = grep { ($_->{status} // "") eq "available" && grep { $_ eq "snippets" } split /,/, ($_->{content} // "") } @st;
+my ($pref) = grep { $_->{storage} eq $storage } @snip;
+my $snippets = $pref // $snip[0];
+print "snippets=", ($snippets ? $clean->($snippets->{storage}) : ""), "\n";
+my ($vm) = sort { $a->{vmid} <=> $b->{vmid} }
+  grep { ($_->{type} // "") =~ /^(qemu|lxc)$/ && ($_->{name} // "") eq $name } @$res;
+print "name_vmid=", ($vm ? $clean->($vm->{vmid}) : ""), "\n";
+print "name_node=", ($vm ? $clean->($vm->{node}) : ""), "\n";
+PERL
+}
+
+# Node, storage, capacity and name checks from one /cluster/resources read.
+check_cluster() {
+  local out key value local_node
+  local_node=$(uname -n)
+  pve pvesh get /cluster/resources --output-format json || pve_fail NODE_NOT_FOUND "cannot read /cluster/resources"
+  out=$(perl -e "$(_facts_program)" "${SPEC[node]:-}" "${SPEC[storage]:-}" "${SPEC[name]}" "${local_node%%.*}" <<<"$PVE_OUT") ||
+    die INTERNAL "cannot parse /cluster/resources"
+  FACTS=()
+  while IFS='=' read -r key value; do
+    FACTS[$key]=$value
+  done <<<"$out"
+
+  [[ -n "${FACTS[node]}" ]] || die NODE_NOT_FOUND "several nodes in the cluster and none is this host: pass --node"
+  [[ "${FACTS[node_status]}" != missing ]] || die NODE_NOT_FOUND "node '${FACTS[node]}' is not in the cluster"
+  [[ "${FACTS[node_status]}" == online ]] || die NODE_OFFLINE "node '${FACTS[node]}' is ${FACTS[node_status]}"
+  SPEC[node]=${FACTS[node]}
+
+  [[ -z "${FACTS[name_vmid]}" ]] ||
+    die NAME_CONFLICT "a VM named '${SPEC[name]}' already exists: VMID ${FACTS[name_vmid]} on node ${FACTS[name_node]}"
+
+  [[ -n "${FACTS[storage]}" ]] || die STORAGE_NOT_FOUND "no storage with 'images' content is available on node '${SPEC[node]}': pass --storage"
+  SPEC[storage]=${FACTS[storage]}
+  ((FACTS[storage_listed])) || _explain_missing_storage
+  [[ "${FACTS[storage_status]}" == available ]] ||
+    die STORAGE_NOT_FOUND "storage '${SPEC[storage]}' is not available on node '${SPEC[node]}' (status ${FACTS[storage_status]})"
+  [[ ",${FACTS[storage_content]}," == *,images,* ]] ||
+    die STORAGE_NOT_FOUND "storage '${SPEC[storage]}' does not hold VM images (content: ${FACTS[storage_content]})"
+  local disk_gib=${SPEC[disk]} memory_mib=${SPEC[memory]}
+  ((FACTS[storage_avail] >= disk_gib * 1024 * 1024 * 1024)) ||
+    die INSUFFICIENT_STORAGE "storage '${SPEC[storage]}' has $((FACTS[storage_avail] / 1024 / 1024 / 1024)) GiB free, ${SPEC[disk]} GiB asked"
+  if [[ -n "${FACTS[node_mem_free]}" ]] && ((FACTS[node_mem_free] < memory_mib * 1024 * 1024)); then
+    die INSUFFICIENT_MEMORY "node '${SPEC[node]}' has $((FACTS[node_mem_free] / 1024 / 1024)) MiB free, ${SPEC[memory]} MiB asked"
+  fi
+  log "node ${SPEC[node]}, storage ${SPEC[storage]}${FACTS[snippets]:+, snippets on ${FACTS[snippets]}}"
+}
+
+# Only for a storage missing from the node's list: one more read tells "no such storage" from
+# "disabled or not on this node".
+_explain_missing_storage() {
+  local storage=${SPEC[storage]}
+  if ! pve pvesh get "/storage/$storage" --output-format json; then
+    [[ "$PVE_ERR" == *"does not exist"* ]] && die STORAGE_NOT_FOUND "storage '$storage' does not exist"
+    pve_fail STORAGE_NOT_FOUND "cannot read storage '$storage'"
+  fi
+  die STORAGE_NOT_FOUND "storage '$storage' is disabled or not available on node '${SPEC[node]}'"
+}
+
+check_bridge() {
+  local bridge=${SPEC[bridge]} type
+  if ! pve pvesh get "/nodes/${SPEC[node]}/network/$bridge" --output-format json; then
+    [[ "$PVE_ERR" == *"interface does not exist"* ]] && die BRIDGE_NOT_FOUND "bridge '$bridge' does not exist on node '${SPEC[node]}'"
+    pve_fail BRIDGE_NOT_FOUND "cannot read bridge '$bridge'"
+  fi
+  type=$(perl -MJSON::PP -e 'my $d = eval { decode_json(do { local $/; <STDIN> }) }; print ref $d eq "HASH" ? ($d->{type} // "") : ""' <<<"$PVE_OUT")
+  [[ "$type" == bridge || "$type" == OVSBridge ]] ||
+    die BRIDGE_NOT_FOUND "interface '$bridge' on node '${SPEC[node]}' is not a bridge (type '$type')"
+}

@@ -1,0 +1,126 @@
+# shellcheck shell=bash
+# Step 2: a verified cloud image in a content-addressed cache, <remote-dir>/images/<algo>.<hash>.img
+# (the dot keeps the hash a token of its own: ssh-mcp redacts long high-entropy runs).
+# The hash comes from --image-sha256 or the distribution's checksum file (sha256 or sha512). A
+# download goes to a temp file and is renamed only once verified; a flock on the images
+# directory makes concurrent runs share one download.
+
+IMG_ALGO=""
+IMG_HASH=""
+IMG_PATH=""
+# A partial download to remove if we stop early.
+IMG_TMP=""
+
+# Finds the checksum of <name> in a checksum file: GNU (`hash  name`, `hash *name`) or BSD/tagged
+# (`SHA256 (name) = hash`) lines, sha256 or sha512. Prints "<algo> <hash>".
+sums_lookup() { # <sums file> <name>
+  local line hash file algo bits
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    line=${line%$'\r'}
+    if [[ "$line" =~ ^([0-9A-Fa-f]{64}|[0-9A-Fa-f]{128})\ [\ *]?(.+)$ ]]; then
+      hash=${BASH_REMATCH[1]} file=${BASH_REMATCH[2]}
+      algo=sha$((${#hash} == 64 ? 256 : 512))
+    elif [[ "$line" =~ ^SHA(256|512)\ \((.+)\)\ =\ ([0-9A-Fa-f]+)$ ]]; then
+      bits=${BASH_REMATCH[1]} file=${BASH_REMATCH[2]} hash=${BASH_REMATCH[3]}
+      algo=sha$bits
+      ((${#hash} == bits / 4)) || continue
+    else
+      continue
+    fi
+    [[ "${file#./}" == "$2" ]] || continue
+    echo "$algo ${hash,,}"
+    return 0
+  done <"$1"
+  return 1
+}
+
+# The name a checksum file lists the image under: the last path part of its URL.
+_image_name() { # <url>
+  local path=${1%%[?#]*}
+  echo "${path##*/}"
+}
+
+# Sets IMG_ALGO, IMG_HASH and IMG_PATH; reads the checksum file unless --image-sha256 was given.
+image_resolve() {
+  local url=${SPEC[image_url]} sums_url=${SPEC[image_sums_url]} name found
+  if [[ -n "${SPEC[image_sha256]:-}" ]]; then
+    IMG_ALGO=sha256 IMG_HASH=${SPEC[image_sha256]}
+  else
+    name=$(_image_name "$url")
+    log "reading checksums from $sums_url"
+    bg_run curl -fsSL --retry 3 --connect-timeout 20 --max-time 120 -o "$WORK_DIR/sums" "$sums_url" 2>"$WORK_DIR/curl.err" ||
+      die IMAGE_DOWNLOAD_FAILED "cannot download $sums_url: $(tail -n 1 "$WORK_DIR/curl.err")"
+    found=$(sums_lookup "$WORK_DIR/sums" "$name") ||
+      die IMAGE_CHECKSUM_MISMATCH "$sums_url lists no checksum for $name"
+    read -r IMG_ALGO IMG_HASH <<<"$found"
+  fi
+  IMG_PATH="${SPEC[remote_dir]}/images/$IMG_ALGO.$IMG_HASH.img"
+  log "image $url ($IMG_ALGO $IMG_HASH)"
+}
+
+# Prints the hash of a file with IMG_ALGO.
+_hash_of() { # <file>
+  bg_run "${IMG_ALGO}sum" -- "$1" >"$WORK_DIR/hash.out" || return 1
+  local hash _
+  read -r hash _ <"$WORK_DIR/hash.out"
+  echo "$hash"
+}
+
+# Whether the cache already holds the image with the right content (a bad copy is removed).
+image_cached() {
+  [[ -f "$IMG_PATH" ]] || return 1
+  [[ "$(_hash_of "$IMG_PATH")" == "$IMG_HASH" ]] && return 0
+  log "cached $IMG_PATH does not match its hash; fetching it again"
+  rm -f -- "$IMG_PATH"
+  return 1
+}
+
+# Makes sure IMG_PATH holds the verified image.
+image_fetch() {
+  local dir=${IMG_PATH%/*} lock_fd got
+  mkdir -p -- "$dir" || die IMAGE_DOWNLOAD_FAILED "cannot create $dir"
+  exec {lock_fd}<"$dir"
+  bg_run flock -w 3600 "$lock_fd" || die IMAGE_DOWNLOAD_FAILED "timed out waiting for another download into $dir"
+  if image_cached; then
+    log "image cache hit: $IMG_PATH"
+  else
+    IMG_TMP="$dir/.$IMG_HASH.$$.part"
+    log "downloading ${SPEC[image_url]}"
+    bg_run curl -fsSL --retry 3 --connect-timeout 20 -o "$IMG_TMP" "${SPEC[image_url]}" 2>"$WORK_DIR/curl.err" ||
+      _image_fail IMAGE_DOWNLOAD_FAILED "cannot download ${SPEC[image_url]}: $(tail -n 1 "$WORK_DIR/curl.err")"
+    got=$(_hash_of "$IMG_TMP") || _image_fail IMAGE_DOWNLOAD_FAILED "cannot hash the download"
+    [[ "$got" == "$IMG_HASH" ]] ||
+      _image_fail IMAGE_CHECKSUM_MISMATCH "${SPEC[image_url]} has $IMG_ALGO $got, expected $IMG_HASH"
+    mv -f -- "$IMG_TMP" "$IMG_PATH"
+    IMG_TMP=""
+    log "image verified and cached: $IMG_PATH"
+  fi
+  exec {lock_fd}<&-
+}
+
+# A failed download never stays in the cache directory.
+_image_fail() { # <CODE> <message>
+  image_cleanup
+  die "$@"
+}
+
+# Removes a partial download (also from the EXIT trap).
+image_cleanup() {
+  [[ -z "$IMG_TMP" ]] || rm -f -- "$IMG_TMP"
+  IMG_TMP=""
+}
+
+# Virtual size in bytes: qcow2 keeps it big-endian at bytes 24-31; a raw image is its file size.
+image_virtual_size() { # <file>
+  perl -e 'open(my $f, "<:raw", $ARGV[0]) or exit 1; my $h = "";
+    if (read($f, $h, 32) == 32 && substr($h, 0, 4) eq "QFI\xfb") { print unpack("Q>", substr($h, 24, 8)), "\n" }
+    else { print -s $ARGV[0], "\n" }' "$1"
+}
+
+# A disk smaller than the image is an input error, found before anything is created.
+image_check_size() {
+  local size disk_gib=${SPEC[disk]}
+  size=$(image_virtual_size "$IMG_PATH") || die INTERNAL "cannot read $IMG_PATH"
+  ((size <= disk_gib * 1024 * 1024 * 1024)) ||
+    die INVALID_SPEC "--disk ${SPEC[disk]} GiB is smaller than the image ($(((size + 1073741823) / 1073741824)) GiB virtual size)"
+}

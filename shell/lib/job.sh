@@ -1,0 +1,181 @@
+# shellcheck shell=bash
+# Host-side jobs under <remote-dir>/jobs/<run-id>: spec (the options, NUL-separated), log (every
+# line the job printed), pid, state (running|finished), result (the final block without
+# LINUS_END), exit, and a 0600 password file shown once. The job runs in its own session
+# (perl POSIX::setsid), so a dropped SSH connection never stops it half-way.
+
+# Set in the job process itself: where its final block goes.
+JOB_DIR=""
+# The log slice read by log_chunk and the offset after it.
+CHUNK=""
+NEXT_OFFSET=0
+# Set by the traps while following a job: 1 for INT/TERM (cancel), 2 for HUP (detach).
+FOLLOW_SIGNAL=0
+readonly EXIT_RUNNING=75
+
+job_dir_of() { # <remote-dir> <run-id>
+  echo "$1/jobs/$2"
+}
+
+# Sets <var> to an existing job's directory or dies with JOB_NOT_FOUND.
+job_find() { # <var> <remote-dir> <run-id>
+  local _what _found
+  shown _what "$3"
+  [[ "$3" =~ $RUN_ID_RE ]] || die INVALID_SPEC "run id must match $RUN_ID_RE, got $_what"
+  _found=$(job_dir_of "$2" "$3")
+  [[ -f "$_found/state" ]] || die JOB_NOT_FOUND "no job $3 under $2/jobs"
+  printf -v "$1" '%s' "$_found"
+}
+
+job_state() { # <dir>
+  local state
+  state=$(<"$1/state")
+  echo "$state"
+}
+
+# Writes a file whole: readers never see a half-written one.
+_write_file() { # <path> <content>
+  printf '%s' "$2" >"$1.tmp.$$"
+  mv -f -- "$1.tmp.$$" "$1"
+}
+
+# Records the final block (stdin) and exit status, then marks the job finished (last, so a reader
+# that sees "finished" finds the result).
+job_publish() { # <dir> <exit status>
+  local block
+  block=$(cat)
+  _write_file "$1/result" "$block"$'\n'
+  _write_file "$1/exit" "$2"$'\n'
+  [[ "$block" == *LINUS_RESULT:SUCCESS* ]] || rm -f -- "$1/password"
+  _write_file "$1/state" $'finished\n'
+}
+
+# Creates the job and starts it detached. Starting the same run id with the same options again
+# is a no-op (a retry after a dropped connection); with other options it is refused.
+job_launch() { # <script> <option...>
+  local script=$1 jobs="${SPEC[remote_dir]}/jobs" dir
+  shift
+  dir=$(job_dir_of "${SPEC[remote_dir]}" "${SPEC[run_id]}")
+  mkdir -p -- "$jobs" 2>/dev/null || die INVALID_SPEC "cannot create $jobs (check --remote-dir)"
+  if ! mkdir -- "$dir" 2>/dev/null; then
+    if [[ -f "$dir/spec" ]] && cmp -s "$dir/spec" <(printf '%s\0' --run-id "${SPEC[run_id]}" "$@"); then
+      log "job ${SPEC[run_id]} was already started"
+      return 0
+    fi
+    die INVALID_SPEC "run id ${SPEC[run_id]} is already used by another request"
+  fi
+  printf '%s\0' --run-id "${SPEC[run_id]}" "$@" >"$dir/spec"
+  : >"$dir/log"
+  _write_file "$dir/state" $'running\n'
+  perl -MPOSIX -e '
+    my $pidfile = shift;
+    defined(my $pid = fork()) or die "linus: fork failed: $!\n";
+    if ($pid) {
+      open(my $fh, ">", "$pidfile.tmp") or die "linus: $pidfile: $!\n";
+      print $fh "$pid\n"; close $fh; rename("$pidfile.tmp", $pidfile) or die "linus: $pidfile: $!\n";
+      exit 0;
+    }
+    POSIX::setsid() != -1 or die "linus: setsid failed: $!\n";
+    $SIG{$_} = "DEFAULT" for qw(HUP INT TERM QUIT PIPE);
+    exec { $ARGV[0] } @ARGV or die "linus: exec failed: $!\n";' \
+    "$dir/pid" bash "$script" _job "${SPEC[run_id]}" "${SPEC[remote_dir]}" </dev/null >>"$dir/log" 2>&1 ||
+    die INTERNAL "cannot start the job process"
+  log "job ${SPEC[run_id]} started"
+}
+
+# Whether the job process still runs (no pid file yet means it is starting).
+job_alive() { # <dir>
+  [[ -f "$1/pid" ]] || return 0
+  perl -e 'my $p = shift; exit((kill(0, $p) || $!{EPERM}) ? 0 : 1)' "$(<"$1/pid")"
+}
+
+# The complete lines of the log from <offset> on, into CHUNK and NEXT_OFFSET.
+log_chunk() { # <log> <offset>
+  local LC_ALL=C data
+  data=$(perl -e 'open(my $f, "<:raw", $ARGV[0]) or exit 1; seek($f, $ARGV[1], 0) or exit 1; local $/;
+    my $d = <$f> // ""; my $i = rindex($d, "\n"); print substr($d, 0, $i + 1) if $i >= 0' "$1" "$2" && printf x)
+  CHUNK=${data%x}
+  NEXT_OFFSET=$(($2 + ${#CHUNK}))
+}
+
+# Prints the final block, with the password the first time only, and LINUS_END.
+print_final() { # <dir>
+  local pw claimed="$1/password.shown.$$"
+  cat -- "$1/result"
+  if grep -qx 'LINUS_RESULT:SUCCESS' "$1/result" && mv -- "$1/password" "$claimed" 2>/dev/null; then
+    pw=$(<"$claimed")
+    rm -f -- "$claimed"
+    emit VM_PASSWORD "$pw"
+  fi
+  end_line
+}
+
+# A job process that vanished without a result (killed with SIGKILL, host crash) is finished.
+_job_vanished() { # <dir>
+  failure_block INTERNAL "the job process ended without a result (killed?); check the VM list" |
+    job_publish "$1" "${CODE_EXIT[INTERNAL]}"
+}
+
+# Prints the log from <offset> as it grows until the job finishes or <max-seconds> pass, then
+# LINUS_OFFSET, LINUS_JOB and (when finished) the final block, and exits: 0 or the job's exit
+# status when finished, 75 when still running. On INT/TERM, `run` (forward=1) cancels the job and
+# goes on until its rollback is done. HUP (the session went away), and any signal during `wait`,
+# only stop following: the job goes on and a later `wait` picks it up.
+follow_job() { # <dir> <offset> <max-seconds or ""> <forward 0|1>
+  local dir=$1 offset=$2 until="" state forwarded=0 size
+  size=$(stat -c %s -- "$dir/log")
+  ((offset <= size)) || die INVALID_SPEC "--offset $offset is past the end of the log ($size bytes)"
+  [[ -z "$3" ]] || until=$((SECONDS + $3))
+  FOLLOW_SIGNAL=0
+  trap 'FOLLOW_SIGNAL=1' INT TERM
+  trap 'FOLLOW_SIGNAL=2' HUP
+  while :; do
+    state=$(job_state "$dir")
+    log_chunk "$dir/log" "$offset"
+    printf '%s' "$CHUNK"
+    offset=$NEXT_OFFSET
+    [[ "$state" == finished ]] && break
+    if ! job_alive "$dir"; then
+      [[ "$(job_state "$dir")" == finished ]] || _job_vanished "$dir"
+      continue
+    fi
+    if ((FOLLOW_SIGNAL)); then
+      (($4 && FOLLOW_SIGNAL == 1)) || break
+      if ! ((forwarded)); then
+        log "signal received: cancelling job ${dir##*/}"
+        kill -TERM "$(<"$dir/pid")" 2>/dev/null || true
+        forwarded=1
+      fi
+      FOLLOW_SIGNAL=0
+    fi
+    [[ -n "$until" ]] && ((SECONDS >= until)) && break
+    nap 0.5
+  done
+  emit OFFSET "$offset"
+  mark_final
+  if [[ "$state" == finished ]]; then
+    emit JOB FINISHED
+    print_final "$dir"
+    exit "$(<"$dir/exit")"
+  fi
+  emit JOB RUNNING
+  exit "$EXIT_RUNNING"
+}
+
+# Delivers a final block (stdin, without LINUS_END): into the job's files inside a job, else to
+# stdout with LINUS_END.
+publish_final() { # <exit status>
+  if [[ -n "$JOB_DIR" ]]; then
+    job_publish "$JOB_DIR" "$1"
+  else
+    cat
+    end_line
+  fi
+}
+
+# Sends TERM to a running job; it rolls back and finishes on its own.
+job_cancel() { # <dir>
+  [[ "$(job_state "$1")" == running && -f "$1/pid" ]] || return 0
+  log "cancelling job ${1##*/}"
+  kill -TERM "$(<"$1/pid")" 2>/dev/null || true
+}

@@ -1,0 +1,110 @@
+# shellcheck shell=bash
+# Stable error codes and the final LINUS blocks. The table is a copy of src/protocol/codes.ts:
+# tests/unit/provisioners/codes.test.ts parses it and fails when the two differ.
+
+readonly LINUS_PROTOCOL=1
+
+# <CODE>|<exit code>|<remediation>
+_code_table() {
+  cat <<'TABLE'
+INVALID_SPEC|1|Fix the named parameter and run again.
+MISSING_DEPENDENCY|2|Install the named tool on the Proxmox host (it ships with Proxmox VE).
+UNSUPPORTED_PVE|2|Use Proxmox VE 8.0 or newer (8.x or 9.x).
+STORAGE_NOT_FOUND|3|Pick a storage listed by 'pvesm status' that is enabled on the node and has 'images' content.
+BRIDGE_NOT_FOUND|3|Pick a bridge listed by 'pvesh get /nodes/<node>/network --type any_bridge'.
+NODE_NOT_FOUND|3|Pick a node listed by 'pvesh get /nodes'.
+NODE_OFFLINE|4|Bring the node back online or pick another node.
+CREATE_FAILED|5|Read the Proxmox message above; fix the storage or configuration it names and run again.
+RESIZE_FAILED|5|Check free space on the storage and run again.
+START_FAILED|5|Read the Proxmox message above ('qm start' output); check the bridge and the node's resources.
+LOCK_TIMEOUT|5|Another task holds the VM lock; wait for it to finish and run again.
+ID_CLAIM_EXHAUSTED|5|Many VMs are being created at once; run again.
+IP_TIMEOUT|6|Install qemu-guest-agent in the image (or use a storage with snippets content so linus can add it), check DHCP on the bridge, or raise --timeout.
+SSH_TIMEOUT|6|The VM has an address but port 22 does not answer: check the VLAN, firewall and cloud-init, or raise --timeout.
+IMAGE_DOWNLOAD_FAILED|7|Check that the Proxmox host can reach the image URL, or pass --image-url for a mirror.
+IMAGE_CHECKSUM_MISMATCH|8|The image does not match its published checksum: check --image-url/--image-sha256 or try a mirror.
+NAME_CONFLICT|9|A VM with that name exists: pick another --name, or delete the existing VM.
+INSUFFICIENT_STORAGE|10|Free space on the storage, pick another --storage, or ask for a smaller --disk.
+INSUFFICIENT_MEMORY|10|Free memory on the node, pick another --node, or ask for less --memory.
+JOB_NOT_FOUND|11|Check the run id; jobs live under <remote-dir>/jobs on the host that ran them.
+CANCELLED|130|The run was cancelled and rolled back; run again when ready.
+CONNECTION_FAILED|20|Check --host/--port and that sshd runs on the Proxmox host.
+HOST_KEY_MISMATCH|21|The host's SSH key changed. If that is expected, remove the old entry from known_hosts (ssh-keygen -R) and verify the new fingerprint.
+HOST_KEY_UNKNOWN|21|Add the host to --known-hosts, pin it with --host-key SHA256:..., or pass --accept-new-host-key once after checking the fingerprint.
+AUTH_FAILED|22|Check --user and --identity (or the ssh-agent / LINUS_SSH_PASSWORD).
+PROTOCOL_ERROR|23|The host-side output was incomplete or from another linus version; run again, and report it if it persists.
+UPLOAD_FAILED|24|Check free space and permissions of the remote directory on the Proxmox host.
+CONFIG_INVALID|25|Fix the named setting in the config file or environment.
+SANDBOX_FAILED|26|Run 'linus sandbox down' and try again; see docs/simulator.md.
+INTERNAL|70|This is a bug in linus: please report it with the output above.
+TABLE
+}
+
+declare -gA CODE_EXIT=() CODE_REMEDIATION=()
+while IFS='|' read -r _code _exit _remedy; do
+  CODE_EXIT[$_code]=$_exit
+  CODE_REMEDIATION[$_code]=$_remedy
+done < <(_code_table)
+unset _code _exit _remedy
+
+# Set by die (or the signal traps) and read by the EXIT trap that writes the failure block.
+FAIL_CODE=""
+FAIL_MSG=""
+# Set once a command has written its final output: the EXIT trap then adds nothing.
+FINAL_DONE=0
+
+mark_final() {
+  FINAL_DONE=1
+}
+
+final_marked() {
+  ((FINAL_DONE))
+}
+
+# Records a failure and exits with its code; the entry's EXIT trap rolls back and reports.
+die() { # <CODE> <message...>
+  local code=$1
+  [[ -n "${CODE_EXIT[$code]:-}" ]] || code=INTERNAL
+  FAIL_CODE=$code
+  one_line FAIL_MSG "${*:2}" 300
+  log "error [$code]: $FAIL_MSG"
+  exit "${CODE_EXIT[$code]}"
+}
+
+# Adds what a failed cleanup left behind to the failure message.
+fail_note() { # <text>
+  log "$1"
+  one_line FAIL_MSG "$FAIL_MSG ($1)" 600
+}
+
+# The first line of every command's output.
+protocol_header() {
+  emit PROTOCOL "$LINUS_PROTOCOL"
+}
+
+# After an exit without die (set -e, a bug), the failure is INTERNAL with the exit status.
+settle_failure() { # <exit status>
+  [[ -n "$FAIL_CODE" ]] && return 0
+  FAIL_CODE=INTERNAL
+  FAIL_MSG="unexpected exit status $1${ERR_WHERE:-}"
+}
+
+# The failure block, without LINUS_END (the final writer adds it); FAIL_CODE/FAIL_MSG by default.
+failure_block() { # [<CODE> <message>]
+  local code=${1:-$FAIL_CODE} msg=${2:-$FAIL_MSG}
+  emit RESULT FAILURE
+  emit ERROR_CODE "$code"
+  emit ERROR "$msg"
+  emit REMEDIATION "${CODE_REMEDIATION[$code]}"
+  emit EXIT "${CODE_EXIT[$code]}"
+}
+
+# The last line of a final block.
+end_line() {
+  printf 'LINUS_END\n'
+}
+
+# The exit status that goes with FAIL_CODE.
+fail_status() {
+  echo "${CODE_EXIT[$FAIL_CODE]}"
+}

@@ -1,0 +1,209 @@
+# shellcheck shell=bash
+# Options of run/start: parsed into SPEC, validated locally (no Proxmox call) so hostile values
+# never reach qm. Every check is a guard clause that dies with INVALID_SPEC naming the option.
+
+declare -gA SPEC=()
+# The validated public keys of --ssh-key-b64, one per line with a final newline, and their count.
+KEYS_TEXT=""
+KEYS_COUNT=0
+
+readonly RUN_ID_RE='^[a-z0-9][a-z0-9-]{5,40}$'
+readonly IPV4_RE='^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$'
+readonly DNS_LABEL_RE='^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$'
+readonly SSH_KEY_RE='^(ssh-ed25519|ssh-rsa|ssh-dss|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^[:cntrl:]]*)?$'
+
+# Shows an untrusted value in a message: quoted, one line, short.
+shown() { # <var> <value>
+  local quoted
+  printf -v quoted '%q' "${2:0:60}"
+  one_line "$1" "$quoted"
+}
+
+# Fills SPEC from run/start options. Unknown options and missing values are INVALID_SPEC.
+parse_spec() { # <option...>
+  SPEC=([remote_dir]=/var/lib/linus [os]=ubuntu [cores]=2 [memory]=2048 [disk]=20 [bridge]=vmbr0
+    [ip]=dhcp [timeout]=300 [password]=0 [dry_run]=0)
+  local opt key what
+  while (($#)); do
+    opt=$1
+    case "$opt" in
+      --dry-run) SPEC[dry_run]=1 && shift && continue ;;
+      --password) SPEC[password]=1 && shift && continue ;;
+      --run-id | --remote-dir | --node | --storage | --bridge | --name | --os | --cores | --memory | \
+        --disk | --user | --ssh-key-b64 | --ip | --gateway | --dns | --search-domain | --vlan | \
+        --image-url | --image-sha256 | --image-sums-url | --timeout) ;;
+      *) shown what "$opt" && die INVALID_SPEC "unknown option $what" ;;
+    esac
+    (($# >= 2)) || die INVALID_SPEC "option $opt needs a value"
+    key=${opt#--}
+    SPEC[${key//-/_}]=$2
+    shift 2
+  done
+}
+
+# Integer in [min, max], without leading zeros or signs.
+_int_in() { # <value> <min> <max>
+  [[ "$1" =~ ^(0|[1-9][0-9]{0,9})$ ]] && (($1 >= $2 && $1 <= $3))
+}
+
+_need_int() { # <key> <min> <max>
+  local what
+  shown what "${SPEC[$1]}"
+  _int_in "${SPEC[$1]}" "$2" "$3" || die INVALID_SPEC "--${1//_/-} must be an integer from $2 to $3, got $what"
+}
+
+# The OS table: canonical id, default user, official image and its checksum file.
+_os_row() { # <os>
+  case "$1" in
+    ubuntu | ubuntu-24.04) echo "ubuntu-24.04 ubuntu https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img https://cloud-images.ubuntu.com/noble/current/SHA256SUMS" ;;
+    ubuntu-22.04) echo "ubuntu-22.04 ubuntu https://cloud-images.ubuntu.com/jammy/current/jammy-server-cloudimg-amd64.img https://cloud-images.ubuntu.com/jammy/current/SHA256SUMS" ;;
+    debian-12) echo "debian-12 debian https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2 https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS" ;;
+    debian-13) echo "debian-13 debian https://cloud.debian.org/images/cloud/trixie/latest/debian-13-genericcloud-amd64.qcow2 https://cloud.debian.org/images/cloud/trixie/latest/SHA512SUMS" ;;
+    almalinux-9) echo "almalinux-9 almalinux https://repo.almalinux.org/almalinux/9/cloud/x86_64/images/AlmaLinux-9-GenericCloud-latest.x86_64.qcow2 https://repo.almalinux.org/almalinux/9/cloud/x86_64/images/CHECKSUM" ;;
+    rocky-9) echo "rocky-9 rocky https://dl.rockylinux.org/pub/rocky/9/images/x86_64/Rocky-9-GenericCloud-Base.latest.x86_64.qcow2 https://dl.rockylinux.org/pub/rocky/9/images/x86_64/Rocky-9-GenericCloud-Base.latest.x86_64.qcow2.CHECKSUM" ;;
+    *) return 1 ;;
+  esac
+}
+
+_valid_url() { # <url>
+  [[ "$1" =~ ^(https?|file)://[A-Za-z0-9._~:/?#@!\$\&\'()*+,\;=%-]+$ && ${#1} -le 2000 ]]
+}
+
+# Decodes --ssh-key-b64 into KEYS_TEXT and checks every line is one OpenSSH public key.
+_check_keys() {
+  local b64=${SPEC[ssh_key_b64]} decoded line
+  local -a keys=()
+  [[ "$b64" =~ ^[A-Za-z0-9+/]+={0,2}$ && ${#b64} -le 65536 ]] || die INVALID_SPEC "--ssh-key-b64 is not base64"
+  decoded=$(printf '%s' "$b64" | base64 -d 2>/dev/null) || die INVALID_SPEC "--ssh-key-b64 is not base64"
+  while IFS= read -r line; do
+    line=${line%$'\r'}
+    [[ -z "$line" || "$line" == \#* ]] && continue
+    [[ "$line" =~ $SSH_KEY_RE ]] || die INVALID_SPEC "--ssh-key-b64 holds a line that is not an OpenSSH public key"
+    keys+=("$line")
+  done <<<"$decoded"
+  ((${#keys[@]} > 0)) || die INVALID_SPEC "--ssh-key-b64 holds no public key"
+  KEYS_COUNT=${#keys[@]}
+  printf -v KEYS_TEXT '%s\n' "${keys[@]}"
+}
+
+# Checks every option and fills in defaults that depend on others (user, name, image).
+validate_spec() {
+  local what item
+  if [[ -z "${SPEC[run_id]:-}" ]]; then
+    SPEC[run_id]="r$(date -u +%y%m%d%H%M%S)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+  fi
+  shown what "${SPEC[run_id]}"
+  [[ "${SPEC[run_id]}" =~ $RUN_ID_RE ]] || die INVALID_SPEC "--run-id must match $RUN_ID_RE, got $what"
+  shown what "${SPEC[remote_dir]}"
+  [[ "${SPEC[remote_dir]}" =~ ^/[A-Za-z0-9._/-]*$ && ! "${SPEC[remote_dir]}/" =~ /\.\.?/ ]] ||
+    die INVALID_SPEC "--remote-dir must be an absolute path of [A-Za-z0-9._/-] without . or .., got $what"
+
+  local row os_id os_user os_image os_sums
+  shown what "${SPEC[os]}"
+  row=$(_os_row "${SPEC[os]}") || die INVALID_SPEC "--os must be one of ubuntu ubuntu-24.04 ubuntu-22.04 debian-12 debian-13 almalinux-9 rocky-9, got $what"
+  read -r os_id os_user os_image os_sums <<<"$row"
+  SPEC[os]=$os_id
+  _need_int cores 1 128
+  _need_int memory 512 1048576
+  _need_int disk 1 65536
+  _need_int timeout 1 86400
+  [[ -z "${SPEC[vlan]:-}" ]] || _need_int vlan 1 4094
+
+  if [[ -n "${SPEC[node]:-}" ]]; then
+    shown what "${SPEC[node]}"
+    [[ "${SPEC[node]}" =~ $DNS_LABEL_RE ]] || die INVALID_SPEC "--node must be a node name, got $what"
+  fi
+  if [[ -n "${SPEC[storage]:-}" ]]; then
+    shown what "${SPEC[storage]}"
+    [[ "${SPEC[storage]}" =~ ^[A-Za-z][A-Za-z0-9_.-]{0,99}$ ]] || die INVALID_SPEC "--storage must be a storage id, got $what"
+  fi
+  shown what "${SPEC[bridge]}"
+  [[ "${SPEC[bridge]}" =~ ^[A-Za-z][A-Za-z0-9_.-]{0,14}$ ]] || die INVALID_SPEC "--bridge must be an interface name, got $what"
+
+  if [[ -z "${SPEC[name]:-}" ]]; then
+    SPEC[name]="linus-${SPEC[run_id]}"
+    while [[ "${SPEC[name]}" == *- ]]; do SPEC[name]=${SPEC[name]%-}; done
+  fi
+  shown what "${SPEC[name]}"
+  [[ "${SPEC[name]}" =~ $DNS_LABEL_RE ]] || die INVALID_SPEC "--name must be a DNS label (letters, digits, inner hyphens, at most 63), got $what"
+
+  SPEC[user]=${SPEC[user]:-$os_user}
+  shown what "${SPEC[user]}"
+  [[ "${SPEC[user]}" =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] || die INVALID_SPEC "--user must be a Linux user name, got $what"
+
+  if [[ -n "${SPEC[ssh_key_b64]:-}" ]]; then
+    _check_keys
+  else
+    ((SPEC[password])) || die INVALID_SPEC "give --ssh-key-b64 (recommended) or --password"
+  fi
+
+  shown what "${SPEC[ip]}"
+  if [[ "${SPEC[ip]}" != dhcp ]]; then
+    [[ "${SPEC[ip]}" =~ ^([0-9.]+)/([0-9]{1,2})$ ]] || die INVALID_SPEC "--ip must be dhcp or A.B.C.D/N, got $what"
+    item=${BASH_REMATCH[2]}
+    [[ "${BASH_REMATCH[1]}" =~ $IPV4_RE ]] || die INVALID_SPEC "--ip must be dhcp or A.B.C.D/N, got $what"
+    _int_in "$item" 1 32 || die INVALID_SPEC "--ip must be dhcp or A.B.C.D/N, got $what"
+  fi
+  if [[ -n "${SPEC[gateway]:-}" ]]; then
+    shown what "${SPEC[gateway]}"
+    [[ "${SPEC[gateway]}" =~ $IPV4_RE ]] || die INVALID_SPEC "--gateway must be an IPv4 address, got $what"
+    [[ "${SPEC[ip]}" != dhcp ]] || die INVALID_SPEC "--gateway needs a static --ip"
+  fi
+  if [[ -n "${SPEC[dns]:-}" ]]; then
+    shown what "${SPEC[dns]}"
+    local -a servers=()
+    read -ra servers <<<"${SPEC[dns]}"
+    ((${#servers[@]} > 0 && ${#servers[@]} <= 3)) || die INVALID_SPEC "--dns must be 1 to 3 IP addresses separated by spaces, got $what"
+    for item in "${servers[@]}"; do
+      [[ "$item" =~ $IPV4_RE || "$item" =~ ^[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}$ ]] ||
+        die INVALID_SPEC "--dns must be 1 to 3 IP addresses separated by spaces, got $what"
+    done
+    SPEC[dns]="${servers[*]}"
+  fi
+  if [[ -n "${SPEC[search_domain]:-}" ]]; then
+    shown what "${SPEC[search_domain]}"
+    [[ ${#SPEC[search_domain]} -le 253 && "${SPEC[search_domain]}" =~ ^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$ ]] ||
+      die INVALID_SPEC "--search-domain must be a DNS name, got $what"
+  fi
+
+  if [[ -n "${SPEC[image_sha256]:-}" ]]; then
+    shown what "${SPEC[image_sha256]}"
+    [[ "${SPEC[image_sha256]}" =~ ^[0-9A-Fa-f]{64}$ ]] || die INVALID_SPEC "--image-sha256 must be 64 hex digits, got $what"
+    SPEC[image_sha256]=${SPEC[image_sha256],,}
+  fi
+  for item in image_url image_sums_url; do
+    [[ -z "${SPEC[$item]:-}" ]] && continue
+    shown what "${SPEC[$item]}"
+    _valid_url "${SPEC[$item]}" || die INVALID_SPEC "--${item//_/-} must be an http(s) or file URL, got $what"
+  done
+  if [[ -n "${SPEC[image_url]:-}" ]]; then
+    [[ -n "${SPEC[image_sha256]:-}${SPEC[image_sums_url]:-}" ]] ||
+      die INVALID_SPEC "--image-url needs --image-sha256 or --image-sums-url: linus never uses an unverified image"
+  else
+    SPEC[image_url]=$os_image
+  fi
+  # An explicit sha256 wins over any checksum file.
+  if [[ -n "${SPEC[image_sha256]:-}" ]]; then
+    SPEC[image_sums_url]=""
+  else
+    SPEC[image_sums_url]=${SPEC[image_sums_url]:-$os_sums}
+  fi
+}
+
+# Writes the validated public keys for `qm create --sshkeys <file>` (qm reads and URL-escapes it).
+write_keys_file() { # <path>
+  printf '%s' "$KEYS_TEXT" >"$1"
+}
+
+# Whether a URL-decoded sshkeys value from a VM config holds exactly our keys.
+keys_match() { # <decoded sshkeys>
+  [[ "${1%$'\n'}" == "${KEYS_TEXT%$'\n'}" ]]
+}
+
+# The request in one line for the VM description: no keys or secrets, only their count.
+spec_summary() { # <version>
+  local s="linus $1 run=${SPEC[run_id]} os=${SPEC[os]} cores=${SPEC[cores]} memory=${SPEC[memory]}M"
+  s+=" disk=${SPEC[disk]}G user=${SPEC[user]} ip=${SPEC[ip]}${SPEC[gateway]:+ gw=${SPEC[gateway]}}"
+  s+="${SPEC[vlan]:+ vlan=${SPEC[vlan]}} keys=$KEYS_COUNT password=$((SPEC[password] ? 1 : 0))"
+  echo "$s"
+}

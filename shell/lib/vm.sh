@@ -1,0 +1,287 @@
+# shellcheck shell=bash
+# Steps 3-6: claim an ID by creating the VM (one `qm create` with disk import and cloud-init),
+# grow and verify it, start it; and the rollback that removes only the VM this run created.
+
+NEXT_ID=""
+# The ID of a `qm create` we ran (in flight or done): the only VM the rollback may touch, and only
+# if its config carries our run tag.
+CLAIM_ID=""
+VM_ID=""
+VM_CONFIG=""
+VM_MAC=""
+START_TRIED=0
+CREATE_ARGS=()
+SNIPPET_VOLID=""
+PASSWORD_HASH=""
+readonly SNIPPET_NAME=linus-qga.yaml
+readonly CLAIM_TRIES=10
+
+# Vendor-data that installs and starts the QEMU guest agent (cloud images often lack it).
+vendor_data() {
+  cat <<'YAML'
+#cloud-config
+# linus: the QEMU guest agent lets Proxmox report this VM's address.
+packages:
+  - qemu-guest-agent
+runcmd:
+  - [systemctl, start, qemu-guest-agent]
+YAML
+}
+
+# Points SNIPPET_VOLID at the guest-agent vendor-data on a snippets storage, writing it once; the
+# path from `pvesm path` is cached under <remote-dir>/snippets so later runs skip that call.
+# Without a snippets storage the IP falls back to the neighbour table.
+prepare_snippet() { # <dry-run 0|1>
+  local storage=${FACTS[snippets]:-} volid path cache
+  [[ -n "$storage" ]] || return 0
+  volid="$storage:snippets/$SNIPPET_NAME"
+  cache="${SPEC[remote_dir]}/snippets/$storage.path"
+  if [[ -f "$cache" ]]; then
+    path=$(<"$cache")
+    if [[ -f "$path" ]] && cmp -s "$path" <(vendor_data); then
+      SNIPPET_VOLID=$volid
+      return 0
+    fi
+  fi
+  if ! pve pvesm path "$volid" || [[ ! "$PVE_OUT" =~ ^/[^[:cntrl:]]+$ ]]; then
+    log "no path for $volid; going on without the guest-agent vendor-data"
+    return 0
+  fi
+  path=$PVE_OUT
+  SNIPPET_VOLID=$volid
+  if (($1)); then
+    log "would write the guest-agent vendor-data to $path"
+    return 0
+  fi
+  if ! { mkdir -p -- "${path%/*}" "${cache%/*}" && vendor_data >"$path.tmp.$$" && chmod 0644 "$path.tmp.$$" &&
+    mv -f -- "$path.tmp.$$" "$path" && printf '%s' "$path" >"$cache"; }; then
+    log "cannot write $path; going on without the guest-agent vendor-data"
+    SNIPPET_VOLID=""
+    rm -f -- "$path.tmp.$$"
+  fi
+}
+
+# A generated password: four groups of five letters/digits (about 119 bits). The dots keep each
+# run short enough that ssh-mcp's entropy redaction leaves the one line that shows it alone.
+_new_password() {
+  perl -e 'open(my $r, "<:raw", "/dev/urandom") or die; my @c = ("a".."z", "A".."Z", 0..9); my @g;
+    for (1..4) { my $s = ""; while (length $s < 5) { read($r, my $b, 1) == 1 or die; my $v = ord $b;
+      $s .= $c[$v % 62] if $v < 248 } push @g, $s } print join(".", @g), "\n"'
+}
+
+# SHA-256 crypt ($5$) of the password read on stdin: the plaintext never appears in an argv.
+_crypt_password() {
+  perl -e 'my $pw = <STDIN>; chomp $pw; open(my $r, "<:raw", "/dev/urandom") or die; read($r, my $b, 12) == 12 or die;
+    my @c = ("a".."z", "A".."Z", 0..9, ".", "/"); my $salt = join "", map { $c[ord($_) % 64] } split //, $b;
+    my $h = crypt($pw, "\$5\$$salt\$"); die "no sha256-crypt\n" unless defined $h && $h =~ /^\$5\$/; print "$h\n"'
+}
+
+# Cloud-init inputs: the key file and, on request, a new password kept in a 0600 file of the job
+# (shown once by wait, never logged) with only its hash passed to qm.
+prepare_cloudinit() { # <job dir> <dry-run 0|1>
+  local pw
+  if [[ -n "${SPEC[ssh_key_b64]:-}" ]] && ! (($2)); then
+    write_keys_file "$1/sshkeys"
+  fi
+  if [[ "${SPEC[password]}" == 1 ]]; then
+    if (($2)); then
+      PASSWORD_HASH="<hidden>"
+    else
+      pw=$(_new_password) || die INTERNAL "cannot generate a password"
+      PASSWORD_HASH=$(_crypt_password <<<"$pw") || die INTERNAL "cannot hash the password"
+      printf '%s\n' "$pw" >"$1/password"
+    fi
+  fi
+  prepare_snippet "$2"
+}
+
+_ipconfig() {
+  if [[ "${SPEC[ip]}" == dhcp ]]; then
+    echo "ip=dhcp"
+  else
+    echo "ip=${SPEC[ip]}${SPEC[gateway]:+,gw=${SPEC[gateway]}}"
+  fi
+}
+
+# The one `qm create` argv (without the ID): hardware, disk import, cloud-init, ownership tags.
+build_create_args() { # <job dir> <version>
+  local net="virtio,bridge=${SPEC[bridge]}${SPEC[vlan]:+,tag=${SPEC[vlan]}}" storage=${SPEC[storage]}
+  CREATE_ARGS=(--name "${SPEC[name]}" --ostype l26 --cores "${SPEC[cores]}" --memory "${SPEC[memory]}"
+    --net0 "$net" --scsihw virtio-scsi-pci --scsi0 "$storage:0,import-from=$IMG_PATH"
+    --ide2 "$storage:cloudinit" --boot order=scsi0 --serial0 socket --vga serial0 --agent enabled=1
+    --tags "linus;linus-${SPEC[run_id]}" --description "$(spec_summary "$2")"
+    --ciuser "${SPEC[user]}" --ipconfig0 "$(_ipconfig)")
+  [[ -z "${SPEC[ssh_key_b64]:-}" ]] || CREATE_ARGS+=(--sshkeys "$1/sshkeys")
+  [[ -z "$PASSWORD_HASH" ]] || CREATE_ARGS+=(--cipassword "$PASSWORD_HASH")
+  [[ -z "${SPEC[dns]:-}" ]] || CREATE_ARGS+=(--nameserver "${SPEC[dns]}")
+  [[ -z "${SPEC[search_domain]:-}" ]] || CREATE_ARGS+=(--searchdomain "${SPEC[search_domain]}")
+  [[ -z "$SNIPPET_VOLID" ]] || CREATE_ARGS+=(--cicustom "vendor=$SNIPPET_VOLID")
+  return 0
+}
+
+# A candidate ID; not reserved (nextid only reads the vmlist): `qm create` is the claim.
+next_vm_id() {
+  pve pvesh get /cluster/nextid --output-format json || pve_fail CREATE_FAILED "cannot get a free VM ID"
+  [[ "$PVE_OUT" =~ ^\"?([1-9][0-9]{2,8})\"?$ ]] || die INTERNAL "unexpected /cluster/nextid answer"
+  NEXT_ID=${BASH_REMATCH[1]}
+}
+
+# Creates the VM; an ID taken meanwhile (`VM <id> already exists on node ...`) moves on to the next
+# one, a bounded number of times. Prints LINUS_VM_ID once the ID is ours.
+create_vm() {
+  local id=$NEXT_ID tries
+  for ((tries = 0; tries < CLAIM_TRIES; tries++, id++)); do
+    CLAIM_ID=$id
+    if pve qm create "$id" "${CREATE_ARGS[@]}"; then
+      VM_ID=$id
+      emit VM_ID "$id"
+      return 0
+    fi
+    if [[ "$PVE_ERR" =~ (VM|CT)\ $id\ already\ exists ]]; then
+      CLAIM_ID=""
+      log "VM ID $id is taken; trying $((id + 1))"
+      continue
+    fi
+    pve_fail CREATE_FAILED "qm create $id failed"
+  done
+  die ID_CLAIM_EXHAUSTED "VM IDs $NEXT_ID to $((id - 1)) were all taken while we tried"
+}
+
+# A key of VM_CONFIG (current values only, not the [PENDING] or snapshot sections).
+config_get() { # <key>
+  local line
+  while IFS= read -r line; do
+    [[ "$line" == \[* ]] && break
+    if [[ "$line" == "$1: "* ]]; then
+      echo "${line#"$1: "}"
+      return 0
+    fi
+  done <<<"$VM_CONFIG"
+  return 1
+}
+
+# format_size back to bytes: 20G, 2252M, 1024K or plain bytes.
+size_bytes() { # <size>
+  [[ "$1" =~ ^([0-9]+)([KMGT]?)$ ]] || return 1
+  local n=${BASH_REMATCH[1]} unit=${BASH_REMATCH[2]}
+  case "$unit" in
+    K) echo $((n * 1024)) ;;
+    M) echo $((n * 1024 ** 2)) ;;
+    G) echo $((n * 1024 ** 3)) ;;
+    T) echo $((n * 1024 ** 4)) ;;
+    *) echo "$n" ;;
+  esac
+}
+
+# Whether VM_CONFIG carries this run's tag (Proxmox accepts ; , and space between tags).
+config_is_ours() {
+  local tags tag
+  local -a list=()
+  tags=$(config_get tags) || return 1
+  read -ra list <<<"${tags//[;,]/ }"
+  for tag in "${list[@]}"; do
+    [[ "$tag" == "linus-${SPEC[run_id]}" ]] && return 0
+  done
+  return 1
+}
+
+# Grows scsi0, then reads the config once and checks the size: `qm resize` exits 0 even when it
+# fails, so only the config tells.
+resize_disk() {
+  local disk=${SPEC[disk]} want resize_err scsi0 size have
+  want=$((disk * 1024 ** 3))
+  pve qm resize "$VM_ID" scsi0 "${SPEC[disk]}G" || pve_fail RESIZE_FAILED "qm resize $VM_ID failed"
+  resize_err=$(pve_message)
+  [[ -n "$PVE_ERR" ]] || resize_err=""
+  pve qm config "$VM_ID" || pve_fail CREATE_FAILED "cannot read the config of VM $VM_ID"
+  VM_CONFIG=$PVE_OUT
+  scsi0=$(config_get scsi0) || die CREATE_FAILED "VM $VM_ID has no scsi0 disk"
+  [[ ",$scsi0," =~ ,size=([0-9]+[KMGT]?), ]] || die RESIZE_FAILED "VM $VM_ID scsi0 has no size: $scsi0"
+  size=${BASH_REMATCH[1]}
+  have=$(size_bytes "$size")
+  ((have == want)) || die RESIZE_FAILED "disk of VM $VM_ID is $size, not ${SPEC[disk]}G${resize_err:+: $resize_err}"
+}
+
+_expect() { # <key> <wanted value>
+  local have
+  have=$(config_get "$1") || have="(unset)"
+  [[ "$have" == "$2" ]] || die CREATE_FAILED "VM $VM_ID config has $1 '$have', expected '$2'"
+}
+
+# Step 4 checks on the config read by resize_disk: ownership, CPU, memory, NIC; keeps net0's MAC.
+verify_hardware() {
+  local net0
+  config_is_ours || die CREATE_FAILED "VM $VM_ID does not carry the tag linus-${SPEC[run_id]}"
+  _expect cores "${SPEC[cores]}"
+  _expect memory "${SPEC[memory]}"
+  net0=$(config_get net0) || die CREATE_FAILED "VM $VM_ID has no net0"
+  [[ "$net0" =~ ^virtio=([0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}), ]] || die CREATE_FAILED "VM $VM_ID net0 has no MAC: $net0"
+  VM_MAC=${BASH_REMATCH[1],,}
+  [[ ",$net0," == *",bridge=${SPEC[bridge]},"* ]] || die CREATE_FAILED "VM $VM_ID net0 is not on bridge ${SPEC[bridge]}: $net0"
+  if [[ -n "${SPEC[vlan]:-}" ]]; then
+    [[ ",$net0," == *",tag=${SPEC[vlan]},"* ]] || die CREATE_FAILED "VM $VM_ID net0 is not on VLAN ${SPEC[vlan]}: $net0"
+  elif [[ ",$net0," == *,tag=* ]]; then
+    die CREATE_FAILED "VM $VM_ID net0 has a VLAN tag that was not asked for: $net0"
+  fi
+  log "VM $VM_ID: ${SPEC[cores]} cores, ${SPEC[memory]} MiB, ${SPEC[disk]} GiB, MAC $VM_MAC"
+}
+
+# Step 5 checks: the cloud-init settings of the same config.
+verify_cloudinit() {
+  local keys
+  _expect ciuser "${SPEC[user]}"
+  _expect ipconfig0 "$(_ipconfig)"
+  [[ -z "${SPEC[dns]:-}" ]] || _expect nameserver "${SPEC[dns]}"
+  [[ -z "${SPEC[search_domain]:-}" ]] || _expect searchdomain "${SPEC[search_domain]}"
+  [[ -z "$SNIPPET_VOLID" ]] || _expect cicustom "vendor=$SNIPPET_VOLID"
+  if [[ -n "${SPEC[ssh_key_b64]:-}" ]]; then
+    keys=$(config_get sshkeys) || die CREATE_FAILED "VM $VM_ID has no sshkeys"
+    keys=$(perl -pe 's/%([0-9A-Fa-f]{2})/chr(hex($1))/ge' <<<"$keys")
+    keys_match "$keys" || die CREATE_FAILED "VM $VM_ID sshkeys differ from the keys given"
+  fi
+  if [[ "${SPEC[password]}" == 1 ]]; then
+    config_get cipassword >/dev/null || die CREATE_FAILED "VM $VM_ID has no cipassword"
+  fi
+  log "cloud-init: user ${SPEC[user]}, $(_ipconfig)${SNIPPET_VOLID:+, vendor-data $SNIPPET_VOLID}"
+}
+
+start_vm() {
+  START_TRIED=1
+  pve qm start "$VM_ID" || pve_fail START_FAILED "qm start $VM_ID failed"
+}
+
+# Removes the VM this run created, with its disks and cloud-init volume. Waits for a Proxmox call
+# still in flight (never kills it), then checks ownership by run tag: a VM that won an ID race
+# against us, or any other VM, is left alone. Safe to call twice. What it could not remove is added to the failure message.
+rollback() {
+  local id=$CLAIM_ID
+  [[ -n "$id" ]] || return 0
+  CLAIM_ID=""
+  if [[ -n "$PVE_PID" ]]; then
+    log "rollback: waiting for the Proxmox call in flight to finish"
+    wait "$PVE_PID" 2>/dev/null || true
+    PVE_PID=""
+  fi
+  log "rollback: checking VM $id"
+  if ! pve qm config "$id"; then
+    if [[ "$PVE_ERR" == *"does not exist"* ]]; then
+      log "rollback: VM $id does not exist; nothing to remove"
+      return 0
+    fi
+    fail_note "rollback: cannot read VM $id ($(pve_message)); check it by hand"
+    return 0
+  fi
+  VM_CONFIG=$PVE_OUT
+  if ! config_is_ours; then
+    log "rollback: VM $id is not tagged linus-${SPEC[run_id]}; leaving it alone"
+    return 0
+  fi
+  if ((START_TRIED)) && ! pve qm stop "$id"; then
+    log "rollback: qm stop $id failed: $(pve_message)"
+  fi
+  if ! pve qm destroy "$id" --purge 1 --destroy-unreferenced-disks 1; then
+    fail_note "rollback: VM $id was not removed ($(pve_message)); remove it with 'qm destroy $id --purge 1'"
+    return 0
+  fi
+  log "rollback: VM $id and its volumes removed"
+}

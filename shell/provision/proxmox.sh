@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# linus host-side provisioner for Proxmox VE: turns a verified cloud image into a running VM that
+# answers SSH, and reports LINUS_* lines (docs/protocol.md). Runs on the Proxmox host as root.
+#
+# Usage: proxmox.sh run [options]            start a job and follow it to the end
+#        proxmox.sh start [options]          start a detached job, print its run id, return
+#        proxmox.sh wait <run-id> [--offset N] [--max-seconds N] [--remote-dir DIR]
+#        proxmox.sh cancel <run-id> [--remote-dir DIR]
+#        proxmox.sh version
+# The whole file sits in one { } block: bash reads it completely before running any of it, so
+# replacing the file on disk cannot change a run in progress.
+{
+set -euo pipefail
+umask 077
+export LC_ALL=C
+
+LINUS_VERSION="0.0.0-dev" # linus:version
+LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)" # linus:source-only
+# shellcheck source=shell/lib/log.sh
+source "$LIB_DIR/log.sh" # linus:include lib/log.sh
+# shellcheck source=shell/lib/result.sh
+source "$LIB_DIR/result.sh" # linus:include lib/result.sh
+# shellcheck source=shell/lib/proc.sh
+source "$LIB_DIR/proc.sh" # linus:include lib/proc.sh
+# shellcheck source=shell/lib/spec.sh
+source "$LIB_DIR/spec.sh" # linus:include lib/spec.sh
+# shellcheck source=shell/lib/pve.sh
+source "$LIB_DIR/pve.sh" # linus:include lib/pve.sh
+# shellcheck source=shell/lib/host.sh
+source "$LIB_DIR/host.sh" # linus:include lib/host.sh
+# shellcheck source=shell/lib/image.sh
+source "$LIB_DIR/image.sh" # linus:include lib/image.sh
+# shellcheck source=shell/lib/vm.sh
+source "$LIB_DIR/vm.sh" # linus:include lib/vm.sh
+# shellcheck source=shell/lib/net.sh
+source "$LIB_DIR/net.sh" # linus:include lib/net.sh
+# shellcheck source=shell/lib/job.sh
+source "$LIB_DIR/job.sh" # linus:include lib/job.sh
+
+readonly STEPS=9
+# Where the ERR trap saw the last failing command (for INTERNAL messages).
+ERR_WHERE=""
+
+step() { # <n> <name>
+  emit STEP "$1/$STEPS:$2"
+}
+
+# The provisioning steps. A dry run stops after the ID candidate and prints the writes as
+# LINUS_PLAN lines instead of doing them.
+provision() { # <dry-run 0|1>
+  local dry=$1 job_dir id
+  job_dir=$(job_dir_of "${SPEC[remote_dir]}" "${SPEC[run_id]}")
+
+  step 1 validate
+  check_tools
+  check_pve_version
+  check_cluster
+  check_bridge
+
+  step 2 image
+  image_resolve
+  if ((dry)); then
+    if image_cached; then
+      image_check_size
+    else
+      log "would download ${SPEC[image_url]} to $IMG_PATH (disk size checked after download)"
+    fi
+  else
+    image_fetch
+    image_check_size
+  fi
+
+  step 3 claim
+  prepare_cloudinit "$job_dir" "$dry"
+  build_create_args "$job_dir" "$LINUS_VERSION"
+  next_vm_id
+  if ((dry)); then
+    id=$NEXT_ID
+    plan qm create "$id" "${CREATE_ARGS[@]}"
+    plan qm resize "$id" scsi0 "${SPEC[disk]}G"
+    plan qm config "$id"
+    plan qm start "$id"
+    [[ "${SPEC[ip]}" != dhcp ]] || plan qm guest cmd "$id" network-get-interfaces
+    return 0
+  fi
+  create_vm
+
+  step 4 create
+  resize_disk
+  verify_hardware
+
+  step 5 cloudinit
+  verify_cloudinit
+
+  step 6 start
+  start_vm
+
+  step 7 ip
+  start_deadline
+  wait_for_ip "$VM_ID" "$VM_MAC"
+
+  step 8 ssh
+  wait_for_ssh
+
+  step 9 report
+}
+
+success_block() {
+  emit RESULT SUCCESS
+  emit VM_ID "$VM_ID"
+  emit VM_IP "$VM_IP"
+  emit VM_USER "${SPEC[user]}"
+  emit VM_NAME "${SPEC[name]}"
+  emit VM_OS "${SPEC[os]}"
+  emit VM_CPU "${SPEC[cores]}"
+  emit VM_RAM "${SPEC[memory]}"
+  emit VM_DISK "${SPEC[disk]}"
+  emit VM_NODE "${SPEC[node]}"
+}
+
+on_signal() { # <name>
+  FAIL_CODE=CANCELLED
+  FAIL_MSG="cancelled by SIG$1"
+  log "SIG$1 received: stopping and rolling back"
+  exit "${CODE_EXIT[CANCELLED]}"
+}
+
+# Every exit passes here: stop local helpers, and unless a final block was written, roll back
+# what this run created and write the failure block.
+on_exit() {
+  local status=$?
+  set +e
+  trap '' HUP INT TERM
+  bg_stop
+  image_cleanup
+  if ! final_marked; then
+    settle_failure "$status"
+    rollback
+    failure_block | publish_final "$(fail_status)"
+    status=$(fail_status)
+  fi
+  [[ -z "$JOB_DIR" ]] || rm -f -- "$JOB_DIR/sshkeys"
+  rm -rf -- "$WORK_DIR"
+  exit "$status"
+}
+
+# Usage: run [options]
+# Description: start + follow in the foreground; INT/TERM cancel the job (it rolls back), HUP
+# only detaches (reattach with wait).
+cmd_run() {
+  parse_spec "$@"
+  validate_spec
+  emit RUN_ID "${SPEC[run_id]}"
+  if ((SPEC[dry_run])); then
+    _dry_run
+  fi
+  job_launch "$SELF" "$@"
+  follow_job "$(job_dir_of "${SPEC[remote_dir]}" "${SPEC[run_id]}")" 0 "" 1
+}
+
+# Usage: start [options]
+# Description: start a detached job and return at once; follow it with wait.
+cmd_start() {
+  parse_spec "$@"
+  validate_spec
+  emit RUN_ID "${SPEC[run_id]}"
+  if ((SPEC[dry_run])); then
+    _dry_run
+  fi
+  job_launch "$SELF" "$@"
+  local state
+  state=$(job_state "$(job_dir_of "${SPEC[remote_dir]}" "${SPEC[run_id]}")")
+  emit JOB "${state^^}"
+  mark_final
+}
+
+_dry_run() {
+  provision 1
+  emit RESULT DRY_RUN
+  end_line
+  mark_final
+  exit 0
+}
+
+# Options of wait/cancel, into SPEC.
+_parse_follow() { # <option...>
+  SPEC[remote_dir]=/var/lib/linus SPEC[offset]=0 SPEC[max_seconds]=""
+  while (($#)); do
+    case "$1" in
+      --offset | --max-seconds | --remote-dir) ;;
+      *) local what && shown what "$1" && die INVALID_SPEC "unknown option $what" ;;
+    esac
+    (($# >= 2)) || die INVALID_SPEC "option $1 needs a value"
+    local key=${1#--}
+    SPEC[${key//-/_}]=$2
+    shift 2
+  done
+  _int_in "${SPEC[offset]}" 0 999999999999 || die INVALID_SPEC "--offset must be a byte offset"
+  [[ -z "${SPEC[max_seconds]}" ]] || _int_in "${SPEC[max_seconds]}" 0 86400 ||
+    die INVALID_SPEC "--max-seconds must be an integer from 0 to 86400"
+  [[ "${SPEC[remote_dir]}" =~ ^/[A-Za-z0-9._/-]*$ ]] || die INVALID_SPEC "--remote-dir must be an absolute path"
+}
+
+# Usage: wait <run-id> [--offset N] [--max-seconds N] [--remote-dir DIR]
+# Description: print the job log from --offset, then LINUS_OFFSET, LINUS_JOB and, once finished,
+# the final block. Exit 0 (success), the job's exit status (failure) or 75 (still running).
+cmd_wait() {
+  local id=${1:-} dir
+  (($#)) && shift
+  _parse_follow "$@"
+  job_find dir "${SPEC[remote_dir]}" "$id"
+  emit RUN_ID "$id"
+  follow_job "$dir" "${SPEC[offset]}" "${SPEC[max_seconds]}" 0
+}
+
+# Usage: cancel <run-id> [--remote-dir DIR]
+# Description: stop the job, wait for its rollback, print its final block (CANCELLED, exit 130).
+cmd_cancel() {
+  local id=${1:-} dir
+  (($#)) && shift
+  _parse_follow "$@"
+  job_find dir "${SPEC[remote_dir]}" "$id"
+  emit RUN_ID "$id"
+  local offset
+  offset=$(stat -c %s -- "$dir/log")
+  job_cancel "$dir"
+  follow_job "$dir" "$offset" "" 0
+}
+
+# Usage: version
+# Description: the provisioner version, and the body checksum when run from a bundle.
+cmd_version() {
+  local header sum
+  emit VERSION "$LINUS_VERSION"
+  emit PROVISIONER proxmox
+  header=$(sed -n '2p' -- "$SELF")
+  if [[ "$header" == "# linus-provisioner "* ]]; then
+    sum=$(tail -n +3 -- "$SELF" | sha256sum)
+    emit BODY_SHA256 "${sum%% *}"
+  fi
+  end_line
+  mark_final
+}
+
+# The detached job: re-reads its spec, provisions, records the final block.
+cmd_job() { # <run-id> <remote-dir>
+  local -a args=()
+  JOB_DIR=$(job_dir_of "$2" "$1")
+  mapfile -d '' args <"$JOB_DIR/spec"
+  parse_spec "${args[@]}"
+  validate_spec
+  provision 0
+  success_block | publish_final 0
+  mark_final
+}
+
+main() {
+  local cmd=${1:-}
+  (($#)) && shift
+  SELF=$(realpath -- "${BASH_SOURCE[0]}")
+  WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/linus.XXXXXX")
+  trap on_exit EXIT
+  trap 'on_signal HUP' HUP
+  trap 'on_signal INT' INT
+  trap 'on_signal TERM' TERM
+  set -E
+  trap 'ERR_WHERE=" (line $LINENO in ${FUNCNAME[0]:-main})"' ERR
+  [[ "$cmd" == _job ]] || protocol_header
+  case "$cmd" in
+    run) cmd_run "$@" ;;
+    start) cmd_start "$@" ;;
+    wait) cmd_wait "$@" ;;
+    cancel) cmd_cancel "$@" ;;
+    version) cmd_version ;;
+    _job) cmd_job "$@" ;;
+    *)
+      local what
+      shown what "$cmd"
+      die INVALID_SPEC "unknown command $what (commands: run start wait cancel version)"
+      ;;
+  esac
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi
+}
