@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { guestPidFile, guestQgaSocket, guestRecordFile, readGuestRecord, runningPid, type GuestRecord } from './guest-record.js';
+import { removeNeighbour } from './neighbour.js';
+import type { SimPaths } from './paths.js';
+
+const DAEMON = path.join(path.dirname(fileURLToPath(import.meta.url)), 'guest-daemon.js');
+
+// Starts the guest daemon detached and waits for its "ready" (or its bind error), so a guest that
+// cannot take its address fails `qm start` instead of failing silently later.
+export async function spawnGuest(paths: SimPaths, record: GuestRecord): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
+  fs.mkdirSync(path.dirname(guestRecordFile(paths, record.vmid)), { recursive: true });
+  fs.mkdirSync(paths.runDir, { recursive: true });
+  fs.writeFileSync(guestRecordFile(paths, record.vmid), `${JSON.stringify(record)}\n`);
+  const child = spawn(process.execPath, [DAEMON, paths.root, String(record.vmid)], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const line = await new Promise<string>((resolve) => {
+    let buffer = '';
+    const timer = setTimeout(() => resolve('error ETIMEDOUT guest did not start within 10 s'), 10_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      const newline = buffer.indexOf('\n');
+      if (newline >= 0) {
+        clearTimeout(timer);
+        resolve(buffer.slice(0, newline));
+      }
+    });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve(buffer.includes('\n') ? buffer.slice(0, buffer.indexOf('\n')) : 'error EEXIT guest exited during start');
+    });
+  });
+  child.stdout.destroy();
+  child.unref();
+  if (line === 'ready') {
+    fs.writeFileSync(guestRecordFile(paths, record.vmid), `${JSON.stringify({ ...record, pid: child.pid })}\n`);
+    return { ok: true };
+  }
+  const match = /^error (\S+) (.*)$/.exec(line);
+  return { ok: false, code: match?.[1] ?? 'EFAIL', message: match?.[2] ?? line };
+}
+
+function waitGone(pid: number, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const deadline = Date.now() + ms;
+    const poll = () => {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        resolve(true);
+        return;
+      }
+      if (Date.now() > deadline) resolve(false);
+      else setTimeout(poll, 20);
+    };
+    poll();
+  });
+}
+
+// Stops the guest (QMP quit → SIGTERM → SIGKILL) and removes its runtime files (vm_stop_cleanup).
+export async function stopGuest(paths: SimPaths, vmid: number): Promise<void> {
+  const pid = runningPid(paths, vmid);
+  const record = readGuestRecord(paths, vmid);
+  if (pid !== undefined) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
+    if (!(await waitGone(pid, 5000))) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      await waitGone(pid, 2000);
+    }
+  }
+  fs.rmSync(guestPidFile(paths, vmid), { force: true });
+  fs.rmSync(guestQgaSocket(paths, vmid), { force: true });
+  fs.rmSync(guestRecordFile(paths, vmid), { force: true });
+  if (record?.ip) await removeNeighbour(paths, record.ip);
+}

@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import type { SimPaths } from './paths.js';
+
+// What `qm start` tells a guest daemon (sim/guests/<vmid>.json); the daemon adds its pid.
+export const guestRecordSchema = z
+  .object({
+    vmid: z.number().int(),
+    node: z.string(),
+    startedAt: z.number(),
+    bootDelayMs: z.number().int().nonnegative(),
+    // The NIC (net0): lowercase MAC, bridge, and the IPv4 address/prefix the guest will use.
+    mac: z.string().optional(),
+    bridge: z.string().optional(),
+    ip: z.string().optional(),
+    prefix: z.number().int().optional(),
+    sshPort: z.number().int(),
+    pid: z.number().int().optional(),
+  })
+  .strict();
+export type GuestRecord = z.infer<typeof guestRecordSchema>;
+
+export const guestRecordFile = (paths: SimPaths, vmid: number) => path.join(paths.guestsDir, `${vmid}.json`);
+export const guestPidFile = (paths: SimPaths, vmid: number) => path.join(paths.runDir, `${vmid}.pid`);
+export const guestQgaSocket = (paths: SimPaths, vmid: number) => path.join(paths.runDir, `${vmid}.qga`);
+
+export function readGuestRecord(paths: SimPaths, vmid: number): GuestRecord | undefined {
+  try {
+    return guestRecordSchema.parse(JSON.parse(fs.readFileSync(guestRecordFile(paths, vmid), 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// The guest's "QEMU" process, if it runs: the pid file names a live process.
+export function runningPid(paths: SimPaths, vmid: number): number | undefined {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(guestPidFile(paths, vmid), 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function guestUptimeSeconds(paths: SimPaths, vmid: number): number {
+  const record = readGuestRecord(paths, vmid);
+  return record ? Math.max(0, Math.floor((Date.now() - record.startedAt) / 1000)) : 0;
+}

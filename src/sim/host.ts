@@ -1,0 +1,236 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LinusError } from '../protocol/errors.js';
+import { callRecordSchema, type CallRecord } from './call-log.js';
+import { faultsSchema, type Faults, type FaultsInput } from './faults.js';
+import { stopGuest } from './guest-control.js';
+import { runningPid } from './guest-record.js';
+import { hostSettingsSchema, VERSION_PROFILES, type HostSettings, type HostSettingsInput } from './settings.js';
+import { emptyConfig, serializeVmConfig } from './tools/config-format.js';
+import { randomMac } from './tools/macs.js';
+import { clusterVmlist, readConfig } from './tools/vm-store.js';
+import { listVolumes, writeVolumeRecord } from './tools/volumes.js';
+
+export type { CallRecord } from './call-log.js';
+export { callRecordSchema } from './call-log.js';
+import { ARP_HEADER } from './neighbour.js';
+import { simPaths, SIM_ENV, type SimPaths } from './paths.js';
+
+export const SIM_TOOLS = ['qm', 'pvesh', 'pvesm', 'pveversion'] as const;
+
+// The compiled tool entry: bash on the simulated host runs it, so it must be JavaScript.
+export function simToolsEntry(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  const entry = path.join(dir, 'dist', 'src', 'sim', 'tools', 'main.js');
+  if (!fs.existsSync(entry)) {
+    throw new LinusError({
+      code: 'SANDBOX_FAILED',
+      message: `the simulated Proxmox tools are not built (${entry} is missing)`,
+      remediation: "Run 'npm run build' (npm ci runs it for you).",
+    });
+  }
+  return entry;
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+const DEFAULT_STORAGE_CFG = `dir: local
+\tpath /var/lib/vz
+\tcontent iso,import,vztmpl,backup
+
+lvmthin: local-lvm
+\tthinpool data
+\tvgname pve
+\tcontent rootdir,images
+`;
+
+export function hostEnv(paths: SimPaths, node: string): Record<string, string> {
+  return {
+    [SIM_ENV.root]: paths.root,
+    [SIM_ENV.node]: node,
+    [SIM_ENV.neighTable]: paths.neighTable,
+    HOME: paths.home,
+  };
+}
+
+function hostShellScript(paths: SimPaths, node: string): string {
+  const env = hostEnv(paths, node);
+  const exports = Object.entries(env)
+    .map(([key, value]) => `export ${key}=${shellQuote(value)}`)
+    .join('\n');
+  return `#!/bin/bash
+# Runs one command as on simulated Proxmox node ${node}: its tools first on PATH.
+${exports}
+export PATH=${shellQuote(paths.bin)}:"\${PATH:-/usr/local/bin:/usr/bin:/bin}"
+cd "$HOME" || exit 1
+if [[ "\${1:-}" == "-c" ]]; then exec bash -c "\${2:-}"; fi
+if [[ -n "\${SSH_ORIGINAL_COMMAND:-}" ]]; then exec bash -c "$SSH_ORIGINAL_COMMAND"; fi
+exec bash
+`;
+}
+
+// Lays out a fresh simulated host under root (idempotent for an existing root: keeps its state).
+export function layoutSimHost(root: string, input: HostSettingsInput = {}): { paths: SimPaths; settings: HostSettings } {
+  const paths = simPaths(root);
+  const settings = hostSettingsSchema.parse(input);
+  for (const dir of [paths.bin, paths.sim, paths.lockDir, paths.runDir, path.dirname(paths.neighTable), paths.remoteDir, paths.home, paths.volumesDir, paths.guestsDir]) {
+    fs.mkdirSync(dir, { recursive: true });
+  }
+  for (const node of settings.nodes) fs.mkdirSync(paths.qemuServerDir(node.name), { recursive: true });
+  fs.writeFileSync(paths.hostJson, `${JSON.stringify(settings, null, 2)}\n`);
+  if (!fs.existsSync(paths.storageCfg)) fs.writeFileSync(paths.storageCfg, DEFAULT_STORAGE_CFG);
+  fs.mkdirSync(path.join(paths.root, 'var', 'lib', 'vz', 'images'), { recursive: true });
+  if (!fs.existsSync(paths.neighTable)) fs.writeFileSync(paths.neighTable, ARP_HEADER);
+  const entry = simToolsEntry();
+  for (const tool of SIM_TOOLS) {
+    const shim = `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(entry)} ${tool} "$@"\n`;
+    fs.writeFileSync(path.join(paths.bin, tool), shim, { mode: 0o755 });
+  }
+  for (const node of settings.nodes) {
+    fs.writeFileSync(paths.hostShell(node.name), hostShellScript(paths, node.name), { mode: 0o755 });
+  }
+  return { paths, settings };
+}
+
+export function makeSimRoot(prefix = 'linus-sim-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The simulated host as tests, the sandbox and benchmarks drive it.
+
+export interface SimHost {
+  root: string;
+  paths: SimPaths;
+  settings: HostSettings;
+  // The first node's name.
+  node: string;
+  hostShell(node?: string): string;
+  env(node?: string): Record<string, string>;
+  // Replaces sim/faults.json; `nextidStale: true` freezes the vmlist nextid answers from.
+  setFaults(faults: FaultsInput): void;
+  clearFaults(): void;
+  calls(): CallRecord[];
+  clearCalls(): void;
+  listVms(): Array<{ vmid: number; node: string; config: Record<string, string>; running: boolean }>;
+  vmConfig(vmid: number): Record<string, string> | undefined;
+  volumes(): Array<{ volid: string; storage: string; vmid: number; size: number }>;
+  // Held flock files (`/var/lock/qemu-server/lock-100.conf`) and config locks (`100: create`).
+  locks(): string[];
+  // Stops every guest daemon (the host's files stay).
+  dispose(): Promise<void>;
+}
+
+function readSettings(paths: SimPaths): HostSettings {
+  return hostSettingsSchema.parse(JSON.parse(fs.readFileSync(paths.hostJson, 'utf8')));
+}
+
+export function openSimHost(root: string): SimHost {
+  const paths = simPaths(root);
+  const settings = readSettings(paths);
+  const firstNode = settings.nodes[0]?.name ?? 'pve';
+  const vmlist = () => clusterVmlist(paths, settings.nodes.map((entry) => entry.name));
+  const host: SimHost = {
+    root: paths.root,
+    paths,
+    settings,
+    node: firstNode,
+    hostShell: (node = firstNode) => paths.hostShell(node),
+    env: (node = firstNode) => hostEnv(paths, node),
+    setFaults(input) {
+      const { nextidStale, ...rest } = input;
+      const faults: Faults = faultsSchema.parse(nextidStale ? { ...rest, nextidStaleVmids: vmlist().map((entry) => entry.vmid) } : rest);
+      fs.writeFileSync(paths.faultsJson, `${JSON.stringify(faults, null, 2)}\n`);
+    },
+    clearFaults() {
+      fs.rmSync(paths.faultsJson, { force: true });
+    },
+    calls() {
+      if (!fs.existsSync(paths.callLog)) return [];
+      return fs
+        .readFileSync(paths.callLog, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => callRecordSchema.parse(JSON.parse(line)));
+    },
+    clearCalls() {
+      fs.rmSync(paths.callLog, { force: true });
+    },
+    listVms() {
+      return vmlist().flatMap(({ vmid, node }) => {
+        const config = readConfig(paths, node, vmid);
+        return config ? [{ vmid, node, config: { ...config.values }, running: runningPid(paths, vmid) !== undefined }] : [];
+      });
+    },
+    vmConfig(vmid) {
+      const entry = vmlist().find((candidate) => candidate.vmid === vmid);
+      const config = entry ? readConfig(paths, entry.node, vmid) : undefined;
+      if (!config) return undefined;
+      return config.description === undefined ? { ...config.values } : { ...config.values, description: config.description };
+    },
+    volumes() {
+      return listVolumes(paths).map(({ volid, storage, vmid, size }) => ({ volid, storage, vmid, size }));
+    },
+    locks() {
+      const held = fs.existsSync(paths.lockDir)
+        ? fs.readdirSync(paths.lockDir).filter((file) => /^lock-\d+\.conf$/.test(file)).map((file) => `/var/lock/qemu-server/${file}`)
+        : [];
+      const config = host.listVms().flatMap(({ vmid, config: values }) => (values.lock === undefined ? [] : [`${vmid}: ${values.lock}`]));
+      return [...held.sort(), ...config];
+    },
+    async dispose() {
+      if (!fs.existsSync(paths.runDir)) return;
+      const vmids = fs
+        .readdirSync(paths.runDir)
+        .map((file) => /^(\d+)\.pid$/.exec(file)?.[1])
+        .filter((vmid): vmid is string => vmid !== undefined);
+      await Promise.all(vmids.map((vmid) => stopGuest(paths, Number(vmid))));
+    },
+  };
+  return host;
+}
+
+// Stopped, non-linus VMs 100.. with real configs and volumes, written directly (no tool calls).
+function seedVms(paths: SimPaths, settings: HostSettings, count: number): void {
+  const node = settings.nodes[0]?.name ?? 'pve';
+  const bridge = settings.nodes[0]?.bridges[0]?.name ?? 'vmbr0';
+  const profile = VERSION_PROFILES[settings.version];
+  for (let i = 0; i < count; i += 1) {
+    const vmid = 100 + i;
+    const size = 8 * 1024 ** 3;
+    const volname = `vm-${vmid}-disk-0`;
+    writeVolumeRecord(paths, { volid: `local-lvm:${volname}`, storage: 'local-lvm', volname, vmid, size, format: 'raw' });
+    const config = emptyConfig();
+    Object.assign(config.values, {
+      boot: 'order=scsi0;net0',
+      cores: '1',
+      memory: '2048',
+      meta: `creation-qemu=${profile.pveQemu},ctime=${Math.floor(Date.now() / 1000) - 86400}`,
+      name: `existing-${vmid}`,
+      net0: `virtio=${randomMac()},bridge=${bridge}`,
+      ostype: 'l26',
+      scsi0: `local-lvm:${volname},size=8G`,
+      scsihw: 'virtio-scsi-pci',
+      smbios1: `uuid=${crypto.randomUUID()}`,
+      vmgenid: crypto.randomUUID(),
+    });
+    fs.writeFileSync(paths.vmConfig(node, vmid), serializeVmConfig(config));
+  }
+}
+
+export async function createSimHost(opts: { root?: string; settings?: HostSettingsInput; existingVms?: number } = {}): Promise<SimHost> {
+  const root = opts.root ?? makeSimRoot();
+  const { paths, settings } = layoutSimHost(root, opts.settings ?? {});
+  if (opts.existingVms) seedVms(paths, settings, opts.existingVms);
+  return openSimHost(paths.root);
+}

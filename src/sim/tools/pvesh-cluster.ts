@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import type { ToolContext } from './context.js';
+import { paramExc, PveDie } from './die.js';
+import type { GetHandler } from './pvesh-routes.js';
+import { nodeOnline } from './pvesh-node-param.js';
+import { nodeStorageEntries } from './pvesh-storage.js';
+import { nodeSummary } from './pvesh-nodes.js';
+import { vmStatus } from './vm-status.js';
+import { clusterVmlist, nodeNames, readConfig } from './vm-store.js';
+
+// datacenter.cfg `next-id: lower=N,upper=M` (defaults 100 and 1000000).
+function nextIdRange(ctx: ToolContext): [number, number] {
+  let lower = 100;
+  let upper = 1_000_000;
+  try {
+    const line = /^next-id:\s*(.*)$/m.exec(fs.readFileSync(ctx.paths.datacenterCfg, 'utf8'))?.[1] ?? '';
+    for (const part of line.split(',')) {
+      const [key, value] = part.split('=');
+      if (key?.trim() === 'lower') lower = Number(value);
+      if (key?.trim() === 'upper') upper = Number(value);
+    }
+  } catch {
+    // No datacenter.cfg: defaults.
+  }
+  return [lower, upper];
+}
+
+// API2/Cluster.pm `nextid` (§9): a read of the vmlist, not a reservation. The answer is a Perl
+// string, so JSON output is "100". With the nextidStale fault it reads a stale vmlist.
+export const nextid: GetHandler = async (ctx, _path, params) => {
+  const taken = new Set(ctx.faults.nextidStaleVmids ?? clusterVmlist(ctx.paths, nodeNames(ctx)).map((entry) => entry.vmid));
+  if (params.vmid !== undefined) {
+    const vmid = Number(params.vmid);
+    if (taken.has(vmid)) throw paramExc({ vmid: `VM ${vmid} already exists` });
+    return String(vmid);
+  }
+  const [lower, upper] = nextIdRange(ctx);
+  for (let vmid = lower; vmid < upper; vmid += 1) if (!taken.has(vmid)) return String(vmid);
+  throw new PveDie(`unable to get any free VMID in range [${lower}, ${upper}]`);
+};
+
+// API2/Cluster.pm `resources` (§10). Status is read live (RRD lag is not modelled).
+export const resources: GetHandler = async (ctx, _path, params) => {
+  const type = params.type;
+  const out: Array<Record<string, unknown>> = [];
+  if (type === undefined || type === 'vm') {
+    for (const { vmid, node } of clusterVmlist(ctx.paths, nodeNames(ctx))) {
+      const config = readConfig(ctx.paths, node, vmid);
+      if (!config) continue;
+      const status = vmStatus(ctx, vmid, config);
+      const online = nodeOnline(ctx, node);
+      const entry: Record<string, unknown> = {
+        cpu: 0,
+        disk: 0,
+        diskread: 0,
+        diskwrite: 0,
+        id: `qemu/${vmid}`,
+        maxcpu: status.cpus,
+        maxdisk: status.maxdisk,
+        maxmem: status.maxmem,
+        mem: status.mem,
+        name: status.name,
+        netin: 0,
+        netout: 0,
+        node,
+        status: online ? status.status : 'unknown',
+        template: status.template ?? 0,
+        type: 'qemu',
+        uptime: status.uptime,
+        vmid,
+      };
+      if (status.memhost !== undefined) entry.memhost = status.memhost;
+      if (status.lock !== undefined) entry.lock = status.lock;
+      if (status.tags !== undefined) entry.tags = status.tags;
+      out.push(entry);
+    }
+  }
+  if (type === undefined || type === 'node') {
+    for (const node of ctx.settings.nodes) {
+      const { ssl_fingerprint: _fingerprint, ...summary } = nodeSummary(ctx, node.name);
+      out.push({ ...summary, 'cgroup-mode': 2 });
+    }
+  }
+  if (type === undefined || type === 'storage') {
+    for (const node of ctx.settings.nodes) {
+      for (const entry of nodeStorageEntries(ctx, node.name)) {
+        out.push({
+          content: entry.content,
+          disk: entry.used,
+          id: `storage/${node.name}/${String(entry.storage)}`,
+          maxdisk: entry.total,
+          node: node.name,
+          plugintype: entry.type,
+          shared: entry.shared,
+          status: nodeOnline(ctx, node.name) && entry.active ? 'available' : 'unknown',
+          storage: entry.storage,
+          type: 'storage',
+        });
+      }
+    }
+  }
+  return out;
+};

@@ -1,0 +1,92 @@
+import { dispatch, type CommandTree } from './command-table.js';
+import type { ToolContext } from './context.js';
+import { PveDie } from './die.js';
+import { parseParams } from './getopt.js';
+import { nodeStorageEntries } from './pvesh-storage.js';
+import { storageConfig } from './storage-config.js';
+import { VMID_PROP } from './vm-schema.js';
+import { allocVolume, findVolume, freeVolume, listVolumes, parseVolid, shownVolumePath } from './volumes.js';
+
+const str = { type: 'string', optional: true } as const;
+
+// pve-storage PVE/CLI/pvesm.pm `$print_status`.
+async function status(ctx: ToolContext, args: string[]): Promise<number> {
+  const params = parseParams(args, { content: str, enabled: { type: 'boolean', optional: true }, storage: str, target: str, format: { type: 'boolean', optional: true } }, []);
+  const entries = nodeStorageEntries(ctx, ctx.node).filter((entry) => params.storage === undefined || entry.storage === params.storage);
+  if (params.storage !== undefined && entries.length === 0) throw new PveDie(`storage '${params.storage}' does not exist`);
+  const width = Math.max(0, ...entries.map((entry) => String(entry.storage).length)) + 1;
+  ctx.out(`${'Name'.padEnd(width)} ${'Type'.padStart(10)} ${'Status'.padStart(10)} ${'Total (KiB)'.padStart(15)} ${'Used (KiB)'.padStart(15)} ${'Available (KiB)'.padStart(15)} ${'%'.padStart(8)}\n`);
+  for (const entry of [...entries].sort((a, b) => String(a.storage).localeCompare(String(b.storage)))) {
+    const total = Number(entry.total);
+    const used = Number(entry.used);
+    let state = entry.active ? 'active' : 'inactive';
+    let percent = `${(total > 0 ? (used * 100) / total : 0).toFixed(2).padStart(7)}%`;
+    if (!entry.enabled) {
+      state = 'disabled';
+      percent = 'N/A'.padStart(8);
+    }
+    const kib = (value: unknown) => String(Math.trunc(Number(value) / 1024)).padStart(15);
+    ctx.out(`${String(entry.storage).padEnd(width)} ${String(entry.type).padStart(10)} ${state.padStart(10)} ${kib(total)} ${kib(used)} ${kib(entry.avail)} ${percent}\n`);
+  }
+  return 0;
+}
+
+async function pathCmd(ctx: ToolContext, args: string[]): Promise<number> {
+  const params = parseParams(args, { volume: { type: 'string' } }, ['volume']);
+  const volid = params.volume as string;
+  const parsed = parseVolid(volid);
+  if (!parsed) throw new PveDie(`unable to parse volume ID '${volid}'`);
+  ctx.out(`${shownVolumePath(storageConfig(ctx.paths, parsed.storage), parsed.volname)}\n`);
+  return 0;
+}
+
+// `$print_content`: volumes with a VMID first, columns sized to the longest volid.
+async function list(ctx: ToolContext, args: string[]): Promise<number> {
+  const params = parseParams(args, { storage: { type: 'string' }, content: str, vmid: { ...VMID_PROP, optional: true } }, ['storage']);
+  storageConfig(ctx.paths, params.storage as string);
+  const volumes = listVolumes(ctx.paths).filter((volume) => volume.storage === params.storage && (params.vmid === undefined || volume.vmid === Number(params.vmid)));
+  const nameWidth = Math.max(0, ...volumes.map((volume) => volume.volid.length));
+  const sizeWidth = Math.max(0, ...volumes.map((volume) => String(volume.size).length));
+  const row = (a: string, b: string, c: string, d: string) => `${a.padEnd(nameWidth)} ${b.padEnd(7)} ${c.padEnd(9)} ${d.padStart(sizeWidth)}`;
+  ctx.out(`${row('Volid', 'Format', 'Type', 'Size')} VMID\n`);
+  for (const volume of volumes) ctx.out(`${row(volume.volid, volume.format, 'images', String(volume.size))} ${volume.vmid}\n`);
+  return 0;
+}
+
+async function alloc(ctx: ToolContext, args: string[]): Promise<number> {
+  const params = parseParams(
+    args,
+    { storage: { type: 'string' }, vmid: VMID_PROP, filename: { type: 'string' }, size: { type: 'string', pattern: /^\d+[MG]?$/ }, format: { type: 'string', optional: true, enum: ['raw', 'qcow2', 'subvol', 'vmdk'] } },
+    ['storage', 'vmid', 'filename', 'size'],
+  );
+  const match = /^(\d+)([MG]?)$/.exec(params.size as string);
+  const size = Number(match?.[1]) * (match?.[2] === 'G' ? 1024 ** 3 : match?.[2] === 'M' ? 1024 ** 2 : 1024);
+  const filename = params.filename as string;
+  const vmid = Number(params.vmid);
+  const name = /^vm-\d+-/.test(filename) ? filename.replace(/\.(raw|qcow2|vmdk)$/, '') : undefined;
+  if (name !== undefined && !name.startsWith(`vm-${vmid}-`)) throw new PveDie(`illegal name '${filename}' - should be 'vm-${vmid}-*'`);
+  const format = params.format === 'qcow2' || /\.qcow2$/.test(filename) ? 'qcow2' : 'raw';
+  const volume = await allocVolume(ctx, params.storage as string, vmid, size, { name, format });
+  ctx.out(`successfully created '${volume.volid}'\n`);
+  return 0;
+}
+
+async function free(ctx: ToolContext, args: string[]): Promise<number> {
+  const params = parseParams(args, { volume: { type: 'string' }, delay: { type: 'integer', optional: true }, storage: str }, ['volume']);
+  const volid = params.volume as string;
+  if (!findVolume(ctx.paths, volid)) throw new PveDie(`no such volume '${volid}'`);
+  freeVolume(ctx, volid);
+  return 0;
+}
+
+const PVESM: CommandTree = {
+  alloc: { usage: 'pvesm alloc <storage> <vmid> <filename> <size> [OPTIONS]', load: async () => alloc },
+  free: { usage: 'pvesm free <volume> [OPTIONS]', load: async () => free },
+  list: { usage: 'pvesm list <storage> [OPTIONS]', load: async () => list },
+  path: { usage: 'pvesm path <volume>', load: async () => pathCmd },
+  status: { usage: 'pvesm status  [OPTIONS]', load: async () => status },
+};
+
+export function runPvesm(ctx: ToolContext, args: string[]): Promise<number> {
+  return dispatch(ctx, 'pvesm', PVESM, args);
+}

@@ -1,0 +1,61 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { SimPaths } from '../paths.js';
+import { PveDie } from './die.js';
+
+// One section of etc/pve/storage.cfg (`<type>: <id>` then tab-indented `key value` lines).
+export interface StorageConfig {
+  id: string;
+  type: string;
+  props: Record<string, string>;
+  content: string[];
+  disabled: boolean;
+  nodes?: string[];
+  shared: boolean;
+}
+
+export function readStorageCfg(paths: SimPaths): { storages: StorageConfig[]; digest: string } {
+  const raw = fs.existsSync(paths.storageCfg) ? fs.readFileSync(paths.storageCfg, 'utf8') : '';
+  const storages: StorageConfig[] = [];
+  let current: StorageConfig | undefined;
+  for (const line of raw.split('\n')) {
+    if (/^\s*(#|$)/.test(line)) continue;
+    const head = /^(\S+):\s*(\S+)\s*$/.exec(line);
+    if (head) {
+      current = { id: head[2] as string, type: head[1] as string, props: {}, content: [], disabled: false, shared: false };
+      storages.push(current);
+      continue;
+    }
+    const prop = /^\s+(\S+)(?:\s+(.*?))?\s*$/.exec(line);
+    if (!prop || !current) continue;
+    const key = prop[1] as string;
+    const value = prop[2] ?? '';
+    if (key === 'content') current.content = value.split(',').filter(Boolean);
+    else if (key === 'disable') current.disabled = true;
+    else if (key === 'nodes') current.nodes = value.split(',').filter(Boolean);
+    else if (key === 'shared') current.shared = value !== '0';
+    current.props[key] = value === '' ? '1' : value;
+  }
+  return { storages, digest: crypto.createHash('sha1').update(raw).digest('hex') };
+}
+
+// PVE::Storage::storage_config.
+export function storageConfig(paths: SimPaths, id: string): StorageConfig {
+  const storage = readStorageCfg(paths).storages.find((entry) => entry.id === id);
+  if (!storage) throw new PveDie(`storage '${id}' does not exist`);
+  return storage;
+}
+
+export function enabledOnNode(storage: StorageConfig, node: string): boolean {
+  return !storage.disabled && (storage.nodes === undefined || storage.nodes.includes(node));
+}
+
+export function isFileStorage(storage: StorageConfig): boolean {
+  return ['dir', 'nfs', 'cifs', 'cephfs', 'glusterfs', 'btrfs'].includes(storage.type);
+}
+
+// Where a dir storage's `path` lives inside the simulated root.
+export function storageDir(paths: SimPaths, storage: StorageConfig): string {
+  return path.join(paths.root, storage.props.path ?? `/mnt/pve/${storage.id}`);
+}

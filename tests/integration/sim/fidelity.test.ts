@@ -1,0 +1,340 @@
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSimHost, type SimHost } from '../../../src/sim/host.js';
+import { uriEscape } from '../../../src/sim/tools/uri-escape.js';
+import { fixtureDir, GUEST_SSH_PORT, localRunner, readBanner, waitFor } from '../../helpers/local-runner.js';
+import { sshdAvailable } from '../../helpers/require-sshd.js';
+import { embeddedRunner, sshdRunner } from '../../helpers/ssh-runners.js';
+
+// The reference's strings and exit codes (../shared/reference/proxmox-cli.md), driven through
+// each way linus reaches a host: the host shell directly, the embedded ssh2 endpoint, real sshd.
+interface Runner {
+  exec(cmd: string): Promise<{ stdout: string; stderr: string; code: number }>;
+  close(): Promise<void>;
+}
+type MakeRunner = (host: SimHost) => Promise<Runner>;
+
+const RUNNERS: Array<[string, MakeRunner]> = [
+  ['local', async (host) => localRunner(host)],
+  ['embedded ssh2', embeddedRunner],
+  // CI must have sshd (tests/helpers/require-sshd.ts); elsewhere the sshd runner is optional.
+  ...(sshdAvailable() || process.env.CI ? [['OpenSSH sshd', sshdRunner] as [string, MakeRunner]] : []),
+];
+
+const fixture = fixtureDir();
+afterAll(() => fs.rmSync(fixture.dir, { recursive: true, force: true }));
+
+const USAGE_CREATE = 'qm create <vmid> [OPTIONS]\n';
+const PVESH_USAGE = 'pvesh get <api_path> [OPTIONS] [FORMAT_OPTIONS]\n';
+
+describe.each(RUNNERS)('simulated PVE 8.4 host over %s', (_name, makeRunner) => {
+  let host: SimHost;
+  let runner: Runner;
+  const run = (cmd: string) => runner.exec(cmd);
+
+  beforeAll(async () => {
+    host = await createSimHost({ settings: { bootDelayMs: 2500, agentPingTimeoutMs: 400, lockTimeoutMs: 1000, guestSshPort: GUEST_SSH_PORT } });
+    runner = await makeRunner(host);
+  });
+  afterAll(async () => {
+    await runner?.close();
+    await host?.dispose();
+    if (host) fs.rmSync(host.root, { recursive: true, force: true });
+  });
+
+  it('prints nothing at all for qm list without VMs', async () => {
+    expect(await run('qm list')).toEqual({ stdout: '', stderr: '', code: 0 });
+  });
+
+  it('pveversion prints the 8.4 release line and rejects extra arguments', async () => {
+    expect(await run('pveversion')).toEqual({ stdout: 'pve-manager/8.4.1/2a5fa54a8503f96d (running kernel: 6.8.12-9-pve)\n', stderr: '', code: 0 });
+    const verbose = await run('pveversion -v');
+    expect(verbose.stdout.split('\n').slice(0, 2)).toEqual(['proxmox-ve: 8.4.0 (running kernel: 6.8.12-9-pve)', 'pve-manager: 8.4.1 (running version: 8.4.1/2a5fa54a8503f96d)']);
+    expect(await run('pveversion extra')).toEqual({ stdout: '', stderr: 'USAGE: pveversion [--verbose]\n', code: 255 });
+  });
+
+  it('pvesh nextid: text 100, JSON the string "100", unknown path exit 1', async () => {
+    expect(await run('pvesh get /cluster/nextid')).toEqual({ stdout: '100\n', stderr: '', code: 0 });
+    expect((await run('pvesh get /cluster/nextid --output-format json')).stdout).toBe('"100"\n');
+    expect((await run('pvesh get /cluster/nextid --vmid 150 --output-format json')).stdout).toBe('"150"\n');
+    expect(await run('pvesh get /foo')).toEqual({ stdout: '', stderr: "No 'get' handler defined for '/foo'\n", code: 1 });
+  });
+
+  it('rejects a bad vmid and a bad DNS name with 400 Parameter verification failed', async () => {
+    expect(await run('qm create 99')).toEqual({
+      stdout: '',
+      stderr: `400 Parameter verification failed.\nvmid: invalid format - value does not look like a valid VM ID\n\n${USAGE_CREATE}`,
+      code: 255,
+    });
+    expect((await run('qm create 0100')).stderr).toContain('vmid: invalid format - value does not look like a valid VM ID');
+    expect(await run('qm create 100 --name my_vm')).toEqual({
+      stdout: '',
+      stderr: `400 Parameter verification failed.\nname: invalid format - value does not look like a valid DNS name\n\n${USAGE_CREATE}`,
+      code: 255,
+    });
+    expect((await run('qm create 100 --scsihw bogus')).stderr).toContain(
+      "scsihw: value 'bogus' does not have a value in the enumeration 'lsi, lsi53c810, virtio-scsi-pci, virtio-scsi-single, megasas, pvscsi'",
+    );
+    expect(host.listVms()).toEqual([]);
+  });
+
+  it('checks storages before the worker', async () => {
+    expect(await run('qm create 100 --scsi0 nosuch:8')).toEqual({ stdout: '', stderr: "storage 'nosuch' does not exist\n", code: 255 });
+    expect((await run('qm create 100 --scsi0 local:8')).stderr).toBe(
+      `400 Parameter verification failed.\nstorage: storage 'local' does not support vm images\n${USAGE_CREATE}`,
+    );
+    expect((await run('qm create 100 --scsi0 local-lvm:8,import-from=/x.qcow2')).stderr).toBe(
+      `400 Parameter verification failed.\nscsi0: 'import-from' requires special syntax - use <storage ID>:0,import-from=<source>\n${USAGE_CREATE}`,
+    );
+  });
+
+  it('fails the worker with exit 255 and unlinks the config when the import source is missing', async () => {
+    expect(await run('qm create 100 --scsi0 local-lvm:0,import-from=/nonexistent/img.qcow2')).toEqual({
+      stdout: '',
+      stderr: "unable to create VM 100 - can't find file '/nonexistent/img.qcow2'\n",
+      code: 255,
+    });
+    expect(fs.existsSync(host.paths.vmConfig('pve', 100))).toBe(false);
+  });
+
+  it('creates a VM from an image with a cloud-init drive, as qm create prints it', async () => {
+    const result = await run(
+      `qm create 100 --name web01 --memory 2048 --cores 2 --net0 virtio,bridge=vmbr0 --scsihw virtio-scsi-pci ` +
+        `--scsi0 local-lvm:0,import-from=${fixture.image} --ide2 local-lvm:cloudinit --agent enabled=1 ` +
+        `--sshkey ${fixture.pubkey} --ciuser ubuntu --ipconfig0 ip=dhcp --tags web,linus --description 'first line\nsecond: line' --serial0 socket --vga serial0`,
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines.slice(0, 3)).toEqual([
+      '  Logical volume "vm-100-cloudinit" created.',
+      "ide2: successfully created disk 'local-lvm:vm-100-cloudinit,media=cdrom'",
+      '  Logical volume "vm-100-disk-0" created.',
+    ]);
+    expect(lines[3]).toBe('transferred 0.0 B of 2.2 GiB (0.00%)');
+    expect(lines).toContain('transferred 2.2 GiB of 2.2 GiB (100.00%)');
+    expect(lines.at(-2)).toBe("scsi0: successfully created disk 'local-lvm:vm-100-disk-0,size=2252M'");
+
+    const raw = fs.readFileSync(host.paths.vmConfig('pve', 100), 'utf8');
+    const [comments, keys] = [raw.split('\n').filter((line) => line.startsWith('#')), raw.split('\n').filter((line) => /^[a-z]/.test(line))];
+    expect(raw.startsWith('#first line\n#second%3A line\n')).toBe(true);
+    expect(comments).toHaveLength(2);
+    expect(keys.map((line) => line.split(':')[0])).toEqual([...keys.map((line) => line.split(':')[0])].sort());
+    const config = host.vmConfig(100) ?? {};
+    expect(config.lock).toBeUndefined();
+    expect(config.net0).toMatch(/^virtio=BC:24:11:[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2},bridge=vmbr0$/);
+    expect(config.sshkeys).toBe(uriEscape(fs.readFileSync(fixture.pubkey, 'utf8')));
+    expect(config.sshkeys).toMatch(/%20user%40host%0A$/);
+    expect(config.tags).toBe('linus;web');
+    expect(config.boot).toBe('order=scsi0;ide2;net0');
+    expect(config.scsi0).toBe('local-lvm:vm-100-disk-0,size=2252M');
+    expect(config.meta).toMatch(/^creation-qemu=9\.2\.0,ctime=\d+$/);
+    expect(config.smbios1).toMatch(/^uuid=[0-9a-f-]{36}$/);
+    expect(config.vmgenid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(host.volumes()).toEqual([
+      { volid: 'local-lvm:vm-100-cloudinit', storage: 'local-lvm', vmid: 100, size: 4 * 1024 * 1024 },
+      { volid: 'local-lvm:vm-100-disk-0', storage: 'local-lvm', vmid: 100, size: 2252 * 1024 * 1024 },
+    ]);
+  });
+
+  it('refuses a taken ID, in qm create and in nextid --vmid', async () => {
+    expect(await run('qm create 100 --name again')).toEqual({ stdout: '', stderr: "unable to create VM 100 - VM 100 already exists on node 'pve'\n", code: 255 });
+    expect(await run('pvesh get /cluster/nextid --vmid 100')).toEqual({
+      stdout: '',
+      stderr: `400 Parameter verification failed.\nvmid: VM 100 already exists\n${PVESH_USAGE}`,
+      code: 255,
+    });
+    expect((await run('pvesh get /cluster/nextid')).stdout).toBe('101\n');
+  });
+
+  it('lays out qm list with printf widths and trailing spaces', async () => {
+    expect(await run('qm list')).toEqual({
+      stdout:
+        '      VMID NAME                 STATUS     MEM(MB)    BOOTDISK(GB) PID       \n' +
+        '       100 web01                stopped    2048               2.20 0         \n',
+      stderr: '',
+      code: 0,
+    });
+  });
+
+  it('qm set prints the update line with sorted keys and a hidden password', async () => {
+    const result = await run('qm set 100 --nameserver 1.1.1.1 --cipassword s3cret --searchdomain example.com');
+    expect(result).toEqual({ stdout: 'update VM 100: -cipassword <hidden> -nameserver 1.1.1.1 -searchdomain example.com\n', stderr: '', code: 0 });
+    expect(host.vmConfig(100)?.cipassword).toMatch(/^\$5\$[./0-9A-Za-z]{8}\$[./0-9A-Za-z]{43}$/);
+    expect((await run('qm config 100')).stdout).toContain('cipassword: **********\n');
+    const keys = await run(`qm set 100 --sshkeys ${fixture.pubkey}`);
+    expect(keys.stdout).toBe(`update VM 100: -sshkeys ${uriEscape(fs.readFileSync(fixture.pubkey, 'utf8'))}\n`);
+  });
+
+  it('qm set reports a missing key file (exit 2), a bad ipconfig and an invalid key', async () => {
+    expect(await run('qm set 100 --sshkeys /nonexistent.pub')).toEqual({ stdout: '', stderr: "can't open '/nonexistent.pub' - No such file or directory\n", code: 2 });
+    expect(await run('qm set 100 --ipconfig0 ip=10.0.0.5')).toEqual({
+      stdout: '',
+      stderr:
+        '400 Parameter verification failed.\nipconfig0: invalid format - format error\nipconfig0.ip: invalid format - value does not look like a valid ipv4 network configuration\n\n\nqm set <vmid> [OPTIONS]\n',
+      code: 255,
+    });
+    expect(await run(`echo not-a-key > /tmp/bad-$$.pub && qm set 100 --sshkeys /tmp/bad-$$.pub; rc=$?; rm -f /tmp/bad-$$.pub; exit $rc`)).toEqual({
+      stdout: '',
+      stderr: 'SSH public key validation error\n',
+      code: 255,
+    });
+    expect(await run('qm set 100')).toEqual({ stdout: '', stderr: 'no options specified\n', code: 255 });
+  });
+
+  it('qm status and a missing config (exit 2)', async () => {
+    expect(await run('qm status 100')).toEqual({ stdout: 'status: stopped\n', stderr: '', code: 0 });
+    expect(await run('qm status 999')).toEqual({ stdout: '', stderr: "Configuration file 'nodes/pve/qemu-server/999.conf' does not exist\n", code: 2 });
+    expect((await run('qm config 999')).code).toBe(2);
+    expect((await run('qm status 100 --verbose')).stdout).toContain('maxmem: 2147483648\n');
+  });
+
+  it('refuses to touch a VM with lock: create', async () => {
+    fs.writeFileSync(host.paths.vmConfig('pve', 101), 'lock: create\n');
+    expect(await run('qm set 101 --memory 1024')).toEqual({ stdout: '', stderr: 'VM is locked (create)\n', code: 255 });
+    expect(await run('qm start 101')).toEqual({ stdout: '', stderr: 'VM is locked (create)\n', code: 255 });
+    expect(host.locks()).toEqual(['101: create']);
+    expect(await run('qm unlock 101')).toEqual({ stdout: '', stderr: '', code: 0 });
+    expect(host.locks()).toEqual([]);
+    fs.rmSync(host.paths.vmConfig('pve', 101));
+  });
+
+  it('qm resize: exit 0 even on failure, no output for the same size, relative growth', async () => {
+    expect(await run('qm resize 100 scsi0 1G')).toEqual({ stdout: '', stderr: 'shrinking disks is not supported\n', code: 0 });
+    expect(await run('qm resize 100 scsi9 +1G')).toEqual({ stdout: '', stderr: "disk 'scsi9' does not exist\n", code: 0 });
+    expect(await run('qm resize 100 scsi0 2252M')).toEqual({ stdout: '', stderr: '', code: 0 });
+    const grow = await run('qm disk resize 100 scsi0 +10G');
+    expect(grow.code).toBe(0);
+    expect(host.vmConfig(100)?.scsi0).toBe('local-lvm:vm-100-disk-0,size=12492M');
+  });
+
+  it('qm importdisk prints the 8.3+ success line and adds unused0', async () => {
+    const result = await run(`qm importdisk 100 ${fixture.image} local-lvm`);
+    expect(result.code).toBe(0);
+    expect(result.stdout.startsWith(`importing disk '${fixture.image}' to VM 100 ...\n`)).toBe(true);
+    expect(result.stdout.endsWith("unused0: successfully imported disk 'local-lvm:vm-100-disk-1'\n")).toBe(true);
+    expect(host.vmConfig(100)?.unused0).toBe('local-lvm:vm-100-disk-1');
+    expect(await run(`qm importdisk 100 /nonexistent.img local-lvm`)).toEqual({ stdout: '', stderr: '/nonexistent.img: non-existent or non-regular file\n', code: 2 });
+    expect((await run(`qm importdisk 100 ${fixture.image} local`)).stderr).toBe('storage local does not support vm images\n');
+  });
+
+  it('guest agent errors come in the reference order', async () => {
+    expect((await run('qm create 102 --name noagent --net0 virtio,bridge=vmbr0')).code).toBe(0);
+    expect(await run('qm guest cmd 102 ping')).toEqual({ stdout: '', stderr: 'No QEMU guest agent configured\n', code: 255 });
+    expect(await run('qm guest cmd 100 ping')).toEqual({ stdout: '', stderr: 'VM 100 is not running\n', code: 255 });
+    expect(await run('qm agent 100 bogus')).toMatchObject({ code: 255 });
+    expect((await run('qm agent 100 bogus')).stderr).toContain("command: value 'bogus' does not have a value in the enumeration 'fsfreeze-freeze, ");
+    expect(await run('qm guest cmd 999 ping')).toEqual({ stdout: '', stderr: "Configuration file 'nodes/pve/qemu-server/999.conf' does not exist\n", code: 2 });
+  });
+
+  it('starts the guest: cloud-init ISO line, agent late, then lo, docker0, eth0 and an SSH banner', async () => {
+    expect(await run('qm start 100')).toEqual({ stdout: 'generating cloud-init ISO\n', stderr: '', code: 0 });
+    expect(await run('qm start 100')).toEqual({ stdout: '', stderr: 'VM 100 already running\n', code: 255 });
+    expect(await run('qm guest cmd 100 ping')).toEqual({ stdout: '', stderr: 'QEMU guest agent is not running\n', code: 255 });
+    const answer = await waitFor(async () => {
+      const result = await run('qm guest cmd 100 network-get-interfaces');
+      return result.code === 0 ? result.stdout : undefined;
+    }, 15_000);
+    expect(answer).toMatch(/^\[\n {3}\{\n {6}"hardware-address" : "00:00:00:00:00:00",\n/);
+    const interfaces = JSON.parse(answer) as Array<{ name: string; 'hardware-address': string; 'ip-addresses': Array<{ 'ip-address': string; prefix: number }> }>;
+    expect(interfaces.map((entry) => entry.name)).toEqual(['lo', 'docker0', 'eth0']);
+    expect(interfaces[1]?.['ip-addresses'][0]).toMatchObject({ 'ip-address': '172.17.0.1', prefix: 16 });
+    const mac = (host.vmConfig(100)?.net0 ?? '').slice('virtio='.length, 'virtio='.length + 17).toLowerCase();
+    expect(interfaces[2]?.['hardware-address']).toBe(mac);
+    const ip = interfaces[2]?.['ip-addresses'][0]?.['ip-address'] ?? '';
+    expect(ip).toMatch(/^127\.88\.\d+\.\d+$/);
+    expect(await readBanner(ip, GUEST_SSH_PORT)).toBe('SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n');
+    expect(fs.readFileSync(host.paths.neighTable, 'utf8').split('\n')[1]?.split(/\s+/)).toEqual([ip, '0x1', '0x2', mac, '*', 'vmbr0']);
+    const viaPvesh = await run('pvesh get /nodes/pve/qemu/100/agent/network-get-interfaces --output-format json');
+    expect(JSON.parse(viaPvesh.stdout)).toEqual({ result: interfaces });
+    expect(await run('qm status 100')).toEqual({ stdout: 'status: running\n', stderr: '', code: 0 });
+  });
+
+  it('keeps non-hotpluggable changes pending on a running VM', async () => {
+    expect((await run('qm set 100 --cores 4')).code).toBe(0);
+    expect((await run('qm config 100 --current')).stdout).toContain('cores: 2\n');
+    expect((await run('qm config 100')).stdout).toContain('cores: 4\n');
+    expect(fs.readFileSync(host.paths.vmConfig('pve', 100), 'utf8')).toContain('\n[PENDING]\ncores: 4\n');
+  });
+
+  it('refuses to destroy a running VM; stop and shutdown', async () => {
+    expect(await run('qm destroy 100')).toEqual({ stdout: '', stderr: 'VM 100 is running - destroy failed\n', code: 255 });
+    expect(await run('qm shutdown 102')).toEqual({ stdout: '', stderr: 'VM 102 not running\n\n', code: 0 });
+    expect(await run('qm stop 100')).toEqual({ stdout: '', stderr: '', code: 0 });
+    expect(await run('qm stop 100')).toEqual({ stdout: '', stderr: '', code: 0 });
+    expect(await run('qm stop 999')).toEqual({ stdout: '', stderr: "unable to find configuration file for VM 999 on node 'pve'\n", code: 2 });
+    expect(await run('qm status 100')).toEqual({ stdout: 'status: stopped\n', stderr: '', code: 0 });
+    expect(fs.readFileSync(host.paths.neighTable, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+  });
+
+  it('fails qm start on a missing bridge with the tap script and QEMU lines', async () => {
+    expect((await run('qm create 103 --net0 virtio,bridge=vmbr9')).code).toBe(0);
+    const result = await run('qm start 103');
+    expect(result.stdout.split('\n')[0]).toBe("bridge 'vmbr9' does not exist");
+    expect(result.stderr).toBe('start failed: QEMU exited with code 1\n');
+    expect(result.code).toBe(255);
+  });
+
+  it('destroys a VM and frees its volumes', async () => {
+    const result = await run('qm destroy 100 --purge');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('  Logical volume "vm-100-disk-0" successfully removed.\n');
+    expect(result.stdout).toContain('purging VM 100 from related configurations..\n');
+    expect(host.volumes().filter((volume) => volume.vmid === 100)).toEqual([]);
+    expect(host.vmConfig(100)).toBeUndefined();
+  });
+
+  it('answers pvesh reads with the reference keys', async () => {
+    const resources = JSON.parse((await run('pvesh get /cluster/resources --type vm --output-format json')).stdout) as Array<Record<string, unknown>>;
+    expect(resources.map((entry) => entry.vmid)).toEqual([102, 103]);
+    expect(resources[0]).toMatchObject({ id: 'qemu/102', type: 'qemu', node: 'pve', status: 'stopped', template: 0 });
+    const status = JSON.parse((await run('pvesh get /nodes/pve/status --output-format json')).stdout) as Record<string, unknown>;
+    expect(status.pveversion).toBe('pve-manager/8.4.1/2a5fa54a8503f96d');
+    expect(Object.keys(status.memory as object).sort()).toEqual(['free', 'total', 'used']);
+    expect(await run('pvesh get /nodes/pve/network/vmbr9')).toEqual({
+      stdout: '',
+      stderr: `400 Parameter verification failed.\niface: interface does not exist\n${PVESH_USAGE}`,
+      code: 255,
+    });
+    expect((await run('pvesh get /nodes/pve/storage/nosuch/status')).stderr).toBe(`400 Parameter verification failed.\nstorage: No such storage.\n${PVESH_USAGE}`);
+    const lvm = JSON.parse((await run('pvesh get /nodes/pve/storage/local-lvm/status --output-format json')).stdout) as Record<string, number>;
+    expect(lvm).toMatchObject({ active: 1, enabled: 1, total: 500 * 1024 ** 3, type: 'lvmthin' });
+    const bridges = JSON.parse((await run('pvesh get /nodes/pve/network --type any_bridge --output-format json')).stdout) as Array<{ iface: string }>;
+    expect(bridges.map((entry) => entry.iface)).toEqual(['vmbr0']);
+  });
+
+  it('prints the usage for an unknown qm command (exit 255) and logs every call', async () => {
+    const result = await run('qm foo');
+    expect(result.code).toBe(255);
+    expect(result.stderr.startsWith("ERROR: unknown command 'qm foo'\nUSAGE: qm <COMMAND> [ARGS] [OPTIONS]\n")).toBe(true);
+    const last = host.calls().at(-1);
+    expect(last).toMatchObject({ tool: 'qm', argv: ['foo'], exitCode: 255, node: 'pve' });
+    expect(Number.isNaN(Date.parse(last?.time ?? ''))).toBe(false);
+  });
+});
+
+describe.each([
+  ['8.2', "Successfully imported disk as 'unused0:local-lvm:vm-100-disk-0'\n", 'pve-manager/8.2.4/faa83925c9641325 (running kernel: 6.8.8-4-pve)\n'],
+  ['9.0', "unused0: successfully imported disk 'local-lvm:vm-100-disk-0'\n", 'pve-manager/9.0.10/deb1ca707ec72a89 (running kernel: 6.14.11-2-pve)\n'],
+  ['9.1', "unused0: successfully imported disk 'local-lvm:vm-100-disk-0'\n", 'pve-manager/9.1.1/f4d3f125ffae50e9 (running kernel: 6.17.2-1-pve)\n'],
+] as const)('PVE %s profile', (version, importLine, versionLine) => {
+  let host: SimHost;
+  beforeAll(async () => {
+    host = await createSimHost({ settings: { version } });
+  });
+  afterAll(async () => {
+    await host.dispose();
+    fs.rmSync(host.root, { recursive: true, force: true });
+  });
+
+  it('prints its own importdisk line and pveversion', async () => {
+    const runner = localRunner(host);
+    expect((await runner.exec('qm create 100')).code).toBe(0);
+    const result = await runner.exec(`qm importdisk 100 ${fixture.image} local-lvm`);
+    expect(result.code).toBe(0);
+    expect(result.stdout.endsWith(importLine)).toBe(true);
+    expect((await runner.exec('pveversion')).stdout).toBe(versionLine);
+    const status = JSON.parse((await runner.exec('pvesh get /nodes/pve/status --output-format json')).stdout) as { memory: Record<string, number> };
+    expect('available' in status.memory).toBe(version.startsWith('9'));
+  });
+});
