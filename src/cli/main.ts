@@ -4,12 +4,14 @@ import { pathToFileURL } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { LinusError, reportFatal } from '../protocol/errors.js';
+import { provisionCommand } from './commands/provision.js';
 import { sandboxCommand } from './commands/sandbox.js';
 
 export function buildCli(argv: string[]): Argv {
   return yargs(argv)
     .scriptName('linus')
     .usage('$0 <command> [options]\n\nProvision ready Proxmox VE VMs over SSH: verified image, cloud-init, booted, reachable.')
+    .command(provisionCommand)
     .command(sandboxCommand)
     .demandCommand(1, 'Name a command.')
     .recommendCommands()

@@ -24,7 +24,7 @@ export const vmSpecSchema = z
     cores: z.coerce.number().int().min(1).max(128).default(2),
     memory: z.coerce.number().int().min(512).max(4_194_304).default(2048),
     disk: z.coerce.number().int().min(1).max(65_536).default(20),
-    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: 'must be a Linux user name (lowercase, at most 32 characters)' }).optional(),
+    vmUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: 'must be a Linux user name (lowercase, at most 32 characters)' }).optional(),
     sshKey: z.string().min(1).optional(),
     password: z.boolean().default(false),
     ip: z.union([z.literal('dhcp'), cidrV4]).default('dhcp'),

@@ -1,5 +1,6 @@
 import type { Connection } from '../ssh/connection.js';
 import { LineSplitter } from '../protocol/lines.js';
+import { UPLOAD_FAILED, UPLOAD_NEEDED } from '../provisioners/remote.js';
 import { addLine, emptyTranscript, type Transcript } from '../protocol/result.js';
 
 export type ProgressEvent =
@@ -31,6 +32,8 @@ export async function streamCommand(
   const lines: string[] = [];
   const take = (line: string) => {
     const index = lines.push(line);
+    // Upload markers are driver plumbing, not host progress.
+    if (line === UPLOAD_NEEDED || line === UPLOAD_FAILED) return;
     const before = { steps: transcript.steps.length, logs: transcript.logs.length, vmId: transcript.vmId };
     addLine(transcript, line);
     if (index <= (options.skip ?? 0)) return;

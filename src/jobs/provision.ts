@@ -33,6 +33,8 @@ export function newRunId(): string {
 }
 
 const WAIT_SECONDS = 30;
+// Below the smallest SSH packet limit we meet (ssh2 servers take 35000 bytes; OpenSSH 256 KiB).
+export const MAX_COMMAND_CHARS = 32_000;
 
 function isFinal(transcript: Transcript): boolean {
   return transcript.final.length > 0 && transcript.ended;
@@ -75,7 +77,7 @@ async function attempt(deps: ProvisionDeps, runArgs: string[], runId: string, st
     deps.signal?.addEventListener('abort', onAbort, { once: true });
     let result = await exec(connection, job(run));
     if (result.lines.includes(UPLOAD_NEEDED) && !deps.signal?.aborted) {
-      const commands = uploadCommands(deps.remoteDir, deps.provisioner, deps.maxCommandChars ?? 100_000, run);
+      const commands = uploadCommands(deps.remoteDir, deps.provisioner, deps.maxCommandChars ?? MAX_COMMAND_CHARS, run);
       deps.onEvent({ kind: 'upload', commands: commands.length });
       stats.uploads += 1;
       for (const command of commands) result = await exec(connection, command);

@@ -1,0 +1,91 @@
+import type { Logger } from 'pino';
+import type { ProgressEvent } from '../jobs/follow.js';
+import type { ProvisionOutcome } from '../protocol/result.js';
+
+export interface RenderOptions {
+  quiet: boolean;
+  tty: boolean;
+  logger?: Logger;
+  write: (text: string) => void;
+}
+
+const STEP_NAMES: Record<string, string> = {
+  validate: 'checking the host',
+  image: 'fetching and verifying the image',
+  claim: 'claiming a VM ID',
+  create: 'creating the VM',
+  cloudinit: 'configuring cloud-init',
+  start: 'starting the VM',
+  ip: 'waiting for its IP address',
+  ssh: 'waiting for SSH',
+  report: 'reporting',
+};
+
+function describeEvent(event: ProgressEvent): string | undefined {
+  switch (event.kind) {
+    case 'step': {
+      const [counter, name = ''] = event.step.split(':');
+      return `[${counter}] ${STEP_NAMES[name] ?? name}`;
+    }
+    case 'log':
+      return event.line.startsWith('linus: ') ? event.line.slice(7) : event.line;
+    case 'vmId':
+      return `VM ID ${event.vmId} claimed`;
+    case 'upload':
+      return `uploading the provisioner (${event.commands} command${event.commands === 1 ? '' : 's'})`;
+    case 'reconnect':
+      return `connection lost (${event.reason}); reconnecting in ${(event.delayMs / 1000).toFixed(1)} s to follow the job`;
+    case 'retry':
+      return `${event.code} is transient: retrying with a new run id in ${(event.delayMs / 1000).toFixed(1)} s (attempt ${event.attempt})`;
+    case 'cancel':
+      return 'cancelling: waiting for the host to roll back (Ctrl-C again to stop waiting)';
+  }
+}
+
+// TTY: one live status line for steps, other lines above it. Not a TTY: plain lines.
+// A logger (--log-format json|pretty) gets structured records instead.
+export function progressRenderer(options: RenderOptions): (event: ProgressEvent) => void {
+  let status = '';
+  return (event) => {
+    if (options.quiet) return;
+    const text = describeEvent(event);
+    if (text === undefined) return;
+    if (options.logger) {
+      options.logger.info({ event: event.kind, ...(event.kind === 'step' ? { step: event.step } : {}) }, text);
+      return;
+    }
+    if (!options.tty) {
+      options.write(`linus: ${text}\n`);
+      return;
+    }
+    if (event.kind === 'step') {
+      status = text;
+      options.write(`\r\x1b[2K${status}`);
+    } else {
+      options.write(`\r\x1b[2K${text}\n${status}`);
+    }
+  };
+}
+
+export function summarize(outcome: ProvisionOutcome): string {
+  if (outcome.kind === 'dry-run') return `Dry run: nothing was changed. These commands would run on the host:\n${outcome.plan.map((line) => `  ${line}`).join('\n')}\n`;
+  if (outcome.kind === 'failure') {
+    const vm = outcome.vmId === undefined ? '' : ` (VM ${outcome.vmId} was rolled back)`;
+    return `Provision failed${vm}: ${outcome.error.message} [${outcome.error.code}]\n  ${outcome.error.remediation}\n`;
+  }
+  const { vm } = outcome;
+  const lines = [
+    `VM ${vm.id} '${vm.name}' is ready on node ${vm.node}: ${vm.cores} cores, ${vm.memoryMiB} MiB, ${vm.diskGiB} GiB, ${vm.os}`,
+    `  ssh ${vm.user}@${vm.ip}`,
+  ];
+  if (vm.password !== undefined) lines.push(`  password for ${vm.user} (shown once, not stored by linus): ${vm.password}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function outcomeJson(outcome: ProvisionOutcome, extra: Record<string, unknown> = {}): string {
+  if (outcome.kind === 'failure') {
+    return `${JSON.stringify({ ok: false, error: outcome.error, runId: outcome.runId, vmId: outcome.vmId ?? null, ...extra })}\n`;
+  }
+  if (outcome.kind === 'dry-run') return `${JSON.stringify({ ok: true, dryRun: true, plan: outcome.plan, runId: outcome.runId, ...extra })}\n`;
+  return `${JSON.stringify({ ok: true, vm: outcome.vm, runId: outcome.runId, ...extra })}\n`;
+}

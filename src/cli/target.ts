@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseSettings, type Sources } from '../config/load.js';
+import { targetSchema, type Target } from '../config/spec.js';
+import { LinusError } from '../protocol/errors.js';
+import type { SshTarget } from '../ssh/connection.js';
+import { withSandbox } from '../sim/sandbox.js';
+import type { TargetFlags } from './target-options.js';
+
+export interface ResolvedTarget {
+  target: Target;
+  ssh: SshTarget;
+  // Defaults a target brings for the VM spec (the sandbox's own key and image); flags still win.
+  specDefaults(flags: Record<string, unknown>): Record<string, unknown>;
+}
+
+const TARGET_KEYS = Object.keys(targetSchema.shape);
+
+function sshTargetOf(target: Target, env: NodeJS.ProcessEnv): SshTarget {
+  const home = os.homedir();
+  const knownHostsFiles = target.knownHosts ? [target.knownHosts] : [path.join(home, '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
+  const ssh: SshTarget = {
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    knownHostsFiles,
+    acceptNew: target.acceptNewHostKey,
+    connectTimeoutMs: target.connectTimeout * 1000,
+    ...(target.hostKey ? { pins: target.hostKey } : {}),
+    ...(target.identity ? { identityFile: target.identity } : {}),
+    ...(env.SSH_AUTH_SOCK ? { agentSocket: env.SSH_AUTH_SOCK } : {}),
+    ...(env.LINUS_SSH_PASSWORD !== undefined ? { password: env.LINUS_SSH_PASSWORD } : {}),
+    ...(env.LINUS_SSH_KEY_PASSPHRASE !== undefined ? { passphrase: env.LINUS_SSH_KEY_PASSPHRASE } : {}),
+  };
+  if (!ssh.identityFile && !ssh.agentSocket && ssh.password === undefined) {
+    throw new LinusError({
+      code: 'CONFIG_INVALID',
+      message: 'no way to authenticate: no --identity, no ssh-agent (SSH_AUTH_SOCK) and no LINUS_SSH_PASSWORD',
+      remediation: 'Pass --identity ~/.ssh/id_ed25519 (its public key in root@host:~/.ssh/authorized_keys), or start ssh-agent.',
+    });
+  }
+  if (ssh.identityFile && !fs.existsSync(ssh.identityFile)) {
+    throw new LinusError({ code: 'CONFIG_INVALID', message: `--identity ${ssh.identityFile} does not exist`, remediation: 'Pass the path of your private key file.' });
+  }
+  return ssh;
+}
+
+// Resolves where to connect: a real host from flags/env/config, or a throwaway sandbox.
+export async function withTarget<T>(flags: TargetFlags, sources: Sources, fn: (resolved: ResolvedTarget) => Promise<T>): Promise<T> {
+  const targetFlags = Object.fromEntries(TARGET_KEYS.filter((key) => sources.flags[key] !== undefined).map((key) => [key, sources.flags[key]]));
+  if (!flags.sandbox) {
+    if (targetFlags.host === undefined && !sources.env.LINUS_HOST && !sources.configFile) {
+      throw new LinusError({ code: 'INVALID_SPEC', message: '--host: is required (or --sandbox for a simulated host)', remediation: 'Pass --host, set LINUS_HOST, or use --config.' });
+    }
+    const target = parseSettings(targetSchema, { ...sources, flags: targetFlags });
+    return fn({ target, ssh: sshTargetOf(target, sources.env), specDefaults: () => ({}) });
+  }
+  return withSandbox(async (sandbox) => {
+    const target = parseSettings(targetSchema, {
+      flags: {
+        host: sandbox.host,
+        port: sandbox.port,
+        user: sandbox.user,
+        identity: sandbox.identityFile,
+        knownHosts: sandbox.knownHostsFile,
+        node: sandbox.node,
+        storage: sandbox.storage,
+        bridge: sandbox.bridge,
+        remoteDir: sandbox.remoteDir,
+        ...targetFlags,
+      },
+      env: {},
+    });
+    return fn({
+      target,
+      ssh: { ...sshTargetOf(target, {}), knownHostsFiles: [sandbox.knownHostsFile] },
+      specDefaults: (specFlags) => ({
+        ...(specFlags.sshKey === undefined && !specFlags.password ? { sshKey: `${sandbox.identityFile}.pub` } : {}),
+        ...(specFlags.imageUrl === undefined ? { imageUrl: sandbox.imageUrl, imageSha256: sandbox.imageSha256 } : {}),
+      }),
+    });
+  });
+}
