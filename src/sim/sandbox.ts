@@ -212,10 +212,9 @@ function isSandboxDir(dir: string): boolean {
   return fs.existsSync(files.marker) || fs.existsSync(files.pid);
 }
 
-function isFreshEmptyFile(file: string): boolean {
+function isFresh(file: string): boolean {
   try {
-    const stat = fs.statSync(file);
-    return stat.size === 0 && Date.now() - stat.mtimeMs < CLAIM_GRACE_MS;
+    return Date.now() - fs.statSync(file).mtimeMs < CLAIM_GRACE_MS;
   } catch {
     return false;
   }
@@ -227,8 +226,9 @@ export function readSandbox(dir: string): SandboxState {
   const info = readInfo(files.info);
   const pid = info?.pid ?? readPid(files.pid);
   if (pid !== undefined && isDaemon(pid)) return info ? { state: 'up', info } : { state: 'starting', pid };
-  // An `up` that has not written the pid yet leaves an empty pid file for a moment.
-  if (info === undefined && pid === undefined && isFreshEmptyFile(files.pid)) return { state: 'starting', pid };
+  // Just after the claim the pid file is empty, and just after the spawn the child may not have
+  // exec'd node yet (its command line is still the parent's): both are a start in progress.
+  if (info === undefined && (pid === undefined || exists(pid)) && isFresh(files.pid)) return { state: 'starting', pid };
   return { state: 'stale', pid };
 }
 
