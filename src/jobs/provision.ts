@@ -55,10 +55,10 @@ async function attempt(deps: ProvisionDeps, runArgs: string[], runId: string, st
   const cancel = (): Promise<ProvisionOutcome> => {
     cancelled ??= (async () => {
       deps.onEvent({ kind: 'cancel' });
-      if (connection && live) return toOutcome((await exec(connection, job(['cancel', runId]))).transcript);
+      if (connection && live) return toOutcome((await exec(connection, job(['cancel', runId, '--remote-dir', deps.remoteDir]))).transcript);
       const fresh = await deps.connect();
       try {
-        return toOutcome((await exec(fresh, job(['cancel', runId]))).transcript);
+        return toOutcome((await exec(fresh, job(['cancel', runId, '--remote-dir', deps.remoteDir]))).transcript);
       } finally {
         await fresh.close().catch(() => undefined);
       }
@@ -125,7 +125,7 @@ async function follow(
       connection = await deps.connect();
       for (;;) {
         // Offset 0 re-reads the whole log: outcomes stay exact, and already shown lines are skipped.
-        const result = await exec(connection, job(['wait', runId, '--offset', '0', '--max-seconds', String(WAIT_SECONDS)]), shown);
+        const result = await exec(connection, job(['wait', runId, '--remote-dir', deps.remoteDir, '--offset', '0', '--max-seconds', String(WAIT_SECONDS)]), shown);
         shown = Math.max(shown, result.lines.length);
         if (isFinal(result.transcript)) return toOutcome(result.transcript);
         if (deps.signal?.aborted) return cancelOnAbort();

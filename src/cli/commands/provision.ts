@@ -2,9 +2,9 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSettings, type Sources } from '../../config/load.js';
 import { OS_NAMES, OS_CATALOG, resolveOs } from '../../config/os-images.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
-import { targetSchema, vmSpecSchema, type Target, type VmSpec } from '../../config/spec.js';
+import { vmSpecSchema, type Target, type VmSpec } from '../../config/spec.js';
 import { provision } from '../../jobs/provision.js';
-import { LinusError } from '../../protocol/errors.js';
+import { toLinusError } from '../../protocol/errors.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import { connect } from '../../ssh/connection.js';
 import { createLogger, type LogFormat } from '../logger.js';
@@ -59,7 +59,7 @@ export function provisionerArgs(target: Target, spec: VmSpec, sshKeys: string | 
   return args;
 }
 
-async function handler(argv: ArgumentsCamelCase<ProvisionFlags>): Promise<void> {
+async function run(argv: ArgumentsCamelCase<ProvisionFlags>): Promise<void> {
   const sources: Sources = { flags: argv as Record<string, unknown>, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
   const provisioner = loadProvisioner('proxmox');
   const tty = Boolean(process.stderr.isTTY) && !argv.json;
@@ -79,29 +79,37 @@ async function handler(argv: ArgumentsCamelCase<ProvisionFlags>): Promise<void> 
       interrupts += 1;
       if (interrupts === 1) return controller.abort();
       process.stderr.write(
-        `\nlinus: stopped waiting. The host job may still be rolling back; VMs it leaves are tagged 'linus' and 'linus-<run id>'.\n  Remove leftovers with: linus gc --older-than 0s --yes (same target flags)\n`,
+        `\nlinus: stopped waiting. The host job may still be rolling back; VMs it leaves are tagged 'linus' and 'linus-<run id>'.\n  Remove leftovers with: linus gc --older-than 0 --yes (same target flags)\n`,
       );
       process.exit(130);
     };
     process.on('SIGINT', onSigint);
     try {
-      const { outcome } = await provision(
+      const { outcome, stats } = await provision(
         { connect: () => connect(resolved.ssh), provisioner, remoteDir: resolved.target.remoteDir, onEvent, signal: controller.signal },
         args,
       );
       if (tty && !argv.quiet) process.stderr.write('\r\x1b[2K');
-      if (argv.json) process.stdout.write(outcomeJson(outcome));
+      if (argv.json) process.stdout.write(outcomeJson(outcome, { stats }));
       else if (!argv.quiet || !outcome.ok) (outcome.ok ? process.stdout : process.stderr).write(summarize(outcome));
       if (!outcome.ok) process.exitCode = outcome.error.exitCode;
-    } catch (error) {
-      if (!argv.json) throw error;
-      const linusError = error instanceof LinusError ? error : new LinusError({ code: 'INTERNAL', message: String(error), cause: error });
-      process.stdout.write(`${JSON.stringify({ ok: false, error: linusError.toJSON() })}\n`);
-      process.exitCode = linusError.exitCode;
     } finally {
       process.off('SIGINT', onSigint);
     }
   });
+}
+
+// With --json every failure, even one found before connecting, is the one JSON object on stdout.
+async function handler(argv: ArgumentsCamelCase<ProvisionFlags>): Promise<void> {
+  try {
+    await run(argv);
+  } catch (error) {
+    if (!argv.json) throw error;
+    const linusError = toLinusError(error);
+    process.stdout.write(`${JSON.stringify({ ok: false, error: linusError.toJSON() })}\n`);
+    if (linusError.isDefect) process.stderr.write(`${(linusError.cause instanceof Error ? linusError.cause.stack : linusError.stack) ?? ''}\n`);
+    process.exitCode = linusError.exitCode;
+  }
 }
 
 export const provisionCommand: CommandModule<object, ProvisionFlags> = {

@@ -1,0 +1,161 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hostSettingsSchema } from '../../src/sim/settings.js';
+import { startSandboxServices, type RunningSandbox, type SandboxOptions } from '../../src/sim/sandbox.js';
+
+export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli/main.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  json: () => Record<string, any>;
+}
+
+export interface CliRun {
+  child: ChildProcess;
+  result: Promise<CliResult>;
+  // Resolves once stderr has shown a line matching the pattern.
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const watchers: Array<{ pattern: RegExp; resolve: () => void }> = [];
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    for (const watcher of [...watchers]) {
+      if (watcher.pattern.test(stderr)) {
+        watchers.splice(watchers.indexOf(watcher), 1);
+        watcher.resolve();
+      }
+    }
+  });
+  const result = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, json: () => JSON.parse(stdout) as Record<string, any> }));
+  });
+  return {
+    child,
+    result,
+    waitForStderr: (pattern, timeoutMs = 60_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (pattern.test(stderr)) return resolve();
+        const timer = setTimeout(() => reject(new Error(`stderr never matched ${pattern}:\n${stderr}`)), timeoutMs);
+        watchers.push({ pattern, resolve: () => (clearTimeout(timer), resolve()) });
+      }),
+  };
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return startCli(args, env).result;
+}
+
+export interface Target extends RunningSandbox {
+  dir: string;
+  flags(overrides?: Record<string, string>): string[];
+  vmFlags(name: string): string[];
+  dispose(): Promise<void>;
+}
+
+// A simulated host behind a real SSH endpoint, with short boot and agent timeouts for speed.
+export async function startTarget(options: SandboxOptions = {}, settings: Record<string, unknown> = {}): Promise<Target> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-driver-'));
+  const running = await startSandboxServices(dir, options);
+  const hostJson = running.simHost.paths.hostJson;
+  const current = JSON.parse(fs.readFileSync(hostJson, 'utf8')) as Record<string, unknown>;
+  fs.writeFileSync(hostJson, JSON.stringify(hostSettingsSchema.parse({ ...current, bootDelayMs: 300, agentPingTimeoutMs: 300, ...settings })));
+  const { info } = running;
+  return {
+    ...running,
+    dir,
+    flags: (overrides = {}) => {
+      const base: Record<string, string> = {
+        host: info.host,
+        port: String(info.port),
+        user: info.user,
+        identity: info.identityFile,
+        'known-hosts': info.knownHostsFile,
+        node: info.node,
+        storage: info.storage,
+        bridge: info.bridge,
+        'remote-dir': info.remoteDir,
+        ...overrides,
+      };
+      return Object.entries(base).flatMap(([key, value]) => [`--${key}`, value]);
+    },
+    vmFlags: (name) => ['--name', name, '--ssh-key', `${info.identityFile}.pub`, '--image-url', info.imageUrl, '--image-sha256', info.imageSha256],
+    dispose: async () => {
+      await running.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// What a failed or interrupted provision must not leave behind.
+export function leftovers(target: Target): { vms: number[]; volumes: string[]; locks: string[]; runningJobs: string[] } {
+  const jobsDir = path.join(target.info.remoteDir, 'jobs');
+  const runningJobs = fs.existsSync(jobsDir)
+    ? fs.readdirSync(jobsDir).filter((id) => {
+        const pidFile = path.join(jobsDir, id, 'pid');
+        if (!fs.existsSync(pidFile)) return false;
+        try {
+          process.kill(Number(fs.readFileSync(pidFile, 'utf8').trim()), 0);
+          return true;
+        } catch {
+          return false;
+        }
+      })
+    : [];
+  return {
+    vms: target.simHost.listVms().map((vm) => vm.vmid),
+    volumes: target.simHost.volumes().map((volume) => volume.volid),
+    locks: target.simHost.locks(),
+    runningJobs,
+  };
+}
+
+// The job process exits just after writing its final block: give it a moment, no more.
+export async function settledLeftovers(target: Target, timeoutMs = 3000): Promise<ReturnType<typeof leftovers>> {
+  const deadline = Date.now() + timeoutMs;
+  let state = leftovers(target);
+  while (state.runningJobs.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    state = leftovers(target);
+  }
+  return state;
+}
+
+// A TCP relay whose connections the test can cut, to drop the SSH session mid-run.
+export async function startRelay(port: number): Promise<{ port: number; cut(): void; connections(): number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let count = 0;
+  const server = net.createServer((client) => {
+    count += 1;
+    const upstream = net.createConnection({ host: '127.0.0.1', port });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    cut: () => sockets.forEach((socket) => socket.destroy()),
+    connections: () => count,
+    close: () =>
+      new Promise<void>((resolve) => {
+        sockets.forEach((socket) => socket.destroy());
+        server.close(() => resolve());
+      }),
+  };
+}
