@@ -188,10 +188,11 @@ config_is_ours() {
 # Grows scsi0, then reads the config once and checks the size: `qm resize` exits 0 even when it
 # fails, so only the config tells.
 resize_disk() {
-  local disk=${SPEC[disk]} want resize_err scsi0 size have
+  local disk=${SPEC[disk]} want resize_err resize_stderr scsi0 size have
   want=$((disk * 1024 ** 3))
   pve qm resize "$VM_ID" scsi0 "${SPEC[disk]}G" || pve_fail RESIZE_FAILED "qm resize $VM_ID failed"
   resize_err=$(pve_message)
+  resize_stderr=$PVE_ERR
   [[ -n "$PVE_ERR" ]] || resize_err=""
   pve qm config "$VM_ID" || pve_fail CREATE_FAILED "cannot read the config of VM $VM_ID"
   VM_CONFIG=$PVE_OUT
@@ -199,7 +200,12 @@ resize_disk() {
   [[ ",$scsi0," =~ ,size=([0-9]+[KMGT]?), ]] || die RESIZE_FAILED "VM $VM_ID scsi0 has no size: $scsi0"
   size=${BASH_REMATCH[1]}
   have=$(size_bytes "$size")
-  ((have == want)) || die RESIZE_FAILED "disk of VM $VM_ID is $size, not ${SPEC[disk]}G${resize_err:+: $resize_err}"
+  ((have == want)) && return 0
+  # The worker exits 0 on a lock timeout too: the same mapping as pve_fail.
+  if [[ "$resize_stderr" == *"can't lock file"*"got timeout"* || "$resize_stderr" == *"VM is locked"* ]]; then
+    die LOCK_TIMEOUT "qm resize $VM_ID: $resize_err"
+  fi
+  die RESIZE_FAILED "disk of VM $VM_ID is $size, not ${SPEC[disk]}G${resize_err:+: $resize_err}"
 }
 
 _expect() { # <key> <wanted value>

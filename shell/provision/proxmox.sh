@@ -6,6 +6,8 @@
 #        proxmox.sh start [options]          start a detached job, print its run id, return
 #        proxmox.sh wait <run-id> [--offset N] [--max-seconds N] [--remote-dir DIR]
 #        proxmox.sh cancel <run-id> [--remote-dir DIR]
+#        proxmox.sh cleanup <run-id> [--remote-dir DIR]
+#        proxmox.sh gc [--remote-dir DIR] [--older-than SECONDS] [--dry-run]
 #        proxmox.sh version
 # The whole file sits in one { } block: bash reads it completely before running any of it, so
 # replacing the file on disk cannot change a run in progress.
@@ -36,6 +38,8 @@ source "$LIB_DIR/vm.sh" # linus:include lib/vm.sh
 source "$LIB_DIR/net.sh" # linus:include lib/net.sh
 # shellcheck source=shell/lib/job.sh
 source "$LIB_DIR/job.sh" # linus:include lib/job.sh
+# shellcheck source=shell/lib/gc.sh
+source "$LIB_DIR/gc.sh" # linus:include lib/gc.sh
 
 readonly STEPS=9
 # Where the ERR trap saw the last failing command (for INTERNAL messages).
@@ -271,12 +275,14 @@ main() {
     start) cmd_start "$@" ;;
     wait) cmd_wait "$@" ;;
     cancel) cmd_cancel "$@" ;;
+    cleanup) cmd_cleanup "$@" ;;
+    gc) cmd_gc "$@" ;;
     version) cmd_version ;;
     _job) cmd_job "$@" ;;
     *)
       local what
       shown what "$cmd"
-      die INVALID_SPEC "unknown command $what (commands: run start wait cancel version)"
+      die INVALID_SPEC "unknown command $what (commands: run start wait cancel cleanup gc version)"
       ;;
   esac
 }

@@ -201,13 +201,14 @@ export function openSimHost(root: string): SimHost {
 }
 
 // Stopped, non-linus VMs 100.. with real configs and volumes, written directly (no tool calls).
+// Their 1 GiB disks keep 300 of them within the default 500 GiB thin pool.
 function seedVms(paths: SimPaths, settings: HostSettings, count: number): void {
   const node = settings.nodes[0]?.name ?? 'pve';
   const bridge = settings.nodes[0]?.bridges[0]?.name ?? 'vmbr0';
   const profile = VERSION_PROFILES[settings.version];
   for (let i = 0; i < count; i += 1) {
     const vmid = 100 + i;
-    const size = 8 * 1024 ** 3;
+    const size = 1024 ** 3;
     const volname = `vm-${vmid}-disk-0`;
     writeVolumeRecord(paths, { volid: `local-lvm:${volname}`, storage: 'local-lvm', volname, vmid, size, format: 'raw' });
     const config = emptyConfig();
@@ -219,7 +220,7 @@ function seedVms(paths: SimPaths, settings: HostSettings, count: number): void {
       name: `existing-${vmid}`,
       net0: `virtio=${randomMac()},bridge=${bridge}`,
       ostype: 'l26',
-      scsi0: `local-lvm:${volname},size=8G`,
+      scsi0: `local-lvm:${volname},size=1G`,
       scsihw: 'virtio-scsi-pci',
       smbios1: `uuid=${crypto.randomUUID()}`,
       vmgenid: crypto.randomUUID(),

@@ -90,7 +90,7 @@ SUMS
   assert_equal "$(cat "$BATS_TEST_TMPDIR"/fetch.* | grep -c 'linus: downloading')" 1
   assert_equal "$(cat "$BATS_TEST_TMPDIR"/fetch.* | grep -c 'image cache hit')" 2
   run ls -A "$REMOTE/images"
-  assert_output "$IMAGE_SHA.img"
+  assert_output "sha256.$IMAGE_SHA.img"
 }
 
 @test "virtual size comes from the qcow2 header, or the size of a raw file" {

@@ -1,30 +1,234 @@
 # Plug for the simulated Proxmox VE host (src/sim, built to dist/src/sim): `sim_host CMD` runs CMD
-# on it with the simulated qm/pvesh/pvesm/pveversion first on PATH.
+# on it with the simulated qm/pvesh/pvesm/pveversion first on PATH, and the helpers below read the
+# host's state (configs, volume records, lock files, guests, the call log) straight from its
+# directory so that assertions never depend on the tools under test.
 
 SIM_MAIN="$REPO_ROOT/dist/src/sim/tools/main.js"
 
 # Skips when the simulator is not built, unless CI is set (then a missing simulator fails).
 require_sim() {
-  [[ -f "$SIM_MAIN" ]] && return 0
-  [[ -z "${CI:-}" ]] || fail "CI is set but the simulator is not built ($SIM_MAIN missing): run npm run build"
+  [[ -f "$SIM_MAIN" && -f "$REPO_ROOT/dist/provisioners/manifest.json" ]] && return 0
+  [[ -z "${CI:-}" ]] || fail "CI is set but the simulator or the bundle is not built ($SIM_MAIN, dist/provisioners/manifest.json): run npm run build"
   skip "simulator not built ($SIM_MAIN missing): run npm run build"
 }
 
-# Lays out a fresh simulated host under $BATS_TEST_TMPDIR/sim (layoutSimHost from dist/src/sim/host.js).
-sim_setup() { # [settings JSON]
+# Lays out a fresh simulated host under $BATS_TEST_TMPDIR/sim (createSimHost from
+# dist/src/sim/host.js, which also seeds <existing VMs> stopped non-linus VMs 100...), and sets
+# SIM_ROOT, SIM_REMOTE (the provisioner's --remote-dir), SIM_SHELL and BUNDLE.
+sim_setup() { # [settings JSON] [existing VMs]
   SIM_ROOT="$BATS_TEST_TMPDIR/sim"
   node --input-type=module -e '
-    const { layoutSimHost } = await import(process.argv[1]);
-    layoutSimHost(process.argv[2], JSON.parse(process.argv[3]));' \
-    "$REPO_ROOT/dist/src/sim/host.js" "$SIM_ROOT" "${1:-{\}}"
+    const { createSimHost } = await import(process.argv[1]);
+    await createSimHost({ root: process.argv[2], settings: JSON.parse(process.argv[3]), existingVms: Number(process.argv[4]) });' \
+    "$REPO_ROOT/dist/src/sim/host.js" "$SIM_ROOT" "${1:-{\}}" "${2:-0}"
   SIM_REMOTE="$SIM_ROOT/var/lib/linus"
-  SIM_SHELL=$(node --input-type=module -e '
-    const { simPaths } = await import(process.argv[1]);
-    const p = simPaths(process.argv[2]);
-    process.stdout.write(typeof p.hostShell === "function" ? p.hostShell("pve") : p.hostShell);' \
-    "$REPO_ROOT/dist/src/sim/paths.js" "$SIM_ROOT")
+  SIM_SHELL="$SIM_ROOT/sim/host-shell-pve"
+  [[ -x "$SIM_SHELL" ]] || fail "the simulator wrote no $SIM_SHELL"
+  BUNDLE="$REPO_ROOT/dist/provisioners/$(perl -MJSON::PP -e 'local $/; print decode_json(<STDIN>)->{file}' <"$REPO_ROOT/dist/provisioners/manifest.json")"
+  [[ -f "$BUNDLE" ]] || fail "the bundle named by dist/provisioners/manifest.json is missing: $BUNDLE"
 }
 
 sim_host() { # <command string>
   "$SIM_SHELL" -c "$1"
+}
+
+# Replaces sim/faults.json (read by every tool call).
+sim_faults() { # <faults JSON>
+  printf '%s\n' "$1" >"$SIM_ROOT/sim/faults.json"
+}
+
+# Stops what a test may have left running under the sim root: provisioner jobs (TERM, so they roll
+# back) and guest daemons (only processes whose pid files live under the root and whose command
+# line names it).
+sim_teardown() {
+  [[ -n "${SIM_ROOT:-}" && -d "$SIM_ROOT" ]] || return 0
+  local f pid i
+  local -a pids=()
+  for f in "$SIM_REMOTE"/jobs/*/pid; do
+    [[ -f "$f" ]] || continue
+    pid=$(<"$f")
+    _sim_owns "$pid" _job && kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+  done
+  for ((i = 0; i < 100 && ${#pids[@]}; i++)); do
+    _sim_any_alive "${pids[@]}" || break
+    sleep 0.2
+  done
+  pids=()
+  for f in "$SIM_ROOT"/var/run/qemu-server/*.pid; do
+    [[ -f "$f" ]] || continue
+    pid=$(<"$f")
+    _sim_owns "$pid" guest-daemon && kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+  done
+  for ((i = 0; i < 25 && ${#pids[@]}; i++)); do
+    _sim_any_alive "${pids[@]}" || break
+    sleep 0.2
+  done
+  for pid in "${pids[@]}"; do
+    _sim_owns "$pid" guest-daemon && kill -KILL "$pid" 2>/dev/null
+  done
+  return 0
+}
+
+# Whether <pid> is a live process whose command line holds <word> and names the sim root.
+_sim_owns() { # <pid> <word>
+  [[ "$1" =~ ^[1-9][0-9]*$ && -r "/proc/$1/cmdline" ]] || return 1
+  local cmdline
+  cmdline=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+  [[ "$cmdline" == *"$2"* && "$cmdline" == *"$SIM_ROOT"* ]]
+}
+
+_sim_any_alive() { # <pid...>
+  local pid
+  for pid in "$@"; do
+    kill -0 "$pid" 2>/dev/null && return 0
+  done
+  return 1
+}
+
+# A live process (a zombie waiting for its reaper does not count).
+_sim_alive() { # <pid>
+  kill -0 "$1" 2>/dev/null || return 1
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ "${stat%% *}" != Z ]]
+}
+
+_sim_gone_within() { # <pid> <seconds>
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    _sim_alive "$1" || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# VM ids with a config on any node, sorted.
+sim_vms() {
+  local f
+  for f in "$SIM_ROOT"/etc/pve/nodes/*/qemu-server/*.conf; do
+    [[ -f "$f" ]] || continue
+    f=${f##*/}
+    echo "${f%.conf}"
+  done | sort -n
+}
+
+sim_conf() { # <vmid>
+  cat "$SIM_ROOT"/etc/pve/nodes/*/qemu-server/"$1".conf
+}
+
+# VM ids whose config carries the tag linus-<run-id>.
+sim_tagged() { # <run-id>
+  local f
+  for f in "$SIM_ROOT"/etc/pve/nodes/*/qemu-server/*.conf; do
+    [[ -f "$f" ]] || continue
+    grep -Eq "^tags: (.*[;, ])?linus-$1([;, ]|\$)" "$f" || continue
+    f=${f##*/}
+    echo "${f%.conf}"
+  done | sort -n
+}
+
+# "<vmid> <volid>" per volume record (sim/volumes/<storage>/<volname>.json).
+sim_volumes() {
+  local f
+  for f in "$SIM_ROOT"/sim/volumes/*/*.json; do
+    [[ -f "$f" ]] || continue
+    perl -MJSON::PP -e 'local $/; my $v = decode_json(<STDIN>); print "$v->{vmid} $v->{volid}\n"' <"$f"
+  done | sort -n
+}
+
+# Volume records whose VM has no config: what a failed create or rollback leaked.
+sim_orphan_volumes() {
+  local vmid volid
+  local -A have=()
+  for vmid in $(sim_vms); do have[$vmid]=1; done
+  while read -r vmid volid; do
+    [[ -n "${have[$vmid]:-}" ]] || echo "$volid"
+  done < <(sim_volumes)
+}
+
+# Held per-VM lock files and `lock:` lines in configs.
+sim_locks() {
+  local f
+  for f in "$SIM_ROOT"/var/lock/qemu-server/lock-*.conf; do
+    [[ -e "$f" ]] && echo "${f#"$SIM_ROOT"}"
+  done
+  grep -H '^lock:' "$SIM_ROOT"/etc/pve/nodes/*/qemu-server/*.conf 2>/dev/null || true
+}
+
+# Guest daemons still running (vmids).
+sim_running_guests() {
+  local f pid
+  for f in "$SIM_ROOT"/var/run/qemu-server/*.pid; do
+    [[ -f "$f" ]] || continue
+    pid=$(<"$f")
+    _sim_alive "$pid" || continue
+    f=${f##*/}
+    echo "${f%.pid}"
+  done
+}
+
+# The guest's IPv4 as `qm start` handed it out (sim/guests/<vmid>.json).
+sim_guest_ip() { # <vmid>
+  perl -MJSON::PP -e 'local $/; print decode_json(<STDIN>)->{ip} // ""' <"$SIM_ROOT/sim/guests/$1.json"
+}
+
+# Calls in sim/calls.jsonl as "<tool> <argv...>" lines.
+sim_calls() {
+  [[ -f "$SIM_ROOT/sim/calls.jsonl" ]] || return 0
+  perl -MJSON::PP -ne 'my $c = decode_json($_); print join(" ", $c->{tool}, @{ $c->{argv} }), "\n"' "$SIM_ROOT/sim/calls.jsonl"
+}
+
+sim_call_count() { # [grep -E pattern]
+  sim_calls | grep -Ec "${1:-.}" || true
+}
+
+sim_clear_calls() {
+  rm -f "$SIM_ROOT/sim/calls.jsonl"
+}
+
+# Creates a VM directly with qm (as a person or another tool would), optionally tagged.
+sim_qm_create() { # <vmid> <name> [tags] [extra qm create args...]
+  local vmid=$1 name=$2 tags=${3:-}
+  local -a args=(qm create "$vmid" --name "$name" --memory 512 --net0 virtio,bridge=vmbr0 --scsi0 local-lvm:1)
+  [[ -z "$tags" ]] || args+=(--tags "$tags")
+  args+=("${@:4}")
+  local cmd
+  printf -v cmd '%q ' "${args[@]}"
+  sim_host "$cmd" >/dev/null || fail "qm create $vmid failed on the simulated host"
+}
+
+# The job directory of a run, and assertions on it.
+sim_job() { # <run-id>
+  echo "$SIM_REMOTE/jobs/$1"
+}
+
+# A run left nothing behind: the job finished and its process is gone; no VM carries the run's
+# tag; no volume without a VM; no lock file or config lock; no guest of the given VMs runs.
+assert_no_leftovers() { # <run-id> [vmid...]
+  local run_id=$1 dir vmid
+  dir=$(sim_job "$run_id")
+  [[ "$(cat "$dir/state")" == finished ]] || fail "job $run_id is not finished: $(cat "$dir/state")"
+  # The job writes `finished` last but one step before it exits: give it a moment.
+  if [[ -f "$dir/pid" ]] && ! _sim_gone_within "$(<"$dir/pid")" 10; then
+    fail "job $run_id still has a running process $(<"$dir/pid")"
+  fi
+  [[ -z "$(sim_tagged "$run_id")" ]] || fail "VMs tagged linus-$run_id left: $(sim_tagged "$run_id" | tr '\n' ' ')"
+  [[ -z "$(sim_orphan_volumes)" ]] || fail "volumes without a VM left: $(sim_orphan_volumes | tr '\n' ' ')"
+  [[ -z "$(sim_locks)" ]] || fail "locks left: $(sim_locks | tr '\n' ' ')"
+  for vmid in "${@:2}"; do
+    [[ ! -f "$SIM_ROOT/var/run/qemu-server/$vmid.pid" ]] || _sim_gone_within "$(<"$SIM_ROOT/var/run/qemu-server/$vmid.pid")" 10 ||
+      fail "the guest of VM $vmid still runs"
+  done
+}
+
+# Waits until the job's log holds a line matching <regex> (at most <seconds>, default 60).
+wait_job_log() { # <run-id> <regex> [seconds]
+  local log i
+  log="$(sim_job "$1")/log"
+  for ((i = 0; i < ${3:-60} * 5; i++)); do
+    [[ -f "$log" ]] && grep -Eq "$2" "$log" && return 0
+    sleep 0.2
+  done
+  fail "job $1 never logged /$2/: $(tail -n 20 "$log" 2>/dev/null)"
 }

@@ -1,0 +1,443 @@
+# shellcheck shell=bash
+# Clean-up beyond a job's own rollback. `cleanup <run-id>` removes what one run left behind;
+# `gc` finds the leftovers of earlier runs. Both read the VM list once (/cluster/resources), look
+# only at VMs tagged `linus` AND `linus-<run-id>`, and destroy a VM only when its run is known not
+# to have succeeded (the job directory says so); before destroying they re-read the VM's config
+# and check the tag again. A VM whose run is unknown (no job directory) is never destroyed.
+
+readonly GC_DEFAULT_OLDER_THAN=3600
+# How long cleanup/gc wait for a cancelled job to roll back and finish.
+readonly GC_CANCEL_WAIT=600
+# A job directory without a pid file this old never got its process: it is not running.
+readonly GC_START_GRACE=60
+
+# One line per linus VM: "<vmid> <node> <status> <run-ids, comma-separated, or ->".
+GC_VMS=()
+GC_CLEANED=0
+GC_SKIPPED=0
+# Set by _gc_destroy: 1 when the VM is no longer there (removed now, or gone already).
+GC_GONE=0
+# VMs that could not be removed, and the first reason.
+GC_FAILED=()
+GC_FAIL_MSG=""
+GC_FAIL_CODE=""
+
+# Options of cleanup (--remote-dir) and gc (--remote-dir, --older-than, --dry-run), into SPEC.
+_gc_parse_options() { # <command> <option...>
+  local cmd=$1 what
+  shift
+  SPEC+=([remote_dir]=/var/lib/linus [older_than]=$GC_DEFAULT_OLDER_THAN [dry_run]=0)
+  while (($#)); do
+    case "$cmd:$1" in
+      gc:--dry-run) SPEC[dry_run]=1 && shift && continue ;;
+      *:--remote-dir | gc:--older-than) ;;
+      *) shown what "$1" && die INVALID_SPEC "unknown option $what for $cmd" ;;
+    esac
+    (($# >= 2)) || die INVALID_SPEC "option $1 needs a value"
+    local key=${1#--}
+    SPEC[${key//-/_}]=$2
+    shift 2
+  done
+  shown what "${SPEC[remote_dir]}"
+  [[ "${SPEC[remote_dir]}" =~ ^/[A-Za-z0-9._/-]*$ && ! "${SPEC[remote_dir]}/" =~ /\.\.?/ ]] ||
+    die INVALID_SPEC "--remote-dir must be an absolute path of [A-Za-z0-9._/-] without . or .., got $what"
+  shown what "${SPEC[older_than]}"
+  _int_in "${SPEC[older_than]}" 0 315360000 || die INVALID_SPEC "--older-than must be a number of seconds from 0 to 315360000, got $what"
+}
+
+_gc_check_run_id() { # <run-id>
+  local what
+  shown what "$1"
+  [[ "$1" =~ $RUN_ID_RE ]] || die INVALID_SPEC "run id must match $RUN_ID_RE, got $what"
+}
+
+# Reads /cluster/resources JSON (type vm) on stdin; prints "<vmid> <node> <status> <runs>" for
+# every VM carrying the tag `linus`, where <runs> lists its valid `linus-<run-id>` tags (or -).
+_gc_program() {
+  cat <<'PERL'
+use strict; use warnings; use JSON::PP;
+my $run_re = qr/^[a-z0-9][a-z0-9-]{5,40}$/;
+my $res = eval { decode_json(do { local $/; <STDIN> }) };
+die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
+my $clean = sub { my $v = shift // ""; $v =~ s/[^\w.-]//g; $v eq "" ? "-" : $v };
+my @out;
+for my $r (@$res) {
+  next unless ref $r eq "HASH" && ($r->{type} // "") eq "qemu";
+  my $vmid = $r->{vmid} // "";
+  next unless $vmid =~ /^[1-9][0-9]{2,8}$/;
+  my @tags = split /[;, ]+/, ($r->{tags} // "");
+  next unless grep { $_ eq "linus" } @tags;
+  my @runs;
+  for my $tag (@tags) {
+    my $id = $tag;
+    push @runs, $id if $id =~ s/^linus-// && $id =~ $run_re;
+  }
+  push @out, [$vmid, join(" ", $vmid, $clean->($r->{node}), $clean->($r->{status}), @runs ? join(",", @runs) : "-")];
+}
+print "$_->[1]\n" for sort { $a->[0] <=> $b->[0] } @out;
+PERL
+}
+
+# The one read of the VM list: fills GC_VMS.
+_gc_read_vms() {
+  local out
+  pve pvesh get /cluster/resources --type vm --output-format json || pve_fail NODE_NOT_FOUND "cannot read /cluster/resources"
+  out=$(perl -e "$(_gc_program)" <<<"$PVE_OUT") || die INTERNAL "cannot parse /cluster/resources"
+  GC_VMS=()
+  [[ -z "$out" ]] || mapfile -t GC_VMS <<<"$out"
+}
+
+# Whether the job process runs: its pid is alive, or it has no pid file yet and is young.
+_gc_job_alive() { # <dir>
+  if [[ -f "$1/pid" ]]; then
+    job_alive "$1"
+    return
+  fi
+  (($(_gc_age "$1") < GC_START_GRACE))
+}
+
+# What the job directory says about a run: missing, success, failed, cancelled, died (no process
+# and no result) or running.
+_gc_job_status() { # <dir>
+  local state
+  if [[ ! -f "$1/state" ]]; then
+    echo missing
+    return 0
+  fi
+  state=$(<"$1/state")
+  if [[ "$state" == finished ]]; then
+    if grep -qx 'LINUS_RESULT:SUCCESS' "$1/result" 2>/dev/null; then
+      echo success
+    elif grep -qx 'LINUS_ERROR_CODE:CANCELLED' "$1/result" 2>/dev/null; then
+      echo cancelled
+    else
+      echo failed
+    fi
+  elif _gc_job_alive "$1"; then
+    echo running
+  else
+    echo died
+  fi
+}
+
+# Seconds since <path> was last modified (a job directory changes when the job starts and when
+# it finishes).
+_gc_age() { # <path>
+  local mtime
+  mtime=$(stat -c %Y -- "$1") || mtime=0
+  echo $(($(date +%s) - mtime))
+}
+
+# Records a job that died without a result as finished (INTERNAL), as `wait` does.
+_gc_settle_died() { # <dir>
+  log "job ${1##*/} ended without a result: recording it as failed"
+  _job_vanished "$1"
+}
+
+# Cancels a running job and waits (bounded) until it has rolled back and finished. Returns 1 if
+# it still runs.
+_gc_stop_job() { # <dir>
+  local dir=$1 i
+  log "job ${dir##*/} is still running: cancelling it (it rolls back its own VM)"
+  job_cancel "$dir"
+  for ((i = 0; i < GC_CANCEL_WAIT * 2; i++)); do
+    case "$(_gc_job_status "$dir")" in
+      running) nap 0.5 ;;
+      died)
+        _gc_settle_died "$dir"
+        return 0
+        ;;
+      *) return 0 ;;
+    esac
+  done
+  return 1
+}
+
+_gc_skip() { # <vmid> <reason>
+  emit GC_SKIP "$1:$2"
+  GC_SKIPPED=$((GC_SKIPPED + 1))
+}
+
+_gc_failed() { # <vmid> <message>
+  log "VM $1 was not removed: $2"
+  GC_FAILED+=("$1")
+  if [[ -z "$GC_FAIL_CODE" ]]; then
+    GC_FAIL_MSG="VM $1 was not removed: $2"
+    GC_FAIL_CODE=CREATE_FAILED
+    [[ "$PVE_ERR" != *"can't lock file"*"got timeout"* && "$PVE_ERR" != *"VM is locked"* ]] || GC_FAIL_CODE=LOCK_TIMEOUT
+  fi
+}
+
+# Whether VM_CONFIG carries the tags `linus` and `linus-<run-id>`.
+_gc_config_tagged() { # <run-id>
+  local tags tag linus=0 run=0
+  local -a list=()
+  tags=$(config_get tags) || return 1
+  read -ra list <<<"${tags//[;,]/ }"
+  for tag in "${list[@]}"; do
+    [[ "$tag" == linus ]] && linus=1
+    [[ "$tag" == "linus-$1" ]] && run=1
+  done
+  ((linus && run))
+}
+
+# Destroys one VM of a run that did not succeed, after re-reading its config (one `qm config`):
+# the tag must still be there, no lock (a task such as `qm create` may be running on it), no
+# protection, not a template; with <min-age>, the VM must be at least that old (meta ctime).
+# Stops it first unless the VM list said stopped. Prints LINUS_CLEANED:<vmid>. A VM that is gone
+# by now counts as cleaned when <gone-is-cleaned> is 1 (the rollback of a job we cancelled).
+_gc_destroy() { # <vmid> <node> <run-id> <status> <min-age or ""> <gone-is-cleaned 0|1>
+  local vmid=$1 node=$2 run_id=$3 status=$4 min_age=$5 value age
+  GC_GONE=0
+  if ! pve qm config "$vmid"; then
+    # qm reads only this node's configs: the message names this node.
+    if [[ "$PVE_ERR" =~ Configuration\ file\ \'nodes/([^/\']+)/qemu-server/[0-9]+\.conf\'\ does\ not\ exist ]]; then
+      if [[ "${BASH_REMATCH[1]}" != "$node" ]]; then
+        _gc_skip "$vmid" "on-node-$node"
+      elif (($6)); then
+        log "VM $vmid was removed by its job's rollback"
+        emit CLEANED "$vmid"
+        GC_CLEANED=$((GC_CLEANED + 1))
+        GC_GONE=1
+      else
+        log "VM $vmid is gone already"
+        GC_GONE=1
+      fi
+      return 0
+    fi
+    _gc_failed "$vmid" "cannot read its config: $(pve_message)"
+    return 0
+  fi
+  # shellcheck disable=SC2034 # read by config_get (vm.sh)
+  VM_CONFIG=$PVE_OUT
+  if ! _gc_config_tagged "$run_id"; then
+    _gc_skip "$vmid" tag-changed
+    return 0
+  fi
+  if value=$(config_get lock); then
+    _gc_skip "$vmid" "locked-${value//[^a-z-]/}"
+    return 0
+  fi
+  if value=$(config_get protection) && [[ "${value,,}" =~ ^(1|on|yes|true)$ ]]; then
+    _gc_skip "$vmid" protected
+    return 0
+  fi
+  if value=$(config_get template) && [[ "${value,,}" =~ ^(1|on|yes|true)$ ]]; then
+    _gc_skip "$vmid" template
+    return 0
+  fi
+  if value=$(config_get meta) && [[ ",$value," =~ ,ctime=([0-9]+), ]]; then
+    age=$(($(date +%s) - BASH_REMATCH[1]))
+    log "VM $vmid of run $run_id was created $age s ago"
+    if [[ -n "$min_age" ]] && ((age < min_age)); then
+      _gc_skip "$vmid" young
+      return 0
+    fi
+  fi
+  if [[ "$status" != stopped ]] && ! pve qm stop "$vmid"; then
+    log "qm stop $vmid failed: $(pve_message)"
+  fi
+  if ! pve qm destroy "$vmid" --purge 1 --destroy-unreferenced-disks 1; then
+    if [[ "$PVE_ERR" != *"is running - destroy failed"* ]] || ! pve qm stop "$vmid" ||
+      ! pve qm destroy "$vmid" --purge 1 --destroy-unreferenced-disks 1; then
+      _gc_failed "$vmid" "$(pve_message); remove it with 'qm destroy $vmid --purge 1'"
+      return 0
+    fi
+  fi
+  log "VM $vmid of run $run_id and its volumes removed"
+  emit CLEANED "$vmid"
+  GC_CLEANED=$((GC_CLEANED + 1))
+  GC_GONE=1
+}
+
+# Dies when a destroy failed (LOCK_TIMEOUT for a lock, else CREATE_FAILED), after the others ran.
+_gc_settle() {
+  ((${#GC_FAILED[@]} == 0)) && return 0
+  die "$GC_FAIL_CODE" "${#GC_FAILED[@]} VM(s) not removed (${GC_FAILED[*]}): $GC_FAIL_MSG"
+}
+
+# Usage: cleanup <run-id> [--remote-dir DIR]
+# Description: destroy the VMs tagged linus-<run-id> unless the run finished with SUCCESS; a
+# running job is cancelled first (its own rollback runs). Idempotent.
+cmd_cleanup() {
+  local run_id=${1:-} dir status line vmid node vm_status runs
+  local -a unknown=()
+  (($#)) && shift
+  _gc_parse_options cleanup "$@"
+  _gc_check_run_id "$run_id"
+  emit RUN_ID "$run_id"
+  dir=$(job_dir_of "${SPEC[remote_dir]}" "$run_id")
+  status=$(_gc_job_status "$dir")
+  if [[ "$status" == running ]]; then
+    _gc_stop_job "$dir" || die INTERNAL "job $run_id still runs ${GC_CANCEL_WAIT} s after it was cancelled"
+    status=$(_gc_job_status "$dir")
+  fi
+  if [[ "$status" == died ]]; then
+    _gc_settle_died "$dir"
+    status=failed
+  fi
+  log "run $run_id: job ${status}"
+  _gc_read_vms
+  for line in "${GC_VMS[@]}"; do
+    read -r vmid node vm_status runs <<<"$line"
+    [[ ",$runs," == *",$run_id,"* ]] || continue
+    case "$status" in
+      success) log "VM $vmid belongs to run $run_id, which succeeded: left alone" ;;
+      missing)
+        _gc_skip "$vmid" no-job-dir
+        unknown+=("$vmid")
+        ;;
+      *)
+        if [[ "$runs" == *,* ]]; then
+          _gc_skip "$vmid" several-run-tags
+        else
+          _gc_destroy "$vmid" "$node" "$run_id" "$vm_status" "" 0
+        fi
+        ;;
+    esac
+  done
+  _gc_settle
+  ((${#unknown[@]} == 0)) ||
+    die JOB_NOT_FOUND "VM(s) ${unknown[*]} are tagged linus-$run_id but there is no job $run_id under ${SPEC[remote_dir]}/jobs: left alone"
+  emit RESULT SUCCESS
+  emit CLEANED_COUNT "$GC_CLEANED"
+  emit GC_SKIPPED "$GC_SKIPPED"
+  end_line
+  mark_final
+}
+
+# Removes job directories of finished runs older than --older-than whose run has no VM left (a
+# job directory is how gc knows a VM's run: it stays while the VM exists). Never a running job.
+_gc_jobs() { # <run ids with a VM left, space-separated>
+  local keep=" $1 " dir id status
+  for dir in "${SPEC[remote_dir]}"/jobs/*/; do
+    dir=${dir%/}
+    id=${dir##*/}
+    [[ -d "$dir" && "$id" =~ $RUN_ID_RE ]] || continue
+    status=$(_gc_job_status "$dir")
+    case "$status" in
+      running | missing) continue ;;
+      died)
+        ((SPEC[dry_run])) || _gc_settle_died "$dir"
+        continue
+        ;;
+    esac
+    [[ "$keep" != *" $id "* ]] || continue
+    (($(_gc_age "$dir") >= SPEC[older_than])) || continue
+    emit GC_STALE_JOB "$id"
+    ((SPEC[dry_run])) && continue
+    rm -rf -- "$dir"
+    emit GC_REMOVED_JOB "$id"
+  done
+}
+
+# Removes partial downloads (<remote-dir>/images/.<hash>.<pid>.part) older than --older-than,
+# only while no download holds the images directory's lock.
+_gc_partials() {
+  local dir="${SPEC[remote_dir]}/images" file name fd
+  [[ -d "$dir" ]] || return 0
+  exec {fd}<"$dir"
+  if ! flock -n "$fd"; then
+    log "a download into $dir is in progress: partial files left alone"
+    exec {fd}<&-
+    return 0
+  fi
+  for file in "$dir"/.*.part; do
+    name=${file##*/}
+    [[ -f "$file" && "$name" =~ ^\.[0-9a-f]{64,128}\.[0-9]+\.part$ ]] || continue
+    (($(_gc_age "$file") >= SPEC[older_than])) || continue
+    emit GC_STALE_PARTIAL "$name"
+    ((SPEC[dry_run])) && continue
+    rm -f -- "$file"
+    emit GC_REMOVED_PARTIAL "$name"
+  done
+  exec {fd}<&-
+}
+
+# Usage: gc [--remote-dir DIR] [--older-than SECONDS] [--dry-run]
+# Description: find linus VMs whose run did not succeed and destroy them (candidates), skip VMs of
+# unknown runs, remove old finished job directories and partial downloads.
+cmd_gc() {
+  local line vmid node vm_status runs dir status reason age candidates=0 left=""
+  local -a todo=()
+  _gc_parse_options gc "$@"
+  _gc_read_vms
+  for line in "${GC_VMS[@]}"; do
+    read -r vmid node vm_status runs <<<"$line"
+    if [[ "$runs" == - ]]; then
+      _gc_skip "$vmid" no-run-tag
+      continue
+    fi
+    if [[ "$runs" == *,* ]]; then
+      _gc_skip "$vmid" several-run-tags
+      continue
+    fi
+    dir=$(job_dir_of "${SPEC[remote_dir]}" "$runs")
+    status=$(_gc_job_status "$dir")
+    case "$status" in
+      missing)
+        _gc_skip "$vmid" no-job-dir
+        left+=" $runs"
+        continue
+        ;;
+      success)
+        log "VM $vmid: run $runs succeeded"
+        left+=" $runs"
+        continue
+        ;;
+      failed | cancelled) reason=$status ;;
+      died) reason=job-died ;;
+      running)
+        age=$(_gc_age "$dir")
+        if ((age < SPEC[older_than])); then
+          log "VM $vmid: run $runs is running for $age s"
+          _gc_skip "$vmid" running
+          left+=" $runs"
+          continue
+        fi
+        reason=running-too-long
+        ;;
+    esac
+    emit GC_CANDIDATE "$vmid:$runs:$reason"
+    candidates=$((candidates + 1))
+    todo+=("$vmid $node $runs $vm_status $reason")
+  done
+  for line in "${todo[@]}"; do
+    read -r vmid node runs vm_status reason <<<"$line"
+    if ((SPEC[dry_run])); then
+      left+=" $runs"
+      continue
+    fi
+    dir=$(job_dir_of "${SPEC[remote_dir]}" "$runs")
+    case "$reason" in
+      running-too-long)
+        if ! _gc_stop_job "$dir"; then
+          _gc_skip "$vmid" job-still-running
+          left+=" $runs"
+          continue
+        fi
+        _gc_destroy "$vmid" "$node" "$runs" "$vm_status" "${SPEC[older_than]}" 1
+        ;;
+      job-died)
+        _gc_settle_died "$dir"
+        _gc_destroy "$vmid" "$node" "$runs" "$vm_status" "" 0
+        ;;
+      *) _gc_destroy "$vmid" "$node" "$runs" "$vm_status" "" 0 ;;
+    esac
+    # A VM that is still there (skipped or failed) keeps its job directory.
+    ((GC_GONE)) || left+=" $runs"
+  done
+  _gc_jobs "$left"
+  _gc_partials
+  _gc_settle
+  if ((SPEC[dry_run])); then
+    emit RESULT DRY_RUN
+  else
+    emit RESULT SUCCESS
+  fi
+  emit GC_CANDIDATES "$candidates"
+  emit CLEANED_COUNT "$GC_CLEANED"
+  emit GC_SKIPPED "$GC_SKIPPED"
+  end_line
+  mark_final
+}
