@@ -385,8 +385,17 @@ cmd_gc() {
         left+=" $runs"
         continue
         ;;
-      failed | cancelled) reason=$status ;;
-      died) reason=job-died ;;
+      failed | cancelled | died)
+        # The job directory last changed when the run ended (or started, for a dead job).
+        age=$(_gc_age "$dir")
+        if ((age < SPEC[older_than])); then
+          _gc_skip "$vmid" young
+          left+=" $runs"
+          continue
+        fi
+        reason=$status
+        [[ "$status" != died ]] || reason=job-died
+        ;;
       running)
         age=$(_gc_age "$dir")
         if ((age < SPEC[older_than])); then

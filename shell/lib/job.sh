@@ -83,10 +83,12 @@ job_launch() { # <script> <option...>
   log "job ${SPEC[run_id]} started"
 }
 
-# Whether the job process still runs (no pid file yet means it is starting).
+# Whether the job process still runs (no pid file yet means it is starting). A killed job whose
+# parent never reaps it stays a zombie, which kill 0 still finds: its /proc state says Z.
 job_alive() { # <dir>
   [[ -f "$1/pid" ]] || return 0
-  perl -e 'my $p = shift; exit((kill(0, $p) || $!{EPERM}) ? 0 : 1)' "$(<"$1/pid")"
+  perl -e 'my $p = shift; exit 1 unless kill(0, $p) || $!{EPERM};
+    if (open(my $fh, "<", "/proc/$p/stat")) { exit 1 if <$fh> =~ /^\d+ \(.*\) Z/s } exit 0' "$(<"$1/pid")"
 }
 
 # The complete lines of the log from <offset> on, into CHUNK and NEXT_OFFSET.

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { LinusError, reportFatal } from '../protocol/errors.js';
+import { gcCommand } from './commands/gc.js';
 import { provisionCommand } from './commands/provision.js';
 import { sandboxCommand } from './commands/sandbox.js';
 
@@ -12,6 +13,7 @@ export function buildCli(argv: string[]): Argv {
     .scriptName('linus')
     .usage('$0 <command> [options]\n\nProvision ready Proxmox VE VMs over SSH: verified image, cloud-init, booted, reachable.')
     .command(provisionCommand)
+    .command(gcCommand)
     .command(sandboxCommand)
     .demandCommand(1, 'Name a command.')
     .recommendCommands()

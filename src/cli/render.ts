@@ -44,14 +44,14 @@ function describeEvent(event: ProgressEvent): string | undefined {
 
 // TTY: one live status line for steps, other lines above it. Not a TTY: plain lines.
 // A logger (--log-format json|pretty) gets structured records instead.
-export function progressRenderer(options: RenderOptions): (event: ProgressEvent) => void {
+export function progressRenderer(options: RenderOptions): (event: ProgressEvent, runId?: string) => void {
   let status = '';
-  return (event) => {
+  return (event, runId) => {
     if (options.quiet) return;
     const text = describeEvent(event);
     if (text === undefined) return;
     if (options.logger) {
-      options.logger.info({ event: event.kind, ...(event.kind === 'step' ? { step: event.step } : {}) }, text);
+      options.logger.info({ runId, event: event.kind, ...(event.kind === 'step' ? { step: event.step } : {}) }, text);
       return;
     }
     if (!options.tty) {

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { LinusError, toLinusError } from '../protocol/errors.js';
 import { toOutcome, type ProvisionOutcome, type Transcript } from '../protocol/result.js';
-import { UPLOAD_FAILED, UPLOAD_NEEDED, cachedRunCommand, uploadCommands, type ProvisionerFile } from '../provisioners/remote.js';
+import { cachedRunCommand, type ProvisionerFile } from '../provisioners/remote.js';
+import { runProvisioner } from '../provisioners/run-cached.js';
 import type { Connection } from '../ssh/connection.js';
+import { cleanupRun } from './cleanup.js';
 import { streamCommand, type ProgressEvent } from './follow.js';
 import { DEFAULT_RETRY, backoffDelay, isTransient, sleep, type RetryPolicy } from './retry.js';
 
@@ -11,7 +13,8 @@ export interface ProvisionDeps {
   connect: () => Promise<Connection>;
   provisioner: ProvisionerFile;
   remoteDir: string;
-  onEvent: (event: ProgressEvent) => void;
+  // Every event carries the run id of the attempt it belongs to.
+  onEvent: (event: ProgressEvent, runId: string) => void;
   // Aborted on Ctrl-C: the host job is cancelled and its rollback awaited.
   signal?: AbortSignal;
   retry?: RetryPolicy;
@@ -28,20 +31,20 @@ export interface ProvisionStats {
   attempts: number;
 }
 
+type AttemptDeps = Omit<ProvisionDeps, 'onEvent'> & { onEvent: (event: ProgressEvent) => void };
+
 export function newRunId(): string {
   return `r${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
 const WAIT_SECONDS = 30;
-// Below the smallest SSH packet limit we meet (ssh2 servers take 35000 bytes; OpenSSH 256 KiB).
-export const MAX_COMMAND_CHARS = 32_000;
 
 function isFinal(transcript: Transcript): boolean {
   return transcript.final.length > 0 && transcript.ended;
 }
 
 // One attempt with one run id: run (uploading first if needed), follow through drops, cancel on abort.
-async function attempt(deps: ProvisionDeps, runArgs: string[], runId: string, stats: ProvisionStats): Promise<ProvisionOutcome> {
+async function attempt(deps: AttemptDeps, runArgs: string[], runId: string, stats: ProvisionStats): Promise<ProvisionOutcome> {
   const exec = async (connection: Connection, command: string, skip = 0) => {
     stats.execs += 1;
     return streamCommand(connection, command, deps.onEvent, { skip });
@@ -75,16 +78,11 @@ async function attempt(deps: ProvisionDeps, runArgs: string[], runId: string, st
       live = false;
     });
     deps.signal?.addEventListener('abort', onAbort, { once: true });
-    let result = await exec(connection, job(run));
-    if (result.lines.includes(UPLOAD_NEEDED) && !deps.signal?.aborted) {
-      const commands = uploadCommands(deps.remoteDir, deps.provisioner, deps.maxCommandChars ?? MAX_COMMAND_CHARS, run);
-      deps.onEvent({ kind: 'upload', commands: commands.length });
+    const open = connection;
+    const { result } = await runProvisioner(deps, run, (command) => exec(open, command), (commands) => {
       stats.uploads += 1;
-      for (const command of commands) result = await exec(connection, command);
-      if (result.lines.includes(UPLOAD_FAILED)) {
-        throw new LinusError({ code: 'UPLOAD_FAILED', message: `uploading the provisioner to ${deps.remoteDir}/provisioners failed its sha256 check or could not be written` });
-      }
-    }
+      deps.onEvent({ kind: 'upload', commands });
+    });
     shown = result.lines.length;
     if (cancelled) return await cancelled;
     if (isFinal(result.transcript)) return toOutcome(result.transcript);
@@ -102,7 +100,7 @@ async function attempt(deps: ProvisionDeps, runArgs: string[], runId: string, st
 }
 
 async function follow(
-  deps: ProvisionDeps,
+  deps: AttemptDeps,
   runId: string,
   cause: LinusError,
   stats: ProvisionStats,
@@ -138,7 +136,24 @@ async function follow(
       await connection?.close().catch(() => undefined);
     }
   }
-  throw new LinusError({ code: 'CONNECTION_FAILED', message: `lost the connection while run ${runId} was running and could not reconnect: ${lastError.message}`, remediation: `The job goes on or rolls back on the host by itself. Check it later with 'linus gc --dry-run', or reconnect and run 'linus wait ${runId}'.` });
+  throw new LinusError({ code: 'CONNECTION_FAILED', message: `lost the connection while run ${runId} was running and could not reconnect: ${lastError.message}`, remediation: `The job finishes or rolls back on the host by itself. 'linus gc --dry-run' later shows anything run ${runId} left.` });
+}
+
+// After a failed run that had claimed a VM: make sure nothing of it is left, even if the
+// host-side rollback could not finish. Costs one exec, on failures only.
+async function confirmCleanup(deps: ProvisionDeps, runId: string, stats: ProvisionStats): Promise<void> {
+  try {
+    const connection = await deps.connect();
+    try {
+      stats.execs += 1;
+      const report = await cleanupRun(connection, deps.provisioner, deps.remoteDir, runId);
+      for (const vmId of report.cleaned) deps.onEvent({ kind: 'log', line: `removed VM ${vmId} that run ${runId} left behind` }, runId);
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+  } catch (error) {
+    deps.onEvent({ kind: 'log', line: `could not confirm the clean-up of run ${runId}: ${toLinusError(error).message}; 'linus gc' removes leftovers` }, runId);
+  }
 }
 
 // Provisions one VM: attempts with fresh run ids while failures are transient. An attempt's
@@ -151,15 +166,16 @@ export async function provision(deps: ProvisionDeps, runArgs: string[]): Promise
     stats.attempts += 1;
     let outcome: ProvisionOutcome;
     try {
-      outcome = await attempt(deps, runArgs, runId, stats);
+      outcome = await attempt({ ...deps, onEvent: (event) => deps.onEvent(event, runId) }, runArgs, runId, stats);
     } catch (error) {
       const linusError = toLinusError(error);
       if (!linusError.transient || index + 1 >= policy.attempts || deps.signal?.aborted) throw linusError;
       outcome = { ok: false, kind: 'failure', runId, error: linusError.toJSON(), steps: [], logs: [] };
     }
+    if (!outcome.ok && outcome.vmId !== undefined) await confirmCleanup(deps, runId, stats);
     if (outcome.ok || !isTransient(outcome.error.code) || index + 1 >= policy.attempts || deps.signal?.aborted) return { outcome, stats };
     const delayMs = backoffDelay(index, policy);
-    deps.onEvent({ kind: 'retry', attempt: index + 2, delayMs, code: outcome.error.code });
+    deps.onEvent({ kind: 'retry', attempt: index + 2, delayMs, code: outcome.error.code }, runId);
     await sleep(delayMs, deps.signal);
   }
 }

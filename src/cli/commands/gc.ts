@@ -1,0 +1,136 @@
+import readline from 'node:readline/promises';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Sources } from '../../config/load.js';
+import { streamCommand } from '../../jobs/follow.js';
+import { errorCodeSchema } from '../../protocol/codes.js';
+import { LinusError, toLinusError } from '../../protocol/errors.js';
+import { loadProvisioner } from '../../provisioners/bundle.js';
+import { runProvisioner } from '../../provisioners/run-cached.js';
+import { withConnection } from '../../ssh/connection.js';
+import { parseDuration } from '../duration.js';
+import { withTarget } from '../target.js';
+import { targetOptions, type TargetFlags } from '../target-options.js';
+
+interface GcFlags extends TargetFlags {
+  olderThan?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  json?: boolean;
+}
+
+export interface GcReport {
+  ok: boolean;
+  dryRun: boolean;
+  candidates: Array<{ vmId: number; runId: string; reason: string }>;
+  cleaned: number[];
+  skipped: Array<{ vmId: number; reason: string }>;
+  staleJobs: string[];
+  staleDownloads: string[];
+}
+
+function valuesOf(lines: string[], key: string): string[] {
+  return lines.filter((line) => line.startsWith(`${key}:`)).map((line) => line.slice(key.length + 1));
+}
+
+export function gcReport(lines: string[], dryRun: boolean): GcReport {
+  return {
+    ok: lines.includes('LINUS_RESULT:SUCCESS') || lines.includes('LINUS_RESULT:DRY_RUN'),
+    dryRun,
+    candidates: valuesOf(lines, 'LINUS_GC_CANDIDATE').map((value) => {
+      const [vmId = '', runId = '', ...reason] = value.split(':');
+      return { vmId: Number(vmId), runId, reason: reason.join(':') };
+    }),
+    cleaned: valuesOf(lines, 'LINUS_CLEANED').map(Number),
+    skipped: valuesOf(lines, 'LINUS_GC_SKIP').map((value) => {
+      const [vmId = '', ...reason] = value.split(':');
+      return { vmId: Number(vmId), reason: reason.join(':') };
+    }),
+    staleJobs: valuesOf(lines, 'LINUS_GC_STALE_JOB'),
+    staleDownloads: valuesOf(lines, 'LINUS_GC_STALE_PARTIAL'),
+  };
+}
+
+function describe(report: GcReport): string {
+  const out: string[] = [];
+  for (const candidate of report.candidates) out.push(`${report.dryRun ? 'would remove' : 'leftover'}: VM ${candidate.vmId} (run ${candidate.runId}, ${candidate.reason})`);
+  for (const vmId of report.cleaned) out.push(`removed VM ${vmId}`);
+  for (const skip of report.skipped) out.push(`left alone: VM ${skip.vmId} (${skip.reason})`);
+  for (const job of report.staleJobs) out.push(`${report.dryRun ? 'would remove' : 'removed'} the record of finished run ${job}`);
+  for (const file of report.staleDownloads) out.push(`${report.dryRun ? 'would remove' : 'removed'} partial download ${file}`);
+  if (out.length === 0) out.push('nothing to clean up: no unfinished linus VMs, stale job records or partial downloads');
+  return `${out.join('\n')}\n`;
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(question)).trim() === 'yes';
+  } finally {
+    rl.close();
+  }
+}
+
+async function run(argv: ArgumentsCamelCase<GcFlags>): Promise<void> {
+  const sources: Sources = { flags: argv as Record<string, unknown>, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
+  const olderThan = parseDuration('--older-than', argv.olderThan ?? '1h');
+  let dryRun = Boolean(argv.dryRun);
+  if (!dryRun && !argv.yes) {
+    if (!process.stdin.isTTY || argv.json) {
+      throw new LinusError({ code: 'INVALID_SPEC', message: 'gc removes VMs: pass --yes to do it, or --dry-run to see what it would remove' });
+    }
+  }
+  const provisioner = loadProvisioner('proxmox');
+  await withTarget(argv, sources, async (resolved) => {
+    const remoteDir = resolved.target.remoteDir;
+    const exec = async (args: string[]) =>
+      withConnection(resolved.ssh, async (connection) => {
+        const { result } = await runProvisioner({ provisioner, remoteDir }, args, (command) => streamCommand(connection, command, () => undefined));
+        return result.lines;
+      });
+    const base = ['gc', '--remote-dir', remoteDir, '--older-than', String(olderThan)];
+    if (!dryRun && !argv.yes) {
+      const preview = gcReport(await exec([...base, '--dry-run']), true);
+      process.stderr.write(describe(preview));
+      if (preview.candidates.length === 0 && preview.staleJobs.length === 0 && preview.staleDownloads.length === 0) dryRun = true;
+      else if (!(await confirm("Remove these? Type 'yes': "))) throw new LinusError({ code: 'CANCELLED', message: 'nothing was removed' });
+    }
+    const lines = await exec(dryRun ? [...base, '--dry-run'] : base);
+    const report = gcReport(lines, dryRun);
+    if (!report.ok) {
+      const code = errorCodeSchema.safeParse(valuesOf(lines, 'LINUS_ERROR_CODE')[0]);
+      throw new LinusError({
+        code: code.success ? code.data : 'PROTOCOL_ERROR',
+        message: `gc did not finish: ${valuesOf(lines, 'LINUS_ERROR')[0] ?? 'no result from the host'}`,
+      });
+    }
+    if (argv.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else process.stdout.write(describe(report));
+  });
+}
+
+async function handler(argv: ArgumentsCamelCase<GcFlags>): Promise<void> {
+  try {
+    await run(argv);
+  } catch (error) {
+    if (!argv.json) throw error;
+    const linusError = toLinusError(error);
+    process.stdout.write(`${JSON.stringify({ ok: false, error: linusError.toJSON() })}\n`);
+    process.exitCode = linusError.exitCode;
+  }
+}
+
+export const gcCommand: CommandModule<object, GcFlags> = {
+  command: 'gc',
+  describe: 'Find and remove what failed or interrupted runs left: only linus-tagged VMs of unfinished runs',
+  builder: (yargs: Argv) =>
+    targetOptions(yargs)
+      .options({
+        'older-than': { type: 'string', describe: 'Only runs older than this (90s, 30m, 1h, 2d) [default: 1h]' },
+        'dry-run': { type: 'boolean', describe: 'Only list what would be removed' },
+        yes: { type: 'boolean', describe: 'Remove without asking' },
+        json: { type: 'boolean', describe: 'Print one JSON object on stdout' },
+      })
+      .example('$0 gc --host pve.lan --identity ~/.ssh/id_ed25519 --dry-run', 'List leftovers of failed runs')
+      .example('$0 gc --host pve.lan --identity ~/.ssh/id_ed25519 --older-than 0 --yes', 'Remove them now') as unknown as Argv<GcFlags>,
+  handler,
+};
