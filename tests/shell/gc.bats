@@ -116,7 +116,7 @@ CALLS
 @test "gc removes a failed run's leftover VM and its volumes, in one read plus two calls" {
   sim_setup "$FAST"
   sim_qm_create 150 leftover 'linus;linus-bad-run1'
-  fake_job bad-run1 failed
+  fake_job bad-run1 failed 7200
   [[ -n "$(sim_volumes)" ]] || fail "the leftover has no volume"
   sim_clear_calls
   gc
@@ -141,7 +141,7 @@ CALLS
   sim_setup "$FAST"
   sim_qm_create 151 leftover 'linus;linus-cancel-run1'
   sim_host 'qm start 151'
-  fake_job cancel-run1 cancelled
+  fake_job cancel-run1 cancelled 7200
   gc
   assert_success
   assert_line 'LINUS_GC_CANDIDATE:151:cancel-run1:cancelled'
@@ -185,9 +185,9 @@ CALLS
 @test "gc --dry-run lists candidates and changes nothing" {
   sim_setup "$FAST"
   sim_qm_create 170 leftover 'linus;linus-bad-run3'
-  fake_job bad-run3 failed
+  fake_job bad-run3 failed 7200
   sim_qm_create 171 died 'linus;linus-dead-run1'
-  fake_job dead-run1 died
+  fake_job dead-run1 died 7200
   fake_job old-run1 failed 7200
   mkdir -p "$SIM_REMOTE/images"
   touch -d '@1000' "$SIM_REMOTE/images/.$(printf 'a%.0s' {1..64}).123.part"
@@ -212,7 +212,7 @@ CALLS
 @test "gc: a dead job's VM is a candidate; the job is recorded as failed" {
   sim_setup "$FAST"
   sim_qm_create 180 died 'linus;linus-dead-run2'
-  fake_job dead-run2 died
+  fake_job dead-run2 died 7200
   gc
   assert_success
   assert_line 'LINUS_GC_CANDIDATE:180:dead-run2:job-died'
@@ -400,7 +400,7 @@ LS
   sim_qm_create 250 protected 'linus;linus-bad-run9' --protection 1
   sim_qm_create 251 template 'linus;linus-bad-run9'
   sim_host 'qm template 251' >/dev/null
-  fake_job bad-run9 failed
+  fake_job bad-run9 failed 7200
   gc
   assert_success
   assert_line 'LINUS_GC_SKIP:250:protected'
@@ -412,7 +412,7 @@ LS
 @test "gc skips a linus VM on another node (qm only reaches this node's VMs)" {
   sim_setup '{"nodes":[{"name":"pve"},{"name":"pve2","bridges":[{"name":"vmbr0","dhcpPrefix":"127.89"}]}]}'
   "$SIM_ROOT/sim/host-shell-pve2" -c "qm create 240 --name remote --memory 512 --tags 'linus;linus-bad-run8'" >/dev/null
-  fake_job bad-run8 failed
+  fake_job bad-run8 failed 7200
   gc
   assert_success
   assert_line 'LINUS_GC_CANDIDATE:240:bad-run8:failed'
