@@ -3,12 +3,13 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { Sources } from '../../config/load.js';
 import { streamCommand } from '../../jobs/follow.js';
 import { errorCodeSchema } from '../../protocol/codes.js';
-import { LinusError, toLinusError } from '../../protocol/errors.js';
+import { LinusError } from '../../protocol/errors.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import { runProvisioner } from '../../provisioners/run-cached.js';
 import { withConnection } from '../../ssh/connection.js';
 import { parseDuration } from '../duration.js';
 import { withTarget } from '../target.js';
+import { withJsonErrors } from '../json-errors.js';
 import { targetOptions, type TargetFlags } from '../target-options.js';
 
 interface GcFlags extends TargetFlags {
@@ -108,16 +109,7 @@ async function run(argv: ArgumentsCamelCase<GcFlags>): Promise<void> {
   });
 }
 
-async function handler(argv: ArgumentsCamelCase<GcFlags>): Promise<void> {
-  try {
-    await run(argv);
-  } catch (error) {
-    if (!argv.json) throw error;
-    const linusError = toLinusError(error);
-    process.stdout.write(`${JSON.stringify({ ok: false, error: linusError.toJSON() })}\n`);
-    process.exitCode = linusError.exitCode;
-  }
-}
+const handler = withJsonErrors<ArgumentsCamelCase<GcFlags>>(run);
 
 export const gcCommand: CommandModule<object, GcFlags> = {
   command: 'gc',

@@ -4,12 +4,12 @@ import { OS_NAMES, OS_CATALOG, resolveOs } from '../../config/os-images.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
 import { vmSpecSchema, type Target, type VmSpec } from '../../config/spec.js';
 import { provision } from '../../jobs/provision.js';
-import { toLinusError } from '../../protocol/errors.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import { connect } from '../../ssh/connection.js';
 import { createLogger, type LogFormat } from '../logger.js';
 import { outcomeJson, progressRenderer, summarize } from '../render.js';
 import { withTarget, type ResolvedTarget } from '../target.js';
+import { withJsonErrors } from '../json-errors.js';
 import { targetOptions, type TargetFlags } from '../target-options.js';
 
 interface ProvisionFlags extends TargetFlags {
@@ -99,18 +99,7 @@ async function run(argv: ArgumentsCamelCase<ProvisionFlags>): Promise<void> {
   });
 }
 
-// With --json every failure, even one found before connecting, is the one JSON object on stdout.
-async function handler(argv: ArgumentsCamelCase<ProvisionFlags>): Promise<void> {
-  try {
-    await run(argv);
-  } catch (error) {
-    if (!argv.json) throw error;
-    const linusError = toLinusError(error);
-    process.stdout.write(`${JSON.stringify({ ok: false, error: linusError.toJSON() })}\n`);
-    if (linusError.isDefect) process.stderr.write(`${(linusError.cause instanceof Error ? linusError.cause.stack : linusError.stack) ?? ''}\n`);
-    process.exitCode = linusError.exitCode;
-  }
-}
+const handler = withJsonErrors<ArgumentsCamelCase<ProvisionFlags>>(run);
 
 export const provisionCommand: CommandModule<object, ProvisionFlags> = {
   command: 'provision',
