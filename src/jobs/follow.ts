@@ -25,13 +25,15 @@ export async function streamCommand(
   connection: Connection,
   command: string,
   onEvent: (event: ProgressEvent) => void,
-  options: { skip?: number; signal?: AbortSignal } = {},
+  // `seen` counts lines as they arrive, so a caller knows how far it got if the command fails.
+  options: { skip?: number; signal?: AbortSignal; seen?: { lines: number } } = {},
 ): Promise<StreamResult> {
   const transcript = emptyTranscript();
   const splitter = new LineSplitter();
   const lines: string[] = [];
   const take = (line: string) => {
     const index = lines.push(line);
+    if (options.seen) options.seen.lines = Math.max(options.seen.lines, index);
     // Upload markers are driver plumbing, not host progress.
     if (line === UPLOAD_NEEDED || line === UPLOAD_FAILED) return;
     const before = { steps: transcript.steps.length, logs: transcript.logs.length, vmId: transcript.vmId };

@@ -22,6 +22,8 @@ export interface ProvisionDeps {
   followBudgetMs?: number;
   maxCommandChars?: number;
   newRunId?: () => string;
+  // Seconds one `wait` follows the job before it returns and is asked again (default 30).
+  waitSeconds?: number;
 }
 
 export interface ProvisionStats {
@@ -45,9 +47,10 @@ function isFinal(transcript: Transcript): boolean {
 
 // One attempt with one run id: run (uploading first if needed), follow through drops, cancel on abort.
 async function attempt(deps: AttemptDeps, runArgs: string[], runId: string, stats: ProvisionStats): Promise<ProvisionOutcome> {
+  const seen = { lines: 0 };
   const exec = async (connection: Connection, command: string, skip = 0) => {
     stats.execs += 1;
-    return streamCommand(connection, command, deps.onEvent, { skip });
+    return streamCommand(connection, command, deps.onEvent, { skip, seen });
   };
   const job = (args: string[]) => cachedRunCommand(deps.remoteDir, deps.provisioner, args);
   const run = ['run', '--run-id', runId, ...runArgs];
@@ -69,7 +72,6 @@ async function attempt(deps: AttemptDeps, runArgs: string[], runId: string, stat
     return cancelled;
   };
   const onAbort = () => void cancel().catch(() => undefined);
-  let shown = 0;
   try {
     if (deps.signal?.aborted) throw new LinusError({ code: 'CANCELLED', message: 'cancelled before anything was sent to the host' });
     connection = await deps.connect();
@@ -83,7 +85,6 @@ async function attempt(deps: AttemptDeps, runArgs: string[], runId: string, stat
       stats.uploads += 1;
       deps.onEvent({ kind: 'upload', commands });
     });
-    shown = result.lines.length;
     if (cancelled) return await cancelled;
     if (isFinal(result.transcript)) return toOutcome(result.transcript);
     throw new LinusError({ code: 'CONNECTION_FAILED', message: 'the run command ended before the job reported a result' });
@@ -92,7 +93,7 @@ async function attempt(deps: AttemptDeps, runArgs: string[], runId: string, stat
     if (cancelled) return await cancelled;
     if (linusError.code !== 'CONNECTION_FAILED') throw linusError;
     // The host job runs detached: follow it on a new connection instead of starting over.
-    return follow(deps, runId, linusError, stats, exec, job, shown, cancel);
+    return follow(deps, runId, linusError, stats, exec, job, seen.lines, cancel);
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
     await connection?.close().catch(() => undefined);
@@ -110,6 +111,8 @@ async function follow(
   cancelOnAbort: () => Promise<ProvisionOutcome>,
 ): Promise<ProvisionOutcome> {
   const budget = Date.now() + (deps.followBudgetMs ?? 10 * 60_000);
+  let offset: number | undefined;
+  let vmId: number | undefined;
   const policy = deps.retry ?? DEFAULT_RETRY;
   let lastError = cause;
   for (let reconnect = 0; Date.now() < budget; reconnect += 1) {
@@ -122,10 +125,13 @@ async function follow(
     try {
       connection = await deps.connect();
       for (;;) {
-        // Offset 0 re-reads the whole log: outcomes stay exact, and already shown lines are skipped.
-        const result = await exec(connection, job(['wait', runId, '--remote-dir', deps.remoteDir, '--offset', '0', '--max-seconds', String(WAIT_SECONDS)]), shown);
-        shown = Math.max(shown, result.lines.length);
-        if (isFinal(result.transcript)) return toOutcome(result.transcript);
+        // The first wait re-reads the log from 0 (lines already shown are skipped); each later
+        // one, after this or another reconnect, resumes at the offset the previous wait reported.
+        const args = ['wait', runId, '--remote-dir', deps.remoteDir, '--offset', String(offset ?? 0), '--max-seconds', String(deps.waitSeconds ?? WAIT_SECONDS)];
+        const result = await exec(connection, job(args), offset === undefined ? shown : 0);
+        vmId = result.transcript.vmId ?? vmId;
+        if (isFinal(result.transcript)) return toOutcome({ ...result.transcript, ...(vmId === undefined ? {} : { vmId }) });
+        offset = result.transcript.offset ?? offset;
         if (deps.signal?.aborted) return cancelOnAbort();
       }
     } catch (error) {

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provisionerArgs } from '../../../src/cli/commands/provision.js';
+import { readPublicKeys } from '../../../src/config/ssh-key.js';
+import { targetSchema, vmSpecSchema } from '../../../src/config/spec.js';
+import type { ProgressEvent } from '../../../src/jobs/follow.js';
+import { provision } from '../../../src/jobs/provision.js';
+import { loadProvisioner } from '../../../src/provisioners/bundle.js';
+import { connect } from '../../../src/ssh/connection.js';
+import { startRelay, startTarget, type Target } from '../../helpers/driver.js';
+
+describe('following a job across dropped connections', () => {
+  let target: Target;
+  beforeAll(async () => {
+    target = await startTarget();
+  });
+  afterAll(async () => target.dispose());
+
+  it('resumes from the last offset: every step is shown exactly once and the VM is reported', async () => {
+    const { info } = target;
+    const relay = await startRelay(info.port);
+    // A slow agent keeps the job running through several short waits after the drop.
+    target.simHost.setFaults({ agent: { delayMs: 5000 }, neighbour: false });
+    try {
+      const spec = vmSpecSchema.parse({ name: 'resumed', sshKey: `${info.identityFile}.pub`, imageUrl: info.imageUrl, imageSha256: info.imageSha256 });
+      const args = provisionerArgs(targetSchema.parse({ host: info.host, remoteDir: info.remoteDir }), spec, readPublicKeys(`${info.identityFile}.pub`), false);
+      const events: ProgressEvent[] = [];
+      let cut = false;
+      const { outcome, stats } = await provision(
+        {
+          connect: () => connect({ host: info.host, port: relay.port, user: info.user, identityFile: info.identityFile, knownHostsFiles: [], pins: [info.hostKeyFingerprint] }),
+          provisioner: loadProvisioner('proxmox'),
+          remoteDir: info.remoteDir,
+          waitSeconds: 1,
+          retry: { attempts: 1, baseDelayMs: 200, maxDelayMs: 400 },
+          onEvent: (event) => {
+            events.push(event);
+            if (!cut && event.kind === 'step' && event.step.endsWith(':start')) {
+              cut = true;
+              relay.cut();
+            }
+          },
+        },
+        args,
+      );
+      expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
+      expect(stats.reconnects).toBeGreaterThan(0);
+      // Several waits ran after the reconnect: the job outlived the 1 s wait.
+      expect(stats.execs).toBeGreaterThan(2);
+      const steps = events.filter((event) => event.kind === 'step').map((event) => (event as { step: string }).step);
+      expect(steps).toEqual(['1/9:validate', '2/9:image', '3/9:claim', '4/9:create', '5/9:cloudinit', '6/9:start', '7/9:ip', '8/9:ssh', '9/9:report']);
+    } finally {
+      target.simHost.clearFaults();
+      await relay.close();
+    }
+  });
+});
