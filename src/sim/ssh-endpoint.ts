@@ -48,9 +48,19 @@ export function publicKeyWithoutComment(publicKeyLine: string): string {
   return publicKeyLine.trim().split(/\s+/).slice(0, 2).join(' ');
 }
 
+// ssh2 1.17's generator drops a leading zero byte of the public key about once in 250 keys
+// (a 31-byte key nothing can parse): generate again until both halves parse.
+export function generateEd25519(comment?: string): { private: string; public: string } {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', comment === undefined ? {} : { comment });
+    if (!(ssh2.utils.parseKey(pair.public) instanceof Error) && !(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
+  }
+  throw new LinusError({ code: 'INTERNAL', message: 'could not generate a valid ed25519 key pair' });
+}
+
 // id_ed25519 (OpenSSH format, 0600, usable by the real ssh client) and id_ed25519.pub in dir.
 export function writeClientKey(dir: string): { identityFile: string; publicKey: string } {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'linus-sim-client' });
+  const pair = generateEd25519('linus-sim-client');
   const identityFile = path.join(dir, 'id_ed25519');
   fs.rmSync(identityFile, { force: true });
   fs.writeFileSync(identityFile, `${pair.private.trimEnd()}\n`, { mode: 0o600 });
@@ -189,7 +199,7 @@ async function terminate(children: Set<ChildProcess>): Promise<void> {
 // close() is a host shutdown: connections end and still-running commands get SIGTERM, then SIGKILL.
 export async function startSshEndpoint(opts: { hostShell: string; dir: string; port?: number }): Promise<SshEndpoint> {
   fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
-  const hostPair = ssh2.utils.generateKeyPairSync('ed25519');
+  const hostPair = generateEd25519();
   const hostPublicKey = publicKeyWithoutComment(hostPair.public);
   const client = writeClientKey(opts.dir);
   const allowedKey = parseKeyOrThrow(client.publicKey);

@@ -66,7 +66,7 @@ describe('seeded hosts', () => {
       expect(host.volumes().map((volume) => volume.volid)).toEqual(['local-lvm:vm-100-disk-0', 'local-lvm:vm-101-disk-0', 'local-lvm:vm-102-disk-0']);
       const runner = localRunner(host);
       expect((await runner.exec('pvesh get /cluster/nextid')).stdout).toBe('103\n');
-      expect((await runner.exec('qm list')).stdout.split('\n')[1]).toBe('       100 existing-100         stopped    2048               8.00 0         ');
+      expect((await runner.exec('qm list')).stdout.split('\n')[1]).toBe('       100 existing-100         stopped    2048               1.00 0         ');
     } finally {
       await host.dispose();
       fs.rmSync(host.root, { recursive: true, force: true });

@@ -200,8 +200,8 @@ describeWithSshd('linus sandbox up --sshd', () => {
     expect(await shell(printed.sshCommand)).toMatchObject({
       stdout:
         '      VMID NAME                 STATUS     MEM(MB)    BOOTDISK(GB) PID       \n' +
-        '       100 existing-100         stopped    2048               8.00 0         \n' +
-        '       101 existing-101         stopped    2048               8.00 0         \n',
+        '       100 existing-100         stopped    2048               1.00 0         \n' +
+        '       101 existing-101         stopped    2048               1.00 0         \n',
       exitCode: 0,
     });
     expect(await shell(printed.sshCommand.replace(/ qm list$/, ' pvesh get /cluster/nextid'))).toMatchObject({ stdout: '102\n', exitCode: 0 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sshFingerprintOfBlob, startSshEndpoint, type SshEndpoint } from '../../../src/sim/ssh-endpoint.js';
+import { generateEd25519, sshFingerprintOfBlob, startSshEndpoint, type SshEndpoint } from '../../../src/sim/ssh-endpoint.js';
 import { createSimHost } from '../../../src/sim/host.js';
 import { embeddedRunner, execOverClient, sshArgs, writeStandInHostShell } from '../../helpers/ssh-runners.js';
 
@@ -161,7 +161,7 @@ describe('embedded SSH endpoint', () => {
   });
 
   it('refuses a client key it does not know', async () => {
-    const stranger = ssh2.utils.generateKeyPairSync('ed25519');
+    const stranger = generateEd25519();
     await expect(connect({ privateKey: stranger.private })).rejects.toMatchObject({ level: 'client-authentication' });
   });
 
@@ -175,7 +175,7 @@ describe('embedded SSH endpoint', () => {
   });
 
   it('makes the real OpenSSH client refuse a different host key', async () => {
-    const other = ssh2.utils.generateKeyPairSync('ed25519').public.split(' ').slice(0, 2).join(' ');
+    const other = generateEd25519().public.split(' ').slice(0, 2).join(' ');
     const knownHosts = path.join(dir, 'wrong_known_hosts');
     fs.writeFileSync(knownHosts, `[127.0.0.1]:${endpoint.port} ${other}\n`);
     const args = sshArgs({ ...endpoint, knownHostsFile: knownHosts });

@@ -6,7 +6,7 @@ import ssh2 from 'ssh2';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSimHost } from '../../../src/sim/host.js';
 import { startSshd } from '../../../src/sim/sshd.js';
-import { sshFingerprintOfBlob } from '../../../src/sim/ssh-endpoint.js';
+import { generateEd25519, sshFingerprintOfBlob } from '../../../src/sim/ssh-endpoint.js';
 import { describeWithSshd } from '../../helpers/require-sshd.js';
 import { execOverClient, sshdRunner, writeStandInHostShell, type SshRunner } from '../../helpers/ssh-runners.js';
 
@@ -76,7 +76,7 @@ describeWithSshd('real OpenSSH sshd in front of the host shell', () => {
   });
 
   it('refuses a client key it does not know', async () => {
-    await expect(connect(ssh2.utils.generateKeyPairSync('ed25519').private)).rejects.toMatchObject({ level: 'client-authentication' });
+    await expect(connect(generateEd25519().private)).rejects.toMatchObject({ level: 'client-authentication' });
   });
 
   // OpenSSH's session_signal_req refuses signals to forced-command sessions, so cancellation by
