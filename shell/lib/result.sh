@@ -27,6 +27,16 @@ NAME_CONFLICT|9|A VM with that name exists: pick another --name, or delete the e
 INSUFFICIENT_STORAGE|10|Free space on the storage, pick another --storage, or ask for a smaller --disk.
 INSUFFICIENT_MEMORY|10|Free memory on the node, pick another --node, or ask for less --memory.
 JOB_NOT_FOUND|11|Check the run id; jobs live under <remote-dir>/jobs on the host that ran them.
+VM_NOT_FOUND|12|Check the VM ID with 'linus vm list'.
+VM_LOCKED|13|A Proxmox task holds the VM (see its lock); wait for it to finish and run again, or clear a stale lock with 'qm unlock <vmid>' on the node.
+VM_WRONG_STATE|14|The VM is not in a state that allows this; check 'linus vm status <vmid>'.
+VM_PROTECTED|15|The VM has protection enabled: turn it off with 'qm set <vmid> --protection 0' if you really mean it.
+VM_IS_TEMPLATE|15|This is a template: clone it with 'linus vm clone <template-id> --name ...' instead.
+CONFIRMATION_REQUIRED|16|Pass --yes, or run on a terminal and type the VM's name when asked.
+VM_ON_OTHER_NODE|17|qm only acts on the node it runs on: map that node to its address with --node-address <node>=<host>[:port] (see docs/vm.md).
+VM_OP_FAILED|5|Read the Proxmox message above; fix what it names and run again.
+STATE_TIMEOUT|6|The VM did not reach the state in time: raise --timeout, or use 'linus vm shutdown --force' / 'linus vm stop'.
+CAPACITY_EXCEEDED|10|The node's memory or the storage would be more than 90 % used: free resources, pick another --node/--storage, or pass --force.
 CANCELLED|130|The run was cancelled and rolled back; run again when ready.
 CONNECTION_FAILED|20|Check --host/--port and that sshd runs on the Proxmox host.
 HOST_KEY_MISMATCH|21|The host's SSH key changed. If that is expected, remove the old entry from known_hosts (ssh-keygen -R) and verify the new fingerprint.

@@ -7,6 +7,8 @@ import { LinusError, reportFatal } from '../protocol/errors.js';
 import { gcCommand } from './commands/gc.js';
 import { provisionCommand } from './commands/provision.js';
 import { sandboxCommand } from './commands/sandbox.js';
+import { vmCommand } from './commands/vm.js';
+import { capacityCommand } from './commands/capacity.js';
 
 export function buildCli(argv: string[]): Argv {
   return yargs(argv)
@@ -15,6 +17,8 @@ export function buildCli(argv: string[]): Argv {
     .command(provisionCommand)
     .command(gcCommand)
     .command(sandboxCommand)
+    .command(vmCommand)
+    .command(capacityCommand)
     .demandCommand(1, 'Name a command.')
     .recommendCommands()
     .strict()

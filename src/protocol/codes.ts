@@ -24,6 +24,17 @@ export const ERROR_CODES = {
   INSUFFICIENT_STORAGE: { exitCode: 10, transient: false, remediation: 'Free space on the storage, pick another --storage, or ask for a smaller --disk.' },
   INSUFFICIENT_MEMORY: { exitCode: 10, transient: false, remediation: 'Free memory on the node, pick another --node, or ask for less --memory.' },
   JOB_NOT_FOUND: { exitCode: 11, transient: false, remediation: 'Check the run id; jobs live under <remote-dir>/jobs on the host that ran them.' },
+  // VM operations (linus vm, capacity, placement).
+  VM_NOT_FOUND: { exitCode: 12, transient: false, remediation: "Check the VM ID with 'linus vm list'." },
+  VM_LOCKED: { exitCode: 13, transient: false, remediation: "A Proxmox task holds the VM (see its lock); wait for it to finish and run again, or clear a stale lock with 'qm unlock <vmid>' on the node." },
+  VM_WRONG_STATE: { exitCode: 14, transient: false, remediation: "The VM is not in a state that allows this; check 'linus vm status <vmid>'." },
+  VM_PROTECTED: { exitCode: 15, transient: false, remediation: "The VM has protection enabled: turn it off with 'qm set <vmid> --protection 0' if you really mean it." },
+  VM_IS_TEMPLATE: { exitCode: 15, transient: false, remediation: "This is a template: clone it with 'linus vm clone <template-id> --name ...' instead." },
+  CONFIRMATION_REQUIRED: { exitCode: 16, transient: false, remediation: "Pass --yes, or run on a terminal and type the VM's name when asked." },
+  VM_ON_OTHER_NODE: { exitCode: 17, transient: false, remediation: 'qm only acts on the node it runs on: map that node to its address with --node-address <node>=<host>[:port] (see docs/vm.md).' },
+  VM_OP_FAILED: { exitCode: 5, transient: false, remediation: 'Read the Proxmox message above; fix what it names and run again.' },
+  STATE_TIMEOUT: { exitCode: 6, transient: false, remediation: "The VM did not reach the state in time: raise --timeout, or use 'linus vm shutdown --force' / 'linus vm stop'." },
+  CAPACITY_EXCEEDED: { exitCode: 10, transient: false, remediation: "The node's memory or the storage would be more than 90 % used: free resources, pick another --node/--storage, or pass --force." },
   CANCELLED: { exitCode: 130, transient: false, remediation: 'The run was cancelled and rolled back; run again when ready.' },
   // Driver: connection, host key and protocol errors.
   CONNECTION_FAILED: { exitCode: 20, transient: true, remediation: 'Check --host/--port and that sshd runs on the Proxmox host.' },

@@ -5,8 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { LinusError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/lines.js';
 
-export const PROVISIONER_NAMES = ['proxmox'] as const;
+export const PROVISIONER_NAMES = ['proxmox', 'vm'] as const;
 export type ProvisionerName = (typeof PROVISIONER_NAMES)[number];
+
+// Where each entry lives under shell/: the provisioner, and the VM operations (linus vm).
+const ENTRY_DIRS: Record<ProvisionerName, string> = { proxmox: 'provision', vm: 'ops' };
 
 // What dist/provisioners/manifest.json records about the one bundled file.
 export interface ProvisionerManifest {
@@ -119,13 +122,14 @@ function assertName(name: string): asserts name is ProvisionerName {
 export function bundleFromSources(name: string, root = packageRoot(), version = packageVersion(root)): Provisioner {
   assertName(name);
   const shellDir = path.join(root, 'shell');
-  const entry = fs.readFileSync(path.join(shellDir, 'provision', `${name}.sh`), 'utf8');
+  const entry = fs.readFileSync(path.join(shellDir, ENTRY_DIRS[name], `${name}.sh`), 'utf8');
   const body = bundleBody(entry, (rel) => fs.readFileSync(path.join(shellDir, rel), 'utf8'), version);
   return assembleProvisioner(name, version, body);
 }
 
-export function manifestPath(root = packageRoot()): string {
-  return path.join(root, 'dist', 'provisioners', 'manifest.json');
+// manifest.json describes the provisioner (as before); other entries have manifest-<name>.json.
+export function manifestPath(root = packageRoot(), name: ProvisionerName = 'proxmox'): string {
+  return path.join(root, 'dist', 'provisioners', name === 'proxmox' ? 'manifest.json' : `manifest-${name}.json`);
 }
 
 function readManifest(file: string): ProvisionerManifest {
@@ -144,7 +148,7 @@ function readManifest(file: string): ProvisionerManifest {
 // manifest), or, in a source checkout that was not built, a bundle made from shell/ on the fly.
 export function loadProvisioner(name: string, root = packageRoot()): Provisioner {
   assertName(name);
-  const manifestFile = manifestPath(root);
+  const manifestFile = manifestPath(root, name);
   if (!fs.existsSync(manifestFile)) return bundleFromSources(name, root);
   const manifest = readManifest(manifestFile);
   if (manifest.name !== name) throw bundleError(`${manifestFile} describes '${manifest.name}', not '${name}'`);

@@ -1,0 +1,226 @@
+# shellcheck shell=bash
+# vm list, capacity and placement: all from one /cluster/resources read. New VMs are checked
+# against the node's memory and the storage's space: past 80 % a warning, past 90 % a refusal
+# (CAPACITY_EXCEEDED) unless --force.
+
+readonly CAPACITY_WARN_PCT=80
+readonly CAPACITY_REFUSE_PCT=90
+
+# Every program below reads the /cluster/resources JSON on stdin.
+_capacity_program() {
+  cat <<'PERL'
+use strict; use warnings; use JSON::PP;
+my ($mode, @args) = @ARGV;
+my $res = eval { decode_json(do { local $/; <STDIN> }) };
+die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
+my @all = grep { ref $_ eq "HASH" } @$res;
+my @nodes = sort { $a->{node} cmp $b->{node} } grep { ($_->{type} // "") eq "node" && defined $_->{node} } @all;
+my @stor = sort { $a->{node} cmp $b->{node} || $a->{storage} cmp $b->{storage} }
+  grep { ($_->{type} // "") eq "storage" && defined $_->{storage} && defined $_->{node} } @all;
+my @vms = sort { $a->{vmid} <=> $b->{vmid} } grep { ($_->{type} // "") eq "qemu" && defined $_->{vmid} } @all;
+my $J = JSON::PP->new->canonical;
+my $pct = sub { my ($used, $total) = @_; $total ? int(1000 * $used / $total + 0.5) / 10 : 0 };
+my $n = sub { 0 + ($_[0] // 0) };
+my $images = sub { grep { $_ eq "images" } split /,/, ($_[0]{content} // "") };
+my ($storage_of) = sub { my ($node, $id) = @_; (grep { $_->{node} eq $node && $_->{storage} eq $id } @stor)[0] };
+
+if ($mode eq "list") {
+  my %ip = map { split / /, $_, 2 } @args;
+  for my $v (@vms) {
+    my @tags = grep { $_ ne "" } split /[;, ]+/, ($v->{tags} // "");
+    my %o = (id => $n->($v->{vmid}), name => $v->{name} // "", node => $v->{node} // "", status => $v->{status} // "unknown",
+      cores => $n->($v->{maxcpu}), memoryMiB => int($n->($v->{maxmem}) / 1048576), diskGiB => int(10 * $n->($v->{maxdisk}) / 1073741824 + 0.5) / 10,
+      ip => $ip{$v->{vmid}}, linus => (grep { $_ eq "linus" } @tags) ? JSON::PP::true : JSON::PP::false,
+      template => $v->{template} ? JSON::PP::true : JSON::PP::false, lock => $v->{lock}, tags => \@tags);
+    print "LINUS_DATA:", $J->encode(\%o), "\n";
+  }
+} elsif ($mode eq "running") {
+  print "$_->{vmid} $_->{node}\n" for grep { ($_->{status} // "") eq "running" && !$_->{template} } @vms;
+} elsif ($mode eq "capacity") {
+  for my $d (@nodes) {
+    my @mine = grep { ($_->{node} // "") eq $d->{node} } @vms;
+    my %o = (kind => "node", node => $d->{node}, status => $d->{status} // "unknown", cpus => $n->($d->{maxcpu}),
+      cpuPercent => int(1000 * $n->($d->{cpu}) + 0.5) / 10, memoryBytes => $n->($d->{maxmem}), memoryUsedBytes => $n->($d->{mem}),
+      memoryPercent => $pct->($n->($d->{mem}), $n->($d->{maxmem})), vms => scalar @mine,
+      vmsRunning => scalar(grep { ($_->{status} // "") eq "running" } @mine));
+    print "LINUS_DATA:", $J->encode(\%o), "\n";
+  }
+  for my $s (@stor) {
+    my %o = (kind => "storage", node => $s->{node}, storage => $s->{storage}, type => $s->{plugintype} // "",
+      status => $s->{status} // "unknown", shared => $s->{shared} ? JSON::PP::true : JSON::PP::false, content => $s->{content} // "",
+      totalBytes => $n->($s->{maxdisk}), usedBytes => $n->($s->{disk}), usedPercent => $pct->($n->($s->{disk}), $n->($s->{maxdisk})));
+    print "LINUS_DATA:", $J->encode(\%o), "\n";
+  }
+} elsif ($mode eq "candidates") {
+  # Online nodes where the storage is available with images content.
+  my ($storage) = @args;
+  for my $d (@nodes) {
+    next unless ($d->{status} // "") eq "online";
+    my $s = $storage_of->($d->{node}, $storage);
+    next unless $s && ($s->{status} // "") eq "available" && $images->($s);
+    print "$d->{node}\n";
+  }
+} elsif ($mode eq "place") {
+  # Spreads <count> VMs over <nodes> (most free memory first, counting the ones placed), then
+  # checks each node's memory and each storage's space against the thresholds.
+  my ($storage, $mem, $disk, $count, $warn, $refuse, @cand) = @args;
+  my (%free, %smem, %sdisk, %stot, %mtot, %mused);
+  for my $d (grep { my $x = $_; grep { $_ eq $x->{node} } @cand } @nodes) {
+    $mtot{$d->{node}} = $n->($d->{maxmem});
+    $mused{$d->{node}} = $n->($d->{mem});
+    my $s = $storage_of->($d->{node}, $storage);
+    my $key = $s->{shared} ? "shared" : $d->{node};
+    $stot{$key} = $n->($s->{maxdisk});
+    $sdisk{$key} //= $n->($s->{disk});
+  }
+  my @plan;
+  for my $i (1 .. $count) {
+    my ($best) = sort { ($mtot{$b} - $mused{$b}) <=> ($mtot{$a} - $mused{$a}) || $a cmp $b } keys %mtot;
+    last unless defined $best;
+    $mused{$best} += $mem;
+    my $s = $storage_of->($best, $storage);
+    my $key = $s->{shared} ? "shared" : $best;
+    $sdisk{$key} += $disk;
+    push @plan, $best;
+    my $mp = $pct->($mused{$best}, $mtot{$best});
+    my $sp = $pct->($sdisk{$key}, $stot{$key});
+    print "place $i $best $mp $sp\n";
+  }
+} else { die "unknown mode $mode\n" }
+PERL
+}
+
+_capacity() { # <mode> <arg...>
+  perl -e "$(_capacity_program)" "$@" <<<"$RESOURCES_JSON"
+}
+
+# First IPv4 of a guest agent network-get-interfaces answer (stdin) on an interface that is not
+# loopback or a container/bridge/tunnel device (list does not know the VM's MAC).
+_first_agent_ip() {
+  perl -MJSON::PP -e '
+    my $d = eval { decode_json(do { local $/; <STDIN> }) } or exit 1;
+    $d = $d->{result} if ref $d eq "HASH";
+    exit 1 unless ref $d eq "ARRAY";
+    for my $if (@$d) {
+      my $name = $if->{name} // "";
+      next if $name eq "lo" || $name =~ /^(docker|br-|br\d|virbr|veth|cni|flannel|cali|vxlan|lxcbr|lxdbr|podman|tun|tap|wg|kube)/;
+      for my $a (@{ $if->{"ip-addresses"} // [] }) {
+        my $ip = $a->{"ip-address"} // "";
+        next unless ($a->{"ip-address-type"} // "") eq "ipv4" && $ip =~ /^(\d+)\.(\d+)\.\d+\.\d+$/;
+        next if $ip eq "127.0.0.1" || $1 == 0 || ($1 == 169 && $2 == 254);
+        print "$ip\n"; exit 0;
+      }
+    }
+    exit 1;'
+}
+
+# In the background: VM <vmid>'s address into $WORK_DIR/agent-<vmid>/ip, if its agent answers.
+_agent_ip() { # <vmid> <node>
+  local WORK_DIR="$WORK_DIR/agent-$1"
+  mkdir -p -- "$WORK_DIR"
+  if pve pvesh get "/nodes/$2/qemu/$1/agent/network-get-interfaces" --output-format json; then
+    _first_agent_ip <<<"$PVE_OUT" >"$WORK_DIR/ip" || true
+  fi
+  return 0
+}
+
+# Usage: list [--remote-dir DIR]
+# Description: every VM of the cluster, one LINUS_DATA line each; the address of running VMs comes
+# from their guest agent (asked in parallel, without waiting for one that does not answer).
+cmd_list() {
+  local id node ip
+  local -a ips=() pids=()
+  ops_parse "remote-dir:" "$@"
+  ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "list takes no arguments"
+  ops_read_resources
+  while read -r id node; do
+    [[ "$id" =~ $VMID_RE && "$node" =~ $DNS_LABEL_RE ]] || continue
+    _agent_ip "$id" "$node" &
+    pids+=("$!")
+  done < <(_capacity running)
+  for id in "${pids[@]}"; do wait "$id" || true; done
+  for ip in "$WORK_DIR"/agent-*/ip; do
+    [[ -s "$ip" ]] || continue
+    id=${ip%/ip}
+    ips+=("${id##*agent-} $(<"$ip")")
+  done
+  emit RESULT SUCCESS
+  _capacity list "${ips[@]}" || die INTERNAL "cannot parse /cluster/resources"
+  end_line
+  mark_final
+}
+
+# Usage: capacity [--remote-dir DIR]
+# Description: CPU, memory and storage use per node, one LINUS_DATA line per node and storage.
+cmd_capacity() {
+  ops_parse "remote-dir:" "$@"
+  ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "capacity takes no arguments"
+  ops_read_resources
+  emit RESULT SUCCESS
+  _capacity capacity || die INTERNAL "cannot parse /cluster/resources"
+  end_line
+  mark_final
+}
+
+PLACED=()
+
+# Places <count> new VMs and checks the thresholds; fills PLACED (one node per VM). Needs
+# RESOURCES_JSON. <node> is a node name or auto (online, storage, bridge, most free memory).
+capacity_place() { # <node|auto> <storage> <bridge> <memory MiB> <disk GiB> <count> <force 0|1>
+  local node=$1 storage=$2 bridge=$3 mem=$(($4 * 1024 * 1024)) disk=$(($5 * 1024 ** 3)) count=$6 force=$7
+  local -a cand=() ok=()
+  local line i at mp sp
+  mapfile -t cand < <(_capacity candidates "$storage")
+  if [[ "$node" != auto ]]; then
+    [[ " ${cand[*]} " == *" $node "* ]] ||
+      die STORAGE_NOT_FOUND "node '$node' is not online or has no available storage '$storage' with images content"
+    cand=("$node")
+  fi
+  for line in "${cand[@]}"; do
+    if pve pvesh get "/nodes/$line/network/$bridge" --output-format json; then
+      ok+=("$line")
+    elif [[ "$node" != auto ]]; then
+      die BRIDGE_NOT_FOUND "bridge '$bridge' does not exist on node '$line'"
+    fi
+  done
+  ((${#ok[@]})) || die NODE_NOT_FOUND "no online node has storage '$storage' (images) and bridge '$bridge'"
+  PLACED=()
+  while read -r _ i at mp sp; do
+    PLACED+=("$at")
+    _capacity_verdict "VM $i of $count on node $at" "$mp" "memory of node '$at'" "$force"
+    _capacity_verdict "VM $i of $count on node $at" "$sp" "storage '$storage'" "$force"
+  done < <(_capacity place "$storage" "$mem" "$disk" "$count" "$CAPACITY_WARN_PCT" "$CAPACITY_REFUSE_PCT" "${ok[@]}")
+  ((${#PLACED[@]} == count)) || die INTERNAL "placement gave ${#PLACED[@]} nodes for $count VMs"
+}
+
+_capacity_verdict() { # <what> <percent after, e.g. 81.5> <resource> <force 0|1>
+  local tenths=${2/./}
+  [[ "$2" == *.* ]] || tenths="${2}0"
+  if ((10#$tenths > CAPACITY_REFUSE_PCT * 10)); then
+    (($4)) || die CAPACITY_EXCEEDED "$1: the $3 would be $2 % used (over $CAPACITY_REFUSE_PCT %); pass --force to go ahead anyway"
+    warn_line "$1: the $3 will be $2 % used (over $CAPACITY_REFUSE_PCT %, --force)"
+  elif ((10#$tenths > CAPACITY_WARN_PCT * 10)); then
+    warn_line "$1: the $3 will be $2 % used (over $CAPACITY_WARN_PCT %)"
+  fi
+}
+
+# Usage: place [--node auto|NAME] [--storage S] [--bridge B] [--memory MIB] [--disk GIB] [--count N] [--force] [--remote-dir DIR]
+# Description: where new VMs go, checked against the capacity thresholds; changes nothing.
+cmd_place() {
+  ops_parse "node: storage: bridge: memory: disk: count: force remote-dir:" "$@"
+  ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "place takes no arguments"
+  local what
+  OPT[node]=${OPT[node]:-auto} OPT[storage]=${OPT[storage]:-local-lvm} OPT[bridge]=${OPT[bridge]:-vmbr0}
+  shown what "${OPT[node]}"
+  [[ "${OPT[node]}" =~ $DNS_LABEL_RE ]] || die INVALID_SPEC "--node must be auto or a node name, got $what"
+  shown what "${OPT[storage]}"
+  [[ "${OPT[storage]}" =~ ^[A-Za-z][A-Za-z0-9_.-]{0,99}$ ]] || die INVALID_SPEC "--storage must be a storage id, got $what"
+  shown what "${OPT[bridge]}"
+  [[ "${OPT[bridge]}" =~ ^[A-Za-z][A-Za-z0-9_.-]{0,14}$ ]] || die INVALID_SPEC "--bridge must be an interface name, got $what"
+  ops_int memory 64 4194304 2048
+  ops_int disk 0 65536 20
+  ops_int count 1 100 1
+  ops_read_resources
+  capacity_place "${OPT[node]}" "${OPT[storage]}" "${OPT[bridge]}" "${OPT[memory]}" "${OPT[disk]}" "${OPT[count]}" "${OPT[force]:-0}"
+  emit_data "s:op=place" "j:nodes=$(_json_list "${PLACED[@]}")" | ops_success
+}

@@ -1,0 +1,213 @@
+# shellcheck shell=bash
+# VM operations (`linus vm ...`, shell/ops/vm.sh): options, the one /cluster/resources read that
+# finds a VM, the checks every operation shares (exists, on this node, lock, template,
+# protection) and the LINUS_DATA/LINUS_WARNING lines. See docs/vm.md.
+
+# Options of the current operation (dashes become underscores) and its positional arguments.
+declare -gA OPT=()
+OP_ARGS=()
+# What /cluster/resources says about the VM of the operation (see _ops_vm_program).
+declare -gA VMR=()
+# The last /cluster/resources answer (JSON), for later checks on the same read.
+RESOURCES_JSON=""
+readonly VMID_RE='^[1-9][0-9]{2,8}$'
+
+# Parses <option...> by a spec such as "timeout: force": a trailing colon takes a value.
+ops_parse() { # <spec> <arg...>
+  local spec=" $1 " what key
+  shift
+  OPT=() OP_ARGS=()
+  while (($#)); do
+    case "$1" in
+      --*)
+        key=${1#--}
+        if [[ "$spec" == *" $key: "* ]]; then
+          (($# >= 2)) || die INVALID_SPEC "option $1 needs a value"
+          OPT[${key//-/_}]=$2
+          shift 2
+        elif [[ "$spec" == *" $key "* ]]; then
+          OPT[${key//-/_}]=1
+          shift
+        else
+          shown what "$1"
+          die INVALID_SPEC "unknown option $what"
+        fi
+        ;;
+      *) OP_ARGS+=("$1") && shift ;;
+    esac
+  done
+  OPT[remote_dir]=${OPT[remote_dir]:-/var/lib/linus}
+  shown what "${OPT[remote_dir]}"
+  [[ "${OPT[remote_dir]}" =~ ^/[A-Za-z0-9._/-]*$ && ! "${OPT[remote_dir]}/" =~ /\.\.?/ ]] ||
+    die INVALID_SPEC "--remote-dir must be an absolute path of [A-Za-z0-9._/-] without . or .., got $what"
+}
+
+# The VM ID argument (exactly one positional argument unless told otherwise).
+ops_vmid() { # <var> [<count of positionals allowed>]
+  local what
+  ((${#OP_ARGS[@]} == ${2:-1})) || die INVALID_SPEC "expected a VM ID (100-999999999)"
+  shown what "${OP_ARGS[0]}"
+  [[ "${OP_ARGS[0]}" =~ $VMID_RE ]] || die INVALID_SPEC "VM ID must be a number from 100 to 999999999, got $what"
+  printf -v "$1" '%s' "${OP_ARGS[0]}"
+}
+
+ops_int() { # <key> <min> <max> <default>
+  local what
+  OPT[$1]=${OPT[$1]:-$4}
+  shown what "${OPT[$1]}"
+  _int_in "${OPT[$1]}" "$2" "$3" || die INVALID_SPEC "--${1//_/-} must be an integer from $2 to $3, got $what"
+}
+
+# The node this script runs on: Proxmox names a node after the short host name. The simulator's
+# host shell sets LINUS_SIM_NODE because it cannot change the host name (docs/vm.md).
+ops_local_node() {
+  local name=${LINUS_SIM_NODE:-$(uname -n)}
+  echo "${name%%.*}"
+}
+
+# Reads /cluster/resources once (every type: nodes and storages serve the capacity checks).
+ops_read_resources() {
+  pve pvesh get /cluster/resources --output-format json || pve_fail NODE_NOT_FOUND "cannot read /cluster/resources"
+  RESOURCES_JSON=$PVE_OUT
+}
+
+_ops_vm_program() {
+  cat <<'PERL'
+use strict; use warnings; use JSON::PP;
+my ($vmid) = @ARGV;
+my $res = eval { decode_json(do { local $/; <STDIN> }) };
+die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
+my $clean = sub { my $v = shift // ""; $v =~ s/[^\w.,;:+-]//g; $v };
+my ($vm) = grep { ref $_ eq "HASH" && ($_->{type} // "") =~ /^(qemu|lxc)$/ && ($_->{vmid} // "") eq $vmid } @$res;
+if (!$vm) { print "exists=0\n"; exit 0 }
+print "exists=1\n";
+print "type=", $clean->($vm->{type}), "\n";
+print "node=", $clean->($vm->{node}), "\n";
+print "status=", $clean->($vm->{status}), "\n";
+print "lock=", $clean->($vm->{lock}), "\n";
+print "template=", ($vm->{template} ? 1 : 0), "\n";
+print "tags=", $clean->($vm->{tags}), "\n";
+my $name = $vm->{name} // ""; $name =~ s/[^A-Za-z0-9.-]//g;
+print "name=$name\n";
+PERL
+}
+
+# Finds VM <vmid> in the cluster: VM_NOT_FOUND if it is not there, VM_ON_OTHER_NODE (the message
+# names the node: "is on node '<node>'") if it lives on another node (qm only acts on this node's VMs). Fills VMR.
+ops_find_vm() { # <vmid>
+  local out key value local_node
+  ops_read_resources
+  out=$(perl -e "$(_ops_vm_program)" "$1" <<<"$RESOURCES_JSON") || die INTERNAL "cannot parse /cluster/resources"
+  VMR=()
+  while IFS='=' read -r key value; do
+    VMR[$key]=$value
+  done <<<"$out"
+  ((VMR[exists])) || die VM_NOT_FOUND "VM $1 does not exist in the cluster"
+  [[ "${VMR[type]}" == qemu ]] || die VM_NOT_FOUND "$1 is a container (CT), not a VM"
+  local_node=$(ops_local_node)
+  if [[ "${VMR[node]}" != "$local_node" ]]; then
+    die VM_ON_OTHER_NODE "VM $1 is on node '${VMR[node]}', this is node '$local_node'"
+  fi
+}
+
+# Reads the VM's config (this node) into VM_CONFIG; a VM that vanished since is VM_NOT_FOUND.
+ops_load_config() { # <vmid>
+  if ! pve qm config "$1"; then
+    [[ "$PVE_ERR" == *"does not exist"* ]] && die VM_NOT_FOUND "VM $1 does not exist (any more)"
+    ops_fail VM_OP_FAILED "cannot read the config of VM $1"
+  fi
+  # shellcheck disable=SC2034 # read by config_get (lib/vm.sh)
+  VM_CONFIG=$PVE_OUT
+}
+
+# Maps a failed qm call to a stable code: a missing VM, a held lock, else <CODE>.
+ops_fail() { # <CODE> <context>
+  local msg
+  msg=$(pve_message)
+  [[ "$PVE_ERR" == *"does not exist"* || "$PVE_ERR" == *"unable to find configuration file"* ]] && die VM_NOT_FOUND "$2: $msg"
+  if [[ "$PVE_ERR" == *"can't lock file"*"got timeout"* || "$PVE_ERR" == *"VM is locked"* ]]; then
+    die VM_LOCKED "$2: $msg"
+  fi
+  die "$1" "$2: $msg"
+}
+
+ops_is_true() { # <value>
+  [[ "${1,,}" =~ ^(1|on|yes|true)$ ]]
+}
+
+# Guard clauses on VM_CONFIG.
+ops_refuse_locked() { # <vmid>
+  local lock
+  lock=$(config_get lock) || return 0
+  die VM_LOCKED "VM $1 is locked ($lock)"
+}
+
+ops_is_template() {
+  local value
+  value=$(config_get template) && ops_is_true "$value"
+}
+
+ops_refuse_template() { # <vmid> <what>
+  ! ops_is_template || die VM_IS_TEMPLATE "VM $1 is a template: $2"
+}
+
+# The live power state from `qm status` into STATE (not /cluster/resources, which lags on a
+# real host). Never call it in $( ): die must run in the main shell.
+STATE=""
+ops_state() { # <vmid>
+  pve qm status "$1" || ops_fail VM_OP_FAILED "qm status $1 failed"
+  [[ "$PVE_OUT" =~ ^status:\ ([a-z-]+) ]] || die INTERNAL "unexpected qm status answer for VM $1"
+  STATE=${BASH_REMATCH[1]}
+}
+
+# Polls `qm status` until <state> or <seconds> pass; STATE_TIMEOUT after that.
+ops_wait_state() { # <vmid> <state> <seconds>
+  local until=$((SECONDS + $3))
+  while :; do
+    ops_state "$1"
+    [[ "$STATE" == "$2" ]] && return 0
+    ((SECONDS < until)) || die STATE_TIMEOUT "VM $1 is $STATE, not $2, after $3 s"
+    nap 1
+  done
+}
+
+# A warning the driver shows and puts in its JSON (`warnings`).
+warn_line() { # <text>
+  log "warning: $1"
+  emit WARNING "$1"
+}
+
+# One LINUS_DATA line holding a JSON object built from typed fields:
+# s:key=string, n:key=number, b:key=0|1, j:key=<JSON>, z:key= (null).
+emit_data() { # <field...>
+  perl -MJSON::PP -e '
+    my %o;
+    for (@ARGV) {
+      my ($t, $k, $v) = /\A([snbjz]):([A-Za-z0-9_]+)=(.*)\z/s or die "bad field $_\n";
+      $o{$k} = $t eq "s" ? "$v" : $t eq "n" ? 0 + $v : $t eq "b" ? ($v ? JSON::PP::true : JSON::PP::false)
+        : $t eq "z" ? undef : JSON::PP->new->allow_nonref->decode($v);
+    }
+    print "LINUS_DATA:", JSON::PP->new->canonical->encode(\%o), "\n";' "$@" || die INTERNAL "cannot encode a result"
+}
+
+# The success block of an operation: LINUS_DATA lines (stdin) inside RESULT..END.
+ops_success() {
+  emit RESULT SUCCESS
+  cat
+  end_line
+  mark_final
+}
+
+# VM_CONFIG's tags as one tag per line.
+ops_tags() {
+  local tags
+  tags=$(config_get tags) || return 0
+  local -a list=()
+  read -ra list <<<"${tags//[;,]/ }"
+  ((${#list[@]} == 0)) || printf '%s\n' "${list[@]}"
+}
+
+# Whether linus created the VM: it carries the tag `linus`.
+ops_is_linus() {
+  ops_tags | grep -qx linus
+}

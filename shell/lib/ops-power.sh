@@ -1,0 +1,65 @@
+# shellcheck shell=bash
+# vm start|stop|shutdown|reboot: each waits (bounded by --timeout) until the state is reached; a VM
+# already in that state is success with changed=false.
+
+_power_result() { # <op> <vmid> <changed 0|1> <forced 0|1>
+  emit_data "s:op=$1" "n:id=$2" "s:node=${VMR[node]}" "s:name=${VMR[name]}" "b:changed=$3" "s:state=$STATE" "b:forced=$4" | ops_success
+}
+
+# Usage: power <start|stop|shutdown|reboot> <vmid> [--timeout SECONDS] [--force] [--remote-dir DIR]
+# Description: change the power state and wait for it; --force makes a timed-out shutdown a stop.
+cmd_power() {
+  local action=${1:-} vmid forced=0 rc=0
+  (($#)) && shift
+  case "$action" in
+    start | stop | reboot) ops_parse "timeout: remote-dir:" "$@" ;;
+    shutdown) ops_parse "timeout: force remote-dir:" "$@" ;;
+    *) die INVALID_SPEC "power action must be start, stop, shutdown or reboot" ;;
+  esac
+  ops_vmid vmid
+  ops_int timeout 1 3600 60
+  ops_find_vm "$vmid"
+  ops_load_config "$vmid"
+  ops_state "$vmid"
+  case "$action" in
+    start)
+      ops_refuse_template "$vmid" "templates cannot be started; clone it with 'linus vm clone $vmid'"
+      [[ "$STATE" == running ]] && _power_result start "$vmid" 0 0 && return 0
+      ops_refuse_locked "$vmid"
+      pve qm start "$vmid" || ops_fail START_FAILED "qm start $vmid failed"
+      ops_wait_state "$vmid" running "${OPT[timeout]}"
+      ;;
+    stop)
+      [[ "$STATE" == stopped ]] && _power_result stop "$vmid" 0 0 && return 0
+      ops_refuse_locked "$vmid"
+      pve qm stop "$vmid" --timeout "${OPT[timeout]}" || ops_fail VM_OP_FAILED "qm stop $vmid failed"
+      ops_wait_state "$vmid" stopped "${OPT[timeout]}"
+      ;;
+    shutdown)
+      [[ "$STATE" == stopped ]] && _power_result shutdown "$vmid" 0 0 && return 0
+      ops_refuse_locked "$vmid"
+      pve qm shutdown "$vmid" --timeout "${OPT[timeout]}" || rc=$?
+      # Only a timeout (a guest that ignores ACPI and has no agent) may fall back to a stop.
+      if ((rc != 0)) && [[ "$PVE_ERR" != *"got timeout"* || "$PVE_ERR" == *"can't lock file"* ]]; then
+        ops_fail VM_OP_FAILED "qm shutdown $vmid failed"
+      fi
+      ((rc != 0)) || ops_state "$vmid"
+      if ((rc != 0)) || [[ "$STATE" != stopped ]]; then
+        [[ "${OPT[force]:-0}" == 1 ]] ||
+          die STATE_TIMEOUT "VM $vmid did not shut down within ${OPT[timeout]} s (pass --force to stop it then)"
+        warn_line "VM $vmid did not shut down within ${OPT[timeout]} s: stopping it (--force)"
+        forced=1
+        pve qm stop "$vmid" || ops_fail VM_OP_FAILED "qm stop $vmid failed"
+      fi
+      ops_wait_state "$vmid" stopped "${OPT[timeout]}"
+      ;;
+    reboot)
+      ops_refuse_template "$vmid" "templates do not run"
+      [[ "$STATE" == running ]] || die VM_WRONG_STATE "VM $vmid is $STATE: reboot needs a running VM (use 'linus vm start $vmid')"
+      ops_refuse_locked "$vmid"
+      pve qm reboot "$vmid" --timeout "${OPT[timeout]}" || ops_fail VM_OP_FAILED "qm reboot $vmid failed"
+      ops_wait_state "$vmid" running "${OPT[timeout]}"
+      ;;
+  esac
+  _power_result "$action" "$vmid" 1 "$forced"
+}

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# linus host-side VM operations for Proxmox VE (`linus vm ...`, `linus capacity`): reports LINUS_*
+# lines (docs/protocol.md, docs/vm.md). Runs on a Proxmox node as root; qm acts on this node's VMs.
+#
+# Usage: vm.sh list|capacity [--remote-dir DIR]
+#        vm.sh status|config <vmid> [--remote-dir DIR]
+#        vm.sh power <start|stop|shutdown|reboot> <vmid> [--timeout N] [--force]
+#        vm.sh set <vmid> [--cores N] [--memory MIB] [--name N] [--description T] [--tags T]
+#        vm.sh resize <vmid> --size GIB|+GIB [--disk scsi0]
+#        vm.sh delete <vmid> --yes [--stop] [--expect-name NAME] [--timeout N]
+#        vm.sh place [--node auto|N] [--storage S] [--bridge B] [--memory MIB] [--disk GIB] [--count N] [--force]
+#        vm.sh run [clone options]     clone a template as a job and follow it (like the provisioner)
+#        vm.sh wait|cancel|cleanup <run-id> [--remote-dir DIR] ...
+#        vm.sh version
+# The whole file sits in one { } block, so replacing it never changes a run in progress.
+{
+set -euo pipefail
+# `emit_data ... | ops_success` marks the final block in this shell, not in a subshell.
+shopt -s lastpipe
+umask 077
+export LC_ALL=C
+
+LINUS_VERSION="0.0.0-dev" # linus:version
+LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)" # linus:source-only
+# shellcheck source=shell/lib/log.sh
+source "$LIB_DIR/log.sh" # linus:include lib/log.sh
+# shellcheck source=shell/lib/result.sh
+source "$LIB_DIR/result.sh" # linus:include lib/result.sh
+# shellcheck source=shell/lib/proc.sh
+source "$LIB_DIR/proc.sh" # linus:include lib/proc.sh
+# shellcheck source=shell/lib/spec.sh
+source "$LIB_DIR/spec.sh" # linus:include lib/spec.sh
+# shellcheck source=shell/lib/pve.sh
+source "$LIB_DIR/pve.sh" # linus:include lib/pve.sh
+# shellcheck source=shell/lib/host.sh
+source "$LIB_DIR/host.sh" # linus:include lib/host.sh
+# shellcheck source=shell/lib/vm.sh
+source "$LIB_DIR/vm.sh" # linus:include lib/vm.sh
+# shellcheck source=shell/lib/net.sh
+source "$LIB_DIR/net.sh" # linus:include lib/net.sh
+# shellcheck source=shell/lib/job.sh
+source "$LIB_DIR/job.sh" # linus:include lib/job.sh
+# shellcheck source=shell/lib/gc.sh
+source "$LIB_DIR/gc.sh" # linus:include lib/gc.sh
+# shellcheck source=shell/lib/ops-common.sh
+source "$LIB_DIR/ops-common.sh" # linus:include lib/ops-common.sh
+# shellcheck source=shell/lib/ops-power.sh
+source "$LIB_DIR/ops-power.sh" # linus:include lib/ops-power.sh
+# shellcheck source=shell/lib/ops-config.sh
+source "$LIB_DIR/ops-config.sh" # linus:include lib/ops-config.sh
+# shellcheck source=shell/lib/ops-delete.sh
+source "$LIB_DIR/ops-delete.sh" # linus:include lib/ops-delete.sh
+# shellcheck source=shell/lib/ops-capacity.sh
+source "$LIB_DIR/ops-capacity.sh" # linus:include lib/ops-capacity.sh
+# shellcheck source=shell/lib/ops-clone.sh
+source "$LIB_DIR/ops-clone.sh" # linus:include lib/ops-clone.sh
+
+ERR_WHERE=""
+
+on_signal() { # <name>
+  FAIL_CODE=CANCELLED
+  FAIL_MSG="cancelled by SIG$1"
+  log "SIG$1 received: stopping${CLONE_ID:+ and rolling back}"
+  exit "${CODE_EXIT[CANCELLED]}"
+}
+
+# Every exit passes here: unless a final block was written, roll back a clone in progress and
+# write the failure block.
+on_exit() {
+  local status=$?
+  set +e
+  trap '' HUP INT TERM
+  bg_stop
+  if ! final_marked; then
+    settle_failure "$status"
+    clone_rollback
+    failure_block | publish_final "$(fail_status)"
+    status=$(fail_status)
+  fi
+  rm -rf -- "$WORK_DIR"
+  exit "$status"
+}
+
+# Usage: status <vmid> [--remote-dir DIR]
+# Description: power state, lock, template and ownership of one VM.
+cmd_status() {
+  local vmid linus=0 lock
+  ops_parse "remote-dir:" "$@"
+  ops_vmid vmid
+  ops_find_vm "$vmid"
+  ops_load_config "$vmid"
+  ops_state "$vmid"
+  ops_is_linus && linus=1
+  lock=$(config_get lock) || lock=""
+  local -a fields=("s:op=status" "n:id=$vmid" "s:node=${VMR[node]}" "s:name=${VMR[name]}" "s:state=$STATE" "b:linus=$linus")
+  fields+=("b:template=$(ops_is_template && echo 1 || echo 0)")
+  if [[ -n "$lock" ]]; then fields+=("s:lock=$lock"); else fields+=("z:lock="); fi
+  emit_data "${fields[@]}" | ops_success
+}
+
+# Usage: run [--run-id ID] [--remote-dir DIR] --template ID --name NAME [--linked] [--storage S]
+#            [--user U] [--ssh-key-b64 B64] [--ip dhcp|A.B.C.D/N] [--gateway G] [--timeout N] [--force]
+# Description: clone a template as a detached job and follow it (INT/TERM cancel it; HUP detaches).
+cmd_run() {
+  clone_parse "$@"
+  clone_validate
+  emit RUN_ID "${SPEC[run_id]}"
+  job_launch "$SELF" "$@"
+  follow_job "$(job_dir_of "${SPEC[remote_dir]}" "${SPEC[run_id]}")" 0 "" 1
+}
+
+cmd_job() { # <run-id> <remote-dir>
+  local -a args=()
+  JOB_DIR=$(job_dir_of "$2" "$1")
+  mapfile -d '' args <"$JOB_DIR/spec"
+  clone_parse "${args[@]}"
+  clone_validate
+  clone_run
+  clone_success_block | publish_final 0
+  CLONE_ID=""
+  mark_final
+}
+
+_parse_follow() { # <option...>
+  SPEC[remote_dir]=/var/lib/linus SPEC[offset]=0 SPEC[max_seconds]=""
+  while (($#)); do
+    case "$1" in
+      --offset | --max-seconds | --remote-dir) ;;
+      *) local what && shown what "$1" && die INVALID_SPEC "unknown option $what" ;;
+    esac
+    (($# >= 2)) || die INVALID_SPEC "option $1 needs a value"
+    local key=${1#--}
+    SPEC[${key//-/_}]=$2
+    shift 2
+  done
+  _int_in "${SPEC[offset]}" 0 999999999999 || die INVALID_SPEC "--offset must be a byte offset"
+  [[ -z "${SPEC[max_seconds]}" ]] || _int_in "${SPEC[max_seconds]}" 0 86400 ||
+    die INVALID_SPEC "--max-seconds must be an integer from 0 to 86400"
+  [[ "${SPEC[remote_dir]}" =~ ^/[A-Za-z0-9._/-]*$ ]] || die INVALID_SPEC "--remote-dir must be an absolute path"
+}
+
+# Usage: wait <run-id> [--offset N] [--max-seconds N] [--remote-dir DIR]
+cmd_wait() {
+  local id=${1:-} dir
+  (($#)) && shift
+  _parse_follow "$@"
+  job_find dir "${SPEC[remote_dir]}" "$id"
+  emit RUN_ID "$id"
+  follow_job "$dir" "${SPEC[offset]}" "${SPEC[max_seconds]}" 0
+}
+
+# Usage: cancel <run-id> [--remote-dir DIR]
+cmd_cancel() {
+  local id=${1:-} dir offset
+  (($#)) && shift
+  _parse_follow "$@"
+  job_find dir "${SPEC[remote_dir]}" "$id"
+  emit RUN_ID "$id"
+  offset=$(stat -c %s -- "$dir/log")
+  job_cancel "$dir"
+  follow_job "$dir" "$offset" "" 0
+}
+
+cmd_version() {
+  local header sum
+  emit VERSION "$LINUS_VERSION"
+  emit PROVISIONER vm
+  header=$(sed -n '2p' -- "$SELF")
+  if [[ "$header" == "# linus-provisioner "* ]]; then
+    sum=$(tail -n +3 -- "$SELF" | sha256sum)
+    emit BODY_SHA256 "${sum%% *}"
+  fi
+  end_line
+  mark_final
+}
+
+main() {
+  local cmd=${1:-}
+  (($#)) && shift
+  SELF=$(realpath -- "${BASH_SOURCE[0]}")
+  WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/linus.XXXXXX")
+  trap on_exit EXIT
+  trap 'on_signal HUP' HUP
+  trap 'on_signal INT' INT
+  trap 'on_signal TERM' TERM
+  set -E
+  trap 'ERR_WHERE=" (line $LINENO in ${FUNCNAME[0]:-main})"' ERR
+  [[ "$cmd" == _job ]] || protocol_header
+  case "$cmd" in
+    list) cmd_list "$@" ;;
+    capacity) cmd_capacity "$@" ;;
+    place) cmd_place "$@" ;;
+    status) cmd_status "$@" ;;
+    config) cmd_config "$@" ;;
+    power) cmd_power "$@" ;;
+    set) cmd_set "$@" ;;
+    resize) cmd_resize "$@" ;;
+    delete) cmd_delete "$@" ;;
+    run) cmd_run "$@" ;;
+    wait) cmd_wait "$@" ;;
+    cancel) cmd_cancel "$@" ;;
+    cleanup) cmd_cleanup "$@" ;;
+    version) cmd_version ;;
+    _job) cmd_job "$@" ;;
+    *)
+      local what
+      shown what "$cmd"
+      die INVALID_SPEC "unknown command $what (commands: list capacity place status config power set resize delete run wait cancel cleanup version)"
+      ;;
+  esac
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi
+}

@@ -1,0 +1,302 @@
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { z } from 'zod';
+import type { Sources } from '../../config/load.js';
+import { readPublicKeys } from '../../config/ssh-key.js';
+import { LinusError } from '../../protocol/errors.js';
+import { loadProvisioner } from '../../provisioners/bundle.js';
+import { cloneVm, cloneArgs, type CloneFlags } from '../../vm/clone.js';
+import { confirmByName } from '../../vm/confirm.js';
+import { parseNodeAddresses } from '../../vm/nodes.js';
+import { listText, statsJson } from '../../vm/render.js';
+import { runOp, type OpStats } from '../../vm/run-op.js';
+import { configSchema, deleteSchema, listRowSchema, powerSchema, resizeSchema, setSchema, statusSchema } from '../../vm/schemas.js';
+import type { OpOutcome } from '../../vm/transcript.js';
+import { outcomeJson, progressRenderer, summarize } from '../render.js';
+import { withJsonErrors } from '../json-errors.js';
+import { withTarget, type ResolvedTarget } from '../target.js';
+import { targetOptions, type TargetFlags } from '../target-options.js';
+
+export interface VmFlags extends TargetFlags, CloneFlags {
+  id?: number;
+  templateId?: number;
+  nodeAddress?: string[];
+  json?: boolean;
+  quiet?: boolean;
+  timeout?: number;
+  force?: boolean;
+  yes?: boolean;
+  stop?: boolean;
+  cores?: number;
+  memory?: number;
+  description?: string;
+  tags?: string;
+  disk?: string;
+  size?: string;
+}
+
+export interface OpsContext {
+  resolved: ResolvedTarget;
+  run: (args: string[]) => Promise<{ outcome: OpOutcome; stats: OpStats }>;
+}
+
+function protocolData<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new LinusError({ code: 'PROTOCOL_ERROR', message: `unexpected result from the host: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}` });
+  return parsed.data;
+}
+
+// Resolves the target (a real host or --sandbox) and hands out a runner for `vm.sh` commands.
+export async function withOps(argv: ArgumentsCamelCase<VmFlags>, fn: (ctx: OpsContext) => Promise<void>): Promise<void> {
+  const sources: Sources = { flags: argv as Record<string, unknown>, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
+  const nodeAddresses = parseNodeAddresses(argv.nodeAddress, process.env.LINUS_NODE_ADDRESSES);
+  const script = loadProvisioner('vm');
+  const quiet = Boolean(argv.quiet || argv.json);
+  await withTarget(argv, sources, async (resolved) =>
+    fn({
+      resolved,
+      run: (args) =>
+        runOp(
+          { ssh: resolved.ssh, script, remoteDir: resolved.target.remoteDir, nodeAddresses, ...(quiet ? {} : { onLog: (line: string) => process.stderr.write(`linus: ${line}\n`) }) },
+          [...args, '--remote-dir', resolved.target.remoteDir],
+        ),
+    }),
+  );
+}
+
+function fail(argv: VmFlags, outcome: Extract<OpOutcome, { ok: false }>, stats: OpStats): void {
+  if (argv.json) process.stdout.write(`${JSON.stringify({ ok: false, error: outcome.error, warnings: outcome.warnings, stats: statsJson(stats) })}\n`);
+  else process.stderr.write(`linus: ${outcome.error.message} [${outcome.error.code}]\n  ${outcome.error.remediation}\n`);
+  process.exitCode = outcome.error.exitCode;
+}
+
+// Prints one operation's result: the JSON object, or text, plus warnings on stderr.
+export function finish<T>(argv: VmFlags, result: { outcome: OpOutcome; stats: OpStats }, schema: z.ZodType<T>, text: (data: T) => string, key = 'vm'): void {
+  const { outcome, stats } = result;
+  if (!outcome.ok) return fail(argv, outcome, stats);
+  const data = protocolData(schema, outcome.data[0]);
+  if (argv.json) {
+    process.stdout.write(`${JSON.stringify({ ok: true, [key]: data, warnings: outcome.warnings, stats: statsJson(stats) })}\n`);
+    return;
+  }
+  for (const warning of outcome.warnings) process.stderr.write(`linus: warning: ${warning}\n`);
+  if (!argv.quiet) process.stdout.write(text(data));
+}
+
+const vmLabel = (data: { id: number; name: string }) => `VM ${data.id} '${data.name}'`;
+
+function common(yargs: Argv): Argv<VmFlags> {
+  return targetOptions(yargs).options({
+    'node-address': { type: 'string', array: true, describe: 'SSH address of another cluster node: <node>=<host>[:port] (LINUS_NODE_ADDRESSES)' },
+    json: { type: 'boolean', describe: 'Print one JSON object on stdout' },
+    quiet: { type: 'boolean', describe: 'No output but errors' },
+  }) as unknown as Argv<VmFlags>;
+}
+
+function withId(yargs: Argv): Argv<VmFlags> {
+  return common(yargs).positional('id', { type: 'number', describe: 'VM ID', demandOption: true }) as unknown as Argv<VmFlags>;
+}
+
+function power(action: 'start' | 'stop' | 'shutdown' | 'reboot', describe: string): CommandModule<object, VmFlags> {
+  return {
+    command: `${action} <id>`,
+    describe,
+    builder: (yargs) => {
+      const built = withId(yargs).option('timeout', { type: 'number', describe: 'Seconds to wait for the state [default: 60]' });
+      return (action === 'shutdown' ? built.option('force', { type: 'boolean', describe: 'Stop the VM if it has not shut down within --timeout' }) : built) as Argv<VmFlags>;
+    },
+    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
+      withOps(argv, async ({ run }) => {
+        const args = ['power', action, String(argv.id)];
+        if (argv.timeout !== undefined) args.push('--timeout', String(argv.timeout));
+        if (argv.force) args.push('--force');
+        finish(argv, await run(args), powerSchema, (data) =>
+          data.changed
+            ? `${vmLabel(data)} is ${data.state} (node ${data.node})${data.forced ? ': it did not shut down in time and was stopped' : ''}.\n`
+            : `${vmLabel(data)} was already ${data.state}: nothing to do.\n`,
+        );
+      }),
+    ),
+  };
+}
+
+function configText(view: { config: Record<string, string>; pending: Record<string, string | null> }): string {
+  const lines = Object.keys(view.config).sort().map((key) => `${key}: ${view.config[key]}`);
+  const pending = Object.keys(view.pending).sort();
+  if (pending.length > 0) lines.push('', '[PENDING] (applied at the next reboot)', ...pending.map((key) => `${key}: ${view.pending[key] ?? '(deleted)'}`));
+  return `${lines.join('\n')}\n`;
+}
+
+const GiB = 1024 ** 3;
+
+async function deleteHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
+  const interactive = !argv.yes && !argv.json && Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  if (!argv.yes && !interactive) {
+    throw new LinusError({ code: 'CONFIRMATION_REQUIRED', message: `deleting VM ${argv.id} needs --yes (or a terminal to type its name)` });
+  }
+  await withOps(argv, async ({ run }) => {
+    const args = ['delete', String(argv.id), '--yes'];
+    if (interactive) {
+      const status = await run(['status', String(argv.id)]);
+      if (!status.outcome.ok) return finish(argv, status, statusSchema, () => '');
+      const vm = protocolData(statusSchema, status.outcome.data[0]);
+      if (!(await confirmByName(vm.id, vm.name, vm.linus))) {
+        throw new LinusError({ code: 'CONFIRMATION_REQUIRED', message: `the name typed is not '${vm.name}': VM ${vm.id} was not deleted` });
+      }
+      args.push('--expect-name', vm.name);
+    }
+    if (argv.stop) args.push('--stop');
+    if (argv.timeout !== undefined) args.push('--timeout', String(argv.timeout));
+    finish(argv, await run(args), deleteSchema, (data) =>
+      `${vmLabel(data)} deleted${data.stopped ? ' (stopped first)' : ''}; volumes removed: ${data.volumes.join(', ') || 'none'}.\n`,
+    );
+  });
+}
+
+async function cloneHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
+  const sources: Sources = { flags: argv as Record<string, unknown>, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
+  const nodeAddresses = parseNodeAddresses(argv.nodeAddress, process.env.LINUS_NODE_ADDRESSES);
+  const keys = argv.sshKey === undefined ? undefined : readPublicKeys(argv.sshKey);
+  const args = cloneArgs(Number(argv.templateId), argv, keys);
+  await withTarget(argv, sources, async (resolved) => {
+    const tty = Boolean(process.stderr.isTTY) && !argv.json;
+    const onEvent = progressRenderer({ quiet: Boolean(argv.quiet) || Boolean(argv.json), tty, write: (text) => process.stderr.write(text) });
+    const { outcome, stats } = await cloneVm({ resolved, script: loadProvisioner('vm'), nodeAddresses, onEvent }, args);
+    if (tty && !argv.quiet) process.stderr.write('\r\x1b[2K');
+    const warnings = outcome.logs.filter((line) => line.startsWith('LINUS_WARNING:')).map((line) => line.slice('LINUS_WARNING:'.length));
+    if (argv.json) process.stdout.write(outcomeJson(outcome, { stats, warnings }));
+    else {
+      for (const warning of warnings) process.stderr.write(`linus: warning: ${warning}\n`);
+      if (!argv.quiet || !outcome.ok) (outcome.ok ? process.stdout : process.stderr).write(summarize(outcome).replace(/^Provision failed/, 'Clone failed'));
+    }
+    if (!outcome.ok) process.exitCode = outcome.error.exitCode;
+  });
+}
+
+const subcommands: CommandModule<object, VmFlags>[] = [
+  {
+    command: 'list',
+    describe: 'Every VM of the cluster: node, status, cores, memory, disk, IP (guest agent) and whether linus made it',
+    builder: (yargs) => common(yargs),
+    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
+      withOps(argv, async ({ run }) => {
+        const { outcome, stats } = await run(['list']);
+        if (!outcome.ok) return fail(argv, outcome, stats);
+        const vms = outcome.data.map((row) => protocolData(listRowSchema, row));
+        if (argv.json) process.stdout.write(`${JSON.stringify({ ok: true, vms, warnings: outcome.warnings, stats: statsJson(stats) })}\n`);
+        else if (!argv.quiet) process.stdout.write(listText(vms));
+      }),
+    ),
+  },
+  {
+    command: 'status <id>',
+    describe: 'Power state, lock, template flag and owner of one VM',
+    builder: (yargs) => withId(yargs),
+    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
+      withOps(argv, async ({ run }) =>
+        finish(argv, await run(['status', String(argv.id)]), statusSchema, (data) =>
+          `${vmLabel(data)} on node ${data.node}: ${data.state}${data.lock ? `, locked (${data.lock})` : ''}${data.template ? ', template' : ''}, ${data.linus ? 'created by linus' : 'not created by linus'}\n`,
+        ),
+      ),
+    ),
+  },
+  power('start', 'Start a VM and wait until it runs'),
+  power('stop', 'Stop a VM at once (like pulling the plug) and wait until it is stopped'),
+  power('shutdown', 'Shut a VM down cleanly (ACPI or guest agent); --force stops it after --timeout'),
+  power('reboot', 'Reboot a running VM and wait until it runs again'),
+  {
+    command: 'config <id>',
+    describe: 'Print the VM config, and its changes pending until the next reboot',
+    builder: (yargs) => withId(yargs),
+    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
+      withOps(argv, async ({ run }) => finish(argv, await run(['config', String(argv.id)]), configSchema, (data) => configText(data.view))),
+    ),
+  },
+  {
+    command: 'set <id>',
+    describe: 'Change cores, memory, name, description or tags (a running VM keeps cores/memory pending until reboot)',
+    builder: (yargs) =>
+      withId(yargs).options({
+        cores: { type: 'number', describe: 'CPU cores (1-128)' },
+        memory: { type: 'number', describe: 'Memory in MiB (64-4194304)' },
+        name: { type: 'string', describe: 'New name (a DNS label)' },
+        description: { type: 'string', describe: 'Description (one line)' },
+        tags: { type: 'string', describe: "Tags, ';'-separated (linus' own ownership tags are kept)" },
+      }) as unknown as Argv<VmFlags>,
+    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
+      withOps(argv, async ({ run }) => {
+        const args = ['set', String(argv.id)];
+        if (argv.cores !== undefined) args.push('--cores', String(argv.cores));
+        if (argv.memory !== undefined) args.push('--memory', String(argv.memory));
+        if (argv.name !== undefined) args.push('--name', argv.name);
+        if (argv.description !== undefined) args.push('--description', argv.description);
+        if (argv.tags !== undefined) args.push('--tags', argv.tags);
+        finish(argv, await run(args), setSchema, (data) => {
+          if (!data.changed && data.pending.length === 0) return `${vmLabel(data)} already has these settings: nothing to do.\n`;
+          const applied = data.applied.length > 0 ? `applied: ${data.applied.join(', ')}` : '';
+          const pending = data.pending.length > 0 ? `pending until the next reboot: ${data.pending.join(', ')}` : '';
+          return `${vmLabel(data)}: ${[applied, pending].filter(Boolean).join('; ')}\n`;
+        });
+      }),
+    ),
+  },
+  {
+    command: 'resize <id>',
+    describe: 'Grow a disk (never shrink) and verify the new size from the config',
+    builder: (yargs) =>
+      withId(yargs).options({
+        size: { type: 'string', demandOption: true, describe: 'New size in GiB (40) or growth (+10)' },
+        disk: { type: 'string', describe: 'Disk [default: scsi0]' },
+      }) as unknown as Argv<VmFlags>,
+    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
+      withOps(argv, async ({ run }) => {
+        const args = ['resize', String(argv.id), '--size', String(argv.size)];
+        if (argv.disk !== undefined) args.push('--disk', argv.disk);
+        finish(argv, await run(args), resizeSchema, (data) =>
+          data.changed
+            ? `${vmLabel(data)} ${data.disk}: ${(data.beforeBytes / GiB).toFixed(1)} GiB -> ${(data.sizeBytes / GiB).toFixed(1)} GiB\n`
+            : `${vmLabel(data)} ${data.disk} is already ${(data.sizeBytes / GiB).toFixed(1)} GiB: nothing to do.\n`,
+        );
+      }),
+    ),
+  },
+  {
+    command: 'delete <id>',
+    describe: 'Destroy a VM with its disks and cloud-init volume (needs --yes or a typed confirmation)',
+    builder: (yargs) =>
+      withId(yargs).options({
+        yes: { type: 'boolean', describe: 'Do not ask' },
+        stop: { type: 'boolean', describe: 'Stop a running VM first (otherwise it is refused)' },
+        timeout: { type: 'number', describe: 'Seconds to wait for the stop [default: 60]' },
+      }) as unknown as Argv<VmFlags>,
+    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(deleteHandler),
+  },
+  {
+    command: 'clone <template-id>',
+    describe: 'Clone a template (full or --linked), set cloud-init user/key/IP, start it and wait until SSH answers',
+    builder: (yargs) =>
+      common(yargs)
+        .positional('template-id', { type: 'number', demandOption: true, describe: 'VM ID of the template' })
+        .options({
+          name: { type: 'string', demandOption: true, describe: 'Name of the new VM (a DNS label)' },
+          linked: { type: 'boolean', describe: 'Linked clone (shares the template disk; default: full copy)' },
+          'vm-user': { type: 'string', describe: "Cloud-init user [default: the template's]" },
+          'ssh-key': { type: 'string', describe: "Public key file for the user [default: the template's keys]" },
+          ip: { type: 'string', describe: "'dhcp' or A.B.C.D/N [default: the template's]" },
+          gateway: { type: 'string', describe: 'Gateway for a static --ip' },
+          timeout: { type: 'number', describe: 'Seconds to wait for the IP and SSH [default: 300]' },
+          force: { type: 'boolean', describe: 'Go ahead past 90 % of the node memory or storage' },
+        }) as unknown as Argv<VmFlags>,
+    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(cloneHandler),
+  },
+];
+
+export const vmCommand: CommandModule<object, VmFlags> = {
+  command: 'vm <command>',
+  describe: 'Manage VMs: list, status, start, stop, shutdown, reboot, config, set, resize, delete, clone',
+  builder: (yargs: Argv) => {
+    let built = yargs;
+    for (const sub of subcommands) built = built.command(sub as CommandModule);
+    return built.demandCommand(1, 'Name a vm command.') as unknown as Argv<VmFlags>;
+  },
+  handler: () => undefined,
+};

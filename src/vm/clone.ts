@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { vmNameSchema } from '../config/spec.js';
+import type { ResolvedTarget } from '../cli/target.js';
+import type { ProgressEvent } from '../jobs/follow.js';
+import { provision, type ProvisionStats } from '../jobs/provision.js';
+import { LinusError } from '../protocol/errors.js';
+import type { ProvisionOutcome } from '../protocol/result.js';
+import type { ProvisionerFile } from '../provisioners/remote.js';
+import { connect, type SshTarget } from '../ssh/connection.js';
+import { nodeTarget, otherNodeOf, type NodeAddress } from './nodes.js';
+
+export interface CloneFlags {
+  name?: string;
+  linked?: boolean;
+  vmUser?: string;
+  sshKey?: string;
+  ip?: string;
+  gateway?: string;
+  timeout?: number;
+  force?: boolean;
+}
+
+const cloneSchema = z
+  .object({
+    templateId: z.number().int().min(100).max(999_999_999),
+    name: vmNameSchema,
+    vmUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: 'must be a Linux user name' }).optional(),
+    ip: z.union([z.literal('dhcp'), z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, { error: "must be 'dhcp' or A.B.C.D/N" })]).optional(),
+    gateway: z.ipv4().optional(),
+    timeout: z.number().int().min(10).max(7200).optional(),
+  })
+  .refine((value) => value.gateway === undefined || (value.ip !== undefined && value.ip !== 'dhcp'), { error: 'only goes with a static --ip', path: ['gateway'] });
+
+// The vm script's `run` arguments for a clone; validated here first, and again on the host.
+export function cloneArgs(templateId: number, flags: CloneFlags, sshKeys: string | undefined): string[] {
+  const parsed = cloneSchema.safeParse({ templateId, name: flags.name, vmUser: flags.vmUser, ip: flags.ip, gateway: flags.gateway, timeout: flags.timeout });
+  if (!parsed.success) {
+    const message = parsed.error.issues.map((issue) => `--${String(issue.path[0] ?? 'settings').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`).join('; ');
+    throw new LinusError({ code: 'INVALID_SPEC', message, remediation: 'Fix the named option and run again; nothing was sent to the host.' });
+  }
+  const spec = parsed.data;
+  const args = ['--template', String(spec.templateId), '--name', spec.name];
+  if (flags.linked) args.push('--linked');
+  if (spec.vmUser) args.push('--user', spec.vmUser);
+  if (sshKeys !== undefined) args.push('--ssh-key-b64', Buffer.from(sshKeys).toString('base64'));
+  if (spec.ip) args.push('--ip', spec.ip);
+  if (spec.gateway) args.push('--gateway', spec.gateway);
+  if (spec.timeout !== undefined) args.push('--timeout', String(spec.timeout));
+  if (flags.force) args.push('--force');
+  return args;
+}
+
+export interface CloneDeps {
+  resolved: ResolvedTarget;
+  script: ProvisionerFile;
+  nodeAddresses: Record<string, NodeAddress>;
+  onEvent: (event: ProgressEvent) => void;
+  signal?: AbortSignal;
+}
+
+// A clone runs as a host job through the provisioning pipeline (run/wait/cancel/cleanup, retries
+// of transient failures, reconnects), on the node that holds the template.
+export async function cloneVm(deps: CloneDeps, args: string[]): Promise<{ outcome: ProvisionOutcome; stats: ProvisionStats }> {
+  const remoteDir = deps.resolved.target.remoteDir;
+  const onNode = (ssh: SshTarget) =>
+    provision({ connect: () => connect(ssh), provisioner: deps.script, remoteDir, onEvent: deps.onEvent, ...(deps.signal ? { signal: deps.signal } : {}) }, [...args, '--remote-dir', remoteDir]);
+  const first = await onNode(deps.resolved.ssh);
+  if (first.outcome.ok || first.outcome.error.code !== 'VM_ON_OTHER_NODE') return first;
+  const node = otherNodeOf(first.outcome.error.message);
+  const address = node === undefined ? undefined : deps.nodeAddresses[node];
+  if (!address) return first;
+  return onNode(nodeTarget(deps.resolved.ssh, address));
+}

@@ -1,0 +1,13 @@
+import readline from 'node:readline/promises';
+
+// Asks on the terminal for the VM's name; true only when it is typed exactly.
+export async function confirmByName(vmId: number, name: string, linus: boolean): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const owner = linus ? 'created by linus' : 'NOT created by linus';
+    const answer = await rl.question(`Delete VM ${vmId} '${name}' (${owner}) with all its disks? Type its name to confirm: `);
+    return answer.trim() === name;
+  } finally {
+    rl.close();
+  }
+}

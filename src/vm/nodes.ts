@@ -1,0 +1,33 @@
+import { LinusError } from '../protocol/errors.js';
+import type { SshTarget } from '../ssh/connection.js';
+
+export interface NodeAddress {
+  host: string;
+  port?: number;
+}
+
+// --node-address pve2=10.0.0.12[:22] (repeatable) or LINUS_NODE_ADDRESSES="pve2=10.0.0.12,pve3=...":
+// qm acts only on the node it runs on, so a VM on another node is reached over SSH to that node.
+export function parseNodeAddresses(flags: readonly string[] | undefined, env: string | undefined): Record<string, NodeAddress> {
+  const items = [...(env ? env.split(',') : []), ...(flags ?? [])].map((item) => item.trim()).filter(Boolean);
+  const out: Record<string, NodeAddress> = {};
+  for (const item of items) {
+    const match = /^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)=([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?$/.exec(item);
+    const port = match?.[4] === undefined ? undefined : Number(match[4]);
+    if (!match || (port !== undefined && (port < 1 || port > 65535))) {
+      throw new LinusError({ code: 'INVALID_SPEC', message: `--node-address ${JSON.stringify(item)}: must be <node>=<host>[:<port>]`, remediation: 'Example: --node-address pve2=192.168.1.12 --node-address pve3=192.168.1.13:2222' });
+    }
+    out[match[1] as string] = { host: (match[3] as string).replace(/^\[|\]$/g, ''), ...(port === undefined ? {} : { port }) };
+  }
+  return out;
+}
+
+// The SSH target of another node: same user, keys and trust, that node's address.
+export function nodeTarget(base: SshTarget, address: NodeAddress): SshTarget {
+  return { ...base, host: address.host, port: address.port ?? base.port };
+}
+
+// The node named by a VM_ON_OTHER_NODE message ("... is on node 'pve2' ...").
+export function otherNodeOf(message: string): string | undefined {
+  return /is on node '([A-Za-z0-9-]+)'/.exec(message)?.[1];
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+// The LINUS_DATA objects of docs/vm.md, checked at the boundary: a host that sends something
+// else is a PROTOCOL_ERROR, never a cast.
+const base = { id: z.number().int(), node: z.string(), name: z.string() };
+const view = z.object({ config: z.record(z.string(), z.string()), pending: z.record(z.string(), z.string().nullable()) });
+
+export const powerSchema = z.object({ ...base, op: z.enum(['start', 'stop', 'shutdown', 'reboot']), changed: z.boolean(), state: z.string(), forced: z.boolean() });
+export const statusSchema = z.object({ ...base, op: z.literal('status'), state: z.string(), linus: z.boolean(), template: z.boolean(), lock: z.string().nullable() });
+export const configSchema = z.object({ ...base, op: z.literal('config'), linus: z.boolean(), view });
+export const setSchema = z.object({ ...base, op: z.literal('set'), changed: z.boolean(), applied: z.array(z.string()), pending: z.array(z.string()), view });
+export const resizeSchema = z.object({ ...base, op: z.literal('resize'), disk: z.string(), changed: z.boolean(), beforeBytes: z.number(), sizeBytes: z.number() });
+export const deleteSchema = z.object({ ...base, op: z.literal('delete'), changed: z.boolean(), stopped: z.boolean(), volumes: z.array(z.string()) });
+export const placeSchema = z.object({ op: z.literal('place'), nodes: z.array(z.string()) });
+
+export const listRowSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  node: z.string(),
+  status: z.string(),
+  cores: z.number(),
+  memoryMiB: z.number(),
+  diskGiB: z.number(),
+  ip: z.string().nullable(),
+  linus: z.boolean(),
+  template: z.boolean(),
+  lock: z.string().nullable(),
+  tags: z.array(z.string()),
+});
+
+export const capacityRowSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('node'),
+    node: z.string(),
+    status: z.string(),
+    cpus: z.number(),
+    cpuPercent: z.number(),
+    memoryBytes: z.number(),
+    memoryUsedBytes: z.number(),
+    memoryPercent: z.number(),
+    vms: z.number(),
+    vmsRunning: z.number(),
+  }),
+  z.object({
+    kind: z.literal('storage'),
+    node: z.string(),
+    storage: z.string(),
+    type: z.string(),
+    status: z.string(),
+    shared: z.boolean(),
+    content: z.string(),
+    totalBytes: z.number(),
+    usedBytes: z.number(),
+    usedPercent: z.number(),
+  }),
+]);
+
+export type ListRow = z.infer<typeof listRowSchema>;
+export type CapacityRow = z.infer<typeof capacityRowSchema>;

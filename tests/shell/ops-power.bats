@@ -1,0 +1,68 @@
+#!/usr/bin/env bats
+# vm.sh power logic that the simulator cannot provoke: a guest that ignores the shutdown request.
+# The one Proxmox door, pve(), is replaced by a recorded fake (nvm-style seam override).
+
+load helpers/common
+
+# Runs `vm.sh power <args>` with pve() answering from a script of canned replies.
+run_power() { # <args...>
+  run bash -c '
+    source "$1"
+    pve() {
+      printf "%s\n" "$*" >>"$CALLS"
+      PVE_ERR="" PVE_OUT="" PVE_RC=0
+      case "$*" in
+        "pvesh get /cluster/resources"*) PVE_OUT="[{\"type\":\"qemu\",\"vmid\":101,\"node\":\"pve\",\"name\":\"web\",\"status\":\"running\"}]" ;;
+        "qm config 101") PVE_OUT=$'"'"'name: web\ncores: 1'"'"' ;;
+        "qm status 101") if grep -qx "qm stop 101" "$CALLS"; then PVE_OUT="status: stopped"; else PVE_OUT="status: running"; fi ;;
+        "qm shutdown 101"*) PVE_ERR="VM quit/powerdown failed - got timeout"; PVE_RC=255; return 255 ;;
+        "qm stop 101") ;;
+        *) echo "unexpected call: $*" >&2; return 1 ;;
+      esac
+    }
+    LINUS_SIM_NODE=pve main power "${@:2}"' _ "$ENTRY_OPS" "$@"
+}
+
+setup() {
+  ENTRY_OPS="$REPO_ROOT/shell/ops/vm.sh"
+  export CALLS="$BATS_TEST_TMPDIR/calls"
+  : >"$CALLS"
+}
+
+@test "shutdown of a guest that ignores it fails with STATE_TIMEOUT and never stops it without --force" {
+  run_power shutdown 101 --timeout 5
+  assert_failure 6
+  assert_line 'LINUS_ERROR_CODE:STATE_TIMEOUT'
+  run grep -c '^qm stop' "$CALLS"
+  assert_output 0
+}
+
+@test "shutdown --force falls back to qm stop after the timeout and reports forced" {
+  run_power shutdown 101 --timeout 5 --force
+  assert_success
+  assert_line --regexp '^LINUS_WARNING:VM 101 did not shut down within 5 s'
+  assert_line --regexp '^LINUS_DATA:.*"changed":true.*"forced":true.*"state":"stopped"'
+  run cat "$CALLS"
+  assert_line 'qm shutdown 101 --timeout 5'
+  assert_line 'qm stop 101'
+}
+
+@test "a VM on another node is VM_ON_OTHER_NODE naming the node, before any qm call" {
+  run bash -c 'source "$1"; pve() { printf "%s\n" "$*" >>"$CALLS"; PVE_OUT="[{\"type\":\"qemu\",\"vmid\":101,\"node\":\"pve2\",\"name\":\"web\"}]"; PVE_ERR=""; }
+    LINUS_SIM_NODE=pve main power start 101' _ "$ENTRY_OPS"
+  assert_failure 17
+  assert_line "LINUS_ERROR:VM 101 is on node 'pve2', this is node 'pve'"
+  run grep -c '^qm ' "$CALLS"
+  assert_output 0
+}
+
+@test "hostile VM ids and options are INVALID_SPEC before any Proxmox call" {
+  for args in "start 1;id" "start 101 --timeout 1;reboot" "start 101 --bogus 1" "halt 101"; do
+    read -ra words <<<"$args"
+    run bash -c 'source "$1"; pve() { echo "$*" >>"$CALLS"; }; main power "${@:2}"' _ "$ENTRY_OPS" "${words[@]}"
+    assert_failure 1
+    assert_line 'LINUS_ERROR_CODE:INVALID_SPEC'
+  done
+  run cat "$CALLS"
+  assert_output ''
+}
