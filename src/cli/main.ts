@@ -4,7 +4,9 @@ import { pathToFileURL } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { LinusError, reportFatal } from '../protocol/errors.js';
+import { agentPlanCommand } from './commands/agent-plan.js';
 import { gcCommand } from './commands/gc.js';
+import { mcpConfigCommand } from './commands/mcp-config.js';
 import { provisionCommand } from './commands/provision.js';
 import { sandboxCommand } from './commands/sandbox.js';
 import { vmCommand } from './commands/vm.js';
@@ -19,6 +21,8 @@ export function buildCli(argv: string[]): Argv {
     .command(sandboxCommand)
     .command(vmCommand)
     .command(capacityCommand)
+    .command(agentPlanCommand)
+    .command(mcpConfigCommand)
     .demandCommand(1, 'Name a command.')
     .recommendCommands()
     .strict()

@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LinusError } from '../protocol/errors.js';
+import { targetSchema, vmSpecSchema } from './spec.js';
+
+const FILE_SETTINGS = [...Object.keys(targetSchema.shape), ...Object.keys(vmSpecSchema.shape)];
 
 export type Source = 'flag' | 'env' | 'file' | 'default';
 
@@ -46,9 +49,11 @@ export function resolveSettings(schema: z.ZodObject, sources: Sources): { value:
   const file = sources.configFile ? readConfigFile(sources.configFile) : {};
   const merged: Record<string, unknown> = {};
   const origin: Record<string, Source> = {};
+  // One file serves every command: it may hold any linus setting, each command reads its own.
+  const known = new Set([...FILE_SETTINGS, ...Object.keys(shape)]);
   for (const key of Object.keys(file)) {
-    if (!(key in shape)) {
-      throw new LinusError({ code: 'CONFIG_INVALID', message: `--config ${sources.configFile}: unknown setting '${key}'`, remediation: `Known settings: ${Object.keys(shape).join(', ')}.` });
+    if (!known.has(key)) {
+      throw new LinusError({ code: 'CONFIG_INVALID', message: `--config ${sources.configFile}: unknown setting '${key}'`, remediation: `Known settings: ${[...known].join(', ')}.` });
     }
   }
   for (const key of Object.keys(shape)) {

@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSettings, type Sources } from '../../config/load.js';
-import { OS_NAMES, OS_CATALOG, resolveOs } from '../../config/os-images.js';
+import { OS_CATALOG, resolveOs } from '../../config/os-images.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
 import { vmSpecSchema, type Target, type VmSpec } from '../../config/spec.js';
 import { provision } from '../../jobs/provision.js';
@@ -10,6 +10,7 @@ import { createLogger, type LogFormat } from '../logger.js';
 import { outcomeJson, progressRenderer, summarize } from '../render.js';
 import { withTarget, type ResolvedTarget } from '../target.js';
 import { withJsonErrors } from '../json-errors.js';
+import { VM_OPTIONS, VM_OPTION_NAMES } from '../vm-options.js';
 import { targetOptions, type TargetFlags } from '../target-options.js';
 
 interface ProvisionFlags extends TargetFlags {
@@ -106,24 +107,9 @@ export const provisionCommand: CommandModule<object, ProvisionFlags> = {
   describe: 'Create a VM from a verified cloud image, boot it and wait until SSH answers',
   builder: (yargs: Argv) =>
     targetOptions(yargs)
-      .group(['name', 'os', 'cores', 'memory', 'disk', 'vm-user', 'ssh-key', 'password', 'ip', 'gateway', 'dns', 'search-domain', 'vlan', 'image-url', 'image-sha256', 'timeout'], 'VM:')
+      .group(VM_OPTION_NAMES, 'VM:')
       .options({
-        name: { type: 'string', describe: 'VM name (a DNS label)' },
-        os: { type: 'string', choices: OS_NAMES, describe: 'Operating system image [default: ubuntu = ubuntu-24.04]' },
-        cores: { type: 'number', describe: 'CPU cores [default: 2]' },
-        memory: { type: 'number', describe: 'Memory in MiB [default: 2048]' },
-        disk: { type: 'number', describe: 'Disk size in GiB [default: 20]' },
-        'vm-user': { type: 'string', describe: "Login user in the VM [default: the image's, e.g. ubuntu]" },
-        'ssh-key': { type: 'string', describe: 'Public key file for the VM user (required unless --password)' },
-        password: { type: 'boolean', describe: 'Also generate a password for the VM user, shown once' },
-        ip: { type: 'string', describe: "'dhcp' or A.B.C.D/N [default: dhcp]" },
-        gateway: { type: 'string', describe: 'Gateway for a static --ip' },
-        dns: { type: 'string', describe: 'Name servers, space separated, e.g. "1.1.1.1 8.8.8.8"' },
-        'search-domain': { type: 'string', describe: 'DNS search domain' },
-        vlan: { type: 'number', describe: 'VLAN tag on the bridge (1-4094)' },
-        'image-url': { type: 'string', describe: 'Image URL (a mirror, an offline host); use with --image-sha256' },
-        'image-sha256': { type: 'string', describe: 'Expected sha256 of --image-url' },
-        timeout: { type: 'number', describe: 'Seconds to wait for the IP and SSH [default: 300]' },
+        ...VM_OPTIONS,
         'dry-run': { type: 'boolean', describe: 'Check everything read-only and print the qm/pvesh commands that would run' },
         json: { type: 'boolean', describe: 'Print one JSON object on stdout at the end' },
         quiet: { type: 'boolean', describe: 'No progress output' },

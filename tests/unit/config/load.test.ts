@@ -53,6 +53,12 @@ describe('settings precedence', () => {
     expect(fromFlag.message).toMatch(/^--name: must be a DNS label/);
   });
 
+  it('lets one config file hold both target and VM settings', () => {
+    const both = tempFile('both.yaml', 'host: pve.lan\nnode: pve2\nname: web01\ncores: 4\nsshKey: /k.pub\n');
+    expect(parseSettings(targetSchema, { flags: {}, env: {}, configFile: both })).toMatchObject({ host: 'pve.lan', node: 'pve2' });
+    expect(parseSettings(vmSpecSchema, { flags: {}, env: {}, configFile: both })).toMatchObject({ name: 'web01', cores: 4 });
+  });
+
   it('refuses unknown keys in the config file and unreadable files', () => {
     const bad = tempFile('bad.yaml', 'hots: typo\n');
     expect(errorOf(() => parseSettings(targetSchema, { flags: {}, env: {}, configFile: bad })).message).toMatch(/unknown setting 'hots'/);

@@ -1,0 +1,160 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { z } from 'zod';
+import { resolveHostKeyPin } from '../../agents/host-key-pin.js';
+import {
+  APPROVAL_PROFILES,
+  defaultSshMcpConfigPath,
+  MCP_CLIENTS,
+  mcpConfig,
+  SSH_MCP_VERSIONS,
+  type ApprovalProfile,
+  type McpClient,
+  type McpConfig,
+  type SshMcpVersion,
+} from '../../agents/mcp-config.js';
+import { writeMcpConfig } from '../../agents/write-config.js';
+import { parseSettings, type Sources } from '../../config/load.js';
+import { targetSchema } from '../../config/spec.js';
+import { LinusError } from '../../protocol/errors.js';
+
+interface McpConfigFlags {
+  client: McpClient;
+  sshMcp: SshMcpVersion;
+  profile: ApprovalProfile;
+  serverName: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  identity?: string;
+  knownHosts?: string;
+  hostKey?: string[];
+  config?: string;
+  write?: string;
+  force?: boolean;
+}
+
+const TARGET_KEYS = Object.keys(targetSchema.shape);
+// Gemini CLI names tools mcp_<server>_<tool>: no underscore in the server name.
+const serverNameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, { error: 'must be lowercase letters, digits and hyphens (at most 40)' });
+
+function pick(flags: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((key) => flags[key] !== undefined).map((key) => [key, flags[key]]));
+}
+
+// ssh-mcp reads the key itself; check here that it is the private half and exists.
+function checkIdentity(file: string): string {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(absolute, 'utf8');
+  } catch (cause) {
+    throw new LinusError({ code: 'CONFIG_INVALID', message: `--identity ${absolute}: ${(cause as Error).message}`, remediation: 'Pass the path of your private key file.', cause });
+  }
+  if (!text.includes('PRIVATE KEY-----')) {
+    throw new LinusError({
+      code: 'CONFIG_INVALID',
+      message: `--identity ${absolute} is not a private key file`,
+      remediation: 'Pass the private key ssh-mcp logs in with (e.g. ~/.ssh/id_ed25519); its .pub belongs in root@host:~/.ssh/authorized_keys.',
+    });
+  }
+  return absolute;
+}
+
+function build(argv: ArgumentsCamelCase<McpConfigFlags>): McpConfig {
+  const flags = argv as Record<string, unknown>;
+  const sources: Sources = { flags, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
+  const name = serverNameSchema.safeParse(argv.serverName);
+  if (!name.success) throw new LinusError({ code: 'INVALID_SPEC', message: `--server-name: ${name.error.issues[0]?.message ?? 'invalid'}` });
+  const targetFlags = pick(flags, TARGET_KEYS);
+  if (targetFlags.host === undefined && !sources.env.LINUS_HOST && !sources.configFile) {
+    throw new LinusError({ code: 'INVALID_SPEC', message: '--host: is required', remediation: 'Pass --host, set LINUS_HOST, or use --config.' });
+  }
+  const target = parseSettings(targetSchema, { ...sources, flags: targetFlags });
+  const identity = target.identity === undefined ? undefined : checkIdentity(target.identity);
+  if (argv.sshMcp === 'v1' && identity === undefined) {
+    throw new LinusError({ code: 'INVALID_SPEC', message: '--identity: ssh-mcp v1 logs in only with a key file (or a password on its command line, which linus does not write)' });
+  }
+  const trustedHostKey =
+    argv.sshMcp === 'v2'
+      ? resolveHostKeyPin({
+          host: target.host,
+          port: target.port,
+          ...(target.hostKey ? { hostKey: target.hostKey } : {}),
+          knownHostsFiles: target.knownHosts ? [target.knownHosts] : [path.join(os.homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'],
+        })
+      : undefined;
+  const configPath = argv.write ? path.resolve(argv.write, 'ssh-mcp', 'config.toml') : defaultSshMcpConfigPath();
+  return mcpConfig({
+    client: argv.client,
+    sshMcp: argv.sshMcp,
+    approval: argv.profile,
+    name: name.data,
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    ...(identity ? { identity } : {}),
+    ...(trustedHostKey ? { trustedHostKey } : {}),
+    configPath,
+  });
+}
+
+function printed(config: McpConfig): string {
+  const out: string[] = [];
+  if (config.toml) {
+    const dir = path.dirname(config.toml.path);
+    out.push(`==> ${config.toml.path}`, `# mkdir -p ${dir} && chmod 700 ${dir}; save the lines below as ${config.toml.path}; chmod 600 ${config.toml.path}`);
+    out.push(config.toml.content);
+  }
+  out.push(`==> ${config.client.file}`, JSON.stringify(config.client.document, null, 2), '');
+  out.push('==> notes', ...config.notes.map((note) => (note.startsWith('  ') ? note : `- ${note}`)));
+  out.push(`- The agent runs each step of 'linus agent-plan' with the ${config.tool} tool (${config.clientToolName}); see docs/agents.md.`);
+  return `${out.join('\n')}\n`;
+}
+
+function handler(argv: ArgumentsCamelCase<McpConfigFlags>): void {
+  const config = build(argv);
+  if (!argv.write) {
+    process.stdout.write(printed(config));
+    return;
+  }
+  const written = writeMcpConfig(path.resolve(argv.write), config, Boolean(argv.force));
+  const lines = written.map((file) => `wrote ${file.path}${file.mode ? ` (mode ${file.mode.toString(8)})` : ''}${file.merged ? ' (merged into the existing file)' : ''}`);
+  lines.push(...config.notes.map((note) => (note.startsWith('  ') ? note : `- ${note}`)));
+  lines.push(`- The agent runs each step of 'linus agent-plan' with the ${config.tool} tool (${config.clientToolName}); see docs/agents.md.`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export const mcpConfigCommand: CommandModule<object, McpConfigFlags> = {
+  command: 'mcp-config',
+  describe: 'Print or write the ssh-mcp config and the MCP client entry an agent needs to reach the Proxmox host',
+  builder: (yargs: Argv) =>
+    yargs
+      .group(['client', 'ssh-mcp', 'profile', 'server-name', 'write', 'force'], 'MCP:')
+      .group(['host', 'port', 'user', 'identity', 'known-hosts', 'host-key', 'config'], 'Proxmox host:')
+      .options({
+        client: { type: 'string', choices: MCP_CLIENTS, demandOption: true, describe: 'The MCP client to configure' },
+        'ssh-mcp': { type: 'string', choices: SSH_MCP_VERSIONS, default: 'v2', describe: 'ssh-mcp major version (v2 = 2.11.0, v1 = 1.5.0)' },
+        profile: {
+          type: 'string',
+          choices: APPROVAL_PROFILES,
+          default: 'production',
+          describe: 'production: destructive commands wait for approval; dev: approvalPolicy auto (lab hosts only)',
+        },
+        'server-name': { type: 'string', default: 'proxmox', describe: 'MCP server name and ssh-mcp profile name' },
+        write: { type: 'string', describe: 'Write DIR/ssh-mcp/config.toml (0700/0600) and the client file under DIR instead of printing' },
+        force: { type: 'boolean', describe: 'With --write: replace an existing, different ssh-mcp config.toml' },
+        host: { type: 'string', describe: 'Proxmox host name or address (LINUS_HOST)' },
+        port: { type: 'number', describe: 'SSH port [default: 22]' },
+        user: { type: 'string', describe: 'SSH user [default: root]' },
+        identity: { type: 'string', describe: 'Private key ssh-mcp logs in with (else the SSH agent)' },
+        'known-hosts': { type: 'string', describe: 'known_hosts file to take the pinned host key from [default: ~/.ssh/known_hosts]' },
+        'host-key': { type: 'string', array: true, describe: 'Pin this host key instead: SHA256:... as ssh-keygen -l prints it' },
+        config: { type: 'string', describe: 'JSON or YAML file with any of these settings' },
+      })
+      .example('$0 mcp-config --client claude-code --host pve.lan --identity ~/.ssh/id_ed25519 --write .', 'ssh-mcp v2 for Claude Code in this project')
+      .example('$0 mcp-config --client gemini --host pve.lan --host-key SHA256:... --profile dev', 'Print a Gemini CLI entry for a lab host') as unknown as Argv<McpConfigFlags>,
+  handler,
+};
