@@ -17,6 +17,11 @@ export const faultsSchema = z
     storageFull: z.array(z.string()).optional(),
     // `qm start` fails with `start failed: QEMU exited with code 1`.
     startFail: z.boolean().optional(),
+    // `qm start` fails like startFail, but only on these nodes (multi-node placement tests).
+    startFailNodes: z.array(z.string()).optional(),
+    // The guest ignores ACPI power-down and has no agent: `qm shutdown` waits --timeout (default
+    // 60 s), then `VM quit/powerdown failed - got timeout` (exit 255), or stops it with --forceStop 1.
+    shutdownIgnored: z.boolean().optional(),
     // `qm resize` fails (printed on stderr, exit 0 as on a real host).
     resizeFail: z.boolean().optional(),
     // Another process holds the flock on lock-<vmid>.conf: matching commands time out.

@@ -79,6 +79,11 @@ exec bash
 `;
 }
 
+const UNAME_SHIM = `#!/bin/sh
+if [ "$*" = "-n" ] && [ -n "\${${SIM_ENV.node}:-}" ]; then echo "\$${SIM_ENV.node}"; exit 0; fi
+exec /bin/uname "$@"
+`;
+
 // Lays out a fresh simulated host under root (idempotent for an existing root: keeps its state).
 export function layoutSimHost(root: string, input: HostSettingsInput = {}): { paths: SimPaths; settings: HostSettings } {
   const paths = simPaths(root);
@@ -96,6 +101,8 @@ export function layoutSimHost(root: string, input: HostSettingsInput = {}): { pa
     const shim = `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(entry)} ${tool} "$@"\n`;
     fs.writeFileSync(path.join(paths.bin, tool), shim, { mode: 0o755 });
   }
+  // A node's host name is its node name (as on Proxmox); the shell scripts read it with `uname -n`.
+  fs.writeFileSync(path.join(paths.bin, 'uname'), UNAME_SHIM, { mode: 0o755 });
   for (const node of settings.nodes) {
     fs.writeFileSync(paths.hostShell(node.name), hostShellScript(paths, node.name), { mode: 0o755 });
   }
@@ -210,7 +217,7 @@ function seedVms(paths: SimPaths, settings: HostSettings, count: number): void {
     const vmid = 100 + i;
     const size = 1024 ** 3;
     const volname = `vm-${vmid}-disk-0`;
-    writeVolumeRecord(paths, { volid: `local-lvm:${volname}`, storage: 'local-lvm', volname, vmid, size, format: 'raw' });
+    writeVolumeRecord(paths, { volid: `local-lvm:${volname}`, storage: 'local-lvm', volname, vmid, size, format: 'raw', node });
     const config = emptyConfig();
     Object.assign(config.values, {
       boot: 'order=scsi0;net0',

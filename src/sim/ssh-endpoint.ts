@@ -197,11 +197,12 @@ async function terminate(children: Set<ChildProcess>): Promise<void> {
 
 // An ssh2 server in front of a simulated host: public-key auth for root only, exec without pty.
 // close() is a host shutdown: connections end and still-running commands get SIGTERM, then SIGKILL.
-export async function startSshEndpoint(opts: { hostShell: string; dir: string; port?: number }): Promise<SshEndpoint> {
+// `client` makes it accept an identity another endpoint wrote (one key for every node of a cluster).
+export async function startSshEndpoint(opts: { hostShell: string; dir: string; port?: number; client?: { identityFile: string; publicKey: string } }): Promise<SshEndpoint> {
   fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
   const hostPair = generateEd25519();
   const hostPublicKey = publicKeyWithoutComment(hostPair.public);
-  const client = writeClientKey(opts.dir);
+  const client = opts.client ?? writeClientKey(opts.dir);
   const allowedKey = parseKeyOrThrow(client.publicKey);
   const connections = new Set<Connection>();
   const children = new Set<ChildProcess>();

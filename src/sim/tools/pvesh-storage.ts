@@ -35,7 +35,7 @@ export function nodeStorageEntries(ctx: ToolContext, node: string): Array<Record
     .map((storage) => {
       const active = enabledOnNode(storage, node) && nodeOnline(ctx, node);
       const total = active ? storageCapacity(ctx, storage.id) : 0;
-      const used = active ? storageUsed(ctx.paths, storage.id) : 0;
+      const used = active ? storageUsed(ctx.paths, storage, node) : 0;
       return {
         active: active ? 1 : 0,
         avail: Math.max(0, total - used),

@@ -29,6 +29,11 @@ export async function run(ctx: ToolContext, args: string[]): Promise<number> {
   }
   await lockConfig(ctx, vmid, async () => {
     if (params.skiplock !== '1') checkLock(loadConfig(ctx, vmid));
+    if (ctx.faults.shutdownIgnored) {
+      await new Promise((resolve) => setTimeout(resolve, 1000 * Number(params.timeout ?? 60)));
+      if (params.forceStop !== '1') throw new PveDie('VM quit/powerdown failed - got timeout');
+      ctx.out('VM still running - terminating now with SIGTERM\n');
+    }
     await stopGuest(ctx.paths, vmid);
   });
   return 0;

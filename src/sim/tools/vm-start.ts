@@ -48,7 +48,7 @@ export async function startVm(ctx: ToolContext, vmid: number, options: { skiploc
       throw new PveDie(QEMU_FAILED);
     }
   }
-  if (ctx.faults.startFail) throw new PveDie(QEMU_FAILED);
+  if (ctx.faults.startFail || ctx.faults.startFailNodes?.includes(ctx.node)) throw new PveDie(QEMU_FAILED);
 
   const nic = config.values.net0 === undefined ? undefined : parseNet(config.values.net0);
   const bridgeName = nic?.keys.bridge;

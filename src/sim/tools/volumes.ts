@@ -17,6 +17,8 @@ export const volumeSchema = z
     vmid: z.number().int(),
     size: z.number().int().nonnegative(),
     format: z.enum(['raw', 'qcow2']),
+    // The node that allocated it: a storage that is not shared is a separate pool on every node.
+    node: z.string().optional(),
   })
   .strict();
 export type VolumeRecord = z.infer<typeof volumeSchema>;
@@ -65,9 +67,10 @@ export function storageCapacity(ctx: ToolContext, storage: string): number {
   return ctx.settings.storageCapacity[storage] ?? 100 * GiB;
 }
 
-export function storageUsed(paths: SimPaths, storage: string): number {
+// Used space of <storage> as <node> sees it: a local storage counts only that node's volumes.
+export function storageUsed(paths: SimPaths, storage: StorageConfig, node: string): number {
   return listVolumes(paths)
-    .filter((volume) => volume.storage === storage)
+    .filter((volume) => volume.storage === storage.id && (storage.shared || volume.node === undefined || volume.node === node))
     .reduce((sum, volume) => sum + volume.size, 0);
 }
 
@@ -111,7 +114,7 @@ function lvmSize(bytes: number): string {
 
 function full(ctx: ToolContext, storage: StorageConfig, size: number): boolean {
   if (ctx.faults.storageFull?.includes(storage.id)) return true;
-  return storageUsed(ctx.paths, storage.id) + size > storageCapacity(ctx, storage.id);
+  return storageUsed(ctx.paths, storage, ctx.node) + size > storageCapacity(ctx, storage.id);
 }
 
 function noSpace(storage: StorageConfig, volname: string, shown: string): PveDie {
@@ -155,7 +158,7 @@ export async function allocVolume(
     } else if (storage.type === 'lvmthin' || storage.type === 'lvm') {
       ctx.out(`  Logical volume "${name}" created.\n`);
     }
-    const record: VolumeRecord = { volid: `${storage.id}:${volname}`, storage: storage.id, volname, vmid, size, format };
+    const record: VolumeRecord = { volid: `${storage.id}:${volname}`, storage: storage.id, volname, vmid, size, format, node: ctx.node };
     writeFileAtomic(file, `${JSON.stringify(record)}\n`);
     return record;
   });

@@ -98,6 +98,18 @@ describe('fault injection', () => {
     expect(h.vmConfig(100)?.scsi0).toBe('local-lvm:vm-100-disk-0,size=1G');
   });
 
+  it('startFailNodes fails qm start only on the nodes named', async () => {
+    const { host: h } = await makeHost({ nodes: [{ name: 'pve' }, { name: 'pve2' }] });
+    const [one, two] = [localRunner(h, 'pve').exec, localRunner(h, 'pve2').exec];
+    expect((await one('qm create 100 --scsi0 local-lvm:1')).code).toBe(0);
+    expect((await two('qm create 101 --scsi0 local-lvm:1')).code).toBe(0);
+    expect(h.listVms().map(({ vmid, node }) => [vmid, node])).toEqual([[100, 'pve'], [101, 'pve2']]);
+    h.setFaults({ startFailNodes: ['pve2'] });
+    expect(await two('qm start 101')).toEqual({ stdout: '', stderr: 'start failed: QEMU exited with code 1\n', code: 255 });
+    expect((await one('qm start 100')).code).toBe(0);
+    expect(h.listVms().find((vm) => vm.vmid === 100)?.running).toBe(true);
+  });
+
   it('heldLock makes config changes wait lockTimeoutMs and time out', async () => {
     const { host: h, run } = await makeHost({ lockTimeoutMs: 600 });
     expect((await run('qm create 100')).code).toBe(0);

@@ -338,3 +338,30 @@ describe.each([
     expect('available' in status.memory).toBe(version.startsWith('9'));
   });
 });
+
+describe('a simulated two-node cluster', () => {
+  let host: SimHost;
+  beforeAll(async () => {
+    host = await createSimHost({ settings: { nodes: [{ name: 'pve' }, { name: 'pve2' }] } });
+  });
+  afterAll(async () => host?.dispose());
+
+  it('names each node after its host name (uname -n)', async () => {
+    expect((await localRunner(host, 'pve').exec('uname -n')).stdout).toBe('pve\n');
+    expect((await localRunner(host, 'pve2').exec('uname -n')).stdout).toBe('pve2\n');
+    expect((await localRunner(host, 'pve2').exec('uname -s')).stdout).toBe('Linux\n');
+  });
+
+  it('counts the use of a local (not shared) storage per node', async () => {
+    const storages = async (node: string) =>
+      (JSON.parse((await localRunner(host, node).exec('pvesh get /cluster/resources --type storage --output-format json')).stdout) as Array<{ id: string; disk: number }>)
+        .filter((entry) => entry.id.endsWith('/local-lvm'))
+        .map(({ id, disk }) => [id, disk]);
+    const before = await storages('pve');
+    expect((await localRunner(host, 'pve2').exec('qm create 200 --scsi0 local-lvm:3')).code).toBe(0);
+    const GiB = 1024 ** 3;
+    const after = await storages('pve');
+    expect(after).toEqual([before[0], [before[1]?.[0], (before[1]?.[1] as number) + 3 * GiB]]);
+    expect(after.map(([id]) => id)).toEqual(['storage/pve/local-lvm', 'storage/pve2/local-lvm']);
+  });
+});
