@@ -43,8 +43,11 @@ if ($node eq "") {
 }
 my ($n) = grep { ($_->{node} // "") eq $node } @nodes;
 print "node=", $clean->($node), "\n";
+print "local_node=", ((grep { ($_->{node} // "") eq $local } @nodes) ? $clean->($local) : ""), "\n";
 print "node_status=", ($n ? $clean->($n->{status} // "unknown") : "missing"), "\n";
 print "node_mem_free=", ($n && $n->{maxmem} ? int($n->{maxmem} - ($n->{mem} // 0)) : ""), "\n";
+print "node_mem_used=", ($n ? int($n->{mem} // 0) : 0), "\n";
+print "node_mem_total=", ($n ? int($n->{maxmem} // 0) : 0), "\n";
 my @st = sort { $a->{storage} cmp $b->{storage} }
   grep { ($_->{type} // "") eq "storage" && ($_->{node} // "") eq $node && defined $_->{storage} } @$res;
 my $images = sub { my $s = shift; grep { $_ eq "images" } split /,/, ($s->{content} // "") };
@@ -61,6 +64,8 @@ print "storage_listed=", ($s ? 1 : 0), "\n";
 print "storage_status=", ($s ? $clean->($s->{status} // "unknown") : ""), "\n";
 print "storage_content=", ($s ? $clean->($s->{content}) : ""), "\n";
 print "storage_avail=", ($s ? int($room->($s)) : 0), "\n";
+print "storage_used=", ($s ? int($s->{disk} // 0) : 0), "\n";
+print "storage_total=", ($s ? int($s->{maxdisk} // 0) : 0), "\n";
 my @snip = grep { ($_->{status} // "") eq "available" && grep { $_ eq "snippets" } split /,/, ($_->{content} // "") } @st;
 my ($pref) = grep { $_->{storage} eq $storage } @snip;
 my $snippets = $pref // $snip[0];
@@ -88,6 +93,9 @@ check_cluster() {
   [[ "${FACTS[node_status]}" != missing ]] || die NODE_NOT_FOUND "node '${FACTS[node]}' is not in the cluster"
   [[ "${FACTS[node_status]}" == online ]] || die NODE_OFFLINE "node '${FACTS[node]}' is ${FACTS[node_status]}"
   SPEC[node]=${FACTS[node]}
+  # qm creates a VM on the node it runs on, whatever --node says.
+  [[ -z "${FACTS[local_node]}" || "${FACTS[local_node]}" == "${SPEC[node]}" ]] ||
+    die VM_ON_OTHER_NODE "this host is node '${FACTS[local_node]}', not '${SPEC[node]}': qm creates VMs only on the node it runs on"
 
   [[ -z "${FACTS[name_vmid]}" ]] ||
     die NAME_CONFLICT "a VM named '${SPEC[name]}' already exists: VMID ${FACTS[name_vmid]} on node ${FACTS[name_node]}"
@@ -104,6 +112,15 @@ check_cluster() {
     die INSUFFICIENT_STORAGE "storage '${SPEC[storage]}' has $((FACTS[storage_avail] / 1024 / 1024 / 1024)) GiB free, ${SPEC[disk]} GiB asked"
   if [[ -n "${FACTS[node_mem_free]}" ]] && ((FACTS[node_mem_free] < memory_mib * 1024 * 1024)); then
     die INSUFFICIENT_MEMORY "node '${SPEC[node]}' has $((FACTS[node_mem_free] / 1024 / 1024)) MiB free, ${SPEC[memory]} MiB asked"
+  fi
+  # Skipped when the driver's placement already checked every VM of the run together.
+  if [[ "${SPEC[capacity]}" != placed ]]; then
+    local what="VM '${SPEC[name]}' on node ${SPEC[node]}" force=0
+    [[ "${SPEC[capacity]}" == force ]] && force=1
+    capacity_verdict "$what" "$(capacity_percent $((FACTS[node_mem_used] + memory_mib * 1024 * 1024)) "${FACTS[node_mem_total]}")" \
+      "memory of node '${SPEC[node]}'" "$force" INSUFFICIENT_MEMORY
+    capacity_verdict "$what" "$(capacity_percent $((FACTS[storage_used] + disk_gib * 1024 ** 3)) "${FACTS[storage_total]}")" \
+      "storage '${SPEC[storage]}'" "$force" INSUFFICIENT_STORAGE
   fi
   log "node ${SPEC[node]}, storage ${SPEC[storage]}${FACTS[snippets]:+, snippets on ${FACTS[snippets]}}"
 }

@@ -23,6 +23,12 @@ emit() { # <KEY> <value>
   printf 'LINUS_%s:%s\n' "$1" "$value"
 }
 
+# A warning the driver shows and puts in its JSON (`warnings`).
+warn_line() { # <text>
+  log "warning: $1"
+  emit WARNING "$1"
+}
+
 # Quotes an argv for display (logs, LINUS_PLAN) so bash would read it back as the same words:
 # plain words stay as they are, others are single-quoted. The value after --cipassword is a
 # password hash and is never shown (qm prints <hidden> too).

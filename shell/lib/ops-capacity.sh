@@ -1,10 +1,6 @@
 # shellcheck shell=bash
 # vm list, capacity and placement: all from one /cluster/resources read. New VMs are checked
-# against the node's memory and the storage's space: past 80 % a warning, past 90 % a refusal
-# (CAPACITY_EXCEEDED) unless --force.
-
-readonly CAPACITY_WARN_PCT=80
-readonly CAPACITY_REFUSE_PCT=90
+# against the thresholds of capacity.sh.
 
 # Every program below reads the /cluster/resources JSON on stdin.
 _capacity_program() {
@@ -163,6 +159,9 @@ cmd_capacity() {
 }
 
 PLACED=()
+# With `place --reachable`: the nodes linus can reach (space-separated, padded); auto placement
+# only picks among them, since qm only creates VMs on the node it runs on.
+PLACE_WITHIN=""
 
 # Places <count> new VMs and checks the thresholds; fills PLACED (one node per VM). Needs
 # RESOURCES_JSON. <node> is a node name or auto (online, storage, bridge, most free memory).
@@ -171,6 +170,12 @@ capacity_place() { # <node|auto> <storage> <bridge> <memory MiB> <disk GiB> <cou
   local -a cand=() ok=()
   local line i at mp sp
   mapfile -t cand < <(_capacity candidates "$storage")
+  if [[ "$node" == auto && -n "$PLACE_WITHIN" ]]; then
+    for line in "${cand[@]}"; do
+      [[ "$PLACE_WITHIN" == *" $line "* ]] && ok+=("$line")
+    done
+    cand=("${ok[@]}") ok=()
+  fi
   if [[ "$node" != auto ]]; then
     [[ " ${cand[*]} " == *" $node "* ]] ||
       die STORAGE_NOT_FOUND "node '$node' is not online or has no available storage '$storage' with images content"
@@ -183,33 +188,36 @@ capacity_place() { # <node|auto> <storage> <bridge> <memory MiB> <disk GiB> <cou
       die BRIDGE_NOT_FOUND "bridge '$bridge' does not exist on node '$line'"
     fi
   done
-  ((${#ok[@]})) || die NODE_NOT_FOUND "no online node has storage '$storage' (images) and bridge '$bridge'"
+  ((${#ok[@]})) || die NODE_NOT_FOUND "no online node${PLACE_WITHIN:+ that linus can reach (this one, or one with --node-address)} has storage '$storage' (images) and bridge '$bridge'"
   PLACED=()
   while read -r _ i at mp sp; do
     PLACED+=("$at")
-    _capacity_verdict "VM $i of $count on node $at" "$mp" "memory of node '$at'" "$force"
-    _capacity_verdict "VM $i of $count on node $at" "$sp" "storage '$storage'" "$force"
+    capacity_verdict "VM $i of $count on node $at" "$mp" "memory of node '$at'" "$force" INSUFFICIENT_MEMORY
+    capacity_verdict "VM $i of $count on node $at" "$sp" "storage '$storage'" "$force" INSUFFICIENT_STORAGE
   done < <(_capacity place "$storage" "$mem" "$disk" "$count" "$CAPACITY_WARN_PCT" "$CAPACITY_REFUSE_PCT" "${ok[@]}")
   ((${#PLACED[@]} == count)) || die INTERNAL "placement gave ${#PLACED[@]} nodes for $count VMs"
 }
 
-_capacity_verdict() { # <what> <percent after, e.g. 81.5> <resource> <force 0|1>
-  local tenths=${2/./}
-  [[ "$2" == *.* ]] || tenths="${2}0"
-  if ((10#$tenths > CAPACITY_REFUSE_PCT * 10)); then
-    (($4)) || die CAPACITY_EXCEEDED "$1: the $3 would be $2 % used (over $CAPACITY_REFUSE_PCT %); pass --force to go ahead anyway"
-    warn_line "$1: the $3 will be $2 % used (over $CAPACITY_REFUSE_PCT %, --force)"
-  elif ((10#$tenths > CAPACITY_WARN_PCT * 10)); then
-    warn_line "$1: the $3 will be $2 % used (over $CAPACITY_WARN_PCT %)"
-  fi
-}
-
-# Usage: place [--node auto|NAME] [--storage S] [--bridge B] [--memory MIB] [--disk GIB] [--count N] [--force] [--remote-dir DIR]
-# Description: where new VMs go, checked against the capacity thresholds; changes nothing.
+# Usage: place [--node auto|NAME] [--storage S] [--bridge B] [--memory MIB] [--disk GIB] [--count N] [--force]
+#              [--reachable N1,N2] [--remote-dir DIR]
+# Description: where new VMs go, checked against the capacity thresholds; changes nothing. With
+# --reachable, auto picks only among this node and the nodes listed (those linus has an address
+# for). The result names this node (`local`) so the driver knows which nodes it reaches directly.
 cmd_place() {
-  ops_parse "node: storage: bridge: memory: disk: count: force remote-dir:" "$@"
+  ops_parse "node: storage: bridge: memory: disk: count: force reachable: remote-dir:" "$@"
   ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "place takes no arguments"
-  local what
+  local what local_node item
+  local_node=$(ops_local_node)
+  if [[ -n "${OPT[reachable]+x}" ]]; then
+    PLACE_WITHIN=" $local_node "
+    local -a reachable=()
+    IFS=, read -ra reachable <<<"${OPT[reachable]}"
+    for item in "${reachable[@]}"; do
+      shown what "$item"
+      [[ "$item" =~ $DNS_LABEL_RE ]] || die INVALID_SPEC "--reachable must list node names, got $what"
+      PLACE_WITHIN+="$item "
+    done
+  fi
   OPT[node]=${OPT[node]:-auto} OPT[storage]=${OPT[storage]:-local-lvm} OPT[bridge]=${OPT[bridge]:-vmbr0}
   shown what "${OPT[node]}"
   [[ "${OPT[node]}" =~ $DNS_LABEL_RE ]] || die INVALID_SPEC "--node must be auto or a node name, got $what"
@@ -222,5 +230,5 @@ cmd_place() {
   ops_int count 1 100 1
   ops_read_resources
   capacity_place "${OPT[node]}" "${OPT[storage]}" "${OPT[bridge]}" "${OPT[memory]}" "${OPT[disk]}" "${OPT[count]}" "${OPT[force]:-0}"
-  emit_data "s:op=place" "j:nodes=$(_json_list "${PLACED[@]}")" | ops_success
+  emit_data "s:op=place" "j:nodes=$(_json_list "${PLACED[@]}")" "s:local=$local_node" | ops_success
 }

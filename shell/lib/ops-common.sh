@@ -58,10 +58,10 @@ ops_int() { # <key> <min> <max> <default>
   _int_in "${OPT[$1]}" "$2" "$3" || die INVALID_SPEC "--${1//_/-} must be an integer from $2 to $3, got $what"
 }
 
-# The node this script runs on: Proxmox names a node after the short host name. The simulator's
-# host shell sets LINUS_SIM_NODE because it cannot change the host name (docs/vm.md).
+# The node this script runs on: Proxmox names a node after the short host name.
 ops_local_node() {
-  local name=${LINUS_SIM_NODE:-$(uname -n)}
+  local name
+  name=$(uname -n)
   echo "${name%%.*}"
 }
 
@@ -171,12 +171,6 @@ ops_wait_state() { # <vmid> <state> <seconds>
   done
 }
 
-# A warning the driver shows and puts in its JSON (`warnings`).
-warn_line() { # <text>
-  log "warning: $1"
-  emit WARNING "$1"
-}
-
 # One LINUS_DATA line holding a JSON object built from typed fields:
 # s:key=string, n:key=number, b:key=0|1, j:key=<JSON>, z:key= (null).
 emit_data() { # <field...>
@@ -210,4 +204,12 @@ ops_tags() {
 # Whether linus created the VM: it carries the tag `linus`.
 ops_is_linus() {
   ops_tags | grep -qx linus
+}
+
+# linus never touches a VM it did not create (docs/vm.md): changing operations refuse a VM without
+# the `linus` tag unless the operator passed --foreign. Needs VM_CONFIG and VMR.
+ops_refuse_foreign() { # <vmid> <what, e.g. "stop">
+  [[ "${OPT[foreign]:-0}" == 1 ]] && return 0
+  ops_is_linus && return 0
+  die VM_NOT_OWNED "VM $1 '${VMR[name]:-}' was not created by linus (no 'linus' tag): refusing to $2 it; pass --foreign to $2 it anyway"
 }

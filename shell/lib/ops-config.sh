@@ -81,13 +81,13 @@ _name_taken() { # <name> <vmid>
       if (($_->{name} // "") eq $n && $_->{vmid} != $id) { print "$_->{vmid} $_->{node}\n"; exit 0 } } exit 1' "$1" "$2" <<<"$RESOURCES_JSON"
 }
 
-# Usage: set <vmid> [--cores N] [--memory MIB] [--name NAME] [--description TEXT] [--tags "a;b"] [--remote-dir DIR]
+# Usage: set <vmid> [--cores N] [--memory MIB] [--name NAME] [--description TEXT] [--tags "a;b"] [--foreign] [--remote-dir DIR]
 # Description: change settings; on a running VM cores and memory wait in [PENDING] until a reboot.
 cmd_set() {
   local vmid key want have taken json changed=0 what
   local -a keys=() args=() applied=() pending=()
   declare -A WANT=()
-  ops_parse "cores: memory: name: description: tags: remote-dir:" "$@"
+  ops_parse "cores: memory: name: description: tags: foreign remote-dir:" "$@"
   ops_vmid vmid
   [[ -n "${OPT[cores]:-}" ]] && ops_int cores 1 128 "" && WANT[cores]=${OPT[cores]}
   [[ -n "${OPT[memory]:-}" ]] && ops_int memory 64 4194304 "" && WANT[memory]=${OPT[memory]}
@@ -105,6 +105,7 @@ cmd_set() {
     die INVALID_SPEC "nothing to set: give --cores, --memory, --name, --description or --tags"
   ops_find_vm "$vmid"
   _read_both_configs "$vmid"
+  ops_refuse_foreign "$vmid" change
   ops_refuse_locked "$vmid"
   if [[ -n "${OPT[tags]+x}" ]]; then
     _wanted_tags "${OPT[tags]}"
@@ -142,11 +143,11 @@ _json_list() { # <item...>
   perl -MJSON::PP -e 'print encode_json([@ARGV])' -- "$@"
 }
 
-# Usage: resize <vmid> --size GIB|+GIB [--disk scsi0] [--remote-dir DIR]
+# Usage: resize <vmid> --size GIB|+GIB [--disk scsi0] [--foreign] [--remote-dir DIR]
 # Description: grow a disk (never shrink) and verify the new size from the config.
 cmd_resize() {
   local vmid disk drive size have want err what stderr
-  ops_parse "disk: size: remote-dir:" "$@"
+  ops_parse "disk: size: foreign remote-dir:" "$@"
   ops_vmid vmid
   disk=${OPT[disk]:-scsi0}
   shown what "$disk"
@@ -156,6 +157,7 @@ cmd_resize() {
   local relative=${BASH_REMATCH[1]} amount=${BASH_REMATCH[2]}
   ops_find_vm "$vmid"
   ops_load_config "$vmid"
+  ops_refuse_foreign "$vmid" resize
   ops_refuse_locked "$vmid"
   drive=$(config_get "$disk") || die INVALID_SPEC "VM $vmid has no disk $disk"
   [[ ",$drive," != *,media=cdrom,* ]] || die INVALID_SPEC "$disk of VM $vmid is a CD-ROM drive"

@@ -15,13 +15,13 @@ _vm_volumes() {
   return 0
 }
 
-# Usage: delete <vmid> --yes [--stop] [--expect-name NAME] [--timeout SECONDS] [--remote-dir DIR]
+# Usage: delete <vmid> --yes [--stop] [--expect-name NAME] [--timeout SECONDS] [--foreign] [--remote-dir DIR]
 # Description: destroy the VM with its disks; --expect-name refuses if the VM's name changed since
 # the operator confirmed it.
 cmd_delete() {
   local vmid stopped=0 value
   local -a volumes=()
-  ops_parse "yes stop expect-name: timeout: remote-dir:" "$@"
+  ops_parse "yes stop expect-name: timeout: foreign remote-dir:" "$@"
   ops_vmid vmid
   ops_int timeout 1 3600 60
   [[ "${OPT[yes]:-0}" == 1 ]] || die CONFIRMATION_REQUIRED "deleting VM $vmid needs --yes"
@@ -30,6 +30,7 @@ cmd_delete() {
   if [[ -n "${OPT[expect_name]+x}" && "${OPT[expect_name]}" != "${VMR[name]}" ]]; then
     die CONFIRMATION_REQUIRED "VM $vmid is named '${VMR[name]}', not '${OPT[expect_name]}': nothing deleted"
   fi
+  ops_refuse_foreign "$vmid" delete
   ops_refuse_template "$vmid" "linus does not delete templates (clones may depend on them); use 'qm destroy $vmid' on the host"
   if value=$(config_get protection) && ops_is_true "$value"; then
     die VM_PROTECTED "VM $vmid has protection enabled: turn it off with 'qm set $vmid --protection 0' first"

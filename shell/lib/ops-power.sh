@@ -6,20 +6,21 @@ _power_result() { # <op> <vmid> <changed 0|1> <forced 0|1>
   emit_data "s:op=$1" "n:id=$2" "s:node=${VMR[node]}" "s:name=${VMR[name]}" "b:changed=$3" "s:state=$STATE" "b:forced=$4" | ops_success
 }
 
-# Usage: power <start|stop|shutdown|reboot> <vmid> [--timeout SECONDS] [--force] [--remote-dir DIR]
+# Usage: power <start|stop|shutdown|reboot> <vmid> [--timeout SECONDS] [--force] [--foreign] [--remote-dir DIR]
 # Description: change the power state and wait for it; --force makes a timed-out shutdown a stop.
 cmd_power() {
   local action=${1:-} vmid forced=0 rc=0
   (($#)) && shift
   case "$action" in
-    start | stop | reboot) ops_parse "timeout: remote-dir:" "$@" ;;
-    shutdown) ops_parse "timeout: force remote-dir:" "$@" ;;
+    start | stop | reboot) ops_parse "timeout: foreign remote-dir:" "$@" ;;
+    shutdown) ops_parse "timeout: force foreign remote-dir:" "$@" ;;
     *) die INVALID_SPEC "power action must be start, stop, shutdown or reboot" ;;
   esac
   ops_vmid vmid
   ops_int timeout 1 3600 60
   ops_find_vm "$vmid"
   ops_load_config "$vmid"
+  ops_refuse_foreign "$vmid" "$action"
   ops_state "$vmid"
   case "$action" in
     start)

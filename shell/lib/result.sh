@@ -34,6 +34,7 @@ VM_PROTECTED|15|The VM has protection enabled: turn it off with 'qm set <vmid> -
 VM_IS_TEMPLATE|15|This is a template: clone it with 'linus vm clone <template-id> --name ...' instead.
 CONFIRMATION_REQUIRED|16|Pass --yes, or run on a terminal and type the VM's name when asked.
 VM_ON_OTHER_NODE|17|qm only acts on the node it runs on: map that node to its address with --node-address <node>=<host>[:port] (see docs/vm.md).
+VM_NOT_OWNED|18|linus only changes VMs it created (tag 'linus'): pass --foreign to act on this VM anyway.
 VM_OP_FAILED|5|Read the Proxmox message above; fix what it names and run again.
 STATE_TIMEOUT|6|The VM did not reach the state in time: raise --timeout, or use 'linus vm shutdown --force' / 'linus vm stop'.
 CAPACITY_EXCEEDED|10|The node's memory or the storage would be more than 90 % used: free resources, pick another --node/--storage, or pass --force.

@@ -22,7 +22,7 @@ shown() { # <var> <value>
 # Fills SPEC from run/start options. Unknown options and missing values are INVALID_SPEC.
 parse_spec() { # <option...>
   SPEC=([remote_dir]=/var/lib/linus [os]=ubuntu [cores]=2 [memory]=2048 [disk]=20 [bridge]=vmbr0
-    [ip]=dhcp [timeout]=300 [password]=0 [dry_run]=0)
+    [ip]=dhcp [timeout]=300 [password]=0 [dry_run]=0 [capacity]=check)
   local opt key what
   while (($#)); do
     opt=$1
@@ -31,7 +31,7 @@ parse_spec() { # <option...>
       --password) SPEC[password]=1 && shift && continue ;;
       --run-id | --remote-dir | --node | --storage | --bridge | --name | --os | --cores | --memory | \
         --disk | --user | --ssh-key-b64 | --ip | --gateway | --dns | --search-domain | --vlan | \
-        --image-url | --image-sha256 | --image-sums-url | --timeout) ;;
+        --image-url | --image-sha256 | --image-sums-url | --timeout | --capacity) ;;
       *) shown what "$opt" && die INVALID_SPEC "unknown option $what" ;;
     esac
     (($# >= 2)) || die INVALID_SPEC "option $opt needs a value"
@@ -107,6 +107,8 @@ validate_spec() {
   _need_int memory 512 1048576
   _need_int disk 1 65536
   _need_int timeout 1 86400
+  shown what "${SPEC[capacity]}"
+  [[ "${SPEC[capacity]}" =~ ^(check|force|placed)$ ]] || die INVALID_SPEC "--capacity must be check, force or placed, got $what"
   [[ -z "${SPEC[vlan]:-}" ]] || _need_int vlan 1 4094
 
   if [[ -n "${SPEC[node]:-}" ]]; then

@@ -4,10 +4,11 @@
 #
 # Usage: vm.sh list|capacity [--remote-dir DIR]
 #        vm.sh status|config <vmid> [--remote-dir DIR]
-#        vm.sh power <start|stop|shutdown|reboot> <vmid> [--timeout N] [--force]
-#        vm.sh set <vmid> [--cores N] [--memory MIB] [--name N] [--description T] [--tags T]
-#        vm.sh resize <vmid> --size GIB|+GIB [--disk scsi0]
-#        vm.sh delete <vmid> --yes [--stop] [--expect-name NAME] [--timeout N]
+#        vm.sh power <start|stop|shutdown|reboot> <vmid> [--timeout N] [--force] [--foreign]
+#        vm.sh set <vmid> [--cores N] [--memory MIB] [--name N] [--description T] [--tags T] [--foreign]
+#        vm.sh resize <vmid> --size GIB|+GIB [--disk scsi0] [--foreign]
+#        vm.sh delete <vmid> --yes [--stop] [--expect-name NAME] [--timeout N] [--foreign]
+#        (power, set, resize and delete refuse a VM without the `linus` tag unless --foreign)
 #        vm.sh place [--node auto|N] [--storage S] [--bridge B] [--memory MIB] [--disk GIB] [--count N] [--force]
 #        vm.sh run [clone options]     clone a template as a job and follow it (like the provisioner)
 #        vm.sh wait|cancel|cleanup <run-id> [--remote-dir DIR] ...
@@ -32,6 +33,8 @@ source "$LIB_DIR/proc.sh" # linus:include lib/proc.sh
 source "$LIB_DIR/spec.sh" # linus:include lib/spec.sh
 # shellcheck source=shell/lib/pve.sh
 source "$LIB_DIR/pve.sh" # linus:include lib/pve.sh
+# shellcheck source=shell/lib/capacity.sh
+source "$LIB_DIR/capacity.sh" # linus:include lib/capacity.sh
 # shellcheck source=shell/lib/host.sh
 source "$LIB_DIR/host.sh" # linus:include lib/host.sh
 # shellcheck source=shell/lib/vm.sh

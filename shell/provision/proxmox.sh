@@ -28,6 +28,8 @@ source "$LIB_DIR/proc.sh" # linus:include lib/proc.sh
 source "$LIB_DIR/spec.sh" # linus:include lib/spec.sh
 # shellcheck source=shell/lib/pve.sh
 source "$LIB_DIR/pve.sh" # linus:include lib/pve.sh
+# shellcheck source=shell/lib/capacity.sh
+source "$LIB_DIR/capacity.sh" # linus:include lib/capacity.sh
 # shellcheck source=shell/lib/host.sh
 source "$LIB_DIR/host.sh" # linus:include lib/host.sh
 # shellcheck source=shell/lib/image.sh

@@ -13,6 +13,7 @@ export interface TargetFlags {
   bridge?: string;
   remoteDir?: string;
   connectTimeout?: number;
+  nodeAddress?: string[];
   config?: string;
   sandbox?: boolean;
 }
@@ -21,7 +22,7 @@ export interface TargetFlags {
 // LINUS_* variables and --config can fill what flags leave out (see src/config/load.ts).
 export function targetOptions(yargs: Argv): Argv<TargetFlags> {
   return yargs
-    .group(['host', 'port', 'user', 'identity', 'known-hosts', 'host-key', 'accept-new-host-key', 'connect-timeout', 'node', 'storage', 'bridge', 'remote-dir', 'config', 'sandbox'], 'Proxmox host:')
+    .group(['host', 'port', 'user', 'identity', 'known-hosts', 'host-key', 'accept-new-host-key', 'connect-timeout', 'node', 'storage', 'bridge', 'node-address', 'remote-dir', 'config', 'sandbox'], 'Proxmox host:')
     .options({
       host: { type: 'string', describe: 'Proxmox host name or address (LINUS_HOST)' },
       port: { type: 'number', describe: 'SSH port [default: 22]' },
@@ -34,6 +35,7 @@ export function targetOptions(yargs: Argv): Argv<TargetFlags> {
       node: { type: 'string', describe: 'Proxmox node [default: pve]' },
       storage: { type: 'string', describe: 'Storage for the disk [default: local-lvm]' },
       bridge: { type: 'string', describe: 'Network bridge [default: vmbr0]' },
+      'node-address': { type: 'string', array: true, describe: 'SSH address of another cluster node, <node>=<host>[:port], repeatable (LINUS_NODE_ADDRESSES="a=h1,b=h2"; nodeAddresses in --config)' },
       'remote-dir': { type: 'string', describe: 'linus state on the host [default: /var/lib/linus]' },
       config: { type: 'string', describe: 'JSON or YAML file with any of these settings' },
       sandbox: { type: 'boolean', describe: 'Use a throwaway simulated Proxmox host instead (nothing real is touched)' },

@@ -48,7 +48,9 @@ function sshTargetOf(target: Target, env: NodeJS.ProcessEnv): SshTarget {
 
 // Resolves where to connect: a real host from flags/env/config, or a throwaway sandbox.
 export async function withTarget<T>(flags: TargetFlags, sources: Sources, fn: (resolved: ResolvedTarget) => Promise<T>): Promise<T> {
-  const targetFlags = Object.fromEntries(TARGET_KEYS.filter((key) => sources.flags[key] !== undefined).map((key) => [key, sources.flags[key]]));
+  // --node-address is repeatable, so the flag is singular; the setting holds them all.
+  const flagValues: Record<string, unknown> = { ...sources.flags, nodeAddresses: sources.flags.nodeAddress };
+  const targetFlags = Object.fromEntries(TARGET_KEYS.filter((key) => flagValues[key] !== undefined).map((key) => [key, flagValues[key]]));
   if (!flags.sandbox) {
     if (targetFlags.host === undefined && !sources.env.LINUS_HOST && !sources.configFile) {
       throw new LinusError({ code: 'INVALID_SPEC', message: '--host: is required (or --sandbox for a simulated host)', remediation: 'Pass --host, set LINUS_HOST, or use --config.' });

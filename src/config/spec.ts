@@ -74,6 +74,16 @@ export const targetSchema = z
     bridge: z.string().regex(/^[-_.A-Za-z0-9]{1,15}$/, { error: 'must be a bridge name such as vmbr0' }).default('vmbr0'),
     remoteDir: z.string().regex(/^\/[A-Za-z0-9._/-]*$/, { error: 'must be an absolute path of letters, digits and . _ - /' }).default('/var/lib/linus'),
     connectTimeout: z.coerce.number().int().min(1).max(300).default(15),
+    // The SSH address of other cluster nodes, each "<node>=<host>[:port]" (checked by
+    // parseNodeAddresses): --node-address (repeatable), LINUS_NODE_ADDRESSES="a=h1,b=h2", or in
+    // a config file a list or a map { pve2: 192.168.1.12 }.
+    nodeAddresses: z
+      .union([
+        z.string().transform((value) => value.split(',')),
+        z.array(z.string()),
+        z.record(z.string(), z.union([z.string(), z.number()])).transform((map) => Object.entries(map).map(([node, address]) => `${node}=${address}`)),
+      ])
+      .optional(),
   })
   .strict();
 

@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   VM_IS_TEMPLATE: { exitCode: 15, transient: false, remediation: "This is a template: clone it with 'linus vm clone <template-id> --name ...' instead." },
   CONFIRMATION_REQUIRED: { exitCode: 16, transient: false, remediation: "Pass --yes, or run on a terminal and type the VM's name when asked." },
   VM_ON_OTHER_NODE: { exitCode: 17, transient: false, remediation: 'qm only acts on the node it runs on: map that node to its address with --node-address <node>=<host>[:port] (see docs/vm.md).' },
+  VM_NOT_OWNED: { exitCode: 18, transient: false, remediation: "linus only changes VMs it created (tag 'linus'): pass --foreign to act on this VM anyway." },
   VM_OP_FAILED: { exitCode: 5, transient: false, remediation: 'Read the Proxmox message above; fix what it names and run again.' },
   STATE_TIMEOUT: { exitCode: 6, transient: false, remediation: "The VM did not reach the state in time: raise --timeout, or use 'linus vm shutdown --force' / 'linus vm stop'." },
   CAPACITY_EXCEEDED: { exitCode: 10, transient: false, remediation: "The node's memory or the storage would be more than 90 % used: free resources, pick another --node/--storage, or pass --force." },

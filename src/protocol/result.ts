@@ -154,3 +154,8 @@ export function parseTranscript(text: string): Transcript {
   for (const line of text.split('\n')) addLine(transcript, line);
   return transcript;
 }
+
+// The LINUS_WARNING lines of a run (capacity warnings): shown on stderr and in the JSON.
+export function outcomeWarnings(outcome: { logs: string[] }): string[] {
+  return outcome.logs.filter((line) => line.startsWith('LINUS_WARNING:')).map((line) => line.slice('LINUS_WARNING:'.length));
+}

@@ -143,7 +143,8 @@ async function launch(binary: string, dir: string, hostShell: string, logFile: s
 
 // A real OpenSSH sshd on loopback in front of a simulated host (its ForceCommand is the host shell).
 // binary is for tests; sshd re-executes itself, so it must be an absolute path.
-export async function startSshd(opts: { hostShell: string; dir: string; binary?: string }): Promise<SshEndpoint> {
+// `client` makes it accept an identity another endpoint wrote (one key for every node of a cluster).
+export async function startSshd(opts: { hostShell: string; dir: string; binary?: string; client?: { identityFile: string; publicKey: string } }): Promise<SshEndpoint> {
   const binary = opts.binary ?? SSHD_BINARY;
   assertSshdUsable(binary);
   fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
@@ -152,7 +153,7 @@ export async function startSshd(opts: { hostShell: string; dir: string; binary?:
   fs.rmSync(`${hostKeyFile}.pub`, { force: true });
   await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'linus-sim-host', '-f', hostKeyFile]);
   const hostPublicKey = publicKeyWithoutComment(fs.readFileSync(`${hostKeyFile}.pub`, 'utf8'));
-  const client = writeClientKey(opts.dir);
+  const client = opts.client ?? writeClientKey(opts.dir);
   fs.writeFileSync(path.join(opts.dir, 'authorized_keys'), `${client.publicKey}\n`);
 
   const { child, port } = await launch(binary, opts.dir, opts.hostShell, path.join(opts.dir, 'sshd.log'));

@@ -6,10 +6,10 @@ export interface NodeAddress {
   port?: number;
 }
 
-// --node-address pve2=10.0.0.12[:22] (repeatable) or LINUS_NODE_ADDRESSES="pve2=10.0.0.12,pve3=...":
-// qm acts only on the node it runs on, so a VM on another node is reached over SSH to that node.
-export function parseNodeAddresses(flags: readonly string[] | undefined, env: string | undefined): Record<string, NodeAddress> {
-  const items = [...(env ? env.split(',') : []), ...(flags ?? [])].map((item) => item.trim()).filter(Boolean);
+// The target's nodeAddresses ("pve2=10.0.0.12[:22]" each): qm acts only on the node it runs on, so
+// a VM on another node is reached over SSH to that node.
+export function parseNodeAddresses(list: readonly string[] | undefined): Record<string, NodeAddress> {
+  const items = (list ?? []).map((item) => item.trim()).filter(Boolean);
   const out: Record<string, NodeAddress> = {};
   for (const item of items) {
     const match = /^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)=([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?$/.exec(item);

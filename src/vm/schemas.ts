@@ -11,7 +11,7 @@ export const configSchema = z.object({ ...base, op: z.literal('config'), linus: 
 export const setSchema = z.object({ ...base, op: z.literal('set'), changed: z.boolean(), applied: z.array(z.string()), pending: z.array(z.string()), view });
 export const resizeSchema = z.object({ ...base, op: z.literal('resize'), disk: z.string(), changed: z.boolean(), beforeBytes: z.number(), sizeBytes: z.number() });
 export const deleteSchema = z.object({ ...base, op: z.literal('delete'), changed: z.boolean(), stopped: z.boolean(), volumes: z.array(z.string()) });
-export const placeSchema = z.object({ op: z.literal('place'), nodes: z.array(z.string()) });
+export const placeSchema = z.object({ op: z.literal('place'), nodes: z.array(z.string()), local: z.string().optional() });
 
 export const listRowSchema = z.object({
   id: z.number().int(),

@@ -13,14 +13,14 @@ run_power() { # <args...>
       PVE_ERR="" PVE_OUT="" PVE_RC=0
       case "$*" in
         "pvesh get /cluster/resources"*) PVE_OUT="[{\"type\":\"qemu\",\"vmid\":101,\"node\":\"pve\",\"name\":\"web\",\"status\":\"running\"}]" ;;
-        "qm config 101") PVE_OUT=$'"'"'name: web\ncores: 1'"'"' ;;
+        "qm config 101") PVE_OUT=$'"'"'name: web\ncores: 1\ntags: linus;linus-r1'"'"' ;;
         "qm status 101") if grep -qx "qm stop 101" "$CALLS"; then PVE_OUT="status: stopped"; else PVE_OUT="status: running"; fi ;;
         "qm shutdown 101"*) PVE_ERR="VM quit/powerdown failed - got timeout"; PVE_RC=255; return 255 ;;
         "qm stop 101") ;;
         *) echo "unexpected call: $*" >&2; return 1 ;;
       esac
     }
-    LINUS_SIM_NODE=pve main power "${@:2}"' _ "$ENTRY_OPS" "$@"
+    uname() { echo pve; }; main power "${@:2}"' _ "$ENTRY_OPS" "$@"
 }
 
 setup() {
@@ -49,11 +49,37 @@ setup() {
 
 @test "a VM on another node is VM_ON_OTHER_NODE naming the node, before any qm call" {
   run bash -c 'source "$1"; pve() { printf "%s\n" "$*" >>"$CALLS"; PVE_OUT="[{\"type\":\"qemu\",\"vmid\":101,\"node\":\"pve2\",\"name\":\"web\"}]"; PVE_ERR=""; }
-    LINUS_SIM_NODE=pve main power start 101' _ "$ENTRY_OPS"
+    uname() { echo pve; }; main power start 101' _ "$ENTRY_OPS"
   assert_failure 17
   assert_line "LINUS_ERROR:VM 101 is on node 'pve2', this is node 'pve'"
   run grep -c '^qm ' "$CALLS"
   assert_output 0
+}
+
+@test "a VM without the linus tag is VM_NOT_OWNED before any power call, unless --foreign" {
+  for extra in "" --foreign; do
+    run bash -c 'source "$1"
+      pve() {
+        printf "%s\n" "$*" >>"$CALLS"
+        PVE_ERR="" PVE_RC=0 PVE_OUT=""
+        case "$*" in
+          "pvesh get /cluster/resources"*) PVE_OUT="[{\"type\":\"qemu\",\"vmid\":101,\"node\":\"pve\",\"name\":\"web\",\"status\":\"stopped\"}]" ;;
+          "qm config 101") PVE_OUT="name: web" ;;
+          "qm status 101") PVE_OUT="status: stopped" ;;
+        esac
+      }
+      uname() { echo pve; }; main power "${@:2}"' _ "$ENTRY_OPS" stop 101 $extra
+    if [[ -z "$extra" ]]; then
+      assert_failure 18
+      assert_line 'LINUS_ERROR_CODE:VM_NOT_OWNED'
+      assert_line --regexp "^LINUS_ERROR:VM 101 'web' was not created by linus"
+      run grep -c '^qm status' "$CALLS"
+      assert_output 0
+    else
+      assert_success
+      assert_line --regexp '^LINUS_DATA:.*"changed":false'
+    fi
+  done
 }
 
 @test "hostile VM ids and options are INVALID_SPEC before any Proxmox call" {

@@ -115,6 +115,35 @@ tags: linus;linus-$run_id"
   assert_line 'LINUS_ERROR_CODE:INSUFFICIENT_MEMORY'
 }
 
+@test "past 90 % of the node memory is CAPACITY_EXCEEDED before anything is made; past 80 % a warning" {
+  local gib=$((1024 ** 3))
+  # 64 GiB node: 57 GiB in use + 2 GiB for the VM is 92.2 %.
+  sed -i "s/\"mem\":$((8 * gib))/\"mem\":$((57 * gib))/" "$PVE_STUB_STATE/resources.json"
+  run bash "$ENTRY" run "${OPTS[@]}"
+  assert_failure 10
+  assert_line 'LINUS_ERROR_CODE:CAPACITY_EXCEEDED'
+  assert_line "LINUS_ERROR:VM 'web01' on node pve: the memory of node 'pve' would be 92.2 % used (over 90 %); pass --force to go ahead anyway"
+  refute_line --partial 'call: qm create'
+  assert_equal "$(fake_vms)" ''
+  run bash "$ENTRY" run "${OPTS[@]}" --capacity force
+  assert_success
+  assert_line "LINUS_WARNING:VM 'web01' on node pve: the memory of node 'pve' will be 92.2 % used (over 90 %, --force)"
+}
+
+@test "past 80 % of the storage is a warning; the driver's placement can take the check over" {
+  local gib=$((1024 ** 3))
+  # 500 GiB pool: 395 GiB used + 8 GiB is 80.6 %.
+  sed -i "s/\"disk\":$((10 * gib)),\"maxdisk\":$((500 * gib))/\"disk\":$((395 * gib)),\"maxdisk\":$((500 * gib))/" "$PVE_STUB_STATE/resources.json"
+  run bash "$ENTRY" run "${OPTS[@]}"
+  assert_success
+  assert_line "LINUS_WARNING:VM 'web01' on node pve: the storage 'local-lvm' will be 80.6 % used (over 80 %)"
+  run bash "$ENTRY" run "${OPTS[@]}" --name web02 --capacity placed
+  assert_success
+  refute_line --partial 'LINUS_WARNING'
+  invalid_capacity=$(bash "$ENTRY" run "${OPTS[@]}" --capacity maybe || true)
+  assert_equal "$(grep '^LINUS_ERROR_CODE' <<<"$invalid_capacity")" 'LINUS_ERROR_CODE:INVALID_SPEC'
+}
+
 @test "a missing bridge, an unknown node, an offline node and an old PVE fail with their codes" {
   run bash "$ENTRY" run "${OPTS[@]}" --bridge vmbr9
   assert_failure 3
@@ -134,6 +163,20 @@ tags: linus;linus-$run_id"
   assert_failure 2
   assert_line 'LINUS_ERROR_CODE:UNSUPPORTED_PVE'
   assert_equal "$(fake_vms)" ''
+}
+
+@test "--node naming another node of the cluster than this host is VM_ON_OTHER_NODE: qm would create it here" {
+  perl -0pi -e 's/^\[/[{"id":"node\/pve2","node":"pve2","type":"node","status":"online","maxmem":68719476736,"mem":0,"maxcpu":16},\n {"id":"storage\/pve2\/local-lvm","storage":"local-lvm","node":"pve2","type":"storage","plugintype":"lvmthin","status":"available","content":"images","disk":0,"maxdisk":536870912000,"shared":0},\n /' "$PVE_STUB_STATE/resources.json"
+  printf '#!/bin/sh\n[ "$1" = -n ] && echo pve.example.lan && exit 0\nexec /bin/uname "$@"\n' >"$STUB_BIN/uname"
+  chmod +x "$STUB_BIN/uname"
+  run bash "$ENTRY" run "${OPTS[@]}" --node pve2
+  assert_failure 17
+  assert_line 'LINUS_ERROR_CODE:VM_ON_OTHER_NODE'
+  assert_line "LINUS_ERROR:this host is node 'pve', not 'pve2': qm creates VMs only on the node it runs on"
+  refute_line --partial 'call: qm create'
+  run bash "$ENTRY" run "${OPTS[@]}" --node pve
+  assert_success
+  assert_line 'LINUS_VM_NODE:pve'
 }
 
 @test "a missing tool is MISSING_DEPENDENCY" {

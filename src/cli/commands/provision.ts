@@ -3,7 +3,11 @@ import { parseSettings, type Sources } from '../../config/load.js';
 import { OS_CATALOG, resolveOs } from '../../config/os-images.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
 import { vmSpecSchema, type Target, type VmSpec } from '../../config/spec.js';
-import { provision } from '../../jobs/provision.js';
+import { provision, type ProvisionStats } from '../../jobs/provision.js';
+import { toLinusError } from '../../protocol/errors.js';
+import { outcomeWarnings, type ProvisionOutcome } from '../../protocol/result.js';
+import { parseNodeAddresses } from '../../vm/nodes.js';
+import { expandNames, MAX_COUNT, place, sshForNode } from '../../vm/placement.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import { connect } from '../../ssh/connection.js';
 import { createLogger, type LogFormat } from '../logger.js';
@@ -34,6 +38,8 @@ interface ProvisionFlags extends TargetFlags {
   json?: boolean;
   quiet?: boolean;
   logFormat?: LogFormat;
+  count?: number;
+  force?: boolean;
 }
 
 const SPEC_KEYS = Object.keys(vmSpecSchema.shape) as (keyof VmSpec)[];
@@ -43,7 +49,8 @@ function pick(flags: Record<string, unknown>, keys: readonly string[]): Record<s
 }
 
 // The provisioner's argv: every value was validated by zod and is validated again on the host.
-export function provisionerArgs(target: Target, spec: VmSpec, sshKeys: string | undefined, dryRun: boolean): string[] {
+// capacity: 'check' the 80/90 % thresholds on the host, 'force' past 90 %, or 'placed' (vm.sh place did).
+export function provisionerArgs(target: Target, spec: VmSpec, sshKeys: string | undefined, dryRun: boolean, capacity: 'check' | 'force' | 'placed' = 'check'): string[] {
   const os = resolveOs(spec.os);
   const args = ['--remote-dir', target.remoteDir, '--node', target.node, '--storage', target.storage, '--bridge', target.bridge];
   args.push('--name', spec.name, '--os', os, '--cores', String(spec.cores), '--memory', String(spec.memory), '--disk', String(spec.disk));
@@ -56,23 +63,69 @@ export function provisionerArgs(target: Target, spec: VmSpec, sshKeys: string | 
   if (spec.vlan !== undefined) args.push('--vlan', String(spec.vlan));
   if (spec.imageUrl) args.push('--image-url', spec.imageUrl);
   if (spec.imageSha256) args.push('--image-sha256', spec.imageSha256.toLowerCase());
+  if (capacity !== 'check') args.push('--capacity', capacity);
   if (dryRun) args.push('--dry-run');
   return args;
+}
+
+// One VM of the run: its name, the node placement chose and its own provision (run id, rollback).
+interface VmRun {
+  name: string;
+  node: string;
+  outcome: ProvisionOutcome;
+  stats: ProvisionStats;
+}
+
+function specFor(sources: Sources, resolved: ResolvedTarget, name: string | undefined): VmSpec {
+  const flags = { ...pick(sources.flags, SPEC_KEYS), ...(name === undefined ? {} : { name }) };
+  return parseSettings(vmSpecSchema, { ...sources, flags: { ...flags, ...resolved.specDefaults(sources.flags) } });
 }
 
 async function run(argv: ArgumentsCamelCase<ProvisionFlags>): Promise<void> {
   const sources: Sources = { flags: argv as Record<string, unknown>, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
   const provisioner = loadProvisioner('proxmox');
-  const tty = Boolean(process.stderr.isTTY) && !argv.json;
+  const many = argv.count !== undefined;
+  const count = argv.count ?? 1;
+  const tty = Boolean(process.stderr.isTTY) && !argv.json && count === 1;
   const logFormat: LogFormat = argv.logFormat ?? 'plain';
+  // --name dev-{n}: checked before anything touches the host.
+  const names = argv.name === undefined && count === 1 ? [undefined] : expandNames(argv.name ?? '', count);
 
   await withTarget(argv, sources, async (resolved: ResolvedTarget) => {
     // Validated before anything touches the host.
-    const spec = parseSettings(vmSpecSchema, { ...sources, flags: { ...pick(sources.flags, SPEC_KEYS), ...resolved.specDefaults(sources.flags) } });
-    const sshKeys = spec.sshKey === undefined ? undefined : readPublicKeys(spec.sshKey);
-    const args = provisionerArgs(resolved.target, spec, sshKeys, Boolean(argv.dryRun));
-    const logger = await createLogger(logFormat, { name: spec.name });
-    const onEvent = progressRenderer({ quiet: Boolean(argv.quiet), tty, ...(logger ? { logger } : {}), write: (text) => process.stderr.write(text) });
+    const specs = names.map((name) => specFor(sources, resolved, name));
+    const first = specs[0] as VmSpec;
+    const sshKeys = first.sshKey === undefined ? undefined : readPublicKeys(first.sshKey);
+    const { target } = resolved;
+    // --node auto places VMs only on the nodes linus reaches: this one and those with an address.
+    const nodeAddresses = parseNodeAddresses(target.nodeAddresses);
+
+    // A single VM on a named node: the provisioner checks the capacity thresholds itself, in the
+    // same /cluster/resources read it makes anyway. --node auto or --count N: one `vm.sh place`
+    // exec picks the nodes and checks every VM of the run together, before anything is created.
+    const placing = target.node === 'auto' || count > 1;
+    let nodes = specs.map(() => target.node);
+    let local: string | undefined;
+    let placeWarnings: string[] = [];
+    let placeStats: { execs: number; uploads: number } | undefined;
+    if (placing) {
+      const placement = await place(
+        { ssh: resolved.ssh, script: loadProvisioner('vm'), remoteDir: target.remoteDir, nodeAddresses },
+        { node: target.node, storage: target.storage, bridge: target.bridge, memoryMiB: first.memory, diskGiB: first.disk, count, force: Boolean(argv.force) },
+      );
+      placeStats = { execs: placement.stats.execs, uploads: placement.stats.uploads };
+      placeWarnings = placement.warnings;
+      if (!placement.ok) {
+        if (argv.json) process.stdout.write(`${JSON.stringify({ ok: false, error: placement.error, ...(many ? { vms: [] } : {}), warnings: placeWarnings, stats: { place: placeStats } })}\n`);
+        else process.stderr.write(`linus: ${placement.error.message} [${placement.error.code}]\n  ${placement.error.remediation}\nNothing was created.\n`);
+        process.exitCode = placement.error.exitCode;
+        return;
+      }
+      ({ nodes, local } = placement);
+      if (!argv.json) for (const warning of placeWarnings) process.stderr.write(`linus: warning: ${warning}\n`);
+    }
+    const capacity = placing ? 'placed' : argv.force ? 'force' : 'check';
+    const placeStat = placeStats ? { place: placeStats } : {};
 
     const controller = new AbortController();
     let interrupts = 0;
@@ -86,14 +139,50 @@ async function run(argv: ArgumentsCamelCase<ProvisionFlags>): Promise<void> {
     };
     process.on('SIGINT', onSigint);
     try {
-      const { outcome, stats } = await provision(
-        { connect: () => connect(resolved.ssh), provisioner, remoteDir: resolved.target.remoteDir, onEvent, signal: controller.signal },
-        args,
+      // Every VM concurrently, each with its own run id and its own rollback on failure.
+      const runs = await Promise.all(
+        specs.map(async (spec, index): Promise<VmRun> => {
+          const node = nodes[index] as string;
+          const logger = await createLogger(logFormat, { name: spec.name });
+          const prefix = count > 1 ? `[${spec.name}] ` : '';
+          const onEvent = progressRenderer({
+            quiet: Boolean(argv.quiet) || (many && Boolean(argv.json)),
+            tty,
+            ...(logger ? { logger } : {}),
+            write: (text) => process.stderr.write(prefix ? text.replace(/^linus: /gm, `linus: ${prefix}`) : text),
+          });
+          const ssh = sshForNode(node, local, resolved.ssh, nodeAddresses);
+          const args = provisionerArgs({ ...target, node }, spec, sshKeys, Boolean(argv.dryRun), capacity);
+          try {
+            const { outcome, stats } = await provision({ connect: () => connect(ssh), provisioner, remoteDir: target.remoteDir, onEvent, signal: controller.signal }, args);
+            return { name: spec.name, node, outcome, stats };
+          } catch (error) {
+            if (!many) throw error;
+            // With --count one VM's connection trouble must not hide the others' results.
+            const linusError = toLinusError(error);
+            return { name: spec.name, node, outcome: { ok: false, kind: 'failure', runId: '', error: linusError.toJSON(), steps: [], logs: [] }, stats: { execs: 0, uploads: 0, reconnects: 0, attempts: 0 } };
+          }
+        }),
       );
       if (tty && !argv.quiet) process.stderr.write('\r\x1b[2K');
-      if (argv.json) process.stdout.write(outcomeJson(outcome, { stats }));
-      else if (!argv.quiet || !outcome.ok) (outcome.ok ? process.stdout : process.stderr).write(summarize(outcome));
-      if (!outcome.ok) process.exitCode = outcome.error.exitCode;
+      const failed = runs.find((entry) => !entry.outcome.ok);
+      const warnings = [...placeWarnings, ...runs.flatMap((entry) => outcomeWarnings(entry.outcome))];
+      if (!many) {
+        const { outcome, stats } = runs[0] as VmRun;
+        if (argv.json) process.stdout.write(outcomeJson(outcome, { warnings, stats: { ...stats, ...placeStat } }));
+        else if (!argv.quiet || !outcome.ok) (outcome.ok ? process.stdout : process.stderr).write(summarize(outcome));
+      } else if (argv.json) {
+        const vms = runs.map(({ name, node, outcome, stats }) => ({ name, node, ...(JSON.parse(outcomeJson(outcome, { stats })) as Record<string, unknown>) }));
+        process.stdout.write(`${JSON.stringify({ ok: failed === undefined, vms, warnings, stats: placeStat })}\n`);
+      } else {
+        for (const { name, outcome } of runs) {
+          if (argv.quiet && outcome.ok) continue;
+          (outcome.ok ? process.stdout : process.stderr).write(`[${name}] ${summarize(outcome)}`);
+        }
+        const ok = runs.filter((entry) => entry.outcome.ok).length;
+        if (!argv.quiet || failed) process.stderr.write(`${ok} of ${runs.length} VMs ready${failed ? `; ${runs.length - ok} failed and were rolled back` : ''}.\n`);
+      }
+      if (failed && !failed.outcome.ok) process.exitCode = failed.outcome.error.exitCode;
     } finally {
       process.off('SIGINT', onSigint);
     }
@@ -111,6 +200,8 @@ export const provisionCommand: CommandModule<object, ProvisionFlags> = {
       .options({
         ...VM_OPTIONS,
         'dry-run': { type: 'boolean', describe: 'Check everything read-only and print the qm/pvesh commands that would run' },
+        count: { type: 'number', describe: `Create N VMs concurrently (1-${MAX_COUNT}), spread over the nodes; --name must contain {n} (dev-{n} gives dev-1..dev-N)` },
+        force: { type: 'boolean', describe: 'Go ahead past 90 % of the node memory or storage' },
         json: { type: 'boolean', describe: 'Print one JSON object on stdout at the end' },
         quiet: { type: 'boolean', describe: 'No progress output' },
         'log-format': { type: 'string', choices: ['plain', 'json', 'pretty'] as const, describe: 'Progress on stderr as plain lines, pino JSON or pino-pretty' },
@@ -120,6 +211,7 @@ export const provisionCommand: CommandModule<object, ProvisionFlags> = {
         '$0 provision --host pve.lan --identity ~/.ssh/id_ed25519 --known-hosts ~/.ssh/known_hosts --node pve --storage local-lvm --bridge vmbr0 --name web01 --os ubuntu --cores 2 --memory 2048 --disk 20 --ssh-key ~/.ssh/id_ed25519.pub',
         'Ubuntu 24.04 on a real host, DHCP',
       )
+      .example('$0 provision ... --node auto --count 5 --name dev-{n} --node-address pve2=192.168.1.12', 'Five VMs at once, spread over the nodes with the most free memory')
       .example('$0 provision ... --ip 192.168.1.50/24 --gateway 192.168.1.1 --dns "1.1.1.1" --vlan 20 --json', 'Static address on VLAN 20, JSON result') as unknown as Argv<ProvisionFlags>,
   handler,
 };

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Sources } from '../../config/load.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
 import { LinusError } from '../../protocol/errors.js';
+import { outcomeWarnings } from '../../protocol/result.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import { cloneVm, cloneArgs, type CloneFlags } from '../../vm/clone.js';
 import { confirmByName } from '../../vm/confirm.js';
@@ -19,13 +20,13 @@ import { targetOptions, type TargetFlags } from '../target-options.js';
 export interface VmFlags extends TargetFlags, CloneFlags {
   id?: number;
   templateId?: number;
-  nodeAddress?: string[];
   json?: boolean;
   quiet?: boolean;
   timeout?: number;
   force?: boolean;
   yes?: boolean;
   stop?: boolean;
+  foreign?: boolean;
   cores?: number;
   memory?: number;
   description?: string;
@@ -48,19 +49,19 @@ function protocolData<T>(schema: z.ZodType<T>, value: unknown): T {
 // Resolves the target (a real host or --sandbox) and hands out a runner for `vm.sh` commands.
 export async function withOps(argv: ArgumentsCamelCase<VmFlags>, fn: (ctx: OpsContext) => Promise<void>): Promise<void> {
   const sources: Sources = { flags: argv as Record<string, unknown>, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
-  const nodeAddresses = parseNodeAddresses(argv.nodeAddress, process.env.LINUS_NODE_ADDRESSES);
   const script = loadProvisioner('vm');
   const quiet = Boolean(argv.quiet || argv.json);
-  await withTarget(argv, sources, async (resolved) =>
-    fn({
+  await withTarget(argv, sources, async (resolved) => {
+    const nodeAddresses = parseNodeAddresses(resolved.target.nodeAddresses);
+    return fn({
       resolved,
       run: (args) =>
         runOp(
           { ssh: resolved.ssh, script, remoteDir: resolved.target.remoteDir, nodeAddresses, ...(quiet ? {} : { onLog: (line: string) => process.stderr.write(`linus: ${line}\n`) }) },
           [...args, '--remote-dir', resolved.target.remoteDir],
         ),
-    }),
-  );
+    });
+  });
 }
 
 function fail(argv: VmFlags, outcome: Extract<OpOutcome, { ok: false }>, stats: OpStats): void {
@@ -84,9 +85,16 @@ export function finish<T>(argv: VmFlags, result: { outcome: OpOutcome; stats: Op
 
 const vmLabel = (data: { id: number; name: string }) => `VM ${data.id} '${data.name}'`;
 
+// linus never touches a VM it did not create: the host refuses one without the `linus` tag
+// (VM_NOT_OWNED) unless --foreign is passed.
+const FOREIGN_OPTION = { foreign: { type: 'boolean', describe: "Act on a VM linus did not create (no 'linus' tag)" } } as const;
+
+function withForeign(argv: VmFlags, args: string[]): string[] {
+  return argv.foreign ? [...args, '--foreign'] : args;
+}
+
 function common(yargs: Argv): Argv<VmFlags> {
   return targetOptions(yargs).options({
-    'node-address': { type: 'string', array: true, describe: 'SSH address of another cluster node: <node>=<host>[:port] (LINUS_NODE_ADDRESSES)' },
     json: { type: 'boolean', describe: 'Print one JSON object on stdout' },
     quiet: { type: 'boolean', describe: 'No output but errors' },
   }) as unknown as Argv<VmFlags>;
@@ -101,7 +109,7 @@ function power(action: 'start' | 'stop' | 'shutdown' | 'reboot', describe: strin
     command: `${action} <id>`,
     describe,
     builder: (yargs) => {
-      const built = withId(yargs).option('timeout', { type: 'number', describe: 'Seconds to wait for the state [default: 60]' });
+      const built = withId(yargs).options({ timeout: { type: 'number', describe: 'Seconds to wait for the state [default: 60]' }, ...FOREIGN_OPTION });
       return (action === 'shutdown' ? built.option('force', { type: 'boolean', describe: 'Stop the VM if it has not shut down within --timeout' }) : built) as Argv<VmFlags>;
     },
     handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
@@ -109,7 +117,7 @@ function power(action: 'start' | 'stop' | 'shutdown' | 'reboot', describe: strin
         const args = ['power', action, String(argv.id)];
         if (argv.timeout !== undefined) args.push('--timeout', String(argv.timeout));
         if (argv.force) args.push('--force');
-        finish(argv, await run(args), powerSchema, (data) =>
+        finish(argv, await run(withForeign(argv, args)), powerSchema, (data) =>
           data.changed
             ? `${vmLabel(data)} is ${data.state} (node ${data.node})${data.forced ? ': it did not shut down in time and was stopped' : ''}.\n`
             : `${vmLabel(data)} was already ${data.state}: nothing to do.\n`,
@@ -146,7 +154,7 @@ async function deleteHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
     }
     if (argv.stop) args.push('--stop');
     if (argv.timeout !== undefined) args.push('--timeout', String(argv.timeout));
-    finish(argv, await run(args), deleteSchema, (data) =>
+    finish(argv, await run(withForeign(argv, args)), deleteSchema, (data) =>
       `${vmLabel(data)} deleted${data.stopped ? ' (stopped first)' : ''}; volumes removed: ${data.volumes.join(', ') || 'none'}.\n`,
     );
   });
@@ -154,15 +162,15 @@ async function deleteHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
 
 async function cloneHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
   const sources: Sources = { flags: argv as Record<string, unknown>, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
-  const nodeAddresses = parseNodeAddresses(argv.nodeAddress, process.env.LINUS_NODE_ADDRESSES);
   const keys = argv.sshKey === undefined ? undefined : readPublicKeys(argv.sshKey);
   const args = cloneArgs(Number(argv.templateId), argv, keys);
   await withTarget(argv, sources, async (resolved) => {
+    const nodeAddresses = parseNodeAddresses(resolved.target.nodeAddresses);
     const tty = Boolean(process.stderr.isTTY) && !argv.json;
     const onEvent = progressRenderer({ quiet: Boolean(argv.quiet) || Boolean(argv.json), tty, write: (text) => process.stderr.write(text) });
     const { outcome, stats } = await cloneVm({ resolved, script: loadProvisioner('vm'), nodeAddresses, onEvent }, args);
     if (tty && !argv.quiet) process.stderr.write('\r\x1b[2K');
-    const warnings = outcome.logs.filter((line) => line.startsWith('LINUS_WARNING:')).map((line) => line.slice('LINUS_WARNING:'.length));
+    const warnings = outcomeWarnings(outcome);
     if (argv.json) process.stdout.write(outcomeJson(outcome, { stats, warnings }));
     else {
       for (const warning of warnings) process.stderr.write(`linus: warning: ${warning}\n`);
@@ -221,6 +229,7 @@ const subcommands: CommandModule<object, VmFlags>[] = [
         name: { type: 'string', describe: 'New name (a DNS label)' },
         description: { type: 'string', describe: 'Description (one line)' },
         tags: { type: 'string', describe: "Tags, ';'-separated (linus' own ownership tags are kept)" },
+        ...FOREIGN_OPTION,
       }) as unknown as Argv<VmFlags>,
     handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
       withOps(argv, async ({ run }) => {
@@ -230,7 +239,7 @@ const subcommands: CommandModule<object, VmFlags>[] = [
         if (argv.name !== undefined) args.push('--name', argv.name);
         if (argv.description !== undefined) args.push('--description', argv.description);
         if (argv.tags !== undefined) args.push('--tags', argv.tags);
-        finish(argv, await run(args), setSchema, (data) => {
+        finish(argv, await run(withForeign(argv, args)), setSchema, (data) => {
           if (!data.changed && data.pending.length === 0) return `${vmLabel(data)} already has these settings: nothing to do.\n`;
           const applied = data.applied.length > 0 ? `applied: ${data.applied.join(', ')}` : '';
           const pending = data.pending.length > 0 ? `pending until the next reboot: ${data.pending.join(', ')}` : '';
@@ -246,12 +255,13 @@ const subcommands: CommandModule<object, VmFlags>[] = [
       withId(yargs).options({
         size: { type: 'string', demandOption: true, describe: 'New size in GiB (40) or growth (+10)' },
         disk: { type: 'string', describe: 'Disk [default: scsi0]' },
+        ...FOREIGN_OPTION,
       }) as unknown as Argv<VmFlags>,
     handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
       withOps(argv, async ({ run }) => {
         const args = ['resize', String(argv.id), '--size', String(argv.size)];
         if (argv.disk !== undefined) args.push('--disk', argv.disk);
-        finish(argv, await run(args), resizeSchema, (data) =>
+        finish(argv, await run(withForeign(argv, args)), resizeSchema, (data) =>
           data.changed
             ? `${vmLabel(data)} ${data.disk}: ${(data.beforeBytes / GiB).toFixed(1)} GiB -> ${(data.sizeBytes / GiB).toFixed(1)} GiB\n`
             : `${vmLabel(data)} ${data.disk} is already ${(data.sizeBytes / GiB).toFixed(1)} GiB: nothing to do.\n`,
@@ -267,6 +277,7 @@ const subcommands: CommandModule<object, VmFlags>[] = [
         yes: { type: 'boolean', describe: 'Do not ask' },
         stop: { type: 'boolean', describe: 'Stop a running VM first (otherwise it is refused)' },
         timeout: { type: 'number', describe: 'Seconds to wait for the stop [default: 60]' },
+        ...FOREIGN_OPTION,
       }) as unknown as Argv<VmFlags>,
     handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(deleteHandler),
   },

@@ -85,12 +85,47 @@ function suite(transport: 'embedded' | 'sshd') {
     await vmCli('start', String(vm));
   });
 
+  it('shutdown of a guest that ignores it is STATE_TIMEOUT and leaves it running; --force then stops it', async () => {
+    target.simHost.setFaults({ shutdownIgnored: true });
+    const timedOut = await vmCli('shutdown', String(vm), '--timeout', '1');
+    expect(timedOut.code, timedOut.stderr).toBe(6);
+    expect(timedOut.json().error).toMatchObject({ code: 'STATE_TIMEOUT', message: expect.stringContaining(`VM ${vm} did not shut down within 1 s`) });
+    expect(running(target, vm)).toBe(true);
+    const forced = await vmCli('shutdown', String(vm), '--timeout', '1', '--force');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.json().vm).toMatchObject({ changed: true, state: 'stopped', forced: true });
+    expect(forced.json().warnings).toEqual([expect.stringContaining('did not shut down within 1 s: stopping it (--force)')]);
+    expect(running(target, vm)).toBe(false);
+    target.simHost.clearFaults();
+    expect((await vmCli('start', String(vm))).code).toBe(0);
+  });
+
   it('answers VM_NOT_FOUND for every operation on a VM that does not exist', async () => {
     for (const args of [['status', '999'], ['start', '999'], ['stop', '999'], ['config', '999'], ['set', '999', '--cores', '2'], ['resize', '999', '--size', '+1'], ['delete', '999', '--yes']]) {
       const result = await vmCli(...args);
       expect(result.code, args.join(' ')).toBe(12);
       expect(result.json().error).toMatchObject({ code: 'VM_NOT_FOUND', message: 'VM 999 does not exist in the cluster' });
     }
+  });
+
+  it('refuses to change a VM linus did not create with VM_NOT_OWNED unless --foreign; reading it is fine', async () => {
+    const before = target.simHost.vmConfig(100);
+    for (const args of [['start', '100'], ['stop', '100'], ['shutdown', '100'], ['reboot', '100'], ['set', '100', '--cores', '2'], ['resize', '100', '--size', '+1'], ['delete', '100', '--yes']]) {
+      const result = await vmCli(...args);
+      expect(result.code, args.join(' ')).toBe(18);
+      expect(result.json().error).toMatchObject({ code: 'VM_NOT_OWNED', exitCode: 18 });
+      expect(result.json().error.message).toContain("VM 100 'existing-100' was not created by linus");
+    }
+    expect(target.simHost.vmConfig(100)).toEqual(before);
+    expect(running(target, 100)).toBe(false);
+    expect((await vmCli('status', '100')).json().vm).toMatchObject({ linus: false, state: 'stopped' });
+    expect((await vmCli('config', '100')).code).toBe(0);
+    const forced = await vmCli('set', '100', '--description', 'adopted', '--foreign');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(target.simHost.vmConfig(100)?.description).toBe('adopted');
+    expect(target.simHost.vmConfig(100)?.tags).toBeUndefined();
+    const stopped = await vmCli('stop', '100', '--foreign');
+    expect(stopped.json().vm).toMatchObject({ changed: false, state: 'stopped' });
   });
 
   it('refuses a locked VM with VM_LOCKED naming the lock, and touches nothing', async () => {

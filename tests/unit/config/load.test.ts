@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSettings } from '../../../src/config/load.js';
 import { targetSchema, vmSpecSchema } from '../../../src/config/spec.js';
 import { LinusError } from '../../../src/protocol/errors.js';
+import { parseNodeAddresses } from '../../../src/vm/nodes.js';
 
 function tempFile(name: string, text: string): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'linus-cfg-')), name);
@@ -95,5 +96,28 @@ describe('VM spec validation', () => {
 
   it('accepts a static address with gateway and DNS', () => {
     expect(parse({ ip: '127.88.5.5/16', gateway: '127.88.0.1', dns: '1.1.1.1 8.8.8.8', vlan: 10 })).toMatchObject({ ip: '127.88.5.5/16', vlan: 10 });
+  });
+});
+
+describe('node addresses', () => {
+  const nodeAddresses = (sources: { flags?: Record<string, unknown>; env?: NodeJS.ProcessEnv; configFile?: string }) =>
+    parseNodeAddresses(parseSettings(targetSchema, { flags: { host: 'pve1', ...sources.flags }, env: sources.env ?? {}, ...(sources.configFile ? { configFile: sources.configFile } : {}) }).nodeAddresses);
+
+  it('come from a map or a list in the config file, LINUS_NODE_ADDRESSES or --node-address, flags first', () => {
+    const map = tempFile('nodes.yaml', 'nodeAddresses:\n  pve2: 192.168.1.12\n  pve3: "192.168.1.13:2222"\n');
+    expect(nodeAddresses({ configFile: map })).toEqual({ pve2: { host: '192.168.1.12' }, pve3: { host: '192.168.1.13', port: 2222 } });
+    const list = tempFile('nodes.json', JSON.stringify({ nodeAddresses: ['pve2=10.0.0.2'] }));
+    expect(nodeAddresses({ configFile: list })).toEqual({ pve2: { host: '10.0.0.2' } });
+    expect(nodeAddresses({ configFile: list, env: { LINUS_NODE_ADDRESSES: 'pve4=10.0.0.4, pve5=[fd00::5]:22' } })).toEqual({ pve4: { host: '10.0.0.4' }, pve5: { host: 'fd00::5', port: 22 } });
+    expect(nodeAddresses({ flags: { nodeAddresses: ['pve6=h6'] }, env: { LINUS_NODE_ADDRESSES: 'pve4=10.0.0.4' } })).toEqual({ pve6: { host: 'h6' } });
+    expect(nodeAddresses({})).toEqual({});
+  });
+
+  it('refuse a malformed entry with INVALID_SPEC naming it', () => {
+    for (const bad of ['pve2', 'pve2=', 'pve2=host:0', 'pve2=host:70000', 'pve 2=host', 'pve2=$(id)']) {
+      const error = errorOf(() => nodeAddresses({ flags: { nodeAddresses: [bad] } }));
+      expect(error.code).toBe('INVALID_SPEC');
+      expect(error.message).toContain(JSON.stringify(bad));
+    }
   });
 });
