@@ -82,6 +82,16 @@ setup() {
   done
 }
 
+@test "ownership holds for a VM with many tags after 'linus' (no early-exit pipe under pipefail)" {
+  run bash -c 'source "$1"
+    VM_CONFIG="tags: linus;$(printf "t%d;" {1..30000})"
+    ops_is_linus && echo owned
+    VM_CONFIG="tags: linus-r1;$(printf "t%d;" {1..30000})"
+    ops_is_linus || echo foreign' _ "$ENTRY_OPS"
+  assert_success
+  assert_output $'owned\nforeign'
+}
+
 @test "hostile VM ids and options are INVALID_SPEC before any Proxmox call" {
   for args in "start 1;id" "start 101 --timeout 1;reboot" "start 101 --bogus 1" "halt 101"; do
     read -ra words <<<"$args"
