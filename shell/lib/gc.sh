@@ -38,9 +38,7 @@ _gc_parse_options() { # <command> <option...>
     SPEC[${key//-/_}]=$2
     shift 2
   done
-  shown what "${SPEC[remote_dir]}"
-  [[ "${SPEC[remote_dir]}" =~ ^/[A-Za-z0-9._/-]*$ && ! "${SPEC[remote_dir]}/" =~ /\.\.?/ ]] ||
-    die INVALID_SPEC "--remote-dir must be an absolute path of [A-Za-z0-9._/-] without . or .., got $what"
+  need_remote_dir "${SPEC[remote_dir]}"
   shown what "${SPEC[older_than]}"
   _int_in "${SPEC[older_than]}" 0 315360000 || die INVALID_SPEC "--older-than must be a number of seconds from 0 to 315360000, got $what"
 }

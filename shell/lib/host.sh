@@ -2,6 +2,13 @@
 # Step 1 on the host: tools, PVE version, node, storage, name and bridge, in a fixed number of
 # Proxmox calls however many VMs exist (one /cluster/resources read gives node, storage and names).
 
+# The node this script runs on: Proxmox names a node after the short host name.
+local_node_name() {
+  local name
+  name=$(uname -n)
+  echo "${name%%.*}"
+}
+
 # Facts about the target node read from /cluster/resources (see _facts_program).
 declare -gA FACTS=()
 
@@ -25,9 +32,10 @@ check_pve_version() {
 }
 
 # Reads /cluster/resources JSON on stdin and prints key=value facts for the request:
-# node (chosen: the given one, the only one, or the local one), node_status, node_mem_free,
+# node (chosen: the given one, the only one, or the local one), local_node (this host, when it is
+# a node of the cluster), node_status, node_mem_used/node_mem_total,
 # storage (given, or local-lvm, or the images storage with most room), storage_listed,
-# storage_status, storage_content, storage_avail, snippets (a storage with snippets content,
+# storage_status, storage_content, storage_used/storage_total, snippets (a storage with snippets content,
 # the chosen one first), name_vmid/name_node (a VM or CT already using the name).
 _facts_program() {
   cat <<'PERL'
@@ -45,7 +53,6 @@ my ($n) = grep { ($_->{node} // "") eq $node } @nodes;
 print "node=", $clean->($node), "\n";
 print "local_node=", ((grep { ($_->{node} // "") eq $local } @nodes) ? $clean->($local) : ""), "\n";
 print "node_status=", ($n ? $clean->($n->{status} // "unknown") : "missing"), "\n";
-print "node_mem_free=", ($n && $n->{maxmem} ? int($n->{maxmem} - ($n->{mem} // 0)) : ""), "\n";
 print "node_mem_used=", ($n ? int($n->{mem} // 0) : 0), "\n";
 print "node_mem_total=", ($n ? int($n->{maxmem} // 0) : 0), "\n";
 my @st = sort { $a->{storage} cmp $b->{storage} }
@@ -63,7 +70,6 @@ print "storage=", $clean->($storage), "\n";
 print "storage_listed=", ($s ? 1 : 0), "\n";
 print "storage_status=", ($s ? $clean->($s->{status} // "unknown") : ""), "\n";
 print "storage_content=", ($s ? $clean->($s->{content}) : ""), "\n";
-print "storage_avail=", ($s ? int($room->($s)) : 0), "\n";
 print "storage_used=", ($s ? int($s->{disk} // 0) : 0), "\n";
 print "storage_total=", ($s ? int($s->{maxdisk} // 0) : 0), "\n";
 my @snip = grep { ($_->{status} // "") eq "available" && grep { $_ eq "snippets" } split /,/, ($_->{content} // "") } @st;
@@ -79,10 +85,9 @@ PERL
 
 # Node, storage, capacity and name checks from one /cluster/resources read.
 check_cluster() {
-  local out key value local_node
-  local_node=$(uname -n)
+  local out key value
   pve pvesh get /cluster/resources --output-format json || pve_fail NODE_NOT_FOUND "cannot read /cluster/resources"
-  out=$(perl -e "$(_facts_program)" "${SPEC[node]:-}" "${SPEC[storage]:-}" "${SPEC[name]}" "${local_node%%.*}" <<<"$PVE_OUT") ||
+  out=$(perl -e "$(_facts_program)" "${SPEC[node]:-}" "${SPEC[storage]:-}" "${SPEC[name]}" "$(local_node_name)" <<<"$PVE_OUT") ||
     die INTERNAL "cannot parse /cluster/resources"
   FACTS=()
   while IFS='=' read -r key value; do
@@ -108,10 +113,12 @@ check_cluster() {
   [[ ",${FACTS[storage_content]}," == *,images,* ]] ||
     die STORAGE_NOT_FOUND "storage '${SPEC[storage]}' does not hold VM images (content: ${FACTS[storage_content]})"
   local disk_gib=${SPEC[disk]} memory_mib=${SPEC[memory]}
-  ((FACTS[storage_avail] >= disk_gib * 1024 * 1024 * 1024)) ||
-    die INSUFFICIENT_STORAGE "storage '${SPEC[storage]}' has $((FACTS[storage_avail] / 1024 / 1024 / 1024)) GiB free, ${SPEC[disk]} GiB asked"
-  if [[ -n "${FACTS[node_mem_free]}" ]] && ((FACTS[node_mem_free] < memory_mib * 1024 * 1024)); then
-    die INSUFFICIENT_MEMORY "node '${SPEC[node]}' has $((FACTS[node_mem_free] / 1024 / 1024)) MiB free, ${SPEC[memory]} MiB asked"
+  local storage_free=$((FACTS[storage_total] - FACTS[storage_used])) mem_free=$((FACTS[node_mem_total] - FACTS[node_mem_used]))
+  ((storage_free >= disk_gib * 1024 * 1024 * 1024)) ||
+    die INSUFFICIENT_STORAGE "storage '${SPEC[storage]}' has $((storage_free / 1024 / 1024 / 1024)) GiB free, ${SPEC[disk]} GiB asked"
+  # A node that reports no memory total is not checked.
+  if ((FACTS[node_mem_total] > 0 && mem_free < memory_mib * 1024 * 1024)); then
+    die INSUFFICIENT_MEMORY "node '${SPEC[node]}' has $((mem_free / 1024 / 1024)) MiB free, ${SPEC[memory]} MiB asked"
   fi
   # Skipped when the driver's placement already checked every VM of the run together.
   if [[ "${SPEC[capacity]}" != placed ]]; then

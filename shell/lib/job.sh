@@ -181,3 +181,48 @@ job_cancel() { # <dir>
   log "cancelling job ${1##*/}"
   kill -TERM "$(<"$1/pid")" 2>/dev/null || true
 }
+
+# Options of wait/cancel (shared by every entry script that runs jobs), into SPEC.
+_parse_follow() { # <option...>
+  SPEC+=([remote_dir]=/var/lib/linus [offset]=0 [max_seconds]="")
+  while (($#)); do
+    case "$1" in
+      --offset | --max-seconds | --remote-dir) ;;
+      *) local what && shown what "$1" && die INVALID_SPEC "unknown option $what" ;;
+    esac
+    (($# >= 2)) || die INVALID_SPEC "option $1 needs a value"
+    local key=${1#--}
+    SPEC[${key//-/_}]=$2
+    shift 2
+  done
+  _int_in "${SPEC[offset]}" 0 999999999999 || die INVALID_SPEC "--offset must be a byte offset"
+  [[ -z "${SPEC[max_seconds]}" ]] || _int_in "${SPEC[max_seconds]}" 0 86400 ||
+    die INVALID_SPEC "--max-seconds must be an integer from 0 to 86400"
+  need_remote_dir "${SPEC[remote_dir]}"
+}
+
+# Usage: wait <run-id> [--offset N] [--max-seconds N] [--remote-dir DIR]
+# Description: print the job log from --offset, then LINUS_OFFSET, LINUS_JOB and, once finished,
+# the final block. Exit 0 (success), the job's exit status (failure) or 75 (still running).
+cmd_wait() {
+  local id=${1:-} dir
+  (($#)) && shift
+  _parse_follow "$@"
+  job_find dir "${SPEC[remote_dir]}" "$id"
+  emit RUN_ID "$id"
+  follow_job "$dir" "${SPEC[offset]}" "${SPEC[max_seconds]}" 0
+}
+
+# Usage: cancel <run-id> [--remote-dir DIR]
+# Description: stop the job, wait for its rollback, print its final block (CANCELLED, exit 130).
+cmd_cancel() {
+  local id=${1:-} dir
+  (($#)) && shift
+  _parse_follow "$@"
+  job_find dir "${SPEC[remote_dir]}" "$id"
+  emit RUN_ID "$id"
+  local offset
+  offset=$(stat -c %s -- "$dir/log")
+  job_cancel "$dir"
+  follow_job "$dir" "$offset" "" 0
+}

@@ -207,7 +207,7 @@ cmd_place() {
   ops_parse "node: storage: bridge: memory: disk: count: force reachable: remote-dir:" "$@"
   ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "place takes no arguments"
   local what local_node item
-  local_node=$(ops_local_node)
+  local_node=$(local_node_name)
   if [[ -n "${OPT[reachable]+x}" ]]; then
     PLACE_WITHIN=" $local_node "
     local -a reachable=()
@@ -219,12 +219,9 @@ cmd_place() {
     done
   fi
   OPT[node]=${OPT[node]:-auto} OPT[storage]=${OPT[storage]:-local-lvm} OPT[bridge]=${OPT[bridge]:-vmbr0}
-  shown what "${OPT[node]}"
-  [[ "${OPT[node]}" =~ $DNS_LABEL_RE ]] || die INVALID_SPEC "--node must be auto or a node name, got $what"
-  shown what "${OPT[storage]}"
-  [[ "${OPT[storage]}" =~ ^[A-Za-z][A-Za-z0-9_.-]{0,99}$ ]] || die INVALID_SPEC "--storage must be a storage id, got $what"
-  shown what "${OPT[bridge]}"
-  [[ "${OPT[bridge]}" =~ ^[A-Za-z][A-Za-z0-9_.-]{0,14}$ ]] || die INVALID_SPEC "--bridge must be an interface name, got $what"
+  need_match OPT node "$DNS_LABEL_RE" "must be auto or a node name"
+  need_match OPT storage "$STORAGE_RE" "must be a storage id"
+  need_match OPT bridge "$BRIDGE_RE" "must be an interface name"
   ops_int memory 64 4194304 2048
   ops_int disk 0 65536 20
   ops_int count 1 100 1

@@ -35,39 +35,18 @@ clone_parse() { # <option...>
 }
 
 clone_validate() {
-  local what
-  if [[ -z "${SPEC[run_id]:-}" ]]; then
-    SPEC[run_id]="r$(date -u +%y%m%d%H%M%S)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
-  fi
-  shown what "${SPEC[run_id]}"
-  [[ "${SPEC[run_id]}" =~ $RUN_ID_RE ]] || die INVALID_SPEC "--run-id must match $RUN_ID_RE, got $what"
-  shown what "${SPEC[remote_dir]}"
-  [[ "${SPEC[remote_dir]}" =~ ^/[A-Za-z0-9._/-]*$ && ! "${SPEC[remote_dir]}/" =~ /\.\.?/ ]] ||
-    die INVALID_SPEC "--remote-dir must be an absolute path of [A-Za-z0-9._/-] without . or .., got $what"
-  shown what "${SPEC[template]:-}"
-  [[ "${SPEC[template]:-}" =~ $VMID_RE ]] || die INVALID_SPEC "--template must be a VM ID, got $what"
-  shown what "${SPEC[name]:-}"
-  [[ "${SPEC[name]:-}" =~ $DNS_LABEL_RE ]] || die INVALID_SPEC "--name must be a DNS label (letters, digits, inner hyphens, at most 63), got $what"
+  need_run_id
+  need_remote_dir "${SPEC[remote_dir]}"
+  need_match SPEC template "$VMID_RE" "must be a VM ID"
+  need_match SPEC name "$DNS_LABEL_RE" "$DNS_LABEL_RULE"
   if [[ -n "${SPEC[storage]:-}" ]]; then
-    shown what "${SPEC[storage]}"
-    [[ "${SPEC[storage]}" =~ ^[A-Za-z][A-Za-z0-9_.-]{0,99}$ ]] || die INVALID_SPEC "--storage must be a storage id, got $what"
+    need_match SPEC storage "$STORAGE_RE" "must be a storage id"
     ((SPEC[full])) || die INVALID_SPEC "--storage only goes with a full clone (a linked clone stays on the template's storage)"
   fi
-  if [[ -n "${SPEC[user]:-}" ]]; then
-    shown what "${SPEC[user]}"
-    [[ "${SPEC[user]}" =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] || die INVALID_SPEC "--user must be a Linux user name, got $what"
-  fi
+  [[ -z "${SPEC[user]:-}" ]] || need_match SPEC user "$USER_RE" "must be a Linux user name"
   _need_int timeout 1 86400
   [[ -z "${SPEC[ssh_key_b64]:-}" ]] || _check_keys
-  if [[ -n "${SPEC[ip]}" && "${SPEC[ip]}" != dhcp ]]; then
-    shown what "${SPEC[ip]}"
-    [[ "${SPEC[ip]}" =~ ^([0-9.]+)/([0-9]{1,2})$ && "${BASH_REMATCH[1]}" =~ $IPV4_RE ]] || die INVALID_SPEC "--ip must be dhcp or A.B.C.D/N, got $what"
-  fi
-  if [[ -n "${SPEC[gateway]:-}" ]]; then
-    shown what "${SPEC[gateway]}"
-    [[ "${SPEC[gateway]}" =~ $IPV4_RE ]] || die INVALID_SPEC "--gateway must be an IPv4 address, got $what"
-    [[ -n "${SPEC[ip]}" && "${SPEC[ip]}" != dhcp ]] || die INVALID_SPEC "--gateway needs a static --ip"
-  fi
+  need_address
 }
 
 # The template's value of <key> (TEMPLATE_CONFIG).
@@ -231,6 +210,7 @@ clone_run() {
   clone_verify
   clone_step 4 cloudinit
   clone_step 5 start
+  # shellcheck disable=SC2034 # read by rollback_destroy (lib/vm.sh)
   START_TRIED=1
   pve qm start "$VM_ID" || ops_fail START_FAILED "qm start $VM_ID failed"
   clone_step 6 ip
@@ -253,12 +233,5 @@ clone_rollback() {
   fi
   CLONE_ID=""
   ((CLONE_OWNED)) || return 0
-  if ((START_TRIED)) && ! pve qm stop "$id"; then
-    log "rollback: qm stop $id failed: $(pve_message)"
-  fi
-  if ! pve qm destroy "$id" --purge 1 --destroy-unreferenced-disks 1; then
-    fail_note "rollback: VM $id was not removed ($(pve_message)); remove it with 'qm destroy $id --purge 1'"
-    return 0
-  fi
-  log "rollback: VM $id and its volumes removed"
+  rollback_destroy "$id"
 }

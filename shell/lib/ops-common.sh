@@ -37,9 +37,7 @@ ops_parse() { # <spec> <arg...>
     esac
   done
   OPT[remote_dir]=${OPT[remote_dir]:-/var/lib/linus}
-  shown what "${OPT[remote_dir]}"
-  [[ "${OPT[remote_dir]}" =~ ^/[A-Za-z0-9._/-]*$ && ! "${OPT[remote_dir]}/" =~ /\.\.?/ ]] ||
-    die INVALID_SPEC "--remote-dir must be an absolute path of [A-Za-z0-9._/-] without . or .., got $what"
+  need_remote_dir "${OPT[remote_dir]}"
 }
 
 # The VM ID argument (exactly one positional argument unless told otherwise).
@@ -56,13 +54,6 @@ ops_int() { # <key> <min> <max> <default>
   OPT[$1]=${OPT[$1]:-$4}
   shown what "${OPT[$1]}"
   _int_in "${OPT[$1]}" "$2" "$3" || die INVALID_SPEC "--${1//_/-} must be an integer from $2 to $3, got $what"
-}
-
-# The node this script runs on: Proxmox names a node after the short host name.
-ops_local_node() {
-  local name
-  name=$(uname -n)
-  echo "${name%%.*}"
 }
 
 # Reads /cluster/resources once (every type: nodes and storages serve the capacity checks).
@@ -104,7 +95,7 @@ ops_find_vm() { # <vmid>
   done <<<"$out"
   ((VMR[exists])) || die VM_NOT_FOUND "VM $1 does not exist in the cluster"
   [[ "${VMR[type]}" == qemu ]] || die VM_NOT_FOUND "$1 is a container (CT), not a VM"
-  local_node=$(ops_local_node)
+  local_node=$(local_node_name)
   if [[ "${VMR[node]}" != "$local_node" ]]; then
     die VM_ON_OTHER_NODE "VM $1 is on node '${VMR[node]}', this is node '$local_node'"
   fi

@@ -92,8 +92,7 @@ cmd_set() {
   [[ -n "${OPT[cores]:-}" ]] && ops_int cores 1 128 "" && WANT[cores]=${OPT[cores]}
   [[ -n "${OPT[memory]:-}" ]] && ops_int memory 64 4194304 "" && WANT[memory]=${OPT[memory]}
   if [[ -n "${OPT[name]+x}" ]]; then
-    shown what "${OPT[name]}"
-    [[ "${OPT[name]}" =~ $DNS_LABEL_RE ]] || die INVALID_SPEC "--name must be a DNS label (letters, digits, inner hyphens, at most 63), got $what"
+    need_match OPT name "$DNS_LABEL_RE" "$DNS_LABEL_RULE"
     WANT[name]=${OPT[name]}
   fi
   if [[ -n "${OPT[description]+x}" ]]; then

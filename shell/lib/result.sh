@@ -119,3 +119,19 @@ end_line() {
 fail_status() {
   echo "${CODE_EXIT[$FAIL_CODE]}"
 }
+
+# Usage: version
+# Description: the script's version and name (PROVISIONER), and the body checksum when run from
+# a bundle.
+cmd_version() {
+  local header sum
+  emit VERSION "$LINUS_VERSION"
+  emit PROVISIONER "$PROVISIONER"
+  header=$(sed -n '2p' -- "$SELF")
+  if [[ "$header" == "# linus-provisioner "* ]]; then
+    sum=$(tail -n +3 -- "$SELF" | sha256sum)
+    emit BODY_SHA256 "${sum%% *}"
+  fi
+  end_line
+  mark_final
+}

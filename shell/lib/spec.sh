@@ -10,6 +10,10 @@ KEYS_COUNT=0
 readonly RUN_ID_RE='^[a-z0-9][a-z0-9-]{5,40}$'
 readonly IPV4_RE='^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$'
 readonly DNS_LABEL_RE='^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$'
+readonly DNS_LABEL_RULE='must be a DNS label (letters, digits, inner hyphens, at most 63)'
+readonly STORAGE_RE='^[A-Za-z][A-Za-z0-9_.-]{0,99}$'
+readonly USER_RE='^[a-z_][a-z0-9_-]{0,31}$'
+readonly BRIDGE_RE='^[A-Za-z][A-Za-z0-9_.-]{0,14}$'
 readonly SSH_KEY_RE='^(ssh-ed25519|ssh-rsa|ssh-dss|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^[:cntrl:]]*)?$'
 
 # Shows an untrusted value in a message: quoted, one line, short.
@@ -44,6 +48,45 @@ parse_spec() { # <option...>
 # Integer in [min, max], without leading zeros or signs.
 _int_in() { # <value> <min> <max>
   [[ "$1" =~ ^(0|[1-9][0-9]{0,9})$ ]] && (($1 >= $2 && $1 <= $3))
+}
+
+# <array>[<key>] (SPEC or OPT) must match <regex>; <rule> completes "--<key> ..." in the message.
+need_match() { # <array> <key> <regex> <rule, e.g. "must be a storage id">
+  local -n _options=$1
+  local what
+  shown what "${_options[$2]:-}"
+  [[ "${_options[$2]:-}" =~ $3 ]] || die INVALID_SPEC "--${2//_/-} $4, got $what"
+}
+
+# Every command's --remote-dir: an absolute path that cannot climb out with . or .. parts.
+need_remote_dir() { # <value>
+  local what
+  shown what "$1"
+  [[ "$1" =~ ^/[A-Za-z0-9._/-]*$ && ! "$1/" =~ /\.\.?/ ]] ||
+    die INVALID_SPEC "--remote-dir must be an absolute path of [A-Za-z0-9._/-] without . or .., got $what"
+}
+
+# --ip (dhcp, A.B.C.D/N, or empty where it is optional) and --gateway, which needs a static --ip.
+need_address() {
+  local what address prefix
+  if [[ -n "${SPEC[ip]:-}" && "${SPEC[ip]}" != dhcp ]]; then
+    shown what "${SPEC[ip]}"
+    [[ "${SPEC[ip]}" =~ ^([0-9.]+)/([0-9]{1,2})$ ]] || die INVALID_SPEC "--ip must be dhcp or A.B.C.D/N, got $what"
+    address=${BASH_REMATCH[1]} prefix=${BASH_REMATCH[2]}
+    { [[ "$address" =~ $IPV4_RE ]] && _int_in "$prefix" 1 32; } || die INVALID_SPEC "--ip must be dhcp or A.B.C.D/N, got $what"
+  fi
+  if [[ -n "${SPEC[gateway]:-}" ]]; then
+    need_match SPEC gateway "$IPV4_RE" "must be an IPv4 address"
+    [[ -n "${SPEC[ip]:-}" && "${SPEC[ip]}" != dhcp ]] || die INVALID_SPEC "--gateway needs a static --ip"
+  fi
+}
+
+# A new run gets a fresh id; a given one (a retry of the same run) must be well-formed.
+need_run_id() {
+  if [[ -z "${SPEC[run_id]:-}" ]]; then
+    SPEC[run_id]="r$(date -u +%y%m%d%H%M%S)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+  fi
+  need_match SPEC run_id "$RUN_ID_RE" "must match $RUN_ID_RE"
 }
 
 _need_int() { # <key> <min> <max>
@@ -89,14 +132,8 @@ _check_keys() {
 # Checks every option and fills in defaults that depend on others (user, name, image).
 validate_spec() {
   local what item
-  if [[ -z "${SPEC[run_id]:-}" ]]; then
-    SPEC[run_id]="r$(date -u +%y%m%d%H%M%S)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
-  fi
-  shown what "${SPEC[run_id]}"
-  [[ "${SPEC[run_id]}" =~ $RUN_ID_RE ]] || die INVALID_SPEC "--run-id must match $RUN_ID_RE, got $what"
-  shown what "${SPEC[remote_dir]}"
-  [[ "${SPEC[remote_dir]}" =~ ^/[A-Za-z0-9._/-]*$ && ! "${SPEC[remote_dir]}/" =~ /\.\.?/ ]] ||
-    die INVALID_SPEC "--remote-dir must be an absolute path of [A-Za-z0-9._/-] without . or .., got $what"
+  need_run_id
+  need_remote_dir "${SPEC[remote_dir]}"
 
   local row os_id os_user os_image os_sums
   shown what "${SPEC[os]}"
@@ -107,31 +144,21 @@ validate_spec() {
   _need_int memory 512 1048576
   _need_int disk 1 65536
   _need_int timeout 1 86400
-  shown what "${SPEC[capacity]}"
-  [[ "${SPEC[capacity]}" =~ ^(check|force|placed)$ ]] || die INVALID_SPEC "--capacity must be check, force or placed, got $what"
+  need_match SPEC capacity '^(check|force|placed)$' "must be check, force or placed"
   [[ -z "${SPEC[vlan]:-}" ]] || _need_int vlan 1 4094
 
-  if [[ -n "${SPEC[node]:-}" ]]; then
-    shown what "${SPEC[node]}"
-    [[ "${SPEC[node]}" =~ $DNS_LABEL_RE ]] || die INVALID_SPEC "--node must be a node name, got $what"
-  fi
-  if [[ -n "${SPEC[storage]:-}" ]]; then
-    shown what "${SPEC[storage]}"
-    [[ "${SPEC[storage]}" =~ ^[A-Za-z][A-Za-z0-9_.-]{0,99}$ ]] || die INVALID_SPEC "--storage must be a storage id, got $what"
-  fi
-  shown what "${SPEC[bridge]}"
-  [[ "${SPEC[bridge]}" =~ ^[A-Za-z][A-Za-z0-9_.-]{0,14}$ ]] || die INVALID_SPEC "--bridge must be an interface name, got $what"
+  [[ -z "${SPEC[node]:-}" ]] || need_match SPEC node "$DNS_LABEL_RE" "must be a node name"
+  [[ -z "${SPEC[storage]:-}" ]] || need_match SPEC storage "$STORAGE_RE" "must be a storage id"
+  need_match SPEC bridge "$BRIDGE_RE" "must be an interface name"
 
   if [[ -z "${SPEC[name]:-}" ]]; then
     SPEC[name]="linus-${SPEC[run_id]}"
     while [[ "${SPEC[name]}" == *- ]]; do SPEC[name]=${SPEC[name]%-}; done
   fi
-  shown what "${SPEC[name]}"
-  [[ "${SPEC[name]}" =~ $DNS_LABEL_RE ]] || die INVALID_SPEC "--name must be a DNS label (letters, digits, inner hyphens, at most 63), got $what"
+  need_match SPEC name "$DNS_LABEL_RE" "$DNS_LABEL_RULE"
 
   SPEC[user]=${SPEC[user]:-$os_user}
-  shown what "${SPEC[user]}"
-  [[ "${SPEC[user]}" =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] || die INVALID_SPEC "--user must be a Linux user name, got $what"
+  need_match SPEC user "$USER_RE" "must be a Linux user name"
 
   if [[ -n "${SPEC[ssh_key_b64]:-}" ]]; then
     _check_keys
@@ -139,18 +166,7 @@ validate_spec() {
     ((SPEC[password])) || die INVALID_SPEC "give --ssh-key-b64 (recommended) or --password"
   fi
 
-  shown what "${SPEC[ip]}"
-  if [[ "${SPEC[ip]}" != dhcp ]]; then
-    [[ "${SPEC[ip]}" =~ ^([0-9.]+)/([0-9]{1,2})$ ]] || die INVALID_SPEC "--ip must be dhcp or A.B.C.D/N, got $what"
-    item=${BASH_REMATCH[2]}
-    [[ "${BASH_REMATCH[1]}" =~ $IPV4_RE ]] || die INVALID_SPEC "--ip must be dhcp or A.B.C.D/N, got $what"
-    _int_in "$item" 1 32 || die INVALID_SPEC "--ip must be dhcp or A.B.C.D/N, got $what"
-  fi
-  if [[ -n "${SPEC[gateway]:-}" ]]; then
-    shown what "${SPEC[gateway]}"
-    [[ "${SPEC[gateway]}" =~ $IPV4_RE ]] || die INVALID_SPEC "--gateway must be an IPv4 address, got $what"
-    [[ "${SPEC[ip]}" != dhcp ]] || die INVALID_SPEC "--gateway needs a static --ip"
-  fi
+  need_address
   if [[ -n "${SPEC[dns]:-}" ]]; then
     shown what "${SPEC[dns]}"
     local -a servers=()

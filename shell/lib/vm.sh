@@ -282,6 +282,13 @@ rollback() {
     log "rollback: VM $id is not tagged linus-${SPEC[run_id]}; leaving it alone"
     return 0
   fi
+  rollback_destroy "$id"
+}
+
+# The end of every rollback, once the VM is known to be this run's: stop it if it was started,
+# then destroy it with its volumes; a failure is noted in the failure block.
+rollback_destroy() { # <vmid>
+  local id=$1
   if ((START_TRIED)) && ! pve qm stop "$id"; then
     log "rollback: qm stop $id failed: $(pve_message)"
   fi

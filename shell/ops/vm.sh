@@ -22,6 +22,8 @@ umask 077
 export LC_ALL=C
 
 LINUS_VERSION="0.0.0-dev" # linus:version
+# The name `version` reports (LINUS_PROVISIONER).
+readonly PROVISIONER=vm
 LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)" # linus:source-only
 # shellcheck source=shell/lib/log.sh
 source "$LIB_DIR/log.sh" # linus:include lib/log.sh
@@ -121,59 +123,6 @@ cmd_job() { # <run-id> <remote-dir>
   clone_run
   clone_success_block | publish_final 0
   CLONE_ID=""
-  mark_final
-}
-
-_parse_follow() { # <option...>
-  SPEC[remote_dir]=/var/lib/linus SPEC[offset]=0 SPEC[max_seconds]=""
-  while (($#)); do
-    case "$1" in
-      --offset | --max-seconds | --remote-dir) ;;
-      *) local what && shown what "$1" && die INVALID_SPEC "unknown option $what" ;;
-    esac
-    (($# >= 2)) || die INVALID_SPEC "option $1 needs a value"
-    local key=${1#--}
-    SPEC[${key//-/_}]=$2
-    shift 2
-  done
-  _int_in "${SPEC[offset]}" 0 999999999999 || die INVALID_SPEC "--offset must be a byte offset"
-  [[ -z "${SPEC[max_seconds]}" ]] || _int_in "${SPEC[max_seconds]}" 0 86400 ||
-    die INVALID_SPEC "--max-seconds must be an integer from 0 to 86400"
-  [[ "${SPEC[remote_dir]}" =~ ^/[A-Za-z0-9._/-]*$ ]] || die INVALID_SPEC "--remote-dir must be an absolute path"
-}
-
-# Usage: wait <run-id> [--offset N] [--max-seconds N] [--remote-dir DIR]
-cmd_wait() {
-  local id=${1:-} dir
-  (($#)) && shift
-  _parse_follow "$@"
-  job_find dir "${SPEC[remote_dir]}" "$id"
-  emit RUN_ID "$id"
-  follow_job "$dir" "${SPEC[offset]}" "${SPEC[max_seconds]}" 0
-}
-
-# Usage: cancel <run-id> [--remote-dir DIR]
-cmd_cancel() {
-  local id=${1:-} dir offset
-  (($#)) && shift
-  _parse_follow "$@"
-  job_find dir "${SPEC[remote_dir]}" "$id"
-  emit RUN_ID "$id"
-  offset=$(stat -c %s -- "$dir/log")
-  job_cancel "$dir"
-  follow_job "$dir" "$offset" "" 0
-}
-
-cmd_version() {
-  local header sum
-  emit VERSION "$LINUS_VERSION"
-  emit PROVISIONER vm
-  header=$(sed -n '2p' -- "$SELF")
-  if [[ "$header" == "# linus-provisioner "* ]]; then
-    sum=$(tail -n +3 -- "$SELF" | sha256sum)
-    emit BODY_SHA256 "${sum%% *}"
-  fi
-  end_line
   mark_final
 }
 

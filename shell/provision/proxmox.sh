@@ -17,6 +17,8 @@ umask 077
 export LC_ALL=C
 
 LINUS_VERSION="0.0.0-dev" # linus:version
+# The name `version` reports (LINUS_PROVISIONER).
+readonly PROVISIONER=proxmox
 LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)" # linus:source-only
 # shellcheck source=shell/lib/log.sh
 source "$LIB_DIR/log.sh" # linus:include lib/log.sh
@@ -154,30 +156,27 @@ on_exit() {
 # Description: start + follow in the foreground; INT/TERM cancel the job (it rolls back), HUP
 # only detaches (reattach with wait).
 cmd_run() {
-  parse_spec "$@"
-  validate_spec
-  emit RUN_ID "${SPEC[run_id]}"
-  if ((SPEC[dry_run])); then
-    _dry_run
-  fi
-  job_launch "$SELF" "$@"
+  _launch "$@"
   follow_job "$(job_dir_of "${SPEC[remote_dir]}" "${SPEC[run_id]}")" 0 "" 1
 }
 
 # Usage: start [options]
 # Description: start a detached job and return at once; follow it with wait.
 cmd_start() {
-  parse_spec "$@"
-  validate_spec
-  emit RUN_ID "${SPEC[run_id]}"
-  if ((SPEC[dry_run])); then
-    _dry_run
-  fi
-  job_launch "$SELF" "$@"
+  _launch "$@"
   local state
   state=$(job_state "$(job_dir_of "${SPEC[remote_dir]}" "${SPEC[run_id]}")")
   emit JOB "${state^^}"
   mark_final
+}
+
+# Validates the options and starts the job (a dry run instead ends here).
+_launch() { # <option...>
+  parse_spec "$@"
+  validate_spec
+  emit RUN_ID "${SPEC[run_id]}"
+  ((SPEC[dry_run] == 0)) || _dry_run
+  job_launch "$SELF" "$@"
 }
 
 _dry_run() {
@@ -186,66 +185,6 @@ _dry_run() {
   end_line
   mark_final
   exit 0
-}
-
-# Options of wait/cancel, into SPEC.
-_parse_follow() { # <option...>
-  SPEC[remote_dir]=/var/lib/linus SPEC[offset]=0 SPEC[max_seconds]=""
-  while (($#)); do
-    case "$1" in
-      --offset | --max-seconds | --remote-dir) ;;
-      *) local what && shown what "$1" && die INVALID_SPEC "unknown option $what" ;;
-    esac
-    (($# >= 2)) || die INVALID_SPEC "option $1 needs a value"
-    local key=${1#--}
-    SPEC[${key//-/_}]=$2
-    shift 2
-  done
-  _int_in "${SPEC[offset]}" 0 999999999999 || die INVALID_SPEC "--offset must be a byte offset"
-  [[ -z "${SPEC[max_seconds]}" ]] || _int_in "${SPEC[max_seconds]}" 0 86400 ||
-    die INVALID_SPEC "--max-seconds must be an integer from 0 to 86400"
-  [[ "${SPEC[remote_dir]}" =~ ^/[A-Za-z0-9._/-]*$ ]] || die INVALID_SPEC "--remote-dir must be an absolute path"
-}
-
-# Usage: wait <run-id> [--offset N] [--max-seconds N] [--remote-dir DIR]
-# Description: print the job log from --offset, then LINUS_OFFSET, LINUS_JOB and, once finished,
-# the final block. Exit 0 (success), the job's exit status (failure) or 75 (still running).
-cmd_wait() {
-  local id=${1:-} dir
-  (($#)) && shift
-  _parse_follow "$@"
-  job_find dir "${SPEC[remote_dir]}" "$id"
-  emit RUN_ID "$id"
-  follow_job "$dir" "${SPEC[offset]}" "${SPEC[max_seconds]}" 0
-}
-
-# Usage: cancel <run-id> [--remote-dir DIR]
-# Description: stop the job, wait for its rollback, print its final block (CANCELLED, exit 130).
-cmd_cancel() {
-  local id=${1:-} dir
-  (($#)) && shift
-  _parse_follow "$@"
-  job_find dir "${SPEC[remote_dir]}" "$id"
-  emit RUN_ID "$id"
-  local offset
-  offset=$(stat -c %s -- "$dir/log")
-  job_cancel "$dir"
-  follow_job "$dir" "$offset" "" 0
-}
-
-# Usage: version
-# Description: the provisioner version, and the body checksum when run from a bundle.
-cmd_version() {
-  local header sum
-  emit VERSION "$LINUS_VERSION"
-  emit PROVISIONER proxmox
-  header=$(sed -n '2p' -- "$SELF")
-  if [[ "$header" == "# linus-provisioner "* ]]; then
-    sum=$(tail -n +3 -- "$SELF" | sha256sum)
-    emit BODY_SHA256 "${sum%% *}"
-  fi
-  end_line
-  mark_final
 }
 
 # The detached job: re-reads its spec, provisions, records the final block.
