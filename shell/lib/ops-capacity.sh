@@ -168,7 +168,7 @@ PLACE_WITHIN=""
 capacity_place() { # <node|auto> <storage> <bridge> <memory MiB> <disk GiB> <count> <force 0|1>
   local node=$1 storage=$2 bridge=$3 mem=$(($4 * 1024 * 1024)) disk=$(($5 * 1024 ** 3)) count=$6 force=$7
   local -a cand=() ok=()
-  local line i at mp sp
+  local line i at mp sp what
   mapfile -t cand < <(_capacity candidates "$storage")
   if [[ "$node" == auto && -n "$PLACE_WITHIN" ]]; then
     for line in "${cand[@]}"; do
@@ -192,8 +192,10 @@ capacity_place() { # <node|auto> <storage> <bridge> <memory MiB> <disk GiB> <cou
   PLACED=()
   while read -r _ i at mp sp; do
     PLACED+=("$at")
-    capacity_verdict "VM $i of $count on node $at" "$mp" "memory of node '$at'" "$force" INSUFFICIENT_MEMORY
-    capacity_verdict "VM $i of $count on node $at" "$sp" "storage '$storage'" "$force" INSUFFICIENT_STORAGE
+    what="VM $i of $count on node $at"
+    ((count > 1)) || what="the new VM on node $at"
+    capacity_verdict "$what" "$mp" "memory of node '$at'" "$force" INSUFFICIENT_MEMORY
+    capacity_verdict "$what" "$sp" "storage '$storage'" "$force" INSUFFICIENT_STORAGE
   done < <(_capacity place "$storage" "$mem" "$disk" "$count" "$CAPACITY_WARN_PCT" "$CAPACITY_REFUSE_PCT" "${ok[@]}")
   ((${#PLACED[@]} == count)) || die INTERNAL "placement gave ${#PLACED[@]} nodes for $count VMs"
 }

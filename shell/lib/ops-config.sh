@@ -132,7 +132,10 @@ cmd_set() {
     [[ "$key" == description ]] && want=$(perl -pe 's/%([0-9A-Fa-f]{2})/chr(hex($1))/ge' <<<"$want")
     if [[ "$want" == "${WANT[$key]}" ]]; then applied+=("$key"); else pending+=("$key"); fi
   done
-  ((${#pending[@]} == 0)) || warn_line "VM $vmid is running: ${pending[*]} take effect at the next reboot"
+  if ((${#pending[@]} > 0)); then
+    local changes=${pending[*]}
+    warn_line "VM $vmid is running: ${changes// / and } take effect at the next reboot"
+  fi
   json=$(_config_json)
   emit_data "s:op=set" "n:id=$vmid" "s:node=${VMR[node]}" "s:name=${WANT[name]:-${VMR[name]}}" "b:changed=$changed" \
     "j:applied=$(_json_list "${applied[@]}")" "j:pending=$(_json_list "${pending[@]}")" "j:view=$json" | ops_success
