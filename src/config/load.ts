@@ -14,6 +14,11 @@ export interface Sources {
   configFile?: string;
 }
 
+// A command's settings sources: its parsed flags, this process' environment and --config.
+export function commandSources(argv: { config?: string | undefined }): Sources {
+  return { flags: argv as Record<string, unknown>, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
+}
+
 export const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
 export const envName = (key: string) => `LINUS_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
 

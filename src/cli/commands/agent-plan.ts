@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { z } from 'zod';
 import { buildAgentPlan, DEFAULT_MAX_CHARS, PlanTooLongError } from '../../agents/plan.js';
 import { renderPlanJson, renderPlanText } from '../../agents/render-plan.js';
-import { parseSettings, type Sources } from '../../config/load.js';
+import { commandSources, parseSettings } from '../../config/load.js';
 import { resolveOs } from '../../config/os-images.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
 import { targetSchema, vmSpecSchema, type Target } from '../../config/spec.js';
@@ -47,14 +47,8 @@ interface AgentPlanFlags {
 // (identity, known hosts, host key) are still accepted from LINUS_* and --config and ignored,
 // so one config file serves both `provision` and `agent-plan`.
 const planTargetSchema = targetSchema.extend({ host: targetSchema.shape.host.optional() });
-const TARGET_KEYS = Object.keys(planTargetSchema.shape);
-const SPEC_KEYS = Object.keys(vmSpecSchema.shape);
 // The smallest limit that fits the fixed steps; ssh-mcp's own limits are 1000 (v1) and 5000 (v2).
 const maxCharsSchema = z.coerce.number().int().min(500).max(100_000);
-
-function pick(flags: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(keys.filter((key) => flags[key] !== undefined).map((key) => [key, flags[key]]));
-}
 
 function parseMaxChars(value: unknown): number {
   const parsed = maxCharsSchema.safeParse(value ?? DEFAULT_MAX_CHARS);
@@ -67,12 +61,11 @@ function parseMaxChars(value: unknown): number {
 }
 
 function run(argv: ArgumentsCamelCase<AgentPlanFlags>): void {
-  const flags = argv as Record<string, unknown>;
-  const sources: Sources = { flags, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
+  const sources = commandSources(argv);
   // Everything is validated, and the key file read, before anything is printed.
   const maxChars = parseMaxChars(argv.maxChars);
-  const planTarget = parseSettings(planTargetSchema, { ...sources, flags: pick(flags, TARGET_KEYS) });
-  const spec = parseSettings(vmSpecSchema, { ...sources, flags: pick(flags, SPEC_KEYS) });
+  const planTarget = parseSettings(planTargetSchema, sources);
+  const spec = parseSettings(vmSpecSchema, sources);
   const sshKeys = spec.sshKey === undefined ? undefined : readPublicKeys(spec.sshKey);
   // provisionerArgs reads only the node, storage, bridge and remote dir of the target.
   const target: Target = { ...planTarget, host: planTarget.host ?? '' };

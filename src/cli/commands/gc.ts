@@ -1,6 +1,6 @@
 import readline from 'node:readline/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import type { Sources } from '../../config/load.js';
+import { commandSources } from '../../config/load.js';
 import { streamCommand } from '../../jobs/follow.js';
 import { errorCodeSchema } from '../../protocol/codes.js';
 import { LinusError } from '../../protocol/errors.js';
@@ -72,7 +72,6 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 async function run(argv: ArgumentsCamelCase<GcFlags>): Promise<void> {
-  const sources: Sources = { flags: argv as Record<string, unknown>, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
   const olderThan = parseDuration('--older-than', argv.olderThan ?? '1h');
   let dryRun = Boolean(argv.dryRun);
   if (!dryRun && !argv.yes) {
@@ -81,7 +80,7 @@ async function run(argv: ArgumentsCamelCase<GcFlags>): Promise<void> {
     }
   }
   const provisioner = loadProvisioner('proxmox');
-  await withTarget(argv, sources, async (resolved) => {
+  await withTarget(argv, commandSources(argv), async (resolved) => {
     const remoteDir = resolved.target.remoteDir;
     const exec = async (args: string[]) =>
       withConnection(resolved.ssh, async (connection) => {

@@ -16,7 +16,7 @@ import {
   type SshMcpVersion,
 } from '../../agents/mcp-config.js';
 import { writeMcpConfig } from '../../agents/write-config.js';
-import { parseSettings, type Sources } from '../../config/load.js';
+import { commandSources, parseSettings } from '../../config/load.js';
 import { targetSchema } from '../../config/spec.js';
 import { LinusError } from '../../protocol/errors.js';
 
@@ -36,13 +36,8 @@ interface McpConfigFlags {
   force?: boolean;
 }
 
-const TARGET_KEYS = Object.keys(targetSchema.shape);
 // Gemini CLI names tools mcp_<server>_<tool>: no underscore in the server name.
 const serverNameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, { error: 'must be lowercase letters, digits and hyphens (at most 40)' });
-
-function pick(flags: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(keys.filter((key) => flags[key] !== undefined).map((key) => [key, flags[key]]));
-}
 
 // ssh-mcp reads the key itself; check here that it is the private half and exists.
 function checkIdentity(file: string): string {
@@ -64,15 +59,13 @@ function checkIdentity(file: string): string {
 }
 
 function build(argv: ArgumentsCamelCase<McpConfigFlags>): McpConfig {
-  const flags = argv as Record<string, unknown>;
-  const sources: Sources = { flags, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
+  const sources = commandSources(argv);
   const name = serverNameSchema.safeParse(argv.serverName);
   if (!name.success) throw new LinusError({ code: 'INVALID_SPEC', message: `--server-name: ${name.error.issues[0]?.message ?? 'invalid'}` });
-  const targetFlags = pick(flags, TARGET_KEYS);
-  if (targetFlags.host === undefined && !sources.env.LINUS_HOST && !sources.configFile) {
+  if (argv.host === undefined && !sources.env.LINUS_HOST && !sources.configFile) {
     throw new LinusError({ code: 'INVALID_SPEC', message: '--host: is required', remediation: 'Pass --host, set LINUS_HOST, or use --config.' });
   }
-  const target = parseSettings(targetSchema, { ...sources, flags: targetFlags });
+  const target = parseSettings(targetSchema, sources);
   const identity = target.identity === undefined ? undefined : checkIdentity(target.identity);
   if (argv.sshMcp === 'v1' && identity === undefined) {
     throw new LinusError({ code: 'INVALID_SPEC', message: '--identity: ssh-mcp v1 logs in only with a key file (or a password on its command line, which linus does not write)' });

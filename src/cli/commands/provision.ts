@@ -1,5 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { parseSettings, type Sources } from '../../config/load.js';
+import { commandSources, parseSettings, type Sources } from '../../config/load.js';
 import { OS_CATALOG, resolveOs } from '../../config/os-images.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
 import { vmSpecSchema, type Target, type VmSpec } from '../../config/spec.js';
@@ -42,12 +42,6 @@ interface ProvisionFlags extends TargetFlags {
   force?: boolean;
 }
 
-const SPEC_KEYS = Object.keys(vmSpecSchema.shape) as (keyof VmSpec)[];
-
-function pick(flags: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(keys.filter((key) => flags[key] !== undefined).map((key) => [key, flags[key]]));
-}
-
 // The provisioner's argv: every value was validated by zod and is validated again on the host.
 // capacity: 'check' the 80/90 % thresholds on the host, 'force' past 90 %, or 'placed' (vm.sh place did).
 export function provisionerArgs(target: Target, spec: VmSpec, sshKeys: string | undefined, dryRun: boolean, capacity: 'check' | 'force' | 'placed' = 'check'): string[] {
@@ -77,12 +71,12 @@ interface VmRun {
 }
 
 function specFor(sources: Sources, resolved: ResolvedTarget, name: string | undefined): VmSpec {
-  const flags = { ...pick(sources.flags, SPEC_KEYS), ...(name === undefined ? {} : { name }) };
-  return parseSettings(vmSpecSchema, { ...sources, flags: { ...flags, ...resolved.specDefaults(sources.flags) } });
+  const flags = { ...sources.flags, ...(name === undefined ? {} : { name }), ...resolved.specDefaults(sources.flags) };
+  return parseSettings(vmSpecSchema, { ...sources, flags });
 }
 
 async function run(argv: ArgumentsCamelCase<ProvisionFlags>): Promise<void> {
-  const sources: Sources = { flags: argv as Record<string, unknown>, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
+  const sources = commandSources(argv);
   const provisioner = loadProvisioner('proxmox');
   const many = argv.count !== undefined;
   const count = argv.count ?? 1;

@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { z } from 'zod';
-import type { Sources } from '../../config/load.js';
+import { commandSources } from '../../config/load.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
 import { LinusError } from '../../protocol/errors.js';
 import { outcomeWarnings } from '../../protocol/result.js';
@@ -48,10 +48,9 @@ function protocolData<T>(schema: z.ZodType<T>, value: unknown): T {
 
 // Resolves the target (a real host or --sandbox) and hands out a runner for `vm.sh` commands.
 export async function withOps(argv: ArgumentsCamelCase<VmFlags>, fn: (ctx: OpsContext) => Promise<void>): Promise<void> {
-  const sources: Sources = { flags: argv as Record<string, unknown>, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
   const script = loadProvisioner('vm');
   const quiet = Boolean(argv.quiet || argv.json);
-  await withTarget(argv, sources, async (resolved) => {
+  await withTarget(argv, commandSources(argv), async (resolved) => {
     const nodeAddresses = parseNodeAddresses(resolved.target.nodeAddresses);
     return fn({
       resolved,
@@ -161,10 +160,9 @@ async function deleteHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
 }
 
 async function cloneHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
-  const sources: Sources = { flags: argv as Record<string, unknown>, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
   const keys = argv.sshKey === undefined ? undefined : readPublicKeys(argv.sshKey);
   const args = cloneArgs(Number(argv.templateId), argv, keys);
-  await withTarget(argv, sources, async (resolved) => {
+  await withTarget(argv, commandSources(argv), async (resolved) => {
     const nodeAddresses = parseNodeAddresses(resolved.target.nodeAddresses);
     const tty = Boolean(process.stderr.isTTY) && !argv.json;
     const onEvent = progressRenderer({ quiet: Boolean(argv.quiet) || Boolean(argv.json), tty, write: (text) => process.stderr.write(text) });
