@@ -5,39 +5,16 @@ import { renderPlanJson, renderPlanText } from '../../agents/render-plan.js';
 import { commandSources, parseSettings } from '../../config/load.js';
 import { resolveOs } from '../../config/os-images.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
-import { targetSchema, vmSpecSchema, type Target } from '../../config/spec.js';
+import { targetSchema, vmSpecSchema, type Target, type VmSpec } from '../../config/spec.js';
 import { newRunId } from '../../jobs/provision.js';
 import { LinusError } from '../../protocol/errors.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import { withJsonErrors } from '../json-errors.js';
+import type { TargetFlags } from '../target-options.js';
 import { VM_OPTIONS, VM_OPTION_NAMES } from '../vm-options.js';
 import { provisionerArgs } from './provision.js';
 
-interface AgentPlanFlags {
-  host?: string;
-  port?: number;
-  user?: string;
-  node?: string;
-  storage?: string;
-  bridge?: string;
-  remoteDir?: string;
-  config?: string;
-  name?: string;
-  os?: string;
-  cores?: number;
-  memory?: number;
-  disk?: number;
-  vmUser?: string;
-  sshKey?: string;
-  password?: boolean;
-  ip?: string;
-  gateway?: string;
-  dns?: string;
-  searchDomain?: string;
-  vlan?: number;
-  imageUrl?: string;
-  imageSha256?: string;
-  timeout?: number;
+interface AgentPlanFlags extends Pick<TargetFlags, 'host' | 'port' | 'user' | 'node' | 'storage' | 'bridge' | 'remoteDir' | 'config'>, Partial<VmSpec> {
   maxChars?: number;
   json?: boolean;
 }

@@ -19,19 +19,13 @@ import { writeMcpConfig } from '../../agents/write-config.js';
 import { commandSources, parseSettings } from '../../config/load.js';
 import { targetSchema } from '../../config/spec.js';
 import { LinusError } from '../../protocol/errors.js';
+import type { TargetFlags } from '../target-options.js';
 
-interface McpConfigFlags {
+interface McpConfigFlags extends Pick<TargetFlags, 'host' | 'port' | 'user' | 'identity' | 'knownHosts' | 'hostKey' | 'config'> {
   client: McpClient;
   sshMcp: SshMcpVersion;
   profile: ApprovalProfile;
   serverName: string;
-  host?: string;
-  port?: number;
-  user?: string;
-  identity?: string;
-  knownHosts?: string;
-  hostKey?: string[];
-  config?: string;
   write?: string;
   force?: boolean;
 }

@@ -17,23 +17,8 @@ import { withJsonErrors } from '../json-errors.js';
 import { VM_OPTIONS, VM_OPTION_NAMES } from '../vm-options.js';
 import { targetOptions, type TargetFlags } from '../target-options.js';
 
-interface ProvisionFlags extends TargetFlags {
-  name?: string;
-  os?: string;
-  cores?: number;
-  memory?: number;
-  disk?: number;
-  vmUser?: string;
-  sshKey?: string;
-  password?: boolean;
-  ip?: string;
-  gateway?: string;
-  dns?: string;
-  searchDomain?: string;
-  vlan?: number;
-  imageUrl?: string;
-  imageSha256?: string;
-  timeout?: number;
+// The VM flags are named after the spec's settings (VM_OPTIONS), so their types are the spec's.
+interface ProvisionFlags extends TargetFlags, Partial<VmSpec> {
   dryRun?: boolean;
   json?: boolean;
   quiet?: boolean;
