@@ -1,4 +1,4 @@
-import type { Argv } from 'yargs';
+import type { Argv, Options } from 'yargs';
 
 export interface TargetFlags {
   host?: string;
@@ -20,24 +20,25 @@ export interface TargetFlags {
 
 // The flags that say where the Proxmox host is and how to trust it; no defaults here so that
 // LINUS_* variables and --config can fill what flags leave out (see src/config/load.ts).
+// agent-plan and mcp-config take some of them too, from here so the help texts cannot drift.
+export const TARGET_OPTIONS = {
+  host: { type: 'string', describe: 'Proxmox host name or address (LINUS_HOST)' },
+  port: { type: 'number', describe: 'SSH port [default: 22]' },
+  user: { type: 'string', describe: 'SSH user [default: root]' },
+  identity: { type: 'string', describe: 'Private key file (else ssh-agent, else LINUS_SSH_PASSWORD)' },
+  'known-hosts': { type: 'string', describe: 'known_hosts file [default: ~/.ssh/known_hosts]' },
+  'host-key': { type: 'string', array: true, describe: 'Pin the host key: SHA256:... as ssh-keygen -l prints it' },
+  'accept-new-host-key': { type: 'boolean', describe: 'Record a first-seen host key in --known-hosts (a changed key is still refused)' },
+  'connect-timeout': { type: 'number', describe: 'Seconds to wait for the SSH connection [default: 15]' },
+  node: { type: 'string', describe: 'Proxmox node [default: pve]' },
+  storage: { type: 'string', describe: 'Storage for the disk [default: local-lvm]' },
+  bridge: { type: 'string', describe: 'Network bridge [default: vmbr0]' },
+  'node-address': { type: 'string', array: true, describe: 'SSH address of another cluster node, <node>=<host>[:port], repeatable (LINUS_NODE_ADDRESSES="a=h1,b=h2"; nodeAddresses in --config)' },
+  'remote-dir': { type: 'string', describe: 'linus state on the host [default: /var/lib/linus]' },
+  config: { type: 'string', describe: 'JSON or YAML file with any of these settings' },
+  sandbox: { type: 'boolean', describe: 'Use a throwaway simulated Proxmox host instead (nothing real is touched)' },
+} as const satisfies Record<string, Options>;
+
 export function targetOptions(yargs: Argv): Argv<TargetFlags> {
-  return yargs
-    .group(['host', 'port', 'user', 'identity', 'known-hosts', 'host-key', 'accept-new-host-key', 'connect-timeout', 'node', 'storage', 'bridge', 'node-address', 'remote-dir', 'config', 'sandbox'], 'Proxmox host:')
-    .options({
-      host: { type: 'string', describe: 'Proxmox host name or address (LINUS_HOST)' },
-      port: { type: 'number', describe: 'SSH port [default: 22]' },
-      user: { type: 'string', describe: 'SSH user [default: root]' },
-      identity: { type: 'string', describe: 'Private key file (else ssh-agent, else LINUS_SSH_PASSWORD)' },
-      'known-hosts': { type: 'string', describe: 'known_hosts file [default: ~/.ssh/known_hosts]' },
-      'host-key': { type: 'string', array: true, describe: 'Pin the host key: SHA256:... as ssh-keygen -l prints it' },
-      'accept-new-host-key': { type: 'boolean', describe: 'Record a first-seen host key in --known-hosts (a changed key is still refused)' },
-      'connect-timeout': { type: 'number', describe: 'Seconds to wait for the SSH connection [default: 15]' },
-      node: { type: 'string', describe: 'Proxmox node [default: pve]' },
-      storage: { type: 'string', describe: 'Storage for the disk [default: local-lvm]' },
-      bridge: { type: 'string', describe: 'Network bridge [default: vmbr0]' },
-      'node-address': { type: 'string', array: true, describe: 'SSH address of another cluster node, <node>=<host>[:port], repeatable (LINUS_NODE_ADDRESSES="a=h1,b=h2"; nodeAddresses in --config)' },
-      'remote-dir': { type: 'string', describe: 'linus state on the host [default: /var/lib/linus]' },
-      config: { type: 'string', describe: 'JSON or YAML file with any of these settings' },
-      sandbox: { type: 'boolean', describe: 'Use a throwaway simulated Proxmox host instead (nothing real is touched)' },
-    }) as unknown as Argv<TargetFlags>;
+  return yargs.group(Object.keys(TARGET_OPTIONS), 'Proxmox host:').options(TARGET_OPTIONS) as unknown as Argv<TargetFlags>;
 }

@@ -1,7 +1,7 @@
 import type { Options } from 'yargs';
 import { OS_NAMES } from '../config/os-images.js';
 
-// The VM flags of `provision` and `agent-plan`: one definition, so the two cannot drift.
+// The VM flags of `provision` and `agent-plan` (`vm clone` takes some): one definition, so they cannot drift.
 export const VM_OPTIONS = {
   name: { type: 'string', describe: 'VM name (a DNS label)' },
   os: { type: 'string', choices: OS_NAMES, describe: 'Operating system image [default: ubuntu = ubuntu-24.04]' },

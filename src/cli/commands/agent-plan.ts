@@ -10,7 +10,7 @@ import { newRunId } from '../../jobs/provision.js';
 import { LinusError } from '../../protocol/errors.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import { withJsonErrors } from '../json-errors.js';
-import type { TargetFlags } from '../target-options.js';
+import { TARGET_OPTIONS, type TargetFlags } from '../target-options.js';
 import { VM_OPTIONS, VM_OPTION_NAMES } from '../vm-options.js';
 import { provisionerArgs } from './provision.js';
 
@@ -76,11 +76,11 @@ export const agentPlanCommand: CommandModule<object, AgentPlanFlags> = {
         host: { type: 'string', describe: 'Proxmox host, only to label the plan (ssh-mcp holds the connection)' },
         port: { type: 'number', describe: 'SSH port, only to label the plan [default: 22]' },
         user: { type: 'string', describe: 'SSH user, only to label the plan [default: root]' },
-        node: { type: 'string', describe: 'Proxmox node [default: pve]' },
-        storage: { type: 'string', describe: 'Storage for the disk [default: local-lvm]' },
-        bridge: { type: 'string', describe: 'Network bridge [default: vmbr0]' },
-        'remote-dir': { type: 'string', describe: 'linus state on the host [default: /var/lib/linus]' },
-        config: { type: 'string', describe: 'JSON or YAML file with any of these settings' },
+        node: TARGET_OPTIONS.node,
+        storage: TARGET_OPTIONS.storage,
+        bridge: TARGET_OPTIONS.bridge,
+        'remote-dir': TARGET_OPTIONS['remote-dir'],
+        config: TARGET_OPTIONS.config,
         ...VM_OPTIONS,
         'ssh-key': { ...VM_OPTIONS['ssh-key'], describe: 'Public key file for the VM user, read here and embedded in the plan (required unless --password)' },
         'max-chars': { type: 'number', describe: `Longest command ssh-mcp accepts (v2: 5000, v1: 1000) [default: ${DEFAULT_MAX_CHARS}]` },

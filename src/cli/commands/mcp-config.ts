@@ -19,7 +19,7 @@ import { writeMcpConfig } from '../../agents/write-config.js';
 import { commandSources, parseSettings } from '../../config/load.js';
 import { targetSchema } from '../../config/spec.js';
 import { LinusError } from '../../protocol/errors.js';
-import type { TargetFlags } from '../target-options.js';
+import { TARGET_OPTIONS, type TargetFlags } from '../target-options.js';
 
 interface McpConfigFlags extends Pick<TargetFlags, 'host' | 'port' | 'user' | 'identity' | 'knownHosts' | 'hostKey' | 'config'> {
   client: McpClient;
@@ -133,13 +133,13 @@ export const mcpConfigCommand: CommandModule<object, McpConfigFlags> = {
         'server-name': { type: 'string', default: 'proxmox', describe: 'MCP server name and ssh-mcp profile name' },
         write: { type: 'string', describe: 'Write DIR/ssh-mcp/config.toml (0700/0600) and the client file under DIR instead of printing' },
         force: { type: 'boolean', describe: 'With --write: replace an existing, different ssh-mcp config.toml' },
-        host: { type: 'string', describe: 'Proxmox host name or address (LINUS_HOST)' },
-        port: { type: 'number', describe: 'SSH port [default: 22]' },
-        user: { type: 'string', describe: 'SSH user [default: root]' },
+        host: TARGET_OPTIONS.host,
+        port: TARGET_OPTIONS.port,
+        user: TARGET_OPTIONS.user,
         identity: { type: 'string', describe: 'Private key ssh-mcp logs in with (else the SSH agent)' },
         'known-hosts': { type: 'string', describe: 'known_hosts file to take the pinned host key from [default: ~/.ssh/known_hosts]' },
         'host-key': { type: 'string', array: true, describe: 'Pin this host key instead: SHA256:... as ssh-keygen -l prints it' },
-        config: { type: 'string', describe: 'JSON or YAML file with any of these settings' },
+        config: TARGET_OPTIONS.config,
       })
       .example('$0 mcp-config --client claude-code --host pve.lan --identity ~/.ssh/id_ed25519 --write .', 'ssh-mcp v2 for Claude Code in this project')
       .example('$0 mcp-config --client gemini --host pve.lan --host-key SHA256:... --profile dev', 'Print a Gemini CLI entry for a lab host') as unknown as Argv<McpConfigFlags>,

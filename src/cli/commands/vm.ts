@@ -16,6 +16,7 @@ import { outcomeJson, progressRenderer, summarize } from '../render.js';
 import { withJsonErrors } from '../json-errors.js';
 import { withTarget, type ResolvedTarget } from '../target.js';
 import { targetOptions, type TargetFlags } from '../target-options.js';
+import { VM_OPTIONS } from '../vm-options.js';
 
 export interface VmFlags extends TargetFlags, CloneFlags {
   id?: number;
@@ -291,8 +292,8 @@ const subcommands: CommandModule<object, VmFlags>[] = [
           'vm-user': { type: 'string', describe: "Cloud-init user [default: the template's]" },
           'ssh-key': { type: 'string', describe: "Public key file for the user [default: the template's keys]" },
           ip: { type: 'string', describe: "'dhcp' or A.B.C.D/N [default: the template's]" },
-          gateway: { type: 'string', describe: 'Gateway for a static --ip' },
-          timeout: { type: 'number', describe: 'Seconds to wait for the IP and SSH [default: 300]' },
+          gateway: VM_OPTIONS.gateway,
+          timeout: VM_OPTIONS.timeout,
           force: { type: 'boolean', describe: 'Go ahead past 90 % of the node memory or storage' },
         }) as unknown as Argv<VmFlags>,
     handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(cloneHandler),
