@@ -88,6 +88,14 @@ function build(argv: ArgumentsCamelCase<McpConfigFlags>): McpConfig {
   });
 }
 
+// The notes end both the printed and the --write output; indented notes continue the one above.
+function noteLines(config: McpConfig): string[] {
+  return [
+    ...config.notes.map((note) => (note.startsWith('  ') ? note : `- ${note}`)),
+    `- The agent runs each step of 'linus agent-plan' with the ${config.tool} tool (${config.clientToolName}); see docs/agents.md.`,
+  ];
+}
+
 function printed(config: McpConfig): string {
   const out: string[] = [];
   if (config.toml) {
@@ -96,8 +104,7 @@ function printed(config: McpConfig): string {
     out.push(config.toml.content);
   }
   out.push(`==> ${config.client.file}`, JSON.stringify(config.client.document, null, 2), '');
-  out.push('==> notes', ...config.notes.map((note) => (note.startsWith('  ') ? note : `- ${note}`)));
-  out.push(`- The agent runs each step of 'linus agent-plan' with the ${config.tool} tool (${config.clientToolName}); see docs/agents.md.`);
+  out.push('==> notes', ...noteLines(config));
   return `${out.join('\n')}\n`;
 }
 
@@ -109,8 +116,7 @@ function handler(argv: ArgumentsCamelCase<McpConfigFlags>): void {
   }
   const written = writeMcpConfig(path.resolve(argv.write), config, Boolean(argv.force));
   const lines = written.map((file) => `wrote ${file.path}${file.mode ? ` (mode ${file.mode.toString(8)})` : ''}${file.merged ? ' (merged into the existing file)' : ''}`);
-  lines.push(...config.notes.map((note) => (note.startsWith('  ') ? note : `- ${note}`)));
-  lines.push(`- The agent runs each step of 'linus agent-plan' with the ${config.tool} tool (${config.clientToolName}); see docs/agents.md.`);
+  lines.push(...noteLines(config));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
