@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { parseSettings, type Sources } from '../config/load.js';
 import { targetSchema, type Target } from '../config/spec.js';
 import { LinusError } from '../protocol/errors.js';
 import type { SshTarget } from '../ssh/connection.js';
+import { knownHostsFiles } from '../ssh/known-hosts.js';
 import { withSandbox } from '../sim/sandbox.js';
 import type { TargetFlags } from './target-options.js';
 
@@ -18,13 +17,11 @@ export interface ResolvedTarget {
 const TARGET_KEYS = Object.keys(targetSchema.shape);
 
 function sshTargetOf(target: Target, env: NodeJS.ProcessEnv): SshTarget {
-  const home = os.homedir();
-  const knownHostsFiles = target.knownHosts ? [target.knownHosts] : [path.join(home, '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
   const ssh: SshTarget = {
     host: target.host,
     port: target.port,
     user: target.user,
-    knownHostsFiles,
+    knownHostsFiles: knownHostsFiles(target.knownHosts),
     acceptNew: target.acceptNewHostKey,
     connectTimeoutMs: target.connectTimeout * 1000,
     ...(target.hostKey ? { pins: target.hostKey } : {}),

@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export interface KnownHostEntry {
@@ -9,6 +10,11 @@ export interface KnownHostEntry {
   patterns: string;
   keyType: string;
   keyBlob: Buffer;
+}
+
+// --known-hosts FILE, else the files OpenSSH reads by default: the user's, then the system's.
+export function knownHostsFiles(file: string | undefined): string[] {
+  return file ? [file] : [path.join(os.homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
 }
 
 export function fingerprint(keyBlob: Buffer): string {

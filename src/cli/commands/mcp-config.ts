@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { z } from 'zod';
@@ -19,6 +18,7 @@ import { writeMcpConfig } from '../../agents/write-config.js';
 import { commandSources, parseSettings } from '../../config/load.js';
 import { targetSchema } from '../../config/spec.js';
 import { LinusError } from '../../protocol/errors.js';
+import { knownHostsFiles } from '../../ssh/known-hosts.js';
 import { TARGET_OPTIONS, type TargetFlags } from '../target-options.js';
 
 interface McpConfigFlags extends Pick<TargetFlags, 'host' | 'port' | 'user' | 'identity' | 'knownHosts' | 'hostKey' | 'config'> {
@@ -70,7 +70,7 @@ function build(argv: ArgumentsCamelCase<McpConfigFlags>): McpConfig {
           host: target.host,
           port: target.port,
           ...(target.hostKey ? { hostKey: target.hostKey } : {}),
-          knownHostsFiles: target.knownHosts ? [target.knownHosts] : [path.join(os.homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'],
+          knownHostsFiles: knownHostsFiles(target.knownHosts),
         })
       : undefined;
   const configPath = argv.write ? path.resolve(argv.write, 'ssh-mcp', 'config.toml') : defaultSshMcpConfigPath();
