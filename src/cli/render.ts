@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ProgressEvent } from '../jobs/follow.js';
+import { errorText } from '../protocol/errors.js';
 import type { ProvisionOutcome } from '../protocol/result.js';
 
 export interface RenderOptions {
@@ -67,11 +68,16 @@ export function progressRenderer(options: RenderOptions): (event: ProgressEvent,
   };
 }
 
+// Without --json the warnings go to stderr; with it they are in the JSON object instead.
+export function printWarnings(warnings: readonly string[]): void {
+  for (const warning of warnings) process.stderr.write(`linus: warning: ${warning}\n`);
+}
+
 export function summarize(outcome: ProvisionOutcome): string {
   if (outcome.kind === 'dry-run') return `Dry run: nothing was changed. These commands would run on the host:\n${outcome.plan.map((line) => `  ${line}`).join('\n')}\n`;
   if (outcome.kind === 'failure') {
     const vm = outcome.vmId === undefined ? '' : ` (VM ${outcome.vmId} was rolled back)`;
-    return `Provision failed${vm}: ${outcome.error.message} [${outcome.error.code}]\n  ${outcome.error.remediation}\n`;
+    return `Provision failed${vm}: ${errorText(outcome.error)}`;
   }
   const { vm } = outcome;
   const lines = [

@@ -40,6 +40,11 @@ export function toLinusError(error: unknown): LinusError {
   return new LinusError({ code: 'INTERNAL', message, cause: error });
 }
 
+// How an operator error reads on the terminal: the message, its code, and the remediation below.
+export function errorText(error: { message: string; code: string; remediation: string }): string {
+  return `${error.message} [${error.code}]\n  ${error.remediation}\n`;
+}
+
 // Operator errors print a message and remediation; defects print a stack. Returns the exit code.
 export function reportFatal(error: unknown, write: (text: string) => void): number {
   const linusError = toLinusError(error);
@@ -47,7 +52,7 @@ export function reportFatal(error: unknown, write: (text: string) => void): numb
     const stack = linusError.cause instanceof Error ? linusError.cause.stack : linusError.stack;
     write(`linus: internal error: ${linusError.message}\n${stack ?? ''}\n${linusError.remediation}\n`);
   } else {
-    write(`linus: ${linusError.message} [${linusError.code}]\n  ${linusError.remediation}\n`);
+    write(`linus: ${errorText(linusError)}`);
   }
   return linusError.exitCode;
 }

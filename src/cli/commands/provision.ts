@@ -4,14 +4,14 @@ import { OS_CATALOG, resolveOs } from '../../config/os-images.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
 import { vmSpecSchema, type Target, type VmSpec } from '../../config/spec.js';
 import { provision, type ProvisionStats } from '../../jobs/provision.js';
-import { toLinusError } from '../../protocol/errors.js';
+import { errorText, toLinusError } from '../../protocol/errors.js';
 import { outcomeWarnings, type ProvisionOutcome } from '../../protocol/result.js';
 import { parseNodeAddresses } from '../../vm/nodes.js';
 import { expandNames, MAX_COUNT, place, sshForNode } from '../../vm/placement.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import { connect } from '../../ssh/connection.js';
 import { createLogger, type LogFormat } from '../logger.js';
-import { outcomeJson, progressRenderer, summarize } from '../render.js';
+import { outcomeJson, printWarnings, progressRenderer, summarize } from '../render.js';
 import { withTarget, type ResolvedTarget } from '../target.js';
 import { withJsonErrors } from '../json-errors.js';
 import { VM_OPTIONS, VM_OPTION_NAMES } from '../vm-options.js';
@@ -96,12 +96,12 @@ async function run(argv: ArgumentsCamelCase<ProvisionFlags>): Promise<void> {
       placeWarnings = placement.warnings;
       if (!placement.ok) {
         if (argv.json) process.stdout.write(`${JSON.stringify({ ok: false, error: placement.error, ...(many ? { vms: [] } : {}), warnings: placeWarnings, stats: { place: placeStats } })}\n`);
-        else process.stderr.write(`linus: ${placement.error.message} [${placement.error.code}]\n  ${placement.error.remediation}\nNothing was created.\n`);
+        else process.stderr.write(`linus: ${errorText(placement.error)}Nothing was created.\n`);
         process.exitCode = placement.error.exitCode;
         return;
       }
       ({ nodes, local } = placement);
-      if (!argv.json) for (const warning of placeWarnings) process.stderr.write(`linus: warning: ${warning}\n`);
+      if (!argv.json) printWarnings(placeWarnings);
     }
     const capacity = placing ? 'placed' : argv.force ? 'force' : 'check';
     const placeStat = placeStats ? { place: placeStats } : {};

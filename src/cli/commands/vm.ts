@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { z } from 'zod';
 import { commandSources } from '../../config/load.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
-import { LinusError } from '../../protocol/errors.js';
+import { errorText, LinusError } from '../../protocol/errors.js';
 import { outcomeWarnings } from '../../protocol/result.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import { cloneVm, cloneArgs, type CloneFlags } from '../../vm/clone.js';
@@ -12,7 +12,7 @@ import { listText, statsJson } from '../../vm/render.js';
 import { runOp, type OpStats } from '../../vm/run-op.js';
 import { configSchema, deleteSchema, listRowSchema, powerSchema, resizeSchema, setSchema, statusSchema } from '../../vm/schemas.js';
 import type { OpOutcome } from '../../vm/transcript.js';
-import { outcomeJson, progressRenderer, summarize } from '../render.js';
+import { outcomeJson, printWarnings, progressRenderer, summarize } from '../render.js';
 import { withJsonErrors } from '../json-errors.js';
 import { withTarget, type ResolvedTarget } from '../target.js';
 import { targetOptions, type TargetFlags } from '../target-options.js';
@@ -66,7 +66,7 @@ export async function withOps(argv: ArgumentsCamelCase<VmFlags>, fn: (ctx: OpsCo
 
 function fail(argv: VmFlags, outcome: Extract<OpOutcome, { ok: false }>, stats: OpStats): void {
   if (argv.json) process.stdout.write(`${JSON.stringify({ ok: false, error: outcome.error, warnings: outcome.warnings, stats: statsJson(stats) })}\n`);
-  else process.stderr.write(`linus: ${outcome.error.message} [${outcome.error.code}]\n  ${outcome.error.remediation}\n`);
+  else process.stderr.write(`linus: ${errorText(outcome.error)}`);
   process.exitCode = outcome.error.exitCode;
 }
 
@@ -79,7 +79,7 @@ export function finish<T>(argv: VmFlags, result: { outcome: OpOutcome; stats: Op
     process.stdout.write(`${JSON.stringify({ ok: true, [key]: data, warnings: outcome.warnings, stats: statsJson(stats) })}\n`);
     return;
   }
-  for (const warning of outcome.warnings) process.stderr.write(`linus: warning: ${warning}\n`);
+  printWarnings(outcome.warnings);
   if (!argv.quiet) process.stdout.write(text(data));
 }
 
@@ -172,7 +172,7 @@ async function cloneHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
     const warnings = outcomeWarnings(outcome);
     if (argv.json) process.stdout.write(outcomeJson(outcome, { stats, warnings }));
     else {
-      for (const warning of warnings) process.stderr.write(`linus: warning: ${warning}\n`);
+      printWarnings(warnings);
       if (!argv.quiet || !outcome.ok) (outcome.ok ? process.stdout : process.stderr).write(summarize(outcome).replace(/^Provision failed/, 'Clone failed'));
     }
     if (!outcome.ok) process.exitCode = outcome.error.exitCode;
