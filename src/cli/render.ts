@@ -73,11 +73,12 @@ export function printWarnings(warnings: readonly string[]): void {
   for (const warning of warnings) process.stderr.write(`linus: warning: ${warning}\n`);
 }
 
-export function summarize(outcome: ProvisionOutcome): string {
+// `vm clone` runs through the provisioning pipeline too; only its failure line names it.
+export function summarize(outcome: ProvisionOutcome, action: 'Provision' | 'Clone' = 'Provision'): string {
   if (outcome.kind === 'dry-run') return `Dry run: nothing was changed. These commands would run on the host:\n${outcome.plan.map((line) => `  ${line}`).join('\n')}\n`;
   if (outcome.kind === 'failure') {
     const vm = outcome.vmId === undefined ? '' : ` (VM ${outcome.vmId} was rolled back)`;
-    return `Provision failed${vm}: ${errorText(outcome.error)}`;
+    return `${action} failed${vm}: ${errorText(outcome.error)}`;
   }
   const { vm } = outcome;
   const lines = [

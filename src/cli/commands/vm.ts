@@ -173,7 +173,7 @@ async function cloneHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
     if (argv.json) process.stdout.write(outcomeJson(outcome, { stats, warnings }));
     else {
       printWarnings(warnings);
-      if (!argv.quiet || !outcome.ok) (outcome.ok ? process.stdout : process.stderr).write(summarize(outcome).replace(/^Provision failed/, 'Clone failed'));
+      if (!argv.quiet || !outcome.ok) (outcome.ok ? process.stdout : process.stderr).write(summarize(outcome, 'Clone'));
     }
     if (!outcome.ok) process.exitCode = outcome.error.exitCode;
   });
