@@ -7,7 +7,7 @@ import { LinusError } from '../protocol/errors.js';
 import type { ProvisionOutcome } from '../protocol/result.js';
 import type { ProvisionerFile } from '../provisioners/remote.js';
 import { connect, type SshTarget } from '../ssh/connection.js';
-import { nodeTarget, otherNodeOf, type NodeAddress } from './nodes.js';
+import { otherNodeTarget, type NodeAddress } from './nodes.js';
 
 export interface CloneFlags {
   name?: string;
@@ -65,9 +65,6 @@ export async function cloneVm(deps: CloneDeps, args: string[]): Promise<{ outcom
   const onNode = (ssh: SshTarget) =>
     provision({ connect: () => connect(ssh), provisioner: deps.script, remoteDir, onEvent: deps.onEvent, ...(deps.signal ? { signal: deps.signal } : {}) }, [...args, '--remote-dir', remoteDir]);
   const first = await onNode(deps.resolved.ssh);
-  if (first.outcome.ok || first.outcome.error.code !== 'VM_ON_OTHER_NODE') return first;
-  const node = otherNodeOf(first.outcome.error.message);
-  const address = node === undefined ? undefined : deps.nodeAddresses[node];
-  if (!address) return first;
-  return onNode(nodeTarget(deps.resolved.ssh, address));
+  const other = first.outcome.ok ? undefined : otherNodeTarget(first.outcome.error, deps.resolved.ssh, deps.nodeAddresses);
+  return other ? onNode(other.ssh) : first;
 }

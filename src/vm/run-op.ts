@@ -2,7 +2,7 @@ import { LineSplitter } from '../protocol/lines.js';
 import type { ProvisionerFile } from '../provisioners/remote.js';
 import { runProvisioner } from '../provisioners/run-cached.js';
 import { connect, type Connection, type SshTarget } from '../ssh/connection.js';
-import { nodeTarget, otherNodeOf, type NodeAddress } from './nodes.js';
+import { otherNodeTarget, type NodeAddress } from './nodes.js';
 import { parseOpOutput, type OpOutcome } from './transcript.js';
 
 export interface OpStats {
@@ -54,13 +54,10 @@ export async function runOp(deps: OpDeps, args: string[]): Promise<{ outcome: Op
     }
   };
   let outcome = await once(deps.ssh);
-  if (!outcome.ok && outcome.error.code === 'VM_ON_OTHER_NODE') {
-    const node = otherNodeOf(outcome.error.message);
-    const address = node === undefined ? undefined : deps.nodeAddresses[node];
-    if (node !== undefined && address) {
-      stats.via = node;
-      outcome = await once(nodeTarget(deps.ssh, address));
-    }
+  const other = outcome.ok ? undefined : otherNodeTarget(outcome.error, deps.ssh, deps.nodeAddresses);
+  if (other) {
+    stats.via = other.node;
+    outcome = await once(other.ssh);
   }
   return { outcome, stats };
 }
