@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { vmNameSchema } from '../config/spec.js';
-import type { ResolvedTarget } from '../cli/target.js';
 import type { ProgressEvent } from '../jobs/follow.js';
 import { provision, type ProvisionStats } from '../jobs/provision.js';
 import { LinusError } from '../protocol/errors.js';
@@ -51,8 +50,9 @@ export function cloneArgs(templateId: number, flags: CloneFlags, sshKeys: string
 }
 
 export interface CloneDeps {
-  resolved: ResolvedTarget;
+  ssh: SshTarget;
   script: ProvisionerFile;
+  remoteDir: string;
   nodeAddresses: Record<string, NodeAddress>;
   onEvent: (event: ProgressEvent) => void;
   signal?: AbortSignal;
@@ -61,10 +61,10 @@ export interface CloneDeps {
 // A clone runs as a host job through the provisioning pipeline (run/wait/cancel/cleanup, retries
 // of transient failures, reconnects), on the node that holds the template.
 export async function cloneVm(deps: CloneDeps, args: string[]): Promise<{ outcome: ProvisionOutcome; stats: ProvisionStats }> {
-  const remoteDir = deps.resolved.target.remoteDir;
+  const { remoteDir } = deps;
   const onNode = (ssh: SshTarget) =>
     provision({ connect: () => connect(ssh), provisioner: deps.script, remoteDir, onEvent: deps.onEvent, ...(deps.signal ? { signal: deps.signal } : {}) }, [...args, '--remote-dir', remoteDir]);
-  const first = await onNode(deps.resolved.ssh);
-  const other = first.outcome.ok ? undefined : otherNodeTarget(first.outcome.error, deps.resolved.ssh, deps.nodeAddresses);
+  const first = await onNode(deps.ssh);
+  const other = first.outcome.ok ? undefined : otherNodeTarget(first.outcome.error, deps.ssh, deps.nodeAddresses);
   return other ? onNode(other.ssh) : first;
 }

@@ -5,9 +5,10 @@ import { readPublicKeys } from '../../config/ssh-key.js';
 import { errorText, LinusError } from '../../protocol/errors.js';
 import { outcomeWarnings } from '../../protocol/result.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
+import type { ProvisionerFile } from '../../provisioners/remote.js';
 import { cloneVm, cloneArgs, type CloneFlags } from '../../vm/clone.js';
 import { confirmByName } from '../../vm/confirm.js';
-import { parseNodeAddresses } from '../../vm/nodes.js';
+import { parseNodeAddresses, type NodeAddress } from '../../vm/nodes.js';
 import { listText, statsJson } from '../../vm/render.js';
 import { runOp, type OpStats } from '../../vm/run-op.js';
 import { configSchema, deleteSchema, listRowSchema, powerSchema, resizeSchema, setSchema, statusSchema } from '../../vm/schemas.js';
@@ -38,6 +39,8 @@ export interface VmFlags extends TargetFlags, CloneFlags {
 
 export interface OpsContext {
   resolved: ResolvedTarget;
+  script: ProvisionerFile;
+  nodeAddresses: Record<string, NodeAddress>;
   run: (args: string[]) => Promise<{ outcome: OpOutcome; stats: OpStats }>;
 }
 
@@ -55,6 +58,8 @@ export async function withOps(argv: ArgumentsCamelCase<VmFlags>, fn: (ctx: OpsCo
     const nodeAddresses = parseNodeAddresses(resolved.target.nodeAddresses);
     return fn({
       resolved,
+      script,
+      nodeAddresses,
       run: (args) =>
         runOp(
           { ssh: resolved.ssh, script, remoteDir: resolved.target.remoteDir, nodeAddresses, ...(quiet ? {} : { onLog: (line: string) => process.stderr.write(`linus: ${line}\n`) }) },
@@ -163,11 +168,10 @@ async function deleteHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
 async function cloneHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
   const keys = argv.sshKey === undefined ? undefined : readPublicKeys(argv.sshKey);
   const args = cloneArgs(Number(argv.templateId), argv, keys);
-  await withTarget(argv, commandSources(argv), async (resolved) => {
-    const nodeAddresses = parseNodeAddresses(resolved.target.nodeAddresses);
+  await withOps(argv, async ({ resolved, script, nodeAddresses }) => {
     const tty = Boolean(process.stderr.isTTY) && !argv.json;
     const onEvent = progressRenderer({ quiet: Boolean(argv.quiet) || Boolean(argv.json), tty, write: (text) => process.stderr.write(text) });
-    const { outcome, stats } = await cloneVm({ resolved, script: loadProvisioner('vm'), nodeAddresses, onEvent }, args);
+    const { outcome, stats } = await cloneVm({ ssh: resolved.ssh, script, remoteDir: resolved.target.remoteDir, nodeAddresses, onEvent }, args);
     if (tty && !argv.quiet) process.stderr.write('\r\x1b[2K');
     const warnings = outcomeWarnings(outcome);
     if (argv.json) process.stdout.write(outcomeJson(outcome, { stats, warnings }));
