@@ -20,8 +20,9 @@ export function parseSize(text: string): number | undefined {
   return Math.round(Number(match[1]) * 1024 ** power);
 }
 
-// pve-common Format.pm `render_bytes($x, 1)`: one decimal, binary units.
-export function renderBytes(bytes: number): string {
+// pve-common Format.pm `render_bytes($x, 1)`: one decimal, binary units. LVM2 shows sizes the
+// same way with two decimals.
+export function renderBytes(bytes: number, decimals = 1): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let index = 0;
@@ -29,5 +30,5 @@ export function renderBytes(bytes: number): string {
     value /= 1024;
     index += 1;
   }
-  return `${value.toFixed(1)} ${units[index]}`;
+  return `${value.toFixed(decimals)} ${units[index]}`;
 }

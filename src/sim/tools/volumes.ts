@@ -6,6 +6,7 @@ import type { ToolContext } from './context.js';
 import { writeFileAtomic } from './context.js';
 import { PveDie } from './die.js';
 import { withFileLock } from './file-lock.js';
+import { renderBytes } from './format-size.js';
 import { isFileStorage, storageConfig, storageDir, type StorageConfig } from './storage-config.js';
 
 // One allocated volume: sim/volumes/<storage>/<volname, URI-encoded>.json.
@@ -100,18 +101,6 @@ function storageLock(ctx: ToolContext, storage: string) {
   };
 }
 
-// LVM2's display of a size, e.g. "2.20 GiB" (LVM texts are approximations, see docs/simulator.md).
-function lvmSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let index = 0;
-  while (value >= 1024 && index < units.length - 1) {
-    value /= 1024;
-    index += 1;
-  }
-  return `${value.toFixed(2)} ${units[index]}`;
-}
-
 function full(ctx: ToolContext, storage: StorageConfig, size: number): boolean {
   if (ctx.faults.storageFull?.includes(storage.id)) return true;
   return storageUsed(ctx.paths, storage, ctx.node) + size > storageCapacity(ctx, storage.id);
@@ -202,6 +191,8 @@ export async function resizeVolume(ctx: ToolContext, volid: string, size: number
     } else if (storage.type === 'lvmthin' || storage.type === 'lvm') {
       const vg = storage.props.vgname ?? 'pve';
       const extents = (bytes: number) => Math.ceil(bytes / EXTENT);
+      // LVM2's display of a size, e.g. "2.20 GiB" (LVM texts are approximations, see docs/simulator.md).
+      const lvmSize = (bytes: number) => renderBytes(bytes, 2);
       ctx.out(
         `  Size of logical volume ${vg}/${record.volname} changed from ${lvmSize(record.size)} (${extents(record.size)} extents) to ${lvmSize(size)} (${extents(size)} extents).\n` +
           `  Logical volume ${vg}/${record.volname} successfully resized.\n`,
