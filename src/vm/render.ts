@@ -3,6 +3,8 @@ import type { CapacityRow, ListRow } from './schemas.js';
 
 const GiB = 1024 ** 3;
 
+export const gib = (bytes: number): string => `${(bytes / GiB).toFixed(1)} GiB`;
+
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
@@ -25,7 +27,7 @@ export function capacityText(rows: CapacityRow[]): string {
     if (row.kind === 'node') {
       nodes.push([row.node, row.status, String(row.cpus), String(row.cpuPercent), `${(row.memoryUsedBytes / GiB).toFixed(1)}/${(row.memoryBytes / GiB).toFixed(1)} GiB`, String(row.memoryPercent), `${row.vmsRunning}/${row.vms}`]);
     } else {
-      storages.push([row.node, row.storage, row.type, row.status, `${(row.usedBytes / GiB).toFixed(1)} GiB`, `${(row.totalBytes / GiB).toFixed(1)} GiB`, String(row.usedPercent)]);
+      storages.push([row.node, row.storage, row.type, row.status, gib(row.usedBytes), gib(row.totalBytes), String(row.usedPercent)]);
     }
   }
   return `${table(nodes)}\n${table(storages)}`;

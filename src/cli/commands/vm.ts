@@ -9,7 +9,7 @@ import type { ProvisionerFile } from '../../provisioners/remote.js';
 import { cloneVm, cloneArgs, type CloneFlags } from '../../vm/clone.js';
 import { confirmByName } from '../../vm/confirm.js';
 import { parseNodeAddresses, type NodeAddress } from '../../vm/nodes.js';
-import { listText, statsJson } from '../../vm/render.js';
+import { gib, listText, statsJson } from '../../vm/render.js';
 import { runOp, type OpStats } from '../../vm/run-op.js';
 import { configSchema, deleteSchema, listRowSchema, powerSchema, resizeSchema, setSchema, statusSchema } from '../../vm/schemas.js';
 import type { OpOutcome } from '../../vm/transcript.js';
@@ -139,8 +139,6 @@ function configText(view: { config: Record<string, string>; pending: Record<stri
   return `${lines.join('\n')}\n`;
 }
 
-const GiB = 1024 ** 3;
-
 async function deleteHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
   const interactive = !argv.yes && !argv.json && Boolean(process.stdin.isTTY && process.stderr.isTTY);
   if (!argv.yes && !interactive) {
@@ -150,7 +148,7 @@ async function deleteHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
     const args = ['delete', String(argv.id), '--yes'];
     if (interactive) {
       const status = await run(['status', String(argv.id)]);
-      if (!status.outcome.ok) return finish(argv, status, statusSchema, () => '');
+      if (!status.outcome.ok) return fail(argv, status.outcome, status.stats);
       const vm = protocolData(statusSchema, status.outcome.data[0]);
       if (!(await confirmByName(vm.id, vm.name, vm.linus))) {
         throw new LinusError({ code: 'CONFIRMATION_REQUIRED', message: `the name typed is not '${vm.name}': VM ${vm.id} was not deleted` });
@@ -266,8 +264,8 @@ const subcommands: CommandModule<object, VmFlags>[] = [
         if (argv.disk !== undefined) args.push('--disk', argv.disk);
         finish(argv, await run(withForeign(argv, args)), resizeSchema, (data) =>
           data.changed
-            ? `${vmLabel(data)} ${data.disk}: ${(data.beforeBytes / GiB).toFixed(1)} GiB -> ${(data.sizeBytes / GiB).toFixed(1)} GiB\n`
-            : `${vmLabel(data)} ${data.disk} is already ${(data.sizeBytes / GiB).toFixed(1)} GiB: nothing to do.\n`,
+            ? `${vmLabel(data)} ${data.disk}: ${gib(data.beforeBytes)} -> ${gib(data.sizeBytes)}\n`
+            : `${vmLabel(data)} ${data.disk} is already ${gib(data.sizeBytes)}: nothing to do.\n`,
         );
       }),
     ),
