@@ -181,6 +181,9 @@ async function cloneHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
   });
 }
 
+// What `vm set` changes; vm.sh set takes each as --<key> <value>.
+const SET_KEYS = ['cores', 'memory', 'name', 'description', 'tags'] as const;
+
 const subcommands: CommandModule<object, VmFlags>[] = [
   {
     command: 'list',
@@ -234,12 +237,8 @@ const subcommands: CommandModule<object, VmFlags>[] = [
       }) as unknown as Argv<VmFlags>,
     handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
       withOps(argv, async ({ run }) => {
-        const args = ['set', String(argv.id)];
-        if (argv.cores !== undefined) args.push('--cores', String(argv.cores));
-        if (argv.memory !== undefined) args.push('--memory', String(argv.memory));
-        if (argv.name !== undefined) args.push('--name', argv.name);
-        if (argv.description !== undefined) args.push('--description', argv.description);
-        if (argv.tags !== undefined) args.push('--tags', argv.tags);
+        const given = SET_KEYS.filter((key) => argv[key] !== undefined);
+        const args = ['set', String(argv.id), ...given.flatMap((key) => [`--${key}`, String(argv[key])])];
         finish(argv, await run(withForeign(argv, args)), setSchema, (data) => {
           if (!data.changed && data.pending.length === 0) return `${vmLabel(data)} already has these settings: nothing to do.\n`;
           const applied = data.applied.length > 0 ? `applied: ${data.applied.join(', ')}` : '';
