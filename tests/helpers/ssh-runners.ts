@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import ssh2 from 'ssh2';
+import { createSimHost } from '../../src/sim/host.js';
 import { sshFingerprintOfBlob, startSshEndpoint, type SshEndpoint } from '../../src/sim/ssh-endpoint.js';
 import { startSshd } from '../../src/sim/sshd.js';
 
@@ -30,20 +31,25 @@ function endpointDir(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `linus-${name}-`));
 }
 
-async function connectVerified(endpoint: SshEndpoint): Promise<ssh2.Client> {
+// An ssh2 client logged in to the endpoint with its generated key, verifying the host key by
+// fingerprint; options replace any of that (another key, a password).
+export function connectClient(endpoint: SshEndpoint, options: Partial<ssh2.ConnectConfig> = {}): Promise<ssh2.Client> {
   const client = new ssh2.Client();
-  await new Promise<void>((resolve, reject) => {
-    client.once('ready', () => resolve());
-    client.once('error', reject);
+  return new Promise((resolve, reject) => {
+    client.once('ready', () => resolve(client));
+    client.once('error', (error) => {
+      client.end();
+      reject(error);
+    });
     client.connect({
       host: endpoint.host,
       port: endpoint.port,
       username: endpoint.user,
       privateKey: fs.readFileSync(endpoint.identityFile),
       hostVerifier: (key: Buffer) => sshFingerprintOfBlob(key) === endpoint.hostKeyFingerprint,
+      ...options,
     });
   });
-  return client;
 }
 
 export function execOverClient(client: ssh2.Client, cmd: string): Promise<ExecResult> {
@@ -71,7 +77,7 @@ export async function embeddedRunner(host: RunnerHost): Promise<SshRunner> {
   const endpoint = await startSshEndpoint({ hostShell: host.hostShell(), dir });
   let client: ssh2.Client;
   try {
-    client = await connectVerified(endpoint);
+    client = await connectClient(endpoint);
   } catch (error) {
     await endpoint.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -120,6 +126,25 @@ export async function sshdRunner(host: RunnerHost): Promise<SshRunner> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+// Runs one command through a runner in front of a fresh simulated host, then closes both.
+export async function execOnSimHost(
+  makeRunner: (host: RunnerHost) => Promise<SshRunner>,
+  options: Parameters<typeof createSimHost>[0],
+  cmd: string,
+): Promise<{ name: SshRunner['name']; result: ExecResult }> {
+  const host = await createSimHost(options);
+  try {
+    const runner = await makeRunner(host);
+    try {
+      return { name: runner.name, result: await runner.exec(cmd) };
+    } finally {
+      await runner.close();
+    }
+  } finally {
+    await host.dispose();
+  }
 }
 
 // A stand-in for the simulated host's login shell, for transport tests that need no sim tools:

@@ -5,31 +5,13 @@ import path from 'node:path';
 import { execa } from 'execa';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateEd25519, sshFingerprintOfBlob, startSshEndpoint, type SshEndpoint } from '../../../src/sim/ssh-endpoint.js';
-import { createSimHost } from '../../../src/sim/host.js';
-import { embeddedRunner, execOverClient, sshArgs, writeStandInHostShell } from '../../helpers/ssh-runners.js';
+import { generateEd25519, startSshEndpoint, type SshEndpoint } from '../../../src/sim/ssh-endpoint.js';
+import { connectClient, embeddedRunner, execOnSimHost, execOverClient, sshArgs, writeStandInHostShell } from '../../helpers/ssh-runners.js';
 
 let dir: string;
 let endpoint: SshEndpoint;
 
-function connect(options: Partial<ssh2.ConnectConfig> = {}): Promise<ssh2.Client> {
-  const client = new ssh2.Client();
-  return new Promise((resolve, reject) => {
-    client.once('ready', () => resolve(client));
-    client.once('error', (error) => {
-      client.end();
-      reject(error);
-    });
-    client.connect({
-      host: endpoint.host,
-      port: endpoint.port,
-      username: 'root',
-      privateKey: fs.readFileSync(endpoint.identityFile),
-      hostVerifier: (key: Buffer) => sshFingerprintOfBlob(key) === endpoint.hostKeyFingerprint,
-      ...options,
-    });
-  });
-}
+const connect = (options: Partial<ssh2.ConnectConfig> = {}): Promise<ssh2.Client> => connectClient(endpoint, options);
 
 async function withClient<T>(fn: (client: ssh2.Client) => Promise<T>): Promise<T> {
   const client = await connect();
@@ -234,18 +216,12 @@ describe('embedded SSH endpoint', () => {
   });
 
   it('embeddedRunner reaches a simulated host\'s tools with a verified host key', async () => {
-    const host = await createSimHost({ root: path.join(dir, 'sim-host') });
-    const runner = await embeddedRunner(host);
-    try {
-      expect(runner.name).toBe('embedded');
-      expect(await runner.exec('pveversion; pvesh get /cluster/nextid')).toEqual({
-        stdout: 'pve-manager/8.4.1/2a5fa54a8503f96d (running kernel: 6.8.12-9-pve)\n100\n',
-        stderr: '',
-        code: 0,
-      });
-    } finally {
-      await runner.close();
-      await host.dispose();
-    }
+    const { name, result } = await execOnSimHost(embeddedRunner, { root: path.join(dir, 'sim-host') }, 'pveversion; pvesh get /cluster/nextid');
+    expect(name).toBe('embedded');
+    expect(result).toEqual({
+      stdout: 'pve-manager/8.4.1/2a5fa54a8503f96d (running kernel: 6.8.12-9-pve)\n100\n',
+      stderr: '',
+      code: 0,
+    });
   });
 });

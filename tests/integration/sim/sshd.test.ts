@@ -4,11 +4,10 @@ import path from 'node:path';
 import { execa } from 'execa';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createSimHost } from '../../../src/sim/host.js';
 import { startSshd } from '../../../src/sim/sshd.js';
-import { generateEd25519, sshFingerprintOfBlob } from '../../../src/sim/ssh-endpoint.js';
+import { generateEd25519 } from '../../../src/sim/ssh-endpoint.js';
 import { describeWithSshd } from '../../helpers/require-sshd.js';
-import { execOverClient, sshdRunner, writeStandInHostShell, type SshRunner } from '../../helpers/ssh-runners.js';
+import { connectClient, execOnSimHost, execOverClient, sshdRunner, writeStandInHostShell, type SshRunner } from '../../helpers/ssh-runners.js';
 
 it('names the package to install when sshd is missing', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-nosshd-'));
@@ -27,23 +26,7 @@ describeWithSshd('real OpenSSH sshd in front of the host shell', () => {
   let dir: string;
   let runner: SshRunner;
 
-  function connect(privateKey: string | Buffer): Promise<ssh2.Client> {
-    const client = new ssh2.Client();
-    return new Promise((resolve, reject) => {
-      client.once('ready', () => resolve(client));
-      client.once('error', (error) => {
-        client.end();
-        reject(error);
-      });
-      client.connect({
-        host: runner.endpoint.host,
-        port: runner.endpoint.port,
-        username: 'root',
-        privateKey,
-        hostVerifier: (key: Buffer) => sshFingerprintOfBlob(key) === runner.endpoint.hostKeyFingerprint,
-      });
-    });
-  }
+  const connect = (privateKey: string | Buffer): Promise<ssh2.Client> => connectClient(runner.endpoint, { privateKey });
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-sshd-test-'));
@@ -122,18 +105,12 @@ describeWithSshd('real OpenSSH sshd in front of the host shell', () => {
   });
 
   it('sshdRunner reaches a simulated host\'s tools through ForceCommand', async () => {
-    const host = await createSimHost({ root: path.join(dir, 'sim-host'), settings: { version: '9.0' } });
-    const simRunner = await sshdRunner(host);
-    try {
-      expect(simRunner.name).toBe('sshd');
-      expect(await simRunner.exec('pveversion; pvesh get /cluster/nextid')).toEqual({
-        stdout: 'pve-manager/9.0.10/deb1ca707ec72a89 (running kernel: 6.14.11-2-pve)\n100\n',
-        stderr: '',
-        code: 0,
-      });
-    } finally {
-      await simRunner.close();
-      await host.dispose();
-    }
+    const { name, result } = await execOnSimHost(sshdRunner, { root: path.join(dir, 'sim-host'), settings: { version: '9.0' } }, 'pveversion; pvesh get /cluster/nextid');
+    expect(name).toBe('sshd');
+    expect(result).toEqual({
+      stdout: 'pve-manager/9.0.10/deb1ca707ec72a89 (running kernel: 6.14.11-2-pve)\n100\n',
+      stderr: '',
+      code: 0,
+    });
   });
 });
