@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { flagName } from '../config/load.js';
 import { vmNameSchema } from '../config/spec.js';
 import type { ProgressEvent } from '../jobs/follow.js';
 import { provision, type ProvisionStats } from '../jobs/provision.js';
@@ -34,7 +35,7 @@ const cloneSchema = z
 export function cloneArgs(templateId: number, flags: CloneFlags, sshKeys: string | undefined): string[] {
   const parsed = cloneSchema.safeParse({ templateId, name: flags.name, vmUser: flags.vmUser, ip: flags.ip, gateway: flags.gateway, timeout: flags.timeout });
   if (!parsed.success) {
-    const message = parsed.error.issues.map((issue) => `--${String(issue.path[0] ?? 'settings').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`).join('; ');
+    const message = parsed.error.issues.map((issue) => `${flagName(String(issue.path[0] ?? 'settings'))}: ${issue.message}`).join('; ');
     throw new LinusError({ code: 'INVALID_SPEC', message, remediation: 'Fix the named option and run again; nothing was sent to the host.' });
   }
   const spec = parsed.data;
