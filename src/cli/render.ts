@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ProgressEvent } from '../jobs/follow.js';
 import { errorText } from '../protocol/errors.js';
+import { isProgressLog } from '../protocol/lines.js';
 import type { ProvisionOutcome } from '../protocol/result.js';
 
 export interface RenderOptions {
@@ -28,8 +29,10 @@ function describeEvent(event: ProgressEvent): string | undefined {
       const [counter, name = ''] = event.step.split(':');
       return `[${counter}] ${STEP_NAMES[name] ?? name}`;
     }
-    case 'log':
-      return event.line.startsWith('linus: ') ? event.line.slice(7) : event.line;
+    case 'log': {
+      const text = event.line.startsWith('linus: ') ? event.line.slice(7) : event.line;
+      return isProgressLog(text) ? text : undefined;
+    }
     case 'vmId':
       return `VM ID ${event.vmId} claimed`;
     case 'upload':

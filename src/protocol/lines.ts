@@ -70,3 +70,10 @@ export class LineSplitter {
     return rest === '' ? [] : [rest];
   }
 }
+
+// A host log line (without its "linus: " prefix) worth showing as progress: not a protocol line
+// that reached the log, and not the host's echo of its own error or warnings, which the driver
+// prints once from the final block.
+export function isProgressLog(text: string): boolean {
+  return !/^(LINUS_|error \[|warning: )/.test(text);
+}

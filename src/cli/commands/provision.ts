@@ -139,13 +139,15 @@ async function run(argv: ArgumentsCamelCase<ProvisionFlags>): Promise<void> {
             if (!many) throw error;
             // With --count one VM's connection trouble must not hide the others' results.
             const linusError = toLinusError(error);
-            return { name: spec.name, node, outcome: { ok: false, kind: 'failure', runId: '', error: linusError.toJSON(), steps: [], logs: [] }, stats: { execs: 0, uploads: 0, reconnects: 0, attempts: 0 } };
+            return { name: spec.name, node, outcome: { ok: false, kind: 'failure', error: linusError.toJSON(), steps: [], logs: [] }, stats: { execs: 0, uploads: 0, reconnects: 0, attempts: 0 } };
           }
         }),
       );
       if (tty && !argv.quiet) process.stderr.write('\r\x1b[2K');
       const failed = runs.find((entry) => !entry.outcome.ok);
-      const warnings = [...placeWarnings, ...runs.flatMap((entry) => outcomeWarnings(entry.outcome))];
+      const runWarnings = runs.flatMap((entry) => outcomeWarnings(entry.outcome));
+      const warnings = [...placeWarnings, ...runWarnings];
+      if (!argv.json) printWarnings(runWarnings);
       if (!many) {
         const { outcome, stats } = runs[0] as VmRun;
         if (argv.json) process.stdout.write(outcomeJson(outcome, { warnings, stats: { ...stats, ...placeStat } }));
