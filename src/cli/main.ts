@@ -11,6 +11,7 @@ import { provisionCommand } from './commands/provision.js';
 import { sandboxCommand } from './commands/sandbox.js';
 import { vmCommand } from './commands/vm.js';
 import { capacityCommand } from './commands/capacity.js';
+import { writeJsonError } from './json-errors.js';
 
 export function buildCli(argv: string[]): Argv {
   return yargs(argv)
@@ -43,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
     await buildCli(argv).parseAsync();
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
+    // An argument error yargs found before any handler ran: with --json it is JSON all the same.
+    if (argv.includes('--json')) return writeJsonError(error);
     return reportFatal(error, (text) => process.stderr.write(text));
   }
 }

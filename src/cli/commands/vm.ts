@@ -3,11 +3,13 @@ import type { z } from 'zod';
 import { commandSources } from '../../config/load.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
 import { errorText, LinusError } from '../../protocol/errors.js';
+import { isProgressLog } from '../../protocol/lines.js';
 import { outcomeWarnings } from '../../protocol/result.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import type { ProvisionerFile } from '../../provisioners/remote.js';
 import { cloneVm, cloneArgs, type CloneFlags } from '../../vm/clone.js';
 import { confirmByName } from '../../vm/confirm.js';
+import { checkVmFlags } from '../../vm/flags.js';
 import { parseNodeAddresses, type NodeAddress } from '../../vm/nodes.js';
 import { gib, listText, statsJson } from '../../vm/render.js';
 import { runOp, type OpStats } from '../../vm/run-op.js';
@@ -50,8 +52,15 @@ function protocolData<T>(schema: z.ZodType<T>, value: unknown): T {
   return parsed.data;
 }
 
-// Resolves the target (a real host or --sandbox) and hands out a runner for `vm.sh` commands.
+// Checks the flags, then resolves the target (a real host or --sandbox) and hands out a runner for
+// `vm.sh` commands.
 export async function withOps(argv: ArgumentsCamelCase<VmFlags>, fn: (ctx: OpsContext) => Promise<void>): Promise<void> {
+  checkVmFlags(argv);
+  await withOpsTarget(argv, fn);
+}
+
+// vm clone checks its own flags (cloneArgs: its --timeout range is that of a whole clone job).
+async function withOpsTarget(argv: ArgumentsCamelCase<VmFlags>, fn: (ctx: OpsContext) => Promise<void>): Promise<void> {
   const script = loadProvisioner('vm');
   const quiet = Boolean(argv.quiet || argv.json);
   await withTarget(argv, commandSources(argv), async (resolved) => {
@@ -62,7 +71,7 @@ export async function withOps(argv: ArgumentsCamelCase<VmFlags>, fn: (ctx: OpsCo
       nodeAddresses,
       run: (args) =>
         runOp(
-          { ssh: resolved.ssh, script, remoteDir: resolved.target.remoteDir, nodeAddresses, ...(quiet ? {} : { onLog: (line: string) => process.stderr.write(`linus: ${line}\n`) }) },
+          { ssh: resolved.ssh, script, remoteDir: resolved.target.remoteDir, nodeAddresses, ...(quiet ? {} : { onLog: (line: string) => isProgressLog(line) && process.stderr.write(`linus: ${line}\n`) }) },
           [...args, '--remote-dir', resolved.target.remoteDir],
         ),
     });
@@ -166,7 +175,7 @@ async function deleteHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
 async function cloneHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
   const keys = argv.sshKey === undefined ? undefined : readPublicKeys(argv.sshKey);
   const args = cloneArgs(Number(argv.templateId), argv, keys);
-  await withOps(argv, async ({ resolved, script, nodeAddresses }) => {
+  await withOpsTarget(argv, async ({ resolved, script, nodeAddresses }) => {
     const tty = Boolean(process.stderr.isTTY) && !argv.json;
     const onEvent = progressRenderer({ quiet: Boolean(argv.quiet) || Boolean(argv.json), tty, write: (text) => process.stderr.write(text) });
     const { outcome, stats } = await cloneVm({ ssh: resolved.ssh, script, remoteDir: resolved.target.remoteDir, nodeAddresses, onEvent }, args);
@@ -235,9 +244,12 @@ const subcommands: CommandModule<object, VmFlags>[] = [
         tags: { type: 'string', describe: "Tags, ';'-separated (linus' own ownership tags are kept)" },
         ...FOREIGN_OPTION,
       }) as unknown as Argv<VmFlags>,
-    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
-      withOps(argv, async ({ run }) => {
-        const given = SET_KEYS.filter((key) => argv[key] !== undefined);
+    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) => {
+      const given = SET_KEYS.filter((key) => argv[key] !== undefined);
+      if (given.length === 0) {
+        throw new LinusError({ code: 'INVALID_SPEC', message: 'nothing to set: give --cores, --memory, --name, --description or --tags', remediation: 'Fix the named value and run again; nothing was sent to the host.' });
+      }
+      return withOps(argv, async ({ run }) => {
         const args = ['set', String(argv.id), ...given.flatMap((key) => [`--${key}`, String(argv[key])])];
         finish(argv, await run(withForeign(argv, args)), setSchema, (data) => {
           if (!data.changed && data.pending.length === 0) return `${vmLabel(data)} already has these settings: nothing to do.\n`;
@@ -245,8 +257,8 @@ const subcommands: CommandModule<object, VmFlags>[] = [
           const pending = data.pending.length > 0 ? `pending until the next reboot: ${data.pending.join(', ')}` : '';
           return `${vmLabel(data)}: ${[applied, pending].filter(Boolean).join('; ')}\n`;
         });
-      }),
-    ),
+      });
+    }),
   },
   {
     command: 'resize <id>',
