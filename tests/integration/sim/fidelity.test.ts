@@ -33,7 +33,7 @@ describe.each(RUNNERS)('simulated PVE 8.4 host over %s', (_name, makeRunner) => 
   const run = (cmd: string) => runner.exec(cmd);
 
   beforeAll(async () => {
-    host = await createSimHost({ settings: { bootDelayMs: 2500, agentPingTimeoutMs: 400, lockTimeoutMs: 1000, guestSshPort: GUEST_SSH_PORT } });
+    host = await createSimHost({ settings: { bootDelayMs: 6000, agentPingTimeoutMs: 400, lockTimeoutMs: 1000, guestSshPort: GUEST_SSH_PORT } });
     runner = await makeRunner(host);
   });
   afterAll(async () => {
