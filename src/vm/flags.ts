@@ -30,7 +30,8 @@ export function checkVmFlags(argv: Record<string, unknown>): void {
   const lines = parsed.error.issues.map((issue) => {
     const key = String(issue.path[0] ?? '');
     const shown = key === 'id' || key === 'templateId' ? `the ${key === 'id' ? 'VM ID' : 'template ID'}` : flagName(key);
-    return `${shown}: ${issue.message}, got ${JSON.stringify(given[key])}`;
+    const value = given[key];
+    return `${shown}: ${issue.message}, got ${Number.isNaN(value) ? 'something that is not a number' : JSON.stringify(value)}`;
   });
   throw new LinusError({ code: 'INVALID_SPEC', message: lines.join('; '), remediation: 'Fix the named value and run again; nothing was sent to the host.' });
 }

@@ -10,7 +10,7 @@ describe('linus vm flags are checked before anything is sent to the host', () =>
     [['start', 'abc'], /the VM ID: must be a VM ID/],
     [['start', '99'], /the VM ID: must be a VM ID from 100 to 999999999, got 99/],
     [['stop', '101', '--timeout', '0'], /--timeout: must be an integer from 1 to 3600, got 0/],
-    [['set', '101', '--cores', 'abc'], /--cores: must be an integer from 1 to 128/],
+    [['set', '101', '--cores', 'abc'], /--cores: must be an integer from 1 to 128, got something that is not a number/],
     [['set', '101', '--memory', '32'], /--memory: must be an integer from 64 to 4194304, got 32/],
     [['set', '101', '--name', 'bad name!'], /--name: must be a DNS label/],
     [['set', '101', '--description', 'two\nlines'], /--description: must be one line without control characters/],
