@@ -27,17 +27,11 @@ _gc_parse_options() { # <command> <option...>
   local cmd=$1 what
   shift
   SPEC+=([remote_dir]=/var/lib/linus [older_than]=$GC_DEFAULT_OLDER_THAN [dry_run]=0)
-  while (($#)); do
-    case "$cmd:$1" in
-      gc:--dry-run) SPEC[dry_run]=1 && shift && continue ;;
-      *:--remote-dir | gc:--older-than) ;;
-      *) shown what "$1" && die INVALID_SPEC "unknown option $what for $cmd" ;;
-    esac
-    (($# >= 2)) || die INVALID_SPEC "option $1 needs a value"
-    local key=${1#--}
-    SPEC[${key//-/_}]=$2
-    shift 2
-  done
+  if [[ "$cmd" == gc ]]; then
+    parse_options_only SPEC "dry-run remote-dir: older-than:" "$@"
+  else
+    parse_options_only SPEC "remote-dir:" "$@"
+  fi
   need_remote_dir "${SPEC[remote_dir]}"
   shown what "${SPEC[older_than]}"
   _int_in "${SPEC[older_than]}" 0 315360000 || die INVALID_SPEC "--older-than must be a number of seconds from 0 to 315360000, got $what"

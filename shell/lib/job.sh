@@ -185,16 +185,7 @@ job_cancel() { # <dir>
 # Options of wait/cancel (shared by every entry script that runs jobs), into SPEC.
 _parse_follow() { # <option...>
   SPEC+=([remote_dir]=/var/lib/linus [offset]=0 [max_seconds]="")
-  while (($#)); do
-    case "$1" in
-      --offset | --max-seconds | --remote-dir) ;;
-      *) local what && shown what "$1" && die INVALID_SPEC "unknown option $what" ;;
-    esac
-    (($# >= 2)) || die INVALID_SPEC "option $1 needs a value"
-    local key=${1#--}
-    SPEC[${key//-/_}]=$2
-    shift 2
-  done
+  parse_options_only SPEC "offset: max-seconds: remote-dir:" "$@"
   _int_in "${SPEC[offset]}" 0 999999999999 || die INVALID_SPEC "--offset must be a byte offset"
   [[ -z "${SPEC[max_seconds]}" ]] || _int_in "${SPEC[max_seconds]}" 0 86400 ||
     die INVALID_SPEC "--max-seconds must be an integer from 0 to 86400"

@@ -16,22 +16,9 @@ clone_step() { # <n> <name>
 
 # Options of a clone run, into SPEC.
 clone_parse() { # <option...>
-  SPEC=([remote_dir]=/var/lib/linus [timeout]=300 [full]=1 [force]=0 [ip]="" [dry_run]=0 [password]=0)
-  local opt key what
-  while (($#)); do
-    opt=$1
-    case "$opt" in
-      --linked) SPEC[full]=0 && shift && continue ;;
-      --full) SPEC[full]=1 && shift && continue ;;
-      --force) SPEC[force]=1 && shift && continue ;;
-      --run-id | --remote-dir | --template | --name | --storage | --user | --ssh-key-b64 | --ip | --gateway | --timeout) ;;
-      *) shown what "$opt" && die INVALID_SPEC "unknown option $what" ;;
-    esac
-    (($# >= 2)) || die INVALID_SPEC "option $opt needs a value"
-    key=${opt#--}
-    SPEC[${key//-/_}]=$2
-    shift 2
-  done
+  SPEC=([remote_dir]=/var/lib/linus [timeout]=300 [full]=1 [linked]=0 [force]=0 [ip]="" [dry_run]=0 [password]=0)
+  parse_options_only SPEC "linked force run-id: remote-dir: template: name: storage: user: ssh-key-b64: ip: gateway: timeout:" "$@"
+  ((SPEC[linked] == 0)) || SPEC[full]=0
 }
 
 clone_validate() {

@@ -12,30 +12,11 @@ declare -gA VMR=()
 RESOURCES_JSON=""
 readonly VMID_RE='^[1-9][0-9]{2,8}$'
 
-# Parses <option...> by a spec such as "timeout: force": a trailing colon takes a value.
+# Parses <arg...> by a spec such as "timeout: force" (see parse_options) into OPT and OP_ARGS.
 ops_parse() { # <spec> <arg...>
-  local spec=" $1 " what key
-  shift
-  OPT=() OP_ARGS=()
-  while (($#)); do
-    case "$1" in
-      --*)
-        key=${1#--}
-        if [[ "$spec" == *" $key: "* ]]; then
-          (($# >= 2)) || die INVALID_SPEC "option $1 needs a value"
-          OPT[${key//-/_}]=$2
-          shift 2
-        elif [[ "$spec" == *" $key "* ]]; then
-          OPT[${key//-/_}]=1
-          shift
-        else
-          shown what "$1"
-          die INVALID_SPEC "unknown option $what"
-        fi
-        ;;
-      *) OP_ARGS+=("$1") && shift ;;
-    esac
-  done
+  OPT=()
+  parse_options OPT "$@"
+  OP_ARGS=("${PARSED_ARGS[@]}")
   OPT[remote_dir]=${OPT[remote_dir]:-/var/lib/linus}
   need_remote_dir "${OPT[remote_dir]}"
 }

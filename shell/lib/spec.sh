@@ -23,26 +23,46 @@ shown() { # <var> <value>
   one_line "$1" "$quoted"
 }
 
-# Fills SPEC from run/start options. Unknown options and missing values are INVALID_SPEC.
+# Parses <option...> into the associative array <array> by a spec such as "timeout: force": a
+# trailing colon takes a value, a bare name is a flag set to 1; dashes become underscores. Words
+# that are not options go to PARSED_ARGS. Unknown options and missing values are INVALID_SPEC.
+PARSED_ARGS=()
+parse_options() { # <array> <spec> <option...>
+  local -n _into=$1
+  local spec=" ${2//$'\n'/ } " key what
+  shift 2
+  PARSED_ARGS=()
+  while (($#)); do
+    key=${1#--}
+    if [[ "$1" != --* ]]; then
+      PARSED_ARGS+=("$1") && shift
+    elif [[ "$spec" == *" $key: "* ]]; then
+      (($# >= 2)) || die INVALID_SPEC "option $1 needs a value"
+      _into[${key//-/_}]=$2
+      shift 2
+    elif [[ "$spec" == *" $key "* ]]; then
+      _into[${key//-/_}]=1
+      shift
+    else
+      shown what "$1"
+      die INVALID_SPEC "unknown option $what"
+    fi
+  done
+}
+
+# For commands that take options only: a stray word is an unknown option.
+parse_options_only() { # <array> <spec> <option...>
+  local what
+  parse_options "$@"
+  ((${#PARSED_ARGS[@]} == 0)) || { shown what "${PARSED_ARGS[0]}" && die INVALID_SPEC "unknown option $what"; }
+}
+
+# Fills SPEC from run/start options.
 parse_spec() { # <option...>
   SPEC=([remote_dir]=/var/lib/linus [os]=ubuntu [cores]=2 [memory]=2048 [disk]=20 [bridge]=vmbr0
     [ip]=dhcp [timeout]=300 [password]=0 [dry_run]=0 [capacity]=check)
-  local opt key what
-  while (($#)); do
-    opt=$1
-    case "$opt" in
-      --dry-run) SPEC[dry_run]=1 && shift && continue ;;
-      --password) SPEC[password]=1 && shift && continue ;;
-      --run-id | --remote-dir | --node | --storage | --bridge | --name | --os | --cores | --memory | \
-        --disk | --user | --ssh-key-b64 | --ip | --gateway | --dns | --search-domain | --vlan | \
-        --image-url | --image-sha256 | --image-sums-url | --timeout | --capacity) ;;
-      *) shown what "$opt" && die INVALID_SPEC "unknown option $what" ;;
-    esac
-    (($# >= 2)) || die INVALID_SPEC "option $opt needs a value"
-    key=${opt#--}
-    SPEC[${key//-/_}]=$2
-    shift 2
-  done
+  parse_options_only SPEC "dry-run password run-id: remote-dir: node: storage: bridge: name: os: cores: memory: disk: user:
+    ssh-key-b64: ip: gateway: dns: search-domain: vlan: image-url: image-sha256: image-sums-url: timeout: capacity:" "$@"
 }
 
 # Integer in [min, max], without leading zeros or signs.
