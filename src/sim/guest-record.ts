@@ -10,11 +10,14 @@ export const guestRecordSchema = z
     node: z.string(),
     startedAt: z.number(),
     bootDelayMs: z.number().int().nonnegative(),
-    // The NIC (net0): lowercase MAC, bridge, and the IPv4 address/prefix the guest will use.
+    // The NIC (net0): lowercase MAC, the network's device (`vmbr0`, `vmbr0.42`, a VNet), the
+    // IPv4 address/prefix and gateway the guest will use, and the node's own address there.
     mac: z.string().optional(),
     bridge: z.string().optional(),
     ip: z.string().optional(),
     prefix: z.number().int().optional(),
+    gateway: z.string().optional(),
+    hostAddress: z.string().optional(),
     sshPort: z.number().int(),
     pid: z.number().int().optional(),
   })

@@ -12,14 +12,48 @@ export type VersionProfile = keyof typeof VERSION_PROFILES;
 
 const GiB = 1024 ** 3;
 
+// An IPv4 address in 127.0.0.0/8: simulated guests and machines are real loopback sockets.
+const loopbackIp = z.string().regex(/^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/).refine((ip) => ip.split('.').every((part) => Number(part) <= 255));
+
+// A network a guest NIC can be on (a bridge untagged, a VLAN on it, or an SDN VNet): what DHCP
+// hands out there and which addresses the LAN's router and the Proxmox node itself hold.
+const lanFields = {
+  network: z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}\/(1[6-9]|2[0-9]|30)$/),
+  // The LAN's router: DHCP gives it to guests as their gateway.
+  gateway: loopbackIp.optional(),
+  // The node's own address on this network, as /etc/network/interfaces configures it; absent,
+  // the node cannot reach the network's addresses directly (no neighbour entries, no probe).
+  hostAddress: loopbackIp.optional(),
+  // A DHCP server serves this network.
+  dhcp: z.boolean().default(true),
+};
+
+export const vlanSchema = z.object({ tag: z.number().int().min(1).max(4094), ...lanFields }).strict();
+
 export const bridgeSchema = z
   .object({
     name: z.string().regex(/^[-_.\w]+$/),
-    // Guests on this bridge get DHCP leases from this loopback /16 (127.0.0.0/8 keeps them real).
-    dhcpPrefix: z.string().regex(/^127\.\d{1,3}$/),
     vlanAware: z.boolean().default(false),
+    ...lanFields,
+    // VLANs on this bridge with their own settings; other tags get a derived network (lan.ts).
+    vlans: z.array(vlanSchema).default([]),
   })
   .strict();
+
+// An SDN VNet (`get_local_vnets`): a bridge name guests can use, listed by `network --type any_bridge`.
+export const vnetSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9]{0,7}$/),
+    zone: z.string().regex(/^[a-z][a-z0-9]{0,7}$/),
+    alias: z.string().optional(),
+    vlanaware: z.boolean().default(false),
+    // Nodes of the zone; absent = every node.
+    nodes: z.array(z.string()).optional(),
+    ...lanFields,
+  })
+  .strict();
+
+export const DEFAULT_BRIDGE = { name: 'vmbr0', vlanAware: true, network: '127.88.0.0/24', gateway: '127.88.0.1', hostAddress: '127.88.0.2' };
 
 export const nodeSchema = z
   .object({
@@ -27,7 +61,7 @@ export const nodeSchema = z
     online: z.boolean().default(true),
     cpus: z.number().int().positive().default(16),
     memoryBytes: z.number().int().positive().default(64 * GiB),
-    bridges: z.array(bridgeSchema).default([{ name: 'vmbr0', dhcpPrefix: '127.88', vlanAware: true }]),
+    bridges: z.array(bridgeSchema).default([bridgeSchema.parse(DEFAULT_BRIDGE)]),
   })
   .strict();
 
@@ -35,6 +69,7 @@ export const hostSettingsSchema = z
   .object({
     version: z.enum(Object.keys(VERSION_PROFILES) as [VersionProfile, ...VersionProfile[]]).default('8.4'),
     nodes: z.array(nodeSchema).min(1).default([nodeSchema.parse({ name: 'pve' })]),
+    sdnVnets: z.array(vnetSchema).default([]),
     // Bytes a storage can hold, by storage id (the config itself lives in etc/pve/storage.cfg).
     storageCapacity: z.record(z.string(), z.number().int().positive()).default({ local: 100 * GiB, 'local-lvm': 500 * GiB }),
     // Time from `qm start` until the guest agent answers and the guest's sshd listens.

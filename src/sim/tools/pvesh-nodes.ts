@@ -5,6 +5,7 @@ import type { ToolContext } from './context.js';
 import { paramExc } from './die.js';
 import type { GetHandler } from './pvesh-routes.js';
 import { assertReachable, nodeOnline, resolveNode } from './pvesh-node-param.js';
+import { vnetsOnNode } from '../lan.js';
 import { vmStatus } from './vm-status.js';
 import { clusterVmlist, readConfig } from './vm-store.js';
 
@@ -85,47 +86,84 @@ export const nodeVersion: GetHandler = async (ctx, pathParams) => {
   return { release: ctx.settings.version, repoid: profile.repoid, version: profile.manager };
 };
 
-// /etc/network/interfaces as the API reads it: one NIC plus each configured bridge.
+// /etc/network/interfaces as the API reads it (pve-common Network/Interfaces.pm): one NIC, each
+// bridge (an address and cidr only where the node has one), and a `<bridge>.<tag>` VLAN interface
+// for each VLAN the node has an address on.
 function interfaces(ctx: ToolContext, name: string): Array<Record<string, unknown>> {
   const entry = node(ctx, name);
   const list: Array<Record<string, unknown>> = [
     { active: 1, exists: 1, families: ['inet'], iface: 'eno1', method: 'manual', method6: 'manual', priority: 3, type: 'eth' },
   ];
+  const addressed = (address: string | undefined, network: string): Record<string, unknown> => {
+    if (address === undefined) return { method: 'manual' };
+    const prefix = network.split('/')[1] as string;
+    return { address, cidr: `${address}/${prefix}`, method: 'static', netmask: prefix };
+  };
+  let priority = 4;
   entry.bridges.forEach((bridge, index) => {
     const item: Record<string, unknown> = {
       active: 1,
-      address: `${bridge.dhcpPrefix}.0.1`,
       autostart: 1,
       bridge_fd: '0',
       bridge_ports: index === 0 ? 'eno1' : '',
       bridge_stp: 'off',
-      cidr: `${bridge.dhcpPrefix}.0.1/16`,
       families: ['inet'],
       iface: bridge.name,
-      method: 'static',
       method6: 'manual',
-      netmask: '16',
-      priority: 4 + index,
+      priority: (priority += 1) - 1,
       type: 'bridge',
+      ...addressed(bridge.hostAddress, bridge.network),
     };
+    // The node's default route goes out where it has an address and the LAN has a router.
+    if (index === 0 && bridge.hostAddress !== undefined && bridge.gateway !== undefined) item.gateway = bridge.gateway;
     if (bridge.vlanAware) {
       item.bridge_vlan_aware = 1;
       item.bridge_vids = '2-4094';
     }
     list.push(item);
+    for (const vlan of bridge.vlans) {
+      if (vlan.hostAddress === undefined) continue;
+      list.push({
+        active: 1,
+        autostart: 1,
+        exists: 1,
+        families: ['inet'],
+        iface: `${bridge.name}.${vlan.tag}`,
+        method6: 'manual',
+        priority: (priority += 1) - 1,
+        type: 'vlan',
+        'vlan-id': String(vlan.tag),
+        'vlan-raw-device': bridge.name,
+        ...addressed(vlan.hostAddress, vlan.network),
+      });
+    }
   });
   return list;
+}
+
+// SDN VNets of the node's zones, as `get_local_vnets` lists them.
+function vnets(ctx: ToolContext, name: string): Array<Record<string, unknown>> {
+  return vnetsOnNode(ctx.settings, name).map((vnet) => ({
+    active: '1',
+    comments: vnet.alias ?? null,
+    iface: vnet.name,
+    ipam: 0,
+    type: 'vnet',
+    vlanaware: vnet.vlanaware ? 1 : 0,
+  }));
 }
 
 export const networkList: GetHandler = async (ctx, pathParams, params) => {
   const name = resolveNode(ctx, pathParams.node ?? '');
   assertReachable(ctx, name);
   const type = params.type;
-  return interfaces(ctx, name).filter((item) => {
+  // Network.pm `index`: a filter drops what does not match it; any_bridge and vnet add the VNets.
+  const local = interfaces(ctx, name).filter((item) => {
     if (type === undefined) return true;
     if (type === 'any_bridge' || type === 'any_local_bridge') return item.type === 'bridge' || item.type === 'OVSBridge';
     return item.type === type;
   });
+  return type === 'any_bridge' || type === 'vnet' ? [...local, ...vnets(ctx, name)] : local;
 };
 
 export const networkIface: GetHandler = async (ctx, pathParams) => {

@@ -1,23 +1,38 @@
 import { spawnGuest } from '../guest-control.js';
 import { runningPid } from '../guest-record.js';
+import { bridgeExists, resolveLan, type Lan } from '../lan.js';
 import { leaseFor } from '../leases.js';
 import { hasCloudInit } from './config-format.js';
 import type { ToolContext } from './context.js';
 import { PveDie } from './die.js';
 import { parseNet, parsePropertyString } from './property-string.js';
-import { checkLock, loadConfig } from './vm-store.js';
+import { checkLock, clusterVmlist, loadConfig, nodeNames, readConfig } from './vm-store.js';
 
 const QEMU_FAILED = 'start failed: QEMU exited with code 1';
 
-// The address the guest takes on net0: ipconfig0's static address, else a DHCP lease on the bridge.
-async function guestAddress(ctx: ToolContext, values: Record<string, string>, mac: string, dhcpPrefix: string): Promise<{ ip?: string; prefix?: number }> {
-  const ip = values.ipconfig0 === undefined ? 'dhcp' : (parsePropertyString(values.ipconfig0).keys.ip ?? 'dhcp');
+// The address the guest takes on net0: ipconfig0's static address (and gw), else a DHCP lease
+// with the network's router as gateway where the network has a DHCP server, else none.
+async function guestAddress(ctx: ToolContext, values: Record<string, string>, mac: string, lan: Lan): Promise<{ ip?: string; prefix?: number; gateway?: string }> {
+  const ipconfig = values.ipconfig0 === undefined ? { keys: {} as Record<string, string> } : parsePropertyString(values.ipconfig0);
+  const ip = ipconfig.keys.ip ?? 'dhcp';
   if (ip === 'manual') return {};
   if (ip !== 'dhcp') {
     const [address, prefix] = ip.split('/');
-    return { ip: address, prefix: Number(prefix) };
+    return { ip: address, prefix: Number(prefix), ...(ipconfig.keys.gw === undefined ? {} : { gateway: ipconfig.keys.gw }) };
   }
-  return { ip: await leaseFor(ctx.paths, mac, dhcpPrefix), prefix: 16 };
+  if (!lan.dhcp) return {};
+  const ctxMacs = () => new Set(listVmMacs(ctx));
+  return { ip: await leaseFor(ctx.paths, mac, lan, ctxMacs), prefix: lan.prefix, ...(lan.gateway === undefined ? {} : { gateway: lan.gateway }) };
+}
+
+// Every NIC MAC of every VM in the cluster (lowercase): the leases a DHCP server keeps.
+function listVmMacs(ctx: ToolContext): string[] {
+  return clusterVmlist(ctx.paths, nodeNames(ctx)).flatMap(({ vmid, node }) => {
+    const config = readConfig(ctx.paths, node, vmid);
+    return Object.entries(config?.values ?? {})
+      .filter(([key]) => /^net\d+$/.test(key))
+      .flatMap(([, value]) => parseNet(value)?.mac?.toLowerCase() ?? []);
+  });
 }
 
 // `vm_start` as a worker (§7): every failure is a task error (exit 255).
@@ -34,11 +49,10 @@ export async function startVm(ctx: ToolContext, vmid: number, options: { skiploc
   if (runningPid(ctx.paths, vmid) !== undefined) throw new PveDie(`VM ${vmid} already running`);
   if (hasCloudInit(config)) ctx.out('generating cloud-init ISO\n');
 
-  const node = ctx.settings.nodes.find((entry) => entry.name === ctx.node);
   for (const [key, value] of Object.entries(config.values)) {
     if (!/^net\d+$/.test(key)) continue;
     const bridge = parseNet(value)?.keys.bridge;
-    if (bridge !== undefined && !node?.bridges.some((entry) => entry.name === bridge)) {
+    if (bridge !== undefined && !bridgeExists(ctx.settings, ctx.node, bridge)) {
       // The tap script's message, then kvm's (the kvm line is an approximation).
       const index = key.slice(3);
       ctx.out(`bridge '${bridge}' does not exist\n`);
@@ -52,17 +66,19 @@ export async function startVm(ctx: ToolContext, vmid: number, options: { skiploc
 
   const nic = config.values.net0 === undefined ? undefined : parseNet(config.values.net0);
   const bridgeName = nic?.keys.bridge;
-  const bridge = node?.bridges.find((entry) => entry.name === bridgeName);
+  const tag = nic?.keys.tag === undefined ? undefined : Number(nic.keys.tag);
+  const lan = bridgeName === undefined ? undefined : resolveLan(ctx.settings, ctx.node, bridgeName, tag);
   const mac = nic?.mac?.toLowerCase();
-  const address = mac && bridge ? await guestAddress(ctx, config.values, mac, bridge.dhcpPrefix) : {};
+  const address = mac && lan ? await guestAddress(ctx, config.values, mac, lan) : {};
   const started = await spawnGuest(ctx.paths, {
     vmid,
     node: ctx.node,
     startedAt: Date.now(),
     bootDelayMs: ctx.settings.bootDelayMs,
     mac,
-    bridge: bridgeName,
+    bridge: lan?.device ?? bridgeName,
     ...address,
+    ...(lan?.hostAddress === undefined ? {} : { hostAddress: lan.hostAddress }),
     sshPort: ctx.settings.guestSshPort,
   });
   if (!started.ok) {
