@@ -4,7 +4,8 @@ import { targetSchema, type Target } from '../config/spec.js';
 import { LinusError } from '../protocol/errors.js';
 import type { SshTarget } from '../ssh/connection.js';
 import { knownHostsFiles } from '../ssh/known-hosts.js';
-import { withSandbox } from '../sim/sandbox.js';
+import { withSandbox, type SandboxInfo } from '../sim/sandbox.js';
+import { resolveOs } from '../config/os-images.js';
 import type { TargetFlags } from './target-options.js';
 
 export interface ResolvedTarget {
@@ -43,6 +44,12 @@ function sshTargetOf(target: Target, env: NodeJS.ProcessEnv): SshTarget {
   return ssh;
 }
 
+// The sandbox's own copy of the OS image asked for (its image server mirrors the catalog).
+function sandboxImage(sandbox: SandboxInfo, os: unknown): { imageUrl: string; imageSha256: string } {
+  const image = sandbox.images[resolveOs(typeof os === 'string' ? os : 'ubuntu')] ?? { url: sandbox.imageUrl, sha256: sandbox.imageSha256 };
+  return { imageUrl: image.url, imageSha256: image.sha256 };
+}
+
 // Resolves where to connect: a real host from flags/env/config, or a throwaway sandbox.
 export async function withTarget<T>(flags: TargetFlags, sources: Sources, fn: (resolved: ResolvedTarget) => Promise<T>): Promise<T> {
   // --node-address is repeatable, so the flag is singular; the setting holds them all.
@@ -76,7 +83,7 @@ export async function withTarget<T>(flags: TargetFlags, sources: Sources, fn: (r
       ssh: { ...sshTargetOf(target, {}), knownHostsFiles: [sandbox.knownHostsFile] },
       specDefaults: (specFlags) => ({
         ...(specFlags.sshKey === undefined && !specFlags.password ? { sshKey: `${sandbox.identityFile}.pub` } : {}),
-        ...(specFlags.imageUrl === undefined ? { imageUrl: sandbox.imageUrl, imageSha256: sandbox.imageSha256 } : {}),
+        ...(specFlags.imageUrl === undefined ? sandboxImage(sandbox, specFlags.os) : {}),
       }),
     });
   });

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type { GuestImage } from './guest-image.js';
 import type { GuestRecord } from './guest-record.js';
 
 // What qemu-guest-agent in the simulated guest answers (QEMU qga/qapi-schema.json shapes).
@@ -50,7 +51,7 @@ export function networkInterfaces(record: GuestRecord): unknown[] {
 }
 
 // guest-* commands: the result, or undefined for a command the simulated agent lacks.
-export function agentAnswer(command: string, record: GuestRecord, hostname: string): unknown {
+export function agentAnswer(command: string, record: GuestRecord, hostname: string, image: GuestImage | undefined): unknown {
   const now = Date.now();
   switch (command) {
     case 'guest-ping':
@@ -62,16 +63,18 @@ export function agentAnswer(command: string, record: GuestRecord, hostname: stri
     case 'guest-get-host-name':
       return { 'host-name': hostname };
     case 'guest-get-osinfo':
-      return {
-        id: 'ubuntu',
-        'kernel-release': '6.8.0-48-generic',
-        'kernel-version': '#48-Ubuntu SMP PREEMPT_DYNAMIC Fri Sep 27 14:04:52 UTC 2024',
-        machine: 'x86_64',
-        name: 'Ubuntu',
-        'pretty-name': 'Ubuntu 24.04.1 LTS',
-        version: '24.04.1 LTS (Noble Numbat)',
-        'version-id': '24.04',
-      };
+      return image === undefined
+        ? undefined
+        : {
+            id: image.id,
+            'kernel-release': image.kernel,
+            'kernel-version': '#1 SMP PREEMPT_DYNAMIC',
+            machine: 'x86_64',
+            name: image.prettyName.split(' ')[0],
+            'pretty-name': image.prettyName,
+            version: image.versionId,
+            'version-id': image.versionId,
+          };
     case 'guest-get-time':
       return now * 1_000_000;
     case 'guest-get-timezone':

@@ -4,16 +4,19 @@ import { parseVmConfig } from './tools/config-format.js';
 import { faultsSchema, type Faults } from './faults.js';
 import { agentAnswer } from './guest-agent.js';
 import { guestPidFile, guestQgaSocket, readGuestRecord, type GuestRecord } from './guest-record.js';
-import { addNeighbour, removeNeighbour } from './neighbour.js';
+import { GuestNetwork, reportStartFailure } from './guest-network.js';
 import { simPaths, type SimPaths } from './paths.js';
 import { parsePropertyString } from './tools/property-string.js';
 
-// The simulated guest: one detached process per running VM (`main.js <root> <vmid>`), standing in
-// for QEMU. It serves the guest agent on var/run/qemu-server/<vmid>.qga, and once "booted" an SSH
-// banner on <ip>:<port> and a neighbour entry. It exits on SIGTERM (qm stop), when its pid file or
-// root disappears, or after MAX_LIFETIME_MS so it can never outlive a test run.
+// The simulated guest: one detached process per running VM (`guest-daemon.js <root> <vmid>`),
+// standing in for QEMU. It serves the guest agent socket var/run/qemu-server/<vmid>.qga (the agent
+// answers only when guest-plan.ts says it runs), and once the guest has booted its sshd's banner on
+// <ip>:<port>. It enters the node's neighbour table only as a real LAN would make it (§15.5):
+// when the node is its gateway, or when the node sent to its address (the SSH port, or a datagram
+// to the probe port) while the node has an address on that network. It exits on SIGTERM
+// (qm stop), when its pid file or root disappears, or after MAX_LIFETIME_MS so it can never
+// outlive a test run. Foreign machines (foreign.ts) run the same network part.
 const MAX_LIFETIME_MS = 2 * 60 * 60 * 1000;
-export const SSH_BANNER = 'SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n';
 
 function readFaults(paths: SimPaths): Faults {
   try {
@@ -41,8 +44,9 @@ let booted = false;
 
 function agentReady(paths: SimPaths, record: GuestRecord): boolean {
   const fault = readFaults(paths).agent;
-  if (fault === 'never' || !booted) return false;
-  return Date.now() >= record.startedAt + (fault?.delayMs ?? 0) && agentEnabled(paths, record);
+  if (fault === 'never' || !booted || record.agentAfterMs === undefined) return false;
+  const after = Math.max(record.agentAfterMs, fault?.delayMs ?? 0);
+  return Date.now() >= record.startedAt + after && agentEnabled(paths, record);
 }
 
 function serveAgent(paths: SimPaths, record: GuestRecord, hostname: string): net.Server {
@@ -64,21 +68,11 @@ function serveAgent(paths: SimPaths, record: GuestRecord, hostname: string): net
         // An agent that is not up yet (or disabled) simply never answers.
         if (!agentReady(paths, record)) continue;
         const command = request.execute ?? '';
-        const result = agentAnswer(command, record, hostname);
+        const result = agentAnswer(command, record, hostname, record.image);
         const reply = result === undefined ? { error: { class: 'CommandNotFound', desc: `The command ${command} has not been found` } } : { return: result };
         socket.write(`${JSON.stringify(reply)}\n`);
         if (command === 'guest-shutdown') setTimeout(() => process.kill(process.pid, 'SIGTERM'), 50);
       }
-    });
-  });
-}
-
-function listen(server: net.Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
     });
   });
 }
@@ -97,14 +91,13 @@ async function main(): Promise<void> {
       return `VM${vmid}`;
     }
   })();
-  const sshOnLoopback = record.ip !== undefined && record.ip.startsWith('127.');
+  const nic = record.ip !== undefined && record.mac !== undefined ? { ip: record.ip, mac: record.mac, device: record.bridge ?? 'vmbr0', hostCidr: record.hostCidr, gateway: record.gateway } : undefined;
+  const sshBanner = `${record.image?.sshBanner ?? 'SSH-2.0-OpenSSH_9.6p1'}\r\n`;
+  const network = nic && record.boots ? new GuestNetwork(paths, nic, { sshPort: record.sshPort, probePort: record.probePort, sshBanner: readFaults(paths).guestSsh === 'never' ? undefined : sshBanner }) : undefined;
 
-  // Fail now, while `qm start` waits, if the guest's address:port is taken: later would be silent.
-  if (sshOnLoopback && readFaults(paths).guestSsh !== 'never') {
-    const probe = net.createServer();
-    await listen(probe, record.sshPort, record.ip as string);
-    await new Promise((resolve) => probe.close(resolve));
-  }
+  // Fail now, while `qm start` waits, if the guest's address:port is taken by something that is
+  // not a simulated machine (a real conflict between machines is silent, as on a LAN).
+  await network?.checkFree();
 
   const qgaPath = guestQgaSocket(paths, vmid);
   fs.rmSync(qgaPath, { force: true });
@@ -116,16 +109,13 @@ async function main(): Promise<void> {
   const pidFile = guestPidFile(paths, vmid);
   fs.writeFileSync(pidFile, `${process.pid}\n`);
 
-  let ssh: net.Server | undefined;
-  let neighbourAdded = false;
   let exiting = false;
   const exit = async (code: number) => {
     if (exiting) return;
     exiting = true;
-    ssh?.close();
     qga.close();
     try {
-      if (neighbourAdded && record.ip && fs.existsSync(paths.root)) await removeNeighbour(paths, record.ip);
+      if (fs.existsSync(paths.root)) await network?.close();
       if (fs.readFileSync(pidFile, 'utf8').trim() === String(process.pid)) fs.rmSync(pidFile, { force: true });
       fs.rmSync(qgaPath, { force: true });
     } catch {
@@ -138,24 +128,9 @@ async function main(): Promise<void> {
 
   const boot = setTimeout(() => {
     void (async () => {
-      const faults = readFaults(paths);
-      if (sshOnLoopback && faults.guestSsh !== 'never') {
-        ssh = net.createServer((socket) => {
-          socket.on('error', () => undefined);
-          socket.end(SSH_BANNER);
-        });
-        try {
-          await listen(ssh, record.sshPort, record.ip as string);
-        } catch {
-          // Someone took the port between the probe and boot: the guest's sshd just isn't reachable.
-          ssh = undefined;
-        }
-      }
-      if (record.ip && record.mac && record.bridge && faults.neighbour !== false) {
-        await addNeighbour(paths, record.ip, record.mac, record.bridge);
-        neighbourAdded = true;
-      }
-      booted = true;
+      if (readFaults(paths).neighbour === false) network?.neverResolved();
+      await network?.up();
+      booted = record.boots;
     })();
   }, record.bootDelayMs);
   boot.unref();
@@ -174,12 +149,4 @@ async function main(): Promise<void> {
   process.stdout.write('ready\n');
 }
 
-main().catch((error: unknown) => {
-  const err = error as NodeJS.ErrnoException;
-  try {
-    process.stdout.write(`error ${err.code ?? 'EFAIL'} ${err.message ?? String(error)}\n`);
-  } catch {
-    // Nobody is listening.
-  }
-  process.exit(1);
-});
+main().catch(reportStartFailure);

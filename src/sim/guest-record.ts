@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { guestImageSchema } from './guest-image.js';
 import type { SimPaths } from './paths.js';
 
 // What `qm start` tells a guest daemon (sim/guests/<vmid>.json); the daemon adds its pid.
@@ -17,7 +18,15 @@ export const guestRecordSchema = z
     ip: z.string().optional(),
     prefix: z.number().int().optional(),
     gateway: z.string().optional(),
-    hostAddress: z.string().optional(),
+    // The node's own address and prefix on the guest's network, if it has one there: only then
+    // can the node resolve the guest's address (and fill its neighbour table).
+    hostCidr: z.string().optional(),
+    // What the boot disk holds, whether that system comes up on this CPU type, and when its
+    // guest agent answers (ms after start; absent: never). See guest-plan.ts.
+    image: guestImageSchema.optional(),
+    boots: z.boolean(),
+    agentAfterMs: z.number().int().nonnegative().optional(),
+    probePort: z.number().int(),
     sshPort: z.number().int(),
     pid: z.number().int().optional(),
   })

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { LinusError } from '../protocol/errors.js';
 import { callRecordSchema, type CallRecord } from './call-log.js';
 import { faultsSchema, type Faults, type FaultsInput } from './faults.js';
+import { startForeignMachine, stopForeignMachines, type ForeignMachine } from './foreign.js';
 import { stopGuest } from './guest-control.js';
 import { runningPid } from './guest-record.js';
 import { hostSettingsSchema, VERSION_PROFILES, type HostSettings, type HostSettingsInput } from './settings.js';
@@ -44,15 +45,21 @@ function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-const DEFAULT_STORAGE_CFG = `dir: local
+// storage.cfg of a fresh install (pve-docs pvesm.adoc l.160-177, reference §15.2): no storage
+// holds snippets. PVE 8.3 added the `import` content type and later installers list it on `local`.
+// A host prepared for linus (`linus doctor --fix`) has `snippets` on `local` as well.
+function defaultStorageCfg(settings: HostSettings): string {
+  const content = ['iso', ...(settings.version === '8.2' ? [] : ['import']), 'vztmpl', 'backup', ...(settings.prepared ? ['snippets'] : [])];
+  return `dir: local
 \tpath /var/lib/vz
-\tcontent iso,import,vztmpl,backup
+\tcontent ${content.join(',')}
 
 lvmthin: local-lvm
 \tthinpool data
 \tvgname pve
 \tcontent rootdir,images
 `;
+}
 
 export function hostEnv(paths: SimPaths, node: string): Record<string, string> {
   return {
@@ -93,7 +100,7 @@ export function layoutSimHost(root: string, input: HostSettingsInput = {}): { pa
   }
   for (const node of settings.nodes) fs.mkdirSync(paths.qemuServerDir(node.name), { recursive: true });
   fs.writeFileSync(paths.hostJson, `${JSON.stringify(settings, null, 2)}\n`);
-  if (!fs.existsSync(paths.storageCfg)) fs.writeFileSync(paths.storageCfg, DEFAULT_STORAGE_CFG);
+  if (!fs.existsSync(paths.storageCfg)) fs.writeFileSync(paths.storageCfg, defaultStorageCfg(settings));
   fs.mkdirSync(path.join(paths.root, 'var', 'lib', 'vz', 'images'), { recursive: true });
   if (!fs.existsSync(paths.neighTable)) fs.writeFileSync(paths.neighTable, ARP_HEADER);
   const entry = simToolsEntry();
@@ -134,7 +141,9 @@ export interface SimHost {
   volumes(): Array<{ volid: string; storage: string; vmid: number; size: number }>;
   // Held flock files (`/var/lock/qemu-server/lock-100.conf`) and config locks (`100: create`).
   locks(): string[];
-  // Stops every guest daemon (the host's files stay).
+  // A machine that is not a VM holding <ip> on the node's LAN (answers ARP, and SSH unless ssh: false).
+  addForeignMachine(machine: { ip: string; mac?: string; ssh?: boolean }): Promise<ForeignMachine>;
+  // Stops every guest daemon and foreign machine (the host's files stay).
   dispose(): Promise<void>;
 }
 
@@ -195,7 +204,9 @@ export function openSimHost(root: string): SimHost {
       const config = host.listVms().flatMap(({ vmid, config: values }) => (values.lock === undefined ? [] : [`${vmid}: ${values.lock}`]));
       return [...held.sort(), ...config];
     },
+    addForeignMachine: (machine) => startForeignMachine(paths, machine),
     async dispose() {
+      await stopForeignMachines(paths);
       if (!fs.existsSync(paths.runDir)) return;
       const vmids = fs
         .readdirSync(paths.runDir)

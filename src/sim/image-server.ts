@@ -4,27 +4,26 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { LinusError } from '../protocol/errors.js';
-import { CLOUD_IMAGE_VIRTUAL_SIZE, writeQcow2 } from './qcow2.js';
+import { encodeGuestImage, IMAGE_CATALOG, type CatalogImage } from './guest-image.js';
+import { writeQcow2 } from './qcow2.js';
 
 export interface ServedImage {
   os: string;
   file: string;
   url: string;
   sha256: string;
+  sumsUrl: string;
   virtualSize: number;
 }
 
 export interface ImageServer {
   baseUrl: string;
+  // Every image of the catalog; the first is Ubuntu 24.04, the sandbox's default.
   images: ServedImage[];
+  // The first image's checksum file.
   sumsUrl: string;
   close(): Promise<void>;
 }
-
-// Laid out as cloud-images.ubuntu.com/noble/current/, so URLs look like the real ones.
-const RELEASE_DIR = 'noble/current';
-const IMAGES = [{ os: 'ubuntu-24.04', file: 'noble-server-cloudimg-amd64.img', virtualSize: CLOUD_IMAGE_VIRTUAL_SIZE }];
-const SUMS_FILE = 'SHA256SUMS';
 
 interface Served {
   file: string;
@@ -33,8 +32,20 @@ interface Served {
 
 type ByteRange = { start: number; end: number } | 'unsatisfiable' | undefined;
 
-function sha256File(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+function hashFile(algo: 'sha256' | 'sha512', file: string): string {
+  return createHash(algo).update(fs.readFileSync(file)).digest('hex');
+}
+
+// One line of a checksum file in the distribution's own format.
+function sumsLine(image: CatalogImage, file: string, name: string): string {
+  switch (image.sums) {
+    case 'gnu-sha256':
+      return `${hashFile('sha256', file)} *${name}\n`;
+    case 'gnu-sha512':
+      return `${hashFile('sha512', file)}  ${name}\n`;
+    case 'bsd-sha256':
+      return `# ${name}: ${fs.statSync(file).size} bytes\nSHA256 (${name}) = ${hashFile('sha256', file)}\n`;
+  }
 }
 
 // One `bytes=` range (what curl -C and -r send); anything else gets the whole file, as RFC 9110
@@ -74,24 +85,26 @@ function serveFile(request: http.IncomingMessage, response: http.ServerResponse,
   fs.createReadStream(served.file, { start, end }).pipe(response);
 }
 
-// A loopback HTTP server with a small valid qcow2 cloud image and its SHA256SUMS (Ubuntu's
-// `<hex> *<file>` format), with HEAD and Range support, so download, resume and verification run for real.
+// A loopback HTTP server with small valid qcow2 cloud images (one per OS of the catalog, each
+// holding its guest's description) and their checksum files, under the distributions' own paths
+// and formats, with HEAD and Range support, so download, resume and verification run for real.
 export async function startImageServer(opts: { dir: string }): Promise<ImageServer> {
-  const releaseDir = path.join(opts.dir, RELEASE_DIR);
-  fs.mkdirSync(releaseDir, { recursive: true });
   const routes = new Map<string, Served>();
-  const sums: string[] = [];
-  const built = IMAGES.map((image) => {
-    const file = path.join(releaseDir, image.file);
-    writeQcow2(file, image.virtualSize);
-    routes.set(`/${RELEASE_DIR}/${image.file}`, { file, contentType: 'application/octet-stream' });
-    const sha256 = sha256File(file);
-    sums.push(`${sha256} *${image.file}\n`);
-    return { ...image, sha256 };
+  const sums = new Map<string, string>();
+  const built = IMAGE_CATALOG.map((image) => {
+    const file = path.join(opts.dir, image.path);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    writeQcow2(file, image.virtualSize, encodeGuestImage(image.guest));
+    routes.set(image.path, { file, contentType: 'application/octet-stream' });
+    const name = path.posix.basename(image.path);
+    sums.set(image.sumsPath, (sums.get(image.sumsPath) ?? '') + sumsLine(image, file, name));
+    return { os: image.os, file: name, path: image.path, sumsPath: image.sumsPath, sha256: hashFile('sha256', file), virtualSize: image.virtualSize };
   });
-  const sumsFile = path.join(releaseDir, SUMS_FILE);
-  fs.writeFileSync(sumsFile, sums.join(''));
-  routes.set(`/${RELEASE_DIR}/${SUMS_FILE}`, { file: sumsFile, contentType: 'text/plain; charset=utf-8' });
+  for (const [sumsPath, text] of sums) {
+    const file = path.join(opts.dir, sumsPath);
+    fs.writeFileSync(file, text);
+    routes.set(sumsPath, { file, contentType: 'text/plain; charset=utf-8' });
+  }
 
   const server = http.createServer((request, response) => {
     const served = routes.get(new URL(request.url ?? '/', 'http://localhost').pathname);
@@ -110,8 +123,8 @@ export async function startImageServer(opts: { dir: string }): Promise<ImageServ
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     baseUrl,
-    images: built.map((image) => ({ os: image.os, file: image.file, url: `${baseUrl}/${RELEASE_DIR}/${image.file}`, sha256: image.sha256, virtualSize: image.virtualSize })),
-    sumsUrl: `${baseUrl}/${RELEASE_DIR}/${SUMS_FILE}`,
+    images: built.map((image) => ({ os: image.os, file: image.file, url: `${baseUrl}${image.path}`, sha256: image.sha256, sumsUrl: `${baseUrl}${image.sumsPath}`, virtualSize: image.virtualSize })),
+    sumsUrl: `${baseUrl}${built[0]?.sumsPath ?? ''}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { foreignAddresses } from './foreign.js';
 import { inNetwork, poolOf, type Lan } from './lan.js';
 import { withFileLock } from './tools/file-lock.js';
 import type { SimPaths } from './paths.js';
@@ -26,7 +27,7 @@ export async function leaseFor(paths: SimPaths, mac: string, lan: Lan, activeMac
     const pool = poolOf(lan);
     const seed = crypto.createHash('sha256').update(key).digest().readUInt32BE(0);
     const pick = (): string | undefined => {
-      const taken = new Set(Object.values(leases));
+      const taken = new Set([...Object.values(leases), ...foreignAddresses(paths)]);
       for (let i = 0; i < pool.length; i += 1) {
         const ip = pool[(seed + i) % pool.length] as string;
         if (!taken.has(ip)) return ip;

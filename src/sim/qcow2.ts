@@ -14,6 +14,9 @@ const REFCOUNT_ORDER = 4;
 const REFCOUNT_TABLE_CLUSTER = 1;
 const REFCOUNT_BLOCK_CLUSTER = 2;
 const L1_TABLE_CLUSTER = 3;
+const OFLAG_COPIED = 1n << 63n;
+// Host cluster offset bits of an L1/L2 entry (qcow2 spec: bits 9-55).
+const OFFSET_MASK = 0x00fffffffffffe00n;
 
 export interface Qcow2Header {
   version: number;
@@ -27,16 +30,19 @@ export interface Qcow2Header {
   headerLength: number;
 }
 
-// An empty (all unallocated) qcow2 v3 image that `qemu-img check` accepts: every metadata
-// cluster has refcount 1, and the L1 table covers the whole virtual size.
-export function qcow2Image(virtualSize: number): Buffer {
+// A qcow2 v3 image that `qemu-img check` accepts: every cluster has refcount 1, the L1 table
+// covers the whole virtual size, and only the first guest cluster holds data (`data`, if given;
+// otherwise nothing is allocated).
+export function qcow2Image(virtualSize: number, data?: Buffer): Buffer {
   if (!Number.isSafeInteger(virtualSize) || virtualSize <= 0 || virtualSize % 512 !== 0) {
     throw new TypeError(`qcow2 virtual size must be a positive multiple of 512 bytes, got ${virtualSize}`);
   }
   const bytesPerL2Table = (CLUSTER_SIZE / 8) * CLUSTER_SIZE;
   const l1Size = Math.ceil(virtualSize / bytesPerL2Table);
   const l1Clusters = Math.max(1, Math.ceil((l1Size * 8) / CLUSTER_SIZE));
-  const clusters = L1_TABLE_CLUSTER + l1Clusters;
+  if (data !== undefined && data.length > CLUSTER_SIZE) throw new TypeError(`qcow2 data must fit one ${CLUSTER_SIZE}-byte cluster`);
+  const l2Cluster = L1_TABLE_CLUSTER + l1Clusters;
+  const clusters = l2Cluster + (data === undefined ? 0 : 2);
   const image = Buffer.alloc(clusters * CLUSTER_SIZE);
 
   image.writeUInt32BE(MAGIC, 0);
@@ -58,11 +64,28 @@ export function qcow2Image(virtualSize: number): Buffer {
   for (let cluster = 0; cluster < clusters; cluster += 1) {
     image.writeUInt16BE(1, REFCOUNT_BLOCK_CLUSTER * CLUSTER_SIZE + cluster * 2);
   }
+  if (data !== undefined) {
+    // L1[0] → the L2 table, L2[0] → the data cluster; both with refcount 1, so QCOW_OFLAG_COPIED.
+    image.writeBigUInt64BE(BigInt(l2Cluster * CLUSTER_SIZE) | OFLAG_COPIED, L1_TABLE_CLUSTER * CLUSTER_SIZE);
+    image.writeBigUInt64BE(BigInt((l2Cluster + 1) * CLUSTER_SIZE) | OFLAG_COPIED, l2Cluster * CLUSTER_SIZE);
+    data.copy(image, (l2Cluster + 1) * CLUSTER_SIZE);
+  }
   return image;
 }
 
-export function writeQcow2(file: string, virtualSize: number = CLOUD_IMAGE_VIRTUAL_SIZE): void {
-  fs.writeFileSync(file, qcow2Image(virtualSize));
+// The first guest cluster's bytes (all zeros when it is unallocated), read through L1[0] and L2[0].
+export function readQcow2FirstCluster(image: Buffer): Buffer {
+  const header = parseQcow2Header(image);
+  const size = 1 << header.clusterBits;
+  const zero = Buffer.alloc(size);
+  const pointer = (offset: number) => (offset + 8 <= image.length ? Number(image.readBigUInt64BE(offset) & OFFSET_MASK) : 0);
+  const l2 = pointer(header.l1TableOffset);
+  const cluster = l2 === 0 ? 0 : pointer(l2);
+  return cluster === 0 || cluster + size > image.length ? zero : image.subarray(cluster, cluster + size);
+}
+
+export function writeQcow2(file: string, virtualSize: number = CLOUD_IMAGE_VIRTUAL_SIZE, data?: Buffer): void {
+  fs.writeFileSync(file, qcow2Image(virtualSize, data));
 }
 
 export function parseQcow2Header(data: Buffer): Qcow2Header {

@@ -39,6 +39,8 @@ export const sandboxInfoSchema = z
     imageUrl: z.string().url(),
     imageSha256: z.string().regex(/^[0-9a-f]{64}$/),
     sumsUrl: z.string().url(),
+    // Every OS image the sandbox's image server offers, by linus OS id (imageUrl is ubuntu-24.04's).
+    images: z.record(z.string(), z.object({ url: z.string().url(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict()),
     createdAt: z.string().datetime(),
   })
   .strict();
@@ -132,6 +134,7 @@ export async function startSandboxServices(dir: string, input: SandboxOptions = 
       imageUrl: image.url,
       imageSha256: image.sha256,
       sumsUrl: images.sumsUrl,
+      images: Object.fromEntries(images.images.map((served) => [served.os, { url: served.url, sha256: served.sha256 }])),
       createdAt: new Date().toISOString(),
     };
     return { info, simHost, close: () => closeAll(closers) };

@@ -70,6 +70,9 @@ export const hostSettingsSchema = z
     version: z.enum(Object.keys(VERSION_PROFILES) as [VersionProfile, ...VersionProfile[]]).default('8.4'),
     nodes: z.array(nodeSchema).min(1).default([nodeSchema.parse({ name: 'pve' })]),
     sdnVnets: z.array(vnetSchema).default([]),
+    // A host prepared for linus: `local` also holds snippets (written into storage.cfg when the
+    // host is laid out; the default is a stock install without any snippets storage).
+    prepared: z.boolean().default(false),
     // Bytes a storage can hold, by storage id (the config itself lives in etc/pve/storage.cfg).
     storageCapacity: z.record(z.string(), z.number().int().positive()).default({ local: 100 * GiB, 'local-lvm': 500 * GiB }),
     // Time from `qm start` until the guest agent answers and the guest's sshd listens.
@@ -80,6 +83,15 @@ export const hostSettingsSchema = z
     lockTimeoutMs: z.number().int().nonnegative().default(10000),
     // Port the guest's simulated sshd listens on (22 like a real guest).
     guestSshPort: z.number().int().min(1).max(65535).default(22),
+    // UDP port on which a simulated machine notices that the node sent to its address (the
+    // discard port 9; the kernel's ARP resolution of that send is what fills the neighbour table).
+    guestProbePort: z.number().int().min(1).max(65535).default(9),
+    // After boot, how long cloud-init takes to install and start qemu-guest-agent from vendor-data
+    // (a package download from the guest's mirror: tens of seconds on a real guest, §15.3).
+    agentInstallDelayMs: z.number().int().nonnegative().default(4000),
+    // How much later still when Proxmox's generated user-data runs `package_upgrade: true`
+    // (`ciupgrade` unset or 1, §15.4: minutes on a real mirror).
+    packageUpgradeDelayMs: z.number().int().nonnegative().default(120_000),
   })
   .strict();
 

@@ -109,7 +109,7 @@ export async function createDisks(
         if (!info) throw new PveDie(`can't find file '${importFrom}'`);
         size = info.size;
       }
-      const volume = await allocVolume(ctx, storage.id, vmid, size);
+      const volume = await allocVolume(ctx, storage.id, vmid, size, info?.guest ? { guest: info.guest } : {});
       result.volids.push(volume.volid);
       if (info) reportImport(ctx, size, source, info.format, shownVolumePath(storage, volume.volname));
       result.created[key] = printDrive(volume.volid, { ...keys, size: String(size) });

@@ -1,9 +1,10 @@
+import path from 'node:path';
 import { dispatch, type CommandTree } from './command-table.js';
 import type { ToolContext } from './context.js';
 import { PveDie } from './die.js';
 import { parseParams } from './getopt.js';
 import { nodeStorageEntries } from './pvesh-storage.js';
-import { storageConfig } from './storage-config.js';
+import { isFileStorage, storageConfig, storageDir } from './storage-config.js';
 import { VMID_PROP } from './vm-schema.js';
 import { allocVolume, findVolume, freeVolume, listVolumes, parseVolid, shownVolumePath } from './volumes.js';
 
@@ -36,7 +37,15 @@ async function pathCmd(ctx: ToolContext, args: string[]): Promise<number> {
   const volid = params.volume as string;
   const parsed = parseVolid(volid);
   if (!parsed) throw new PveDie(`unable to parse volume ID '${volid}'`);
-  ctx.out(`${shownVolumePath(storageConfig(ctx.paths, parsed.storage), parsed.volname)}\n`);
+  const storage = storageConfig(ctx.paths, parsed.storage);
+  // Plugin.pm parse_volname/filesystem_path: file content lives in its own subdirectory. Those
+  // paths name where the file really is inside the simulated root, so the one who asked can write it.
+  const file = /^(snippets|import)\/(.+)$/.exec(parsed.volname);
+  if (file && isFileStorage(storage)) {
+    ctx.out(`${path.join(storageDir(ctx.paths, storage), file[1] as string, file[2] as string)}\n`);
+    return 0;
+  }
+  ctx.out(`${shownVolumePath(storage, parsed.volname)}\n`);
   return 0;
 }
 

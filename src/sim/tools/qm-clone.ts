@@ -68,7 +68,7 @@ export async function run(ctx: ToolContext, args: string[]): Promise<number> {
           continue;
         }
         ctx.out(`create full clone of drive ${key} (${drive.volid})\n`);
-        const copy = await allocVolume(ctx, params.storage ?? volume.storage, newid, volume.size, { format: volume.format });
+        const copy = await allocVolume(ctx, params.storage ?? volume.storage, newid, volume.size, { format: volume.format, ...(volume.guest ? { guest: volume.guest } : {}) });
         created.push(copy.volid);
         ctx.out(`transferred ${volume.size} bytes of ${volume.size} bytes (100.00%)\n`);
         clone.values[key] = printDrive(copy.volid, { ...drive.keys, size: String(volume.size) });

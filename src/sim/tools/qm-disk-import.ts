@@ -40,7 +40,7 @@ export async function run(ctx: ToolContext, args: string[]): Promise<number> {
       ctx.err(`format 'qcow2' is not supported by the target storage - using 'raw' instead\n`);
     }
     ctx.out(`importing disk '${source}' to VM ${vmid} ...\n`);
-    const volume = await allocVolume(ctx, storage.id, vmid, info.size);
+    const volume = await allocVolume(ctx, storage.id, vmid, info.size, info.guest ? { guest: info.guest } : {});
     try {
       reportImport(ctx, info.size, source, info.format, shownVolumePath(storage, volume.volname));
     } catch (error) {

@@ -7,6 +7,7 @@ import {
   verifyUrlEncoded,
   verifyVmid,
 } from './formats.js';
+import { verifyCpu } from './cpu-models.js';
 import type { Prop, Props } from './param-schema.js';
 import { parseNet } from './property-string.js';
 
@@ -56,7 +57,7 @@ export const VM_CONFIG_PROPS: Props = {
   ciupgrade: bool,
   ciuser: str,
   cores: int(1),
-  cpu: str,
+  cpu: { type: 'string', optional: true, format: verifyCpu },
   cpulimit: { type: 'number', optional: true, minimum: 0, maximum: 128 },
   cpuunits: int(1, 262144),
   description: str,

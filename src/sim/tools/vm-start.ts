@@ -1,6 +1,7 @@
 import { spawnGuest } from '../guest-control.js';
 import { runningPid } from '../guest-record.js';
 import { bridgeExists, resolveLan, type Lan } from '../lan.js';
+import { planGuest } from '../guest-plan.js';
 import { leaseFor } from '../leases.js';
 import { hasCloudInit } from './config-format.js';
 import type { ToolContext } from './context.js';
@@ -12,7 +13,7 @@ const QEMU_FAILED = 'start failed: QEMU exited with code 1';
 
 // The address the guest takes on net0: ipconfig0's static address (and gw), else a DHCP lease
 // with the network's router as gateway where the network has a DHCP server, else none.
-async function guestAddress(ctx: ToolContext, values: Record<string, string>, mac: string, lan: Lan): Promise<{ ip?: string; prefix?: number; gateway?: string }> {
+async function guestAddress(ctx: ToolContext, values: Record<string, string>, mac: string, lan: Lan, boots: boolean): Promise<{ ip?: string; prefix?: number; gateway?: string }> {
   const ipconfig = values.ipconfig0 === undefined ? { keys: {} as Record<string, string> } : parsePropertyString(values.ipconfig0);
   const ip = ipconfig.keys.ip ?? 'dhcp';
   if (ip === 'manual') return {};
@@ -20,7 +21,8 @@ async function guestAddress(ctx: ToolContext, values: Record<string, string>, ma
     const [address, prefix] = ip.split('/');
     return { ip: address, prefix: Number(prefix), ...(ipconfig.keys.gw === undefined ? {} : { gateway: ipconfig.keys.gw }) };
   }
-  if (!lan.dhcp) return {};
+  // A guest that never comes up never asks for a lease.
+  if (!lan.dhcp || !boots) return {};
   const ctxMacs = () => new Set(listVmMacs(ctx));
   return { ip: await leaseFor(ctx.paths, mac, lan, ctxMacs), prefix: lan.prefix, ...(lan.gateway === undefined ? {} : { gateway: lan.gateway }) };
 }
@@ -63,13 +65,14 @@ export async function startVm(ctx: ToolContext, vmid: number, options: { skiploc
     }
   }
   if (ctx.faults.startFail || ctx.faults.startFailNodes?.includes(ctx.node)) throw new PveDie(QEMU_FAILED);
+  const plan = planGuest(ctx, config);
 
   const nic = config.values.net0 === undefined ? undefined : parseNet(config.values.net0);
   const bridgeName = nic?.keys.bridge;
   const tag = nic?.keys.tag === undefined ? undefined : Number(nic.keys.tag);
   const lan = bridgeName === undefined ? undefined : resolveLan(ctx.settings, ctx.node, bridgeName, tag);
   const mac = nic?.mac?.toLowerCase();
-  const address = mac && lan ? await guestAddress(ctx, config.values, mac, lan) : {};
+  const address = mac && lan ? await guestAddress(ctx, config.values, mac, lan, plan.boots) : {};
   const started = await spawnGuest(ctx.paths, {
     vmid,
     node: ctx.node,
@@ -78,8 +81,10 @@ export async function startVm(ctx: ToolContext, vmid: number, options: { skiploc
     mac,
     bridge: lan?.device ?? bridgeName,
     ...address,
-    ...(lan?.hostAddress === undefined ? {} : { hostAddress: lan.hostAddress }),
+    ...(lan?.hostAddress === undefined ? {} : { hostCidr: `${lan.hostAddress}/${lan.prefix}` }),
+    ...plan,
     sshPort: ctx.settings.guestSshPort,
+    probePort: ctx.settings.guestProbePort,
   });
   if (!started.ok) {
     ctx.out(`linus-sim: guest ${vmid} cannot listen on ${address.ip ?? '?'}:${ctx.settings.guestSshPort}: ${started.code} ${started.message}\n`);

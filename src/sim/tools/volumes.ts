@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { guestImageSchema, type GuestImage } from '../guest-image.js';
 import type { SimPaths } from '../paths.js';
 import type { ToolContext } from './context.js';
 import { writeFileAtomic } from './context.js';
@@ -20,6 +21,8 @@ export const volumeSchema = z
     format: z.enum(['raw', 'qcow2']),
     // The node that allocated it: a storage that is not shared is a separate pool on every node.
     node: z.string().optional(),
+    // The guest system the volume holds (imported from an image, or cloned from such a volume).
+    guest: guestImageSchema.optional(),
   })
   .strict();
 export type VolumeRecord = z.infer<typeof volumeSchema>;
@@ -120,7 +123,7 @@ export async function allocVolume(
   storageId: string,
   vmid: number,
   size: number,
-  options: { name?: string; format?: 'raw' | 'qcow2' } = {},
+  options: { name?: string; format?: 'raw' | 'qcow2'; guest?: GuestImage } = {},
 ): Promise<VolumeRecord> {
   const storage = storageConfig(ctx.paths, storageId);
   const format = isFileStorage(storage) ? (options.format ?? 'raw') : 'raw';
@@ -147,7 +150,7 @@ export async function allocVolume(
     } else if (storage.type === 'lvmthin' || storage.type === 'lvm') {
       ctx.out(`  Logical volume "${name}" created.\n`);
     }
-    const record: VolumeRecord = { volid: `${storage.id}:${volname}`, storage: storage.id, volname, vmid, size, format, node: ctx.node };
+    const record: VolumeRecord = { volid: `${storage.id}:${volname}`, storage: storage.id, volname, vmid, size, format, node: ctx.node, ...(options.guest ? { guest: options.guest } : {}) };
     writeFileAtomic(file, `${JSON.stringify(record)}\n`);
     return record;
   });
