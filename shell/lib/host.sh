@@ -76,6 +76,7 @@ my @snip = grep { ($_->{status} // "") eq "available" && grep { $_ eq "snippets"
 my ($pref) = grep { $_->{storage} eq $storage } @snip;
 my $snippets = $pref // $snip[0];
 print "snippets=", ($snippets ? $clean->($snippets->{storage}) : ""), "\n";
+print "snippets_all=", join(",", map { $clean->($_->{storage}) } @snip), "\n";
 my ($vm) = sort { $a->{vmid} <=> $b->{vmid} }
   grep { ($_->{type} // "") =~ /^(qemu|lxc)$/ && ($_->{name} // "") eq $name } @$res;
 print "name_vmid=", ($vm ? $clean->($vm->{vmid}) : ""), "\n";
@@ -149,7 +150,10 @@ check_bridge() {
     [[ "$PVE_ERR" == *"interface does not exist"* ]] && die BRIDGE_NOT_FOUND "bridge '$bridge' does not exist on node '${SPEC[node]}'"
     pve_fail BRIDGE_NOT_FOUND "cannot read bridge '$bridge'"
   fi
-  type=$(perl -MJSON::PP -e 'my $d = eval { decode_json(do { local $/; <STDIN> }) }; print ref $d eq "HASH" ? ($d->{type} // "") : ""' <<<"$PVE_OUT")
+  local cidr
+  read -r type cidr < <(perl -MJSON::PP -e 'my $d = eval { decode_json(do { local $/; <STDIN> }) }; $d = {} unless ref $d eq "HASH";
+    my $cidr = $d->{cidr} // ""; $cidr = "" unless $cidr =~ m{^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$}; print $d->{type} // "-", " ", $cidr, "\n"' <<<"$PVE_OUT")
   [[ "$type" == bridge || "$type" == OVSBridge ]] ||
     die BRIDGE_NOT_FOUND "interface '$bridge' on node '${SPEC[node]}' is not a bridge (type '$type')"
+  FACTS[bridge_cidr]=$cidr
 }

@@ -1,9 +1,31 @@
 # shellcheck shell=bash
-# Steps 7-8: the VM's address (guest agent, else the host's neighbour table, both matched by net0's
-# MAC) and an SSH banner on it, within one deadline (--timeout).
+# The VM's address: how it will be found (decided in step 1, before anything is created), a static
+# address checked free, then steps 7-8: the address and an SSH banner on it within one deadline
+# (--timeout), and a check that whoever answers there has this VM's MAC.
+#
+# A DHCP guest's address comes from its guest agent when there is one (the image ships it, or
+# vendor-data on a snippets storage installs it): the agent reports the NIC by MAC and is believed
+# first. Without an agent the node's neighbour table is the only source, and a stock node learns
+# a guest there only when it sends to the guest's address itself (reference §15.5): so linus
+# sends one datagram to every address of the guest's network (the node must have an address in it)
+# and then reads the table by MAC. With neither, a DHCP provision cannot work and is refused.
 
 VM_IP=""
 DEADLINE=0
+# The guest agent will run in the guest (1) or not (0).
+ADDR_AGENT=0
+# The node's own address/prefix on the guest's network, if it has one: where a probe can reach.
+PROBE_CIDR=""
+# The network the guest is on, for messages: vmbr0 or vmbr0 VLAN 42.
+GUEST_NET=""
+# Where the address came from: static, agent, neighbour.
+IP_SOURCE=""
+readonly PROBE_MAX_ADDRESSES=4094
+# With an agent expected, how long it alone is asked before a probe may help (the agent may come
+# late: a package mirror, or --upgrade).
+readonly AGENT_GRACE=20
+# How long SSH may stay silent at an address found by agent or probe before it is looked up again.
+readonly RECHECK_AFTER=20
 
 # Picks the IPv4 of the interface whose MAC is net0's from `qm guest cmd <id>
 # network-get-interfaces` JSON on stdin (or the pvesh {"result": [...]} form). Never lo,
@@ -30,9 +52,14 @@ agent_ip() { # <mac>
     exit 1;' "$1"
 }
 
+_neigh_table() {
+  echo "${LINUS_NEIGH_TABLE:-/proc/net/arp}"
+}
+
 # The IPv4 for a MAC in a neighbour table in /proc/net/arp format (complete entries only).
 neigh_ip() { # <mac>
-  local table=${LINUS_NEIGH_TABLE:-/proc/net/arp} ip flags hw _
+  local table ip flags hw _
+  table=$(_neigh_table)
   [[ -r "$table" ]] || return 1
   while read -r ip _ flags hw _; do
     [[ "${hw,,}" == "${1,,}" && "$flags" != 0x0 && "$ip" =~ $IPV4_RE && "$ip" != 169.254.* ]] || continue
@@ -40,6 +67,130 @@ neigh_ip() { # <mac>
     return 0
   done <"$table"
   return 1
+}
+
+# The MAC (lowercase) the neighbour table has for an IPv4 (complete entries only).
+neigh_mac() { # <ip>
+  local table ip flags hw _
+  table=$(_neigh_table)
+  [[ -r "$table" ]] || return 1
+  while read -r ip _ flags hw _; do
+    [[ "$ip" == "$1" && "$flags" != 0x0 && "$hw" =~ ^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$ && "$hw" != 00:00:00:00:00:00 ]] || continue
+    echo "${hw,,}"
+    return 0
+  done <"$table"
+  return 1
+}
+
+_ip_int() { # <a.b.c.d>
+  local -a o
+  IFS=. read -ra o <<<"$1"
+  echo $(((o[0] << 24) | (o[1] << 16) | (o[2] << 8) | o[3]))
+}
+
+# Whether <ip> lies in <address/prefix>.
+ip_in_cidr() { # <ip> <cidr>
+  local bits=${2#*/} mask
+  ((bits >= 0 && bits <= 32)) || return 1
+  mask=$(((0xffffffff << (32 - bits)) & 0xffffffff))
+  (($(($(_ip_int "$1") & mask)) == $(($(_ip_int "${2%/*}") & mask))))
+}
+
+# Sends one empty datagram to <port> of every address of <cidr> but its network, broadcast and
+# own address: the kernel resolves each one, and whoever answers enters the neighbour table.
+probe_network() { # <cidr>
+  local port=${LINUS_PROBE_PORT:-9}
+  perl -MIO::Socket::INET -MSocket -e '
+    my ($cidr, $port) = @ARGV;
+    my ($addr, $bits) = split m{/}, $cidr;
+    my $own = unpack("N", inet_aton($addr));
+    my $size = 2 ** (32 - $bits);
+    my $base = $own - ($own % $size);
+    my $s = IO::Socket::INET->new(Proto => "udp") or exit 1;
+    for my $n ($base + 1 .. $base + $size - 2) {
+      next if $n == $own;
+      send($s, "", 0, pack_sockaddr_in($port, pack("N", $n)));
+    }' "$1" "$port" || true
+}
+
+# The node's address/prefix on VLAN <tag> of <bridge>: a `<bridge>.<tag>` interface, or a VLAN
+# interface whose raw device is the bridge (one read of the node's VLAN interfaces).
+_vlan_cidr() { # <bridge> <tag>
+  pve pvesh get "/nodes/${SPEC[node]}/network" --type vlan --output-format json || pve_fail BRIDGE_NOT_FOUND "cannot read the VLAN interfaces of node '${SPEC[node]}'"
+  perl -MJSON::PP -e '
+    my ($bridge, $tag) = @ARGV;
+    my $list = eval { decode_json(do { local $/; <STDIN> }) };
+    exit 0 unless ref $list eq "ARRAY";
+    for my $if (@$list) {
+      next unless ref $if eq "HASH" && ($if->{cidr} // "") =~ m{^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$};
+      my $raw = $if->{"vlan-raw-device"} // "";
+      my $id = $if->{"vlan-id"} // "";
+      next unless ($if->{iface} // "") eq "$bridge.$tag" || ($raw eq $bridge && $id eq $tag);
+      print $if->{cidr};
+      exit 0;
+    }' "$1" "$2" <<<"$PVE_OUT"
+}
+
+# Step 1: decides how the address will be found, and refuses a DHCP provision no method can serve.
+# Reads FACTS[snippets] (check_cluster) and FACTS[bridge_cidr] (check_bridge).
+plan_address_discovery() {
+  local bridge=${SPEC[bridge]} vlan=${SPEC[vlan]:-}
+  GUEST_NET=$bridge${vlan:+ VLAN $vlan}
+  choose_snippets_storage
+  if [[ "${SPEC[image_agent]}" == 1 || -n "$SNIPPETS_STORAGE" ]]; then ADDR_AGENT=1; else ADDR_AGENT=0; fi
+  PROBE_CIDR=""
+  # Only a static address or a guest without an agent needs the node's address on a VLAN.
+  if [[ -z "$vlan" ]]; then
+    PROBE_CIDR=${FACTS[bridge_cidr]:-}
+  elif [[ "${SPEC[ip]}" != dhcp ]] || ((!ADDR_AGENT)); then
+    PROBE_CIDR=$(_vlan_cidr "$bridge" "$vlan")
+  fi
+  if [[ -n "$PROBE_CIDR" ]] && ((2 ** (32 - ${PROBE_CIDR#*/}) - 2 > PROBE_MAX_ADDRESSES)); then
+    log "the node's network $PROBE_CIDR on $GUEST_NET is too large to probe (more than $PROBE_MAX_ADDRESSES addresses)"
+    PROBE_CIDR=""
+  fi
+  if [[ "${SPEC[ip]}" != dhcp ]]; then
+    IP_SOURCE=static
+    log "address: static ${SPEC[ip]%/*}"
+    return 0
+  fi
+  if ((ADDR_AGENT)); then
+    local from="the guest agent the image ships"
+    [[ "${SPEC[image_agent]}" == 1 ]] || from="the guest agent that vendor-data on $SNIPPETS_STORAGE installs"
+    log "address: from $from${PROBE_CIDR:+ (a probe of $PROBE_CIDR if it is late)}"
+    return 0
+  fi
+  if [[ -n "$PROBE_CIDR" ]]; then
+    log "address: a probe of $PROBE_CIDR on $GUEST_NET, then the neighbour table by MAC (no storage holds snippets for the guest agent)"
+    return 0
+  fi
+  die IP_DISCOVERY_UNAVAILABLE "no way to learn the address of a DHCP guest on $GUEST_NET: the ${SPEC[os]} image has no guest agent, no storage on node ${SPEC[node]} holds snippets to install one, and the node has no address on $GUEST_NET to probe it from"
+}
+
+# Step 1 for a static --ip: nothing may answer there yet (§15.14). The node asks for it (when it
+# is on that network) and knocks on its SSH port.
+check_ip_free() {
+  [[ "${SPEC[ip]}" != dhcp ]] || return 0
+  local ip=${SPEC[ip]%/*} port=${LINUS_SSH_PORT:-22} mac on_net=0
+  [[ "$ip" != "${PROBE_CIDR%/*}" ]] || die IP_IN_USE "$ip is node ${SPEC[node]}'s own address on $GUEST_NET"
+  if [[ -n "$PROBE_CIDR" ]] && ip_in_cidr "$ip" "$PROBE_CIDR"; then
+    on_net=1
+    probe_network "$ip/32"
+  fi
+  if bg_run ssh_banner "$ip" "$port" 2; then
+    die IP_IN_USE "$ip already answers SSH on port $port: another machine holds that address"
+  fi
+  if ((on_net)); then
+    nap 1
+    if mac=$(neigh_mac "$ip"); then
+      die IP_IN_USE "$ip is already in use on $GUEST_NET by the machine with MAC $mac"
+    fi
+  fi
+  if ((on_net)); then
+    log "static address $ip is free: nothing on $GUEST_NET answered for it"
+  else
+    log "static address $ip: nothing answers SSH there (the node is not on its network)"
+  fi
 }
 
 # One deadline for the address and SSH steps together.
@@ -52,55 +203,98 @@ _remaining() {
   echo $((DEADLINE - SECONDS))
 }
 
-# Sets VM_IP. A static --ip is known; otherwise poll the agent with backoff (1, 2, 3, 4, 5, 5 ... s)
-# and look in the neighbour table each round.
-wait_for_ip() { # <vmid> <mac>
-  local vmid=$1 mac=$2 delay=1 ip left
-  if [[ "${SPEC[ip]}" != dhcp ]]; then
-    VM_IP=${SPEC[ip]%/*}
-    log "static address $VM_IP"
-    return 0
-  fi
-  while :; do
+# One look for a DHCP guest's address: the agent (when one is expected), the neighbour table, and
+# (when allowed) a probe first. Sets VM_IP and IP_SOURCE.
+_lookup_ip() { # <vmid> <mac> <probe 0|1>
+  local vmid=$1 mac=$2 ip
+  if ((ADDR_AGENT)); then
     if pve qm guest cmd "$vmid" network-get-interfaces; then
       if ip=$(agent_ip "$mac" <<<"$PVE_OUT"); then
-        VM_IP=$ip
-        log "address $ip from the guest agent"
+        VM_IP=$ip IP_SOURCE=agent
         return 0
       fi
     elif [[ "$PVE_ERR" == *"VM $vmid is not running"* ]]; then
       die START_FAILED "VM $vmid stopped while waiting for its address"
     fi
-    if ip=$(neigh_ip "$mac"); then
-      VM_IP=$ip
-      log "address $ip from the neighbour table"
+  fi
+  if (($3)) && [[ -n "$PROBE_CIDR" ]]; then
+    probe_network "$PROBE_CIDR"
+    nap 1
+  fi
+  if ip=$(neigh_ip "$mac"); then
+    VM_IP=$ip IP_SOURCE=neighbour
+    return 0
+  fi
+  return 1
+}
+
+# Sets VM_IP. A static --ip is known; otherwise look with backoff (1, 2, 3, 4, 5, 5 ... s).
+wait_for_ip() { # <vmid> <mac>
+  local vmid=$1 mac=$2 delay=1 started=$SECONDS left probe
+  if [[ "${SPEC[ip]}" != dhcp ]]; then
+    VM_IP=${SPEC[ip]%/*}
+    return 0
+  fi
+  while :; do
+    probe=$((!ADDR_AGENT || SECONDS - started >= AGENT_GRACE))
+    if _lookup_ip "$vmid" "$mac" "$probe"; then
+      log "address $VM_IP from the $([[ $IP_SOURCE == agent ]] && echo guest agent || echo neighbour table)"
       return 0
     fi
     left=$(_remaining)
-    ((left > 0)) || die IP_TIMEOUT "no IPv4 address for VM $vmid (MAC $mac) within ${SPEC[timeout]} s"
+    ((left > 0)) || die IP_TIMEOUT "no IPv4 address for VM $vmid (MAC $mac) on $GUEST_NET within ${SPEC[timeout]} s"
     nap $((delay < left ? delay : left))
     ((delay < 5)) && delay=$((delay + 1))
   done
 }
 
-# Whether host:port answers with an SSH banner line (no credentials are sent).
-ssh_banner() { # <host> <port>
+# Whether host:port answers with an SSH banner line within <seconds> (no credentials are sent).
+ssh_banner() { # <host> <port> [seconds]
   perl -MIO::Socket::INET -e '
-    my $s = IO::Socket::INET->new(PeerAddr => $ARGV[0], PeerPort => $ARGV[1], Proto => "tcp", Timeout => 3) or exit 1;
+    my $t = $ARGV[2] // 3;
+    my $s = IO::Socket::INET->new(PeerAddr => $ARGV[0], PeerPort => $ARGV[1], Proto => "tcp", Timeout => $t) or exit 1;
     local $SIG{ALRM} = sub { exit 1 };
-    alarm 5;
+    alarm $t + 2;
     my $line = <$s>;
-    exit(defined $line && $line =~ /^SSH-/ ? 0 : 1);' "$1" "$2"
+    exit(defined $line && $line =~ /^SSH-/ ? 0 : 1);' "$@"
 }
 
-wait_for_ssh() {
+# The machine that answered at VM_IP must be this VM: where the node is on that network, its
+# neighbour table names the MAC behind the address (the banner check just made it resolve it).
+confirm_address_owner() { # <vmid> <mac>
+  local mac
+  if [[ -z "$PROBE_CIDR" ]] || ! ip_in_cidr "$VM_IP" "$PROBE_CIDR"; then
+    log "the node is not on $VM_IP's network: which machine answers there cannot be checked"
+    return 0
+  fi
+  if ! mac=$(neigh_mac "$VM_IP"); then
+    probe_network "$VM_IP/32"
+    nap 1
+    mac=$(neigh_mac "$VM_IP") || { log "the neighbour table has no entry for $VM_IP: its owner cannot be checked" && return 0; }
+  fi
+  [[ "$mac" == "${2,,}" ]] ||
+    die IP_IN_USE "$VM_IP answers SSH, but it belongs to MAC $mac, not to VM $1 ($2): another machine holds that address"
+  log "$VM_IP belongs to VM $1 (MAC $mac)"
+}
+
+wait_for_ssh() { # <vmid> <mac>
   # LINUS_SSH_PORT lets a simulated guest listen elsewhere than 22.
-  local port=${LINUS_SSH_PORT:-22} left
+  local port=${LINUS_SSH_PORT:-22} left since=$SECONDS old
   _int_in "$port" 1 65535 || die INVALID_SPEC "LINUS_SSH_PORT must be a TCP port"
   while ! bg_run ssh_banner "$VM_IP" "$port"; do
     left=$(_remaining)
     ((left > 0)) || die SSH_TIMEOUT "no SSH banner from $VM_IP:$port within ${SPEC[timeout]} s"
+    # An address found by agent or probe may have changed (a new lease): look again.
+    if [[ "$IP_SOURCE" != static ]] && ((SECONDS - since >= RECHECK_AFTER)); then
+      since=$SECONDS old=$VM_IP
+      if _lookup_ip "$1" "$2" 1 && [[ "$VM_IP" != "$old" ]]; then
+        log "VM $1 is now at $VM_IP (was $old)"
+        continue
+      fi
+      VM_IP=$old
+    fi
     nap $((left < 2 ? left : 2))
   done
   log "SSH answers on $VM_IP:$port"
+  confirm_address_owner "$1" "$2"
 }

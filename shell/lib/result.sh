@@ -13,6 +13,7 @@ UNSUPPORTED_PVE|2|Use Proxmox VE 8.0 or newer (8.x or 9.x).
 STORAGE_NOT_FOUND|3|Pick a storage listed by 'pvesm status' that is enabled on the node and has 'images' content.
 BRIDGE_NOT_FOUND|3|Pick a bridge listed by 'pvesh get /nodes/<node>/network --type any_bridge'.
 NODE_NOT_FOUND|3|Pick a node listed by 'pvesh get /nodes'.
+IP_DISCOVERY_UNAVAILABLE|3|Nothing on this host can tell a DHCP guest's address: run 'linus doctor --fix' (it enables snippets on a dir storage so linus can add the guest agent), or give a static --ip A.B.C.D/N --gateway G.
 NODE_OFFLINE|4|Bring the node back online or pick another node.
 CREATE_FAILED|5|Read the Proxmox message above; fix the storage or configuration it names and run again.
 RESIZE_FAILED|5|Check free space on the storage and run again.
@@ -24,6 +25,7 @@ SSH_TIMEOUT|6|The VM has an address but port 22 does not answer: check the VLAN,
 IMAGE_DOWNLOAD_FAILED|7|Check that the Proxmox host can reach the image URL, or pass --image-url for a mirror.
 IMAGE_CHECKSUM_MISMATCH|8|The image does not match its published checksum: check --image-url/--image-sha256 or try a mirror.
 NAME_CONFLICT|9|A VM with that name exists: pick another --name, or delete the existing VM.
+IP_IN_USE|9|Another machine already answers at that address: pick a free --ip, or find and stop the machine that holds it.
 INSUFFICIENT_STORAGE|10|Free space on the storage, pick another --storage, or ask for a smaller --disk.
 INSUFFICIENT_MEMORY|10|Free memory on the node, pick another --node, or ask for less --memory.
 JOB_NOT_FOUND|11|Check the run id; jobs live under <remote-dir>/jobs on the host that ran them.

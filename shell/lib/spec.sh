@@ -60,9 +60,10 @@ parse_options_only() { # <array> <spec> <option...>
 # Fills SPEC from run/start options.
 parse_spec() { # <option...>
   SPEC=([remote_dir]=/var/lib/linus [os]=ubuntu [cores]=2 [memory]=2048 [disk]=20 [bridge]=vmbr0
-    [ip]=dhcp [timeout]=300 [password]=0 [dry_run]=0 [capacity]=check)
-  parse_options_only SPEC "dry-run password run-id: remote-dir: node: storage: bridge: name: os: cores: memory: disk: user:
-    ssh-key-b64: ip: gateway: dns: search-domain: vlan: image-url: image-sha256: image-sums-url: timeout: capacity:" "$@"
+    [ip]=dhcp [timeout]=300 [password]=0 [dry_run]=0 [capacity]=check [cpu]=x86-64-v2-AES [upgrade]=0)
+  parse_options_only SPEC "dry-run password upgrade run-id: remote-dir: node: storage: bridge: name: os: cores: memory: disk: user:
+    ssh-key-b64: ip: gateway: dns: search-domain: vlan: image-url: image-sha256: image-sums-url: timeout: capacity: cpu:
+    snippets-storage:" "$@"
 }
 
 # Integer in [min, max], without leading zeros or signs.
@@ -98,6 +99,7 @@ need_address() {
   if [[ -n "${SPEC[gateway]:-}" ]]; then
     need_match SPEC gateway "$IPV4_RE" "must be an IPv4 address"
     [[ -n "${SPEC[ip]:-}" && "${SPEC[ip]}" != dhcp ]] || die INVALID_SPEC "--gateway needs a static --ip"
+    [[ "${SPEC[gateway]}" != "$address" ]] || die INVALID_SPEC "--ip $address is the gateway's own address"
   fi
 }
 
@@ -115,17 +117,45 @@ _need_int() { # <key> <min> <max>
   _int_in "${SPEC[$1]}" "$2" "$3" || die INVALID_SPEC "--${1//_/-} must be an integer from $2 to $3, got $what"
 }
 
-# The OS table: canonical id, default user, official image and its checksum file.
+# The OS table: canonical id, default user, whether the image ships qemu-guest-agent, whether its
+# kernel needs an x86-64-v2 CPU (RHEL 9 family), official image and its checksum file.
 _os_row() { # <os>
   case "$1" in
-    ubuntu | ubuntu-24.04) echo "ubuntu-24.04 ubuntu https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img https://cloud-images.ubuntu.com/noble/current/SHA256SUMS" ;;
-    ubuntu-22.04) echo "ubuntu-22.04 ubuntu https://cloud-images.ubuntu.com/jammy/current/jammy-server-cloudimg-amd64.img https://cloud-images.ubuntu.com/jammy/current/SHA256SUMS" ;;
-    debian-12) echo "debian-12 debian https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2 https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS" ;;
-    debian-13) echo "debian-13 debian https://cloud.debian.org/images/cloud/trixie/latest/debian-13-genericcloud-amd64.qcow2 https://cloud.debian.org/images/cloud/trixie/latest/SHA512SUMS" ;;
-    almalinux-9) echo "almalinux-9 almalinux https://repo.almalinux.org/almalinux/9/cloud/x86_64/images/AlmaLinux-9-GenericCloud-latest.x86_64.qcow2 https://repo.almalinux.org/almalinux/9/cloud/x86_64/images/CHECKSUM" ;;
-    rocky-9) echo "rocky-9 rocky https://dl.rockylinux.org/pub/rocky/9/images/x86_64/Rocky-9-GenericCloud-Base.latest.x86_64.qcow2 https://dl.rockylinux.org/pub/rocky/9/images/x86_64/Rocky-9-GenericCloud-Base.latest.x86_64.qcow2.CHECKSUM" ;;
+    ubuntu | ubuntu-24.04) echo "ubuntu-24.04 ubuntu 0 0 https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img https://cloud-images.ubuntu.com/noble/current/SHA256SUMS" ;;
+    ubuntu-22.04) echo "ubuntu-22.04 ubuntu 0 0 https://cloud-images.ubuntu.com/jammy/current/jammy-server-cloudimg-amd64.img https://cloud-images.ubuntu.com/jammy/current/SHA256SUMS" ;;
+    debian | debian-12) echo "debian-12 debian 0 0 https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2 https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS" ;;
+    debian-13) echo "debian-13 debian 0 0 https://cloud.debian.org/images/cloud/trixie/latest/debian-13-genericcloud-amd64.qcow2 https://cloud.debian.org/images/cloud/trixie/latest/SHA512SUMS" ;;
+    almalinux | almalinux-9) echo "almalinux-9 almalinux 1 1 https://repo.almalinux.org/almalinux/9/cloud/x86_64/images/AlmaLinux-9-GenericCloud-latest.x86_64.qcow2 https://repo.almalinux.org/almalinux/9/cloud/x86_64/images/CHECKSUM" ;;
+    rocky | rocky-9) echo "rocky-9 rocky 1 1 https://dl.rockylinux.org/pub/rocky/9/images/x86_64/Rocky-9-GenericCloud-Base.latest.x86_64.qcow2 https://dl.rockylinux.org/pub/rocky/9/images/x86_64/Rocky-9-GenericCloud-Base.latest.x86_64.qcow2.CHECKSUM" ;;
     *) return 1 ;;
   esac
+}
+
+# CPU types qm accepts (qemu-server CPUConfig.pm; src/config/cpu.ts holds the same list, and
+# tests/unit/config/cpu.test.ts keeps them in step), and those among them without x86-64-v2.
+readonly CPU_TYPES=" 486 pentium pentium2 pentium3 coreduo core2duo Conroe Penryn Nehalem Nehalem-IBRS Westmere Westmere-IBRS
+  SandyBridge SandyBridge-IBRS IvyBridge IvyBridge-IBRS Haswell Haswell-IBRS Haswell-noTSX Haswell-noTSX-IBRS Broadwell
+  Broadwell-IBRS Broadwell-noTSX Broadwell-noTSX-IBRS Skylake-Client Skylake-Client-IBRS Skylake-Client-noTSX-IBRS
+  Skylake-Client-v4 Skylake-Server Skylake-Server-IBRS Skylake-Server-noTSX-IBRS Skylake-Server-v4 Skylake-Server-v5
+  Cascadelake-Server Cascadelake-Server-v2 Cascadelake-Server-noTSX Cascadelake-Server-v4 Cascadelake-Server-v5 Cooperlake
+  Cooperlake-v2 KnightsMill Icelake-Server Icelake-Server-noTSX Icelake-Server-v3 Icelake-Server-v4 Icelake-Server-v5
+  Icelake-Server-v6 Icelake-Server-v7 SapphireRapids SapphireRapids-v2 SapphireRapids-v3 SapphireRapids-v4 GraniteRapids
+  GraniteRapids-v2 GraniteRapids-v3 SierraForest SierraForest-v2 SierraForest-v3 ClearwaterForest athlon phenom Opteron_G1
+  Opteron_G2 Opteron_G3 Opteron_G4 Opteron_G5 EPYC EPYC-IBPB EPYC-v3 EPYC-v4 EPYC-v5 EPYC-Rome EPYC-Rome-v2 EPYC-Rome-v3
+  EPYC-Rome-v4 EPYC-Rome-v5 EPYC-Milan EPYC-Milan-v2 EPYC-Milan-v3 EPYC-Genoa EPYC-Genoa-v2 EPYC-Turin kvm32 kvm64 qemu32
+  qemu64 max host x86-64-v2 x86-64-v2-AES x86-64-v3 x86-64-v4 "
+readonly CPU_TYPES_PRE_V2=" 486 pentium pentium2 pentium3 coreduo core2duo Conroe Penryn kvm32 kvm64 qemu32 qemu64 athlon phenom
+  Opteron_G1 Opteron_G2 Opteron_G3 "
+
+# --cpu: a type qm knows (or a custom- model, which qm checks), and one the OS's kernel runs on.
+_check_cpu() { # <os needs x86-64-v2 0|1>
+  local cpu=${SPEC[cpu]} what
+  shown what "$cpu"
+  [[ "$cpu" =~ ^custom-[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$ || "${CPU_TYPES//$'\n'/ }" == *" $cpu "* ]] ||
+    die INVALID_SPEC "--cpu must be a CPU type Proxmox knows, such as x86-64-v2-AES, x86-64-v3 or host, got $what"
+  if (($1)) && [[ "${CPU_TYPES_PRE_V2//$'\n'/ }" == *" $cpu "* ]]; then
+    die INVALID_SPEC "--os ${SPEC[os]} needs a CPU type with x86-64-v2 (its kernel does not boot on $cpu): use x86-64-v2-AES, x86-64-v3 or host"
+  fi
 }
 
 _valid_url() { # <url>
@@ -155,11 +185,14 @@ validate_spec() {
   need_run_id
   need_remote_dir "${SPEC[remote_dir]}"
 
-  local row os_id os_user os_image os_sums
+  local row os_id os_user os_agent os_v2 os_image os_sums
   shown what "${SPEC[os]}"
-  row=$(_os_row "${SPEC[os]}") || die INVALID_SPEC "--os must be one of ubuntu ubuntu-24.04 ubuntu-22.04 debian-12 debian-13 almalinux-9 rocky-9, got $what"
-  read -r os_id os_user os_image os_sums <<<"$row"
+  row=$(_os_row "${SPEC[os]}") || die INVALID_SPEC "--os must be one of ubuntu ubuntu-24.04 ubuntu-22.04 debian debian-12 debian-13 almalinux almalinux-9 rocky rocky-9, got $what"
+  read -r os_id os_user os_agent os_v2 os_image os_sums <<<"$row"
   SPEC[os]=$os_id
+  # Whether the image itself brings the guest agent (address discovery and `agent` in the config).
+  SPEC[image_agent]=$os_agent
+  _check_cpu "$os_v2"
   _need_int cores 1 128
   _need_int memory 512 1048576
   _need_int disk 1 65536
@@ -169,6 +202,7 @@ validate_spec() {
 
   [[ -z "${SPEC[node]:-}" ]] || need_match SPEC node "$DNS_LABEL_RE" "must be a node name"
   [[ -z "${SPEC[storage]:-}" ]] || need_match SPEC storage "$STORAGE_RE" "must be a storage id"
+  [[ -z "${SPEC[snippets_storage]:-}" ]] || need_match SPEC snippets_storage "$STORAGE_RE" "must be a storage id"
   need_match SPEC bridge "$BRIDGE_RE" "must be an interface name"
 
   if [[ -z "${SPEC[name]:-}" ]]; then
@@ -242,6 +276,6 @@ keys_match() { # <decoded sshkeys>
 spec_summary() { # <version>
   local s="linus $1 run=${SPEC[run_id]} os=${SPEC[os]} cores=${SPEC[cores]} memory=${SPEC[memory]}M"
   s+=" disk=${SPEC[disk]}G user=${SPEC[user]} ip=${SPEC[ip]}${SPEC[gateway]:+ gw=${SPEC[gateway]}}"
-  s+="${SPEC[vlan]:+ vlan=${SPEC[vlan]}} keys=$KEYS_COUNT password=$((SPEC[password] ? 1 : 0))"
+  s+="${SPEC[vlan]:+ vlan=${SPEC[vlan]}} cpu=${SPEC[cpu]} upgrade=${SPEC[upgrade]} keys=$KEYS_COUNT password=$((SPEC[password] ? 1 : 0))"
   echo "$s"
 }

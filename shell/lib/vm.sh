@@ -12,6 +12,7 @@ VM_MAC=""
 START_TRIED=0
 CREATE_ARGS=()
 SNIPPET_VOLID=""
+SNIPPETS_STORAGE=""
 PASSWORD_HASH=""
 readonly SNIPPET_NAME=linus-qga.yaml
 readonly CLAIM_TRIES=10
@@ -28,11 +29,26 @@ runcmd:
 YAML
 }
 
-# Points SNIPPET_VOLID at the guest-agent vendor-data on a snippets storage, writing it once; the
+# The storage for the guest-agent vendor-data (SNIPPETS_STORAGE): --snippets-storage (it must hold
+# snippets on the node), else one the node has (FACTS[snippets]); none when the image ships the agent.
+choose_snippets_storage() {
+  local want=${SPEC[snippets_storage]:-}
+  SNIPPETS_STORAGE=""
+  [[ "${SPEC[image_agent]}" != 1 ]] || return 0
+  if [[ -z "$want" ]]; then
+    SNIPPETS_STORAGE=${FACTS[snippets]:-}
+    return 0
+  fi
+  [[ ",${FACTS[snippets_all]:-}," == *",$want,"* ]] ||
+    die STORAGE_NOT_FOUND "storage '$want' holds no snippets on node '${SPEC[node]}' (storages with snippets: ${FACTS[snippets_all]:-none}); 'linus doctor' shows how to add them"
+  SNIPPETS_STORAGE=$want
+}
+
+# Points SNIPPET_VOLID at the guest-agent vendor-data on SNIPPETS_STORAGE, writing it once; the
 # path from `pvesm path` is cached under <remote-dir>/snippets so later runs skip that call.
-# Without a snippets storage the IP falls back to the neighbour table.
+# Without it the address must come from a probe (plan_address_discovery), or nothing is created.
 prepare_snippet() { # <dry-run 0|1>
-  local storage=${FACTS[snippets]:-} volid path cache
+  local storage=$SNIPPETS_STORAGE volid path cache
   [[ -n "$storage" ]] || return 0
   volid="$storage:snippets/$SNIPPET_NAME"
   cache="${SPEC[remote_dir]}/snippets/$storage.path"
@@ -44,7 +60,7 @@ prepare_snippet() { # <dry-run 0|1>
     fi
   fi
   if ! pve pvesm path "$volid" || [[ ! "$PVE_OUT" =~ ^/[^[:cntrl:]]+$ ]]; then
-    log "no path for $volid; going on without the guest-agent vendor-data"
+    _without_snippet "no path for $volid"
     return 0
   fi
   path=$PVE_OUT
@@ -55,10 +71,18 @@ prepare_snippet() { # <dry-run 0|1>
   fi
   if ! { mkdir -p -- "${path%/*}" "${cache%/*}" && vendor_data >"$path.tmp.$$" && chmod 0644 "$path.tmp.$$" &&
     mv -f -- "$path.tmp.$$" "$path" && printf '%s' "$path" >"$cache"; }; then
-    log "cannot write $path; going on without the guest-agent vendor-data"
-    SNIPPET_VOLID=""
     rm -f -- "$path.tmp.$$"
+    SNIPPET_VOLID=""
+    _without_snippet "cannot write $path"
   fi
+}
+
+# The vendor-data cannot be placed: no agent then, so the address must come from a probe.
+_without_snippet() { # <reason>
+  ADDR_AGENT=0
+  [[ -n "$PROBE_CIDR" || "${SPEC[ip]}" != dhcp ]] ||
+    die IP_DISCOVERY_UNAVAILABLE "$1, so no guest agent for the address of a DHCP guest on $GUEST_NET, and the node has no address there to probe it from"
+  log "$1; going on without the guest-agent vendor-data"
 }
 
 # A generated password: four groups of five letters/digits (about 119 bits). The dots keep each
@@ -108,9 +132,12 @@ build_create_args() { # <job dir> <version>
   local net="virtio,bridge=${SPEC[bridge]}${SPEC[vlan]:+,tag=${SPEC[vlan]}}" storage=${SPEC[storage]}
   CREATE_ARGS=(--name "${SPEC[name]}" --ostype l26 --cores "${SPEC[cores]}" --memory "${SPEC[memory]}"
     --net0 "$net" --scsihw virtio-scsi-pci --scsi0 "$storage:0,import-from=$IMG_PATH"
-    --ide2 "$storage:cloudinit" --boot order=scsi0 --serial0 socket --vga serial0 --agent enabled=1
+    --ide2 "$storage:cloudinit" --boot order=scsi0 --serial0 socket --vga serial0 --cpu "${SPEC[cpu]}"
     --tags "linus;linus-${SPEC[run_id]}" --description "$(spec_summary "$2")"
-    --ciuser "${SPEC[user]}" --ipconfig0 "$(_ipconfig)")
+    --ciuser "${SPEC[user]}" --ipconfig0 "$(_ipconfig)" --ciupgrade "${SPEC[upgrade]}")
+  # Only where an agent will answer: an enabled agent nobody serves makes 8.2's shutdown wait its
+  # whole timeout (reference §15.6) and every agent query wait 3 s.
+  ((!ADDR_AGENT)) || CREATE_ARGS+=(--agent enabled=1)
   [[ -z "${SPEC[ssh_key_b64]:-}" ]] || CREATE_ARGS+=(--sshkeys "$1/sshkeys")
   [[ -z "$PASSWORD_HASH" ]] || CREATE_ARGS+=(--cipassword "$PASSWORD_HASH")
   [[ -z "${SPEC[dns]:-}" ]] || CREATE_ARGS+=(--nameserver "${SPEC[dns]}")
@@ -220,6 +247,8 @@ verify_hardware() {
   config_is_ours || die CREATE_FAILED "VM $VM_ID does not carry the tag linus-${SPEC[run_id]}"
   _expect cores "${SPEC[cores]}"
   _expect memory "${SPEC[memory]}"
+  _expect cpu "${SPEC[cpu]}"
+  if ((ADDR_AGENT)); then _expect agent enabled=1; else _expect agent "(unset)"; fi
   net0=$(config_get net0) || die CREATE_FAILED "VM $VM_ID has no net0"
   [[ "$net0" =~ ^virtio=([0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}), ]] || die CREATE_FAILED "VM $VM_ID net0 has no MAC: $net0"
   VM_MAC=${BASH_REMATCH[1],,}
@@ -237,6 +266,7 @@ verify_cloudinit() {
   local keys
   _expect ciuser "${SPEC[user]}"
   _expect ipconfig0 "$(_ipconfig)"
+  _expect ciupgrade "${SPEC[upgrade]}"
   [[ -z "${SPEC[dns]:-}" ]] || _expect nameserver "${SPEC[dns]}"
   [[ -z "${SPEC[search_domain]:-}" ]] || _expect searchdomain "${SPEC[search_domain]}"
   [[ -z "$SNIPPET_VOLID" ]] || _expect cicustom "vendor=$SNIPPET_VOLID"

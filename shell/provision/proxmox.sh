@@ -64,6 +64,8 @@ provision() { # <dry-run 0|1>
   check_pve_version
   check_cluster
   check_bridge
+  plan_address_discovery
+  check_ip_free
 
   step 2 image
   image_resolve
@@ -88,7 +90,10 @@ provision() { # <dry-run 0|1>
     plan qm resize "$id" scsi0 "${SPEC[disk]}G"
     plan qm config "$id"
     plan qm start "$id"
-    [[ "${SPEC[ip]}" != dhcp ]] || plan qm guest cmd "$id" network-get-interfaces
+    if [[ "${SPEC[ip]}" == dhcp ]]; then
+      if ((ADDR_AGENT)); then plan qm guest cmd "$id" network-get-interfaces; fi
+      [[ -z "$PROBE_CIDR" ]] || log "would probe $PROBE_CIDR and read the neighbour table for the VM's MAC"
+    fi
     return 0
   fi
   create_vm
@@ -108,7 +113,7 @@ provision() { # <dry-run 0|1>
   wait_for_ip "$VM_ID" "$VM_MAC"
 
   step 8 ssh
-  wait_for_ssh
+  wait_for_ssh "$VM_ID" "$VM_MAC"
 
   step 9 report
 }

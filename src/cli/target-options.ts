@@ -10,6 +10,7 @@ export interface TargetFlags {
   acceptNewHostKey?: boolean;
   node?: string;
   storage?: string;
+  snippetsStorage?: string;
   bridge?: string;
   remoteDir?: string;
   connectTimeout?: number;
@@ -32,6 +33,7 @@ export const TARGET_OPTIONS = {
   'connect-timeout': { type: 'number', describe: 'Seconds to wait for the SSH connection [default: 15]' },
   node: { type: 'string', describe: 'Proxmox node [default: pve]' },
   storage: { type: 'string', describe: 'Storage for the disk [default: local-lvm]' },
+  'snippets-storage': { type: 'string', describe: 'Storage with snippets content for the guest-agent vendor-data [default: one the node has]' },
   bridge: { type: 'string', describe: 'Network bridge [default: vmbr0]' },
   'node-address': { type: 'string', array: true, describe: 'SSH address of another cluster node, <node>=<host>[:port], repeatable (LINUS_NODE_ADDRESSES="a=h1,b=h2"; nodeAddresses in --config)' },
   'remote-dir': { type: 'string', describe: 'linus state on the host [default: /var/lib/linus]' },

@@ -19,6 +19,8 @@ export const VM_OPTIONS = {
   'image-url': { type: 'string', describe: 'Image URL (a mirror, an offline host); use with --image-sha256' },
   'image-sha256': { type: 'string', describe: 'Expected sha256 of --image-url' },
   timeout: { type: 'number', describe: 'Seconds to wait for the IP and SSH [default: 300]' },
+  cpu: { type: 'string', describe: 'CPU type (x86-64-v2-AES, x86-64-v3, host, ...); RHEL 9 family images need x86-64-v2 [default: x86-64-v2-AES]' },
+  upgrade: { type: 'boolean', describe: 'Let cloud-init upgrade all packages on first boot (slow; off by default)' },
 } as const satisfies Record<string, Options>;
 
 export const VM_OPTION_NAMES = Object.keys(VM_OPTIONS);

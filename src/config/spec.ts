@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { OS_NAMES } from './os-images.js';
+import { DEFAULT_CPU, hasX86_64v2, isKnownCpu } from './cpu.js';
+import { OS_CATALOG, OS_NAMES, resolveOs } from './os-images.js';
 
 const ipv4 = z.ipv4({ error: 'must be an IPv4 address such as 192.168.1.10' });
 const cidrV4 = z
@@ -38,9 +39,15 @@ export const vmSpecSchema = z
     imageUrl: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).optional(),
     imageSha256: z.string().regex(/^[0-9a-f]{64}$/i, { error: 'must be 64 hex characters' }).optional(),
     timeout: z.coerce.number().int().min(10).max(7200).default(300),
+    cpu: z.string().refine(isKnownCpu, { error: 'must be a CPU type Proxmox knows, such as x86-64-v2-AES, x86-64-v3 or host' }).default(DEFAULT_CPU),
+    // Let Proxmox's cloud-init run a full package upgrade on first boot (ciupgrade 1): minutes.
+    upgrade: z.boolean().default(false),
   })
   .strict()
   .superRefine((spec, ctx) => {
+    if (OS_CATALOG[resolveOs(spec.os)].needsX86_64v2 && !hasX86_64v2(spec.cpu)) {
+      ctx.addIssue({ code: 'custom', path: ['cpu'], message: `${spec.cpu} lacks x86-64-v2, which the ${resolveOs(spec.os)} kernel needs to boot: use x86-64-v2-AES, x86-64-v3 or host` });
+    }
     if (spec.sshKey === undefined && !spec.password) {
       ctx.addIssue({ code: 'custom', path: ['sshKey'], message: 'is required (a public key file), unless --password asks for a generated password' });
     }
@@ -49,6 +56,9 @@ export const vmSpecSchema = z
     }
     if (spec.ip !== 'dhcp' && spec.gateway === undefined) {
       ctx.addIssue({ code: 'custom', path: ['gateway'], message: 'is required with a static --ip' });
+    }
+    if (spec.ip !== 'dhcp' && spec.gateway === spec.ip.split('/')[0]) {
+      ctx.addIssue({ code: 'custom', path: ['ip'], message: "is the gateway's own address" });
     }
     if (spec.imageSha256 !== undefined && spec.imageUrl === undefined) {
       ctx.addIssue({ code: 'custom', path: ['imageSha256'], message: 'only goes with --image-url' });
@@ -71,6 +81,9 @@ export const targetSchema = z
     acceptNewHostKey: z.boolean().default(false),
     node: proxmoxId.default('pve'),
     storage: proxmoxId.default('local-lvm'),
+    // Where linus puts the guest-agent vendor-data (a storage with snippets content); default:
+    // one the node has, if any.
+    snippetsStorage: proxmoxId.optional(),
     bridge: z.string().regex(/^[-_.A-Za-z0-9]{1,15}$/, { error: 'must be a bridge name such as vmbr0' }).default('vmbr0'),
     remoteDir: z.string().regex(/^\/[A-Za-z0-9._/-]*$/, { error: 'must be an absolute path of letters, digits and . _ - /' }).default('/var/lib/linus'),
     connectTimeout: z.coerce.number().int().min(1).max(300).default(15),

@@ -42,6 +42,9 @@ export function provisionerArgs(target: Target, spec: VmSpec, sshKeys: string | 
   if (spec.vlan !== undefined) args.push('--vlan', String(spec.vlan));
   if (spec.imageUrl) args.push('--image-url', spec.imageUrl);
   if (spec.imageSha256) args.push('--image-sha256', spec.imageSha256.toLowerCase());
+  args.push('--cpu', spec.cpu);
+  if (spec.upgrade) args.push('--upgrade');
+  if (target.snippetsStorage) args.push('--snippets-storage', target.snippetsStorage);
   if (capacity !== 'check') args.push('--capacity', capacity);
   if (dryRun) args.push('--dry-run');
   return args;
