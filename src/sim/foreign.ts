@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { foreignRecordFile, GuestNetwork, reportStartFailure } from './guest-network.js';
 import { inNetwork } from './lan.js';
-import { simPaths, type SimPaths } from './paths.js';
+import { compiledSimFile, simPaths, type SimPaths } from './paths.js';
 import { hostSettingsSchema, type HostSettings } from './settings.js';
 
 // A machine on a node's LAN that is not a VM of the cluster (a laptop, a printer, another
@@ -59,7 +59,7 @@ export async function startForeignMachine(paths: SimPaths, input: { ip: string; 
   const machine = foreignMachineSchema.parse({ ip: input.ip, mac, ssh: input.ssh ?? true });
   fs.mkdirSync(path.dirname(foreignRecordFile(paths, machine.ip)), { recursive: true });
   fs.writeFileSync(foreignRecordFile(paths, machine.ip), `${JSON.stringify(machine)}\n`);
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), paths.root, machine.ip], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [compiledSimFile('foreign.js'), paths.root, machine.ip], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
   const line = await new Promise<string>((resolve) => {
     let buffer = '';
     child.stdout.on('data', (chunk: Buffer) => {

@@ -2,8 +2,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { LinusError } from '../protocol/errors.js';
 import { callRecordSchema, type CallRecord } from './call-log.js';
 import { faultsSchema, type Faults, type FaultsInput } from './faults.js';
 import { startForeignMachine, stopForeignMachines, type ForeignMachine } from './foreign.js';
@@ -18,27 +16,13 @@ import { listVolumes, writeVolumeRecord } from './tools/volumes.js';
 export type { CallRecord } from './call-log.js';
 export { callRecordSchema } from './call-log.js';
 import { ARP_HEADER } from './neighbour.js';
-import { simPaths, SIM_ENV, type SimPaths } from './paths.js';
+import { compiledSimFile, simPaths, SIM_ENV, type SimPaths } from './paths.js';
 
 export const SIM_TOOLS = ['qm', 'pvesh', 'pvesm', 'pveversion'] as const;
 
-// The compiled tool entry: bash on the simulated host runs it, so it must be JavaScript.
+// The compiled tool entry: bash on the simulated host runs it.
 export function simToolsEntry(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  const entry = path.join(dir, 'dist', 'src', 'sim', 'tools', 'main.js');
-  if (!fs.existsSync(entry)) {
-    throw new LinusError({
-      code: 'SANDBOX_FAILED',
-      message: `the simulated Proxmox tools are not built (${entry} is missing)`,
-      remediation: "Run 'npm run build' (npm ci runs it for you).",
-    });
-  }
-  return entry;
+  return compiledSimFile(path.join('tools', 'main.js'));
 }
 
 function shellQuote(value: string): string {

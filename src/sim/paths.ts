@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LinusError } from '../protocol/errors.js';
 
 // Where a simulated host keeps its state, mirroring the real host's paths under one root.
 export function simPaths(root: string) {
@@ -38,3 +41,15 @@ export const SIM_ENV = {
   node: 'LINUS_SIM_NODE',
   neighTable: 'LINUS_NEIGH_TABLE',
 } as const;
+
+// A compiled simulator program (`dist/src/sim/<file>`): bash and spawned daemons run it with node,
+// so it must be JavaScript even when the caller runs from TypeScript sources (vitest).
+export function compiledSimFile(file: string): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  const entry = path.join(dir, 'dist', 'src', 'sim', file);
+  if (!fs.existsSync(entry)) {
+    throw new LinusError({ code: 'SANDBOX_FAILED', message: `the simulated host is not built (${entry} is missing)`, remediation: "Run 'npm run build' (npm ci runs it for you)." });
+  }
+  return entry;
+}

@@ -2,12 +2,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { LinusError } from '../protocol/errors.js';
 import { createSimHost, openSimHost, type SimHost } from './host.js';
 import { startImageServer } from './image-server.js';
-import { simPaths } from './paths.js';
+import { compiledSimFile, simPaths } from './paths.js';
 import { VERSION_PROFILES, type VersionProfile } from './settings.js';
 import { startSshEndpoint, type SshEndpoint } from './ssh-endpoint.js';
 import { startSshd } from './sshd.js';
@@ -243,17 +242,6 @@ function logTail(file: string): string {
   }
 }
 
-// The compiled daemon: `up` runs it with node, so it must be JavaScript even under vitest.
-function daemonEntry(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  const entry = path.join(dir, 'dist', 'src', 'sim', 'sandbox-daemon.js');
-  if (!fs.existsSync(entry)) {
-    throw new LinusError({ code: 'SANDBOX_FAILED', message: `the sandbox daemon is not built (${entry} is missing)`, remediation: "Run 'npm run build' (npm ci runs it for you)." });
-  }
-  return entry;
-}
-
 async function waitForInfo(dir: string): Promise<SandboxInfo> {
   const files = sandboxFiles(dir);
   const deadline = Date.now() + UP_TIMEOUT_MS;
@@ -306,7 +294,7 @@ export async function sandboxUp(dir: string, input: SandboxOptions = {}): Promis
     });
   }
   if (current.state === 'starting') return { alreadyUp: true, info: await waitForInfo(dir) };
-  const entry = daemonEntry();
+  const entry = compiledSimFile('sandbox-daemon.js');
   const pidFd = claimDir(dir);
   if (pidFd === undefined) return { alreadyUp: true, info: await waitForInfo(dir) };
   try {

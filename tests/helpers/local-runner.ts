@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { SimHost } from '../../src/sim/host.js';
+import { encodeGuestImage, IMAGE_CATALOG } from '../../src/sim/guest-image.js';
 import { writeQcow2 } from '../../src/sim/qcow2.js';
 
 export interface LocalRunner {
@@ -28,14 +29,20 @@ export function localRunner(host: SimHost, node?: string): LocalRunner {
   };
 }
 
-// Shared inputs for the simulator suites: a 2252 MiB qcow2 image and an SSH public key file.
-export function fixtureDir(): { dir: string; image: string; pubkey: string } {
+// Shared inputs for the simulator suites: the image server's Ubuntu 24.04 image (2252 MiB, no
+// guest agent), its Rocky 9 image (10 GiB, ships the agent, needs x86-64-v2), and an SSH public key file.
+export function fixtureDir(): { dir: string; image: string; agentImage: string; pubkey: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-sim-fixture-'));
   const image = path.join(dir, 'noble.qcow2');
-  writeQcow2(image);
+  const agentImage = path.join(dir, 'rocky.qcow2');
+  for (const [file, os] of [[image, 'ubuntu-24.04'], [agentImage, 'rocky-9']] as const) {
+    const entry = IMAGE_CATALOG.find((candidate) => candidate.os === os);
+    if (!entry) throw new Error(`no ${os} in the image catalog`);
+    writeQcow2(file, entry.virtualSize, encodeGuestImage(entry.guest));
+  }
   const key = path.join(dir, 'id_ed25519');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'user@host', '-f', key]);
-  return { dir, image, pubkey: `${key}.pub` };
+  return { dir, image, agentImage, pubkey: `${key}.pub` };
 }
 
 // The guest's port: 22 as on a real guest when we may bind it, else an unprivileged one.

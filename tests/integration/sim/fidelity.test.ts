@@ -227,27 +227,43 @@ describe.each(RUNNERS)('simulated PVE 8.4 host over %s', (_name, makeRunner) => 
     expect(await run('qm guest cmd 999 ping')).toEqual({ stdout: '', stderr: "Configuration file 'nodes/pve/qemu-server/999.conf' does not exist\n", code: 2 });
   });
 
-  it('starts the guest: cloud-init ISO line, agent late, then lo, docker0, eth0 and an SSH banner', async () => {
+  // Reference §15.3/§15.5: an Ubuntu cloud image has no qemu-guest-agent, so an enabled agent
+  // never answers; its sshd does; the node's neighbour table learns it only once the node sent to it.
+  it('starts an Ubuntu guest: cloud-init ISO line, SSH banner, agent never, neighbour entry only after contact', async () => {
     expect(await run('qm start 100')).toEqual({ stdout: 'generating cloud-init ISO\n', stderr: '', code: 0 });
     expect(await run('qm start 100')).toEqual({ stdout: '', stderr: 'VM 100 already running\n', code: 255 });
+    const ip = JSON.parse(fs.readFileSync(`${host.paths.guestsDir}/100.json`, 'utf8')).ip as string;
+    expect(ip).toMatch(/^127\.88\.0\.\d+$/);
+    expect(fs.readFileSync(host.paths.neighTable, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+    const banner = await waitFor(async () => readBanner(ip, GUEST_SSH_PORT).catch(() => undefined), 15_000);
+    expect(banner).toBe('SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n');
+    const mac = (host.vmConfig(100)?.net0 ?? '').slice('virtio='.length, 'virtio='.length + 17).toLowerCase();
+    expect(fs.readFileSync(host.paths.neighTable, 'utf8').split('\n')[1]?.split(/\s+/)).toEqual([ip, '0x1', '0x2', mac, '*', 'vmbr0']);
     expect(await run('qm guest cmd 100 ping')).toEqual({ stdout: '', stderr: 'QEMU guest agent is not running\n', code: 255 });
+    expect(await run('qm status 100')).toEqual({ stdout: 'status: running\n', stderr: '', code: 0 });
+  });
+
+  // An image that ships the agent (RHEL-family GenericCloud, §15.3) answers through it once booted.
+  it('starts a Rocky guest on x86-64-v2-AES: the agent reports lo, docker0, then eth0 by MAC', async () => {
+    const created = await run(`qm create 104 --name rocky --cpu x86-64-v2-AES --agent enabled=1 --net0 virtio,bridge=vmbr0 --scsi0 local-lvm:0,import-from=${fixture.agentImage}`);
+    expect(created.code).toBe(0);
+    expect((await run('qm start 104')).code).toBe(0);
+    expect(await run('qm guest cmd 104 ping')).toEqual({ stdout: '', stderr: 'QEMU guest agent is not running\n', code: 255 });
     const answer = await waitFor(async () => {
-      const result = await run('qm guest cmd 100 network-get-interfaces');
+      const result = await run('qm guest cmd 104 network-get-interfaces');
       return result.code === 0 ? result.stdout : undefined;
     }, 15_000);
     expect(answer).toMatch(/^\[\n {3}\{\n {6}"hardware-address" : "00:00:00:00:00:00",\n/);
     const interfaces = JSON.parse(answer) as Array<{ name: string; 'hardware-address': string; 'ip-addresses': Array<{ 'ip-address': string; prefix: number }> }>;
     expect(interfaces.map((entry) => entry.name)).toEqual(['lo', 'docker0', 'eth0']);
     expect(interfaces[1]?.['ip-addresses'][0]).toMatchObject({ 'ip-address': '172.17.0.1', prefix: 16 });
-    const mac = (host.vmConfig(100)?.net0 ?? '').slice('virtio='.length, 'virtio='.length + 17).toLowerCase();
+    const mac = (host.vmConfig(104)?.net0 ?? '').slice('virtio='.length, 'virtio='.length + 17).toLowerCase();
     expect(interfaces[2]?.['hardware-address']).toBe(mac);
-    const ip = interfaces[2]?.['ip-addresses'][0]?.['ip-address'] ?? '';
-    expect(ip).toMatch(/^127\.88\.\d+\.\d+$/);
-    expect(await readBanner(ip, GUEST_SSH_PORT)).toBe('SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n');
-    expect(fs.readFileSync(host.paths.neighTable, 'utf8').split('\n')[1]?.split(/\s+/)).toEqual([ip, '0x1', '0x2', mac, '*', 'vmbr0']);
-    const viaPvesh = await run('pvesh get /nodes/pve/qemu/100/agent/network-get-interfaces --output-format json');
+    expect(interfaces[2]?.['ip-addresses'][0]).toMatchObject({ 'ip-address': expect.stringMatching(/^127\.88\.0\.\d+$/), prefix: 24 });
+    const viaPvesh = await run('pvesh get /nodes/pve/qemu/104/agent/network-get-interfaces --output-format json');
     expect(JSON.parse(viaPvesh.stdout)).toEqual({ result: interfaces });
-    expect(await run('qm status 100')).toEqual({ stdout: 'status: running\n', stderr: '', code: 0 });
+    expect((await run('qm guest cmd 104 get-osinfo')).stdout).toContain('"pretty-name" : "Rocky Linux 9.5 (Blue Onyx)"');
+    expect((await run('qm stop 104 && qm destroy 104')).code).toBe(0);
   });
 
   it('keeps non-hotpluggable changes pending on a running VM', async () => {
