@@ -25,7 +25,7 @@ readonly PROBE_MAX_ADDRESSES=4094
 # late: a package mirror, or --upgrade).
 readonly AGENT_GRACE=20
 # How long SSH may stay silent at an address found by agent or probe before it is looked up again.
-readonly RECHECK_AFTER=20
+readonly RECHECK_AFTER=10
 
 # Picks the IPv4 of the interface whose MAC is net0's from `qm guest cmd <id>
 # network-get-interfaces` JSON on stdin (or the pvesh {"result": [...]} form). Never lo,
@@ -56,13 +56,14 @@ _neigh_table() {
   echo "${LINUS_NEIGH_TABLE:-/proc/net/arp}"
 }
 
-# The IPv4 for a MAC in a neighbour table in /proc/net/arp format (complete entries only).
-neigh_ip() { # <mac>
+# The IPv4 for a MAC in a neighbour table in /proc/net/arp format (complete entries only), other
+# than <but> (an address that did not answer: the entry may be stale after a new lease).
+neigh_ip() { # <mac> [but]
   local table ip flags hw _
   table=$(_neigh_table)
   [[ -r "$table" ]] || return 1
   while read -r ip _ flags hw _; do
-    [[ "${hw,,}" == "${1,,}" && "$flags" != 0x0 && "$ip" =~ $IPV4_RE && "$ip" != 169.254.* ]] || continue
+    [[ "${hw,,}" == "${1,,}" && "$flags" != 0x0 && "$ip" =~ $IPV4_RE && "$ip" != 169.254.* && "$ip" != "${2:-}" ]] || continue
     echo "$ip"
     return 0
   done <"$table"
@@ -97,7 +98,8 @@ ip_in_cidr() { # <ip> <cidr>
 }
 
 # Sends one empty datagram to <port> of every address of <cidr> but its network, broadcast and
-# own address: the kernel resolves each one, and whoever answers enters the neighbour table.
+# own address (of a /32: to that one address): the kernel resolves each one, and whoever answers
+# enters the neighbour table.
 probe_network() { # <cidr>
   local port=${LINUS_PROBE_PORT:-9}
   perl -MIO::Socket::INET -MSocket -e '
@@ -107,8 +109,8 @@ probe_network() { # <cidr>
     my $size = 2 ** (32 - $bits);
     my $base = $own - ($own % $size);
     my $s = IO::Socket::INET->new(Proto => "udp") or exit 1;
-    for my $n ($base + 1 .. $base + $size - 2) {
-      next if $n == $own;
+    for my $n ($bits == 32 ? ($own) : ($base + 1 .. $base + $size - 2)) {
+      next if $n == $own && $bits != 32;
       send($s, "", 0, pack_sockaddr_in($port, pack("N", $n)));
     }' "$1" "$port" || true
 }
@@ -204,8 +206,8 @@ _remaining() {
 }
 
 # One look for a DHCP guest's address: the agent (when one is expected), the neighbour table, and
-# (when allowed) a probe first. Sets VM_IP and IP_SOURCE.
-_lookup_ip() { # <vmid> <mac> <probe 0|1>
+# (when allowed) a probe first; the table's answer may not be <but>. Sets VM_IP and IP_SOURCE.
+_lookup_ip() { # <vmid> <mac> <probe 0|1> [but]
   local vmid=$1 mac=$2 ip
   if ((ADDR_AGENT)); then
     if pve qm guest cmd "$vmid" network-get-interfaces; then
@@ -221,7 +223,7 @@ _lookup_ip() { # <vmid> <mac> <probe 0|1>
     probe_network "$PROBE_CIDR"
     nap 1
   fi
-  if ip=$(neigh_ip "$mac"); then
+  if ip=$(neigh_ip "$mac" "${4:-}"); then
     VM_IP=$ip IP_SOURCE=neighbour
     return 0
   fi
@@ -287,7 +289,7 @@ wait_for_ssh() { # <vmid> <mac>
     # An address found by agent or probe may have changed (a new lease): look again.
     if [[ "$IP_SOURCE" != static ]] && ((SECONDS - since >= RECHECK_AFTER)); then
       since=$SECONDS old=$VM_IP
-      if _lookup_ip "$1" "$2" 1 && [[ "$VM_IP" != "$old" ]]; then
+      if _lookup_ip "$1" "$2" 1 "$old" && [[ "$VM_IP" != "$old" ]]; then
         log "VM $1 is now at $VM_IP (was $old)"
         continue
       fi

@@ -29,9 +29,9 @@ linus_value() { # <KEY>
   sed -n "s/^LINUS_$1://p" <<<"$output" | tail -n 1
 }
 
-@test "a DHCP provision yields a running VM with exactly the requested config and the NIC's IP" {
+@test "a DHCP provision on a stock host: the address by probe and MAC, no agent in the config, x86-64-v2-AES, no upgrade" {
   sim_setup '{"bootDelayMs":1500}'
-  run sim_host "bash $BUNDLE run $(opts e2e-dhcp --name web01 --cores 3 --memory 3072 --vlan 42 --dns '1.1.1.1 8.8.8.8' --search-domain example.com)"
+  run sim_host "bash $BUNDLE run $(opts e2e-dhcp --name web01 --cores 3 --memory 3072 --dns '1.1.1.1 8.8.8.8' --search-domain example.com)"
   assert_success
   assert_line 'LINUS_RESULT:SUCCESS'
   assert_line 'LINUS_VM_ID:100'
@@ -42,24 +42,29 @@ linus_value() { # <KEY>
   assert_line 'LINUS_VM_DISK:8'
   assert_line 'LINUS_VM_NODE:pve'
   assert_equal "${lines[-1]}" 'LINUS_END'
+  assert_line --regexp '^linus: address: a probe of 127\.88\.0\.2/24 on vmbr0, then the neighbour table by MAC'
+  assert_line --regexp '^linus: address 127\.88\.0\.[0-9]+ from the neighbour table$'
+  assert_line --regexp '^linus: 127\.88\.0\.[0-9]+ belongs to VM 100 \(MAC bc:24:11:'
   local ip
   ip=$(sim_guest_ip 100)
-  [[ "$ip" == 127.88.* ]] || fail "the guest got no DHCP lease: '$ip'"
+  [[ "$ip" == 127.88.0.* ]] || fail "the guest got no DHCP lease: '$ip'"
   assert_equal "$(linus_value VM_IP)" "$ip"
-  # Never a decoy: docker0 and lo are in the agent's answer too.
-  refute_line 'LINUS_VM_IP:172.17.0.1'
 
   run sim_conf 100
   assert_line 'cores: 3'
   assert_line 'memory: 3072'
+  assert_line 'cpu: x86-64-v2-AES'
+  assert_line 'ciupgrade: 0'
   assert_line --regexp '^scsi0: local-lvm:vm-100-disk-0,size=8G$'
-  assert_line --regexp '^net0: virtio=BC:24:11:[0-9A-F:]{8},bridge=vmbr0,tag=42$'
+  assert_line --regexp '^net0: virtio=BC:24:11:[0-9A-F:]{8},bridge=vmbr0$'
   assert_line 'ciuser: ubuntu'
   assert_line 'ipconfig0: ip=dhcp'
   assert_line 'nameserver: 1.1.1.1 8.8.8.8'
   assert_line 'searchdomain: example.com'
   assert_line 'tags: linus;linus-e2e-dhcp'
-  assert_line 'agent: enabled=1'
+  # Nothing would answer an enabled agent: it is not enabled (reference §15.3, §15.6).
+  refute_line --regexp '^agent:'
+  refute_line --regexp '^cicustom:'
   local keys
   keys=$(sed -n 's/^sshkeys: //p' <<<"$output" | perl -pe 's/%([0-9A-Fa-f]{2})/chr(hex($1))/ge')
   assert_equal "${keys%$'\n'}" "$TEST_KEY"
@@ -67,13 +72,45 @@ linus_value() { # <KEY>
   assert_equal "$(cat "$(sim_job e2e-dhcp)/state")" finished
 }
 
-@test "a static IP provision reports the static address and configures the gateway" {
+@test "a DHCP provision on a VLAN the node has no address on: refused before anything is created" {
   sim_setup "$FAST"
-  run sim_host "bash $BUNDLE run $(opts e2e-static --name static01 --ip 127.88.50.5/16 --gateway 127.88.0.1)"
+  run sim_host "bash $BUNDLE run $(opts e2e-novlan --vlan 42)"
+  assert_failure 3
+  assert_line 'LINUS_ERROR_CODE:IP_DISCOVERY_UNAVAILABLE'
+  assert_line --partial "run 'linus doctor --fix'"
+  assert_equal "$(sim_vms)" ''
+  assert_equal "$(sim_volumes)" ''
+  run sim_calls
+  refute_output --regexp '^qm '
+}
+
+@test "the same VLAN provision on a prepared host: vendor-data installs the agent, which gives the address" {
+  sim_setup '{"bootDelayMs":300,"agentPingTimeoutMs":500,"agentInstallDelayMs":1000,"prepared":true}'
+  run sim_host "bash $BUNDLE run $(opts e2e-vlan --vlan 42)"
   assert_success
-  assert_line 'LINUS_VM_IP:127.88.50.5'
+  assert_line --regexp '^linus: address [0-9.]+ from the guest agent$'
+  local ip
+  ip=$(sim_guest_ip 100)
+  [[ "$ip" == 127.89.42.* ]] || fail "the guest got no lease on VLAN 42: '$ip'"
+  assert_equal "$(linus_value VM_IP)" "$ip"
   run sim_conf 100
-  assert_line 'ipconfig0: ip=127.88.50.5/16,gw=127.88.0.1'
+  assert_line 'agent: enabled=1'
+  assert_line 'cicustom: vendor=local:snippets/linus-qga.yaml'
+  assert_line 'ciupgrade: 0'
+  assert_line --regexp '^net0: virtio=[0-9A-F:]{17},bridge=vmbr0,tag=42$'
+  run cat "$SIM_ROOT/var/lib/vz/snippets/linus-qga.yaml"
+  assert_line '  - qemu-guest-agent'
+}
+
+@test "a static IP provision reports the static address, configures the gateway and checks who answers there" {
+  sim_setup "$FAST"
+  run sim_host "bash $BUNDLE run $(opts e2e-static --name static01 --ip 127.88.0.50/24 --gateway 127.88.0.1)"
+  assert_success
+  assert_line 'LINUS_VM_IP:127.88.0.50'
+  assert_line 'linus: static address 127.88.0.50 is free: nothing on vmbr0 answered for it'
+  assert_line --regexp '^linus: 127\.88\.0\.50 belongs to VM 100 \(MAC bc:24:11:'
+  run sim_conf 100
+  assert_line 'ipconfig0: ip=127.88.0.50/24,gw=127.88.0.1'
   assert_line --regexp '^net0: virtio=[0-9A-F:]{17},bridge=vmbr0$'
 }
 
@@ -91,15 +128,12 @@ linus_value() { # <KEY>
   assert_line 'LINUS_VM_ID:100'
 }
 
-@test "a provision makes 8 Proxmox calls plus agent polls, counted by the simulator's call log" {
+@test "a provision makes 8 Proxmox calls, counted by the simulator's call log (no agent to poll on a stock host)" {
   sim_setup '{"bootDelayMs":0}'
   run sim_host "bash $BUNDLE run $(opts e2e-count0)"
   assert_success
-  local polls others
-  polls=$(sim_call_count '^qm guest cmd ')
-  others=$(($(sim_call_count) - polls))
-  assert_equal "$others" 8
-  ((polls >= 1)) || fail "no guest agent poll"
+  assert_equal "$(sim_call_count '^qm guest cmd ')" 0
+  assert_equal "$(sim_call_count)" 8
   # The provisioner's own count of its calls agrees with the simulator's log.
   assert_equal "$(call_count "$output")" "$(sim_call_count)"
 }

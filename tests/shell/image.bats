@@ -61,7 +61,7 @@ SUMS
   printf '%s  other.img\n' "$IMAGE_SHA" >"$SUMS"
   lib_run "parse_spec --password --remote-dir '$REMOTE' --image-url '$IMAGE_URL' --image-sums-url 'file://$SUMS'; validate_spec; image_resolve"
   assert_failure 8
-  assert_output --partial 'lists no checksum for test-2.qcow2'
+  assert_output --partial 'lists no checksum for test-2-ubuntu-24.04.qcow2'
   lib_run "parse_spec --password --remote-dir '$REMOTE' --image-url 'file:///nonexistent/x.img' --image-sha256 $IMAGE_SHA; validate_spec; image_resolve; image_fetch"
   assert_failure 7
   assert_output --partial 'error [IMAGE_DOWNLOAD_FAILED]'

@@ -58,11 +58,25 @@ agent_reports() { # <ip>
 JSON
 }
 
-# A qcow2 header claiming <GiB> of virtual size; sets IMAGE_FILE, IMAGE_URL, IMAGE_SHA.
-test_image() { # <GiB>
-  IMAGE_FILE="$BATS_TEST_TMPDIR/img/test-$1.qcow2"
+# A qcow2 image of <GiB> virtual size holding <os> of the simulator's image catalog (default
+# ubuntu-24.04: no guest agent), as the image server makes them (a bare qcow2 header when the
+# simulator is not built: the Perl stub only reads its size); sets IMAGE_FILE, IMAGE_URL, IMAGE_SHA.
+test_image() { # <GiB> [os]
+  local os=${2:-ubuntu-24.04}
+  IMAGE_FILE="$BATS_TEST_TMPDIR/img/test-$1-$os.qcow2"
   mkdir -p "${IMAGE_FILE%/*}"
-  perl -e 'print "QFI\xfb", pack("N", 3), "\0" x 16, pack("Q>", $ARGV[0] * 1024 ** 3), "\0" x 480' "$1" >"$IMAGE_FILE"
+  if [[ -f "$REPO_ROOT/dist/src/sim/guest-image.js" ]]; then
+    node --input-type=module -e '
+      const [gi, q, file, gib, os] = process.argv.slice(1);
+      const { IMAGE_CATALOG, encodeGuestImage } = await import(gi);
+      const { writeQcow2 } = await import(q);
+      const entry = IMAGE_CATALOG.find((candidate) => candidate.os === os);
+      if (!entry) throw new Error(`no ${os} in the image catalog`);
+      writeQcow2(file, Number(gib) * 1024 ** 3, encodeGuestImage(entry.guest));' \
+      "$REPO_ROOT/dist/src/sim/guest-image.js" "$REPO_ROOT/dist/src/sim/qcow2.js" "$IMAGE_FILE" "$1" "$os"
+  else
+    perl -e 'print "QFI\xfb", pack("N", 3), "\0" x 16, pack("Q>", $ARGV[0] * 1024 ** 3), "\0" x 480' "$1" >"$IMAGE_FILE"
+  fi
   IMAGE_URL="file://$IMAGE_FILE"
   IMAGE_SHA=$(sha256sum "$IMAGE_FILE" | cut -d' ' -f1)
 }

@@ -28,6 +28,15 @@ sim_setup() { # [settings JSON] [existing VMs]
   [[ -f "$BUNDLE" ]] || fail "the bundle named by dist/provisioners/manifest.json is missing: $BUNDLE"
 }
 
+# A machine that is not a VM holding <ip> on the node's LAN: it answers ARP, and SSH unless the
+# second argument is "no-ssh" (SimHost.addForeignMachine). Prints its MAC.
+sim_foreign() { # <ip> [no-ssh]
+  node --input-type=module -e '
+    const { openSimHost } = await import(process.argv[1]);
+    const machine = await openSimHost(process.argv[2]).addForeignMachine({ ip: process.argv[3], ssh: process.argv[4] !== "no-ssh" });
+    console.log(machine.mac);' "$REPO_ROOT/dist/src/sim/host.js" "$SIM_ROOT" "$1" "${2:-}"
+}
+
 sim_host() { # <command string>
   "$SIM_SHELL" -c "$1"
 }
@@ -66,6 +75,8 @@ sim_teardown() {
   for pid in "${pids[@]}"; do
     _sim_owns "$pid" guest-daemon && kill -KILL "$pid" 2>/dev/null
   done
+  # Foreign machines stop when their record goes.
+  rm -f "$SIM_ROOT"/sim/foreign/*.json
   return 0
 }
 
