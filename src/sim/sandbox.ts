@@ -51,6 +51,8 @@ export const sandboxOptionsSchema = z
     sshd: z.boolean().default(false),
     existingVms: z.number().int().nonnegative().default(0),
     version: z.enum(Object.keys(VERSION_PROFILES) as [VersionProfile, ...VersionProfile[]]).default('8.4'),
+    // A host already prepared for linus (snippets on `local`); the default is a stock install.
+    prepared: z.boolean().default(false),
   })
   .strict();
 
@@ -107,7 +109,7 @@ export async function startSandboxServices(dir: string, input: SandboxOptions = 
   const files = sandboxFiles(dir);
   const closers: Array<() => Promise<void>> = [];
   try {
-    const simHost = await createSimHost({ root: files.hostRoot, settings: { version: options.version }, existingVms: options.existingVms });
+    const simHost = await createSimHost({ root: files.hostRoot, settings: { version: options.version, prepared: options.prepared }, existingVms: options.existingVms });
     closers.push(() => simHost.dispose());
     const start = options.sshd ? startSshd : startSshEndpoint;
     const endpoint: SshEndpoint = await start({ hostShell: simHost.hostShell(), dir: files.ssh });

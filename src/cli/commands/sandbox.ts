@@ -55,7 +55,7 @@ Stop it: linus sandbox down --dir ${shellWord(dir)}
 `;
 }
 
-const upCommand: CommandModule<DirArgs, DirArgs & { sshd: boolean; 'existing-vms': number; version: string; json: boolean }> = {
+const upCommand: CommandModule<DirArgs, DirArgs & { sshd: boolean; 'existing-vms': number; version: string; prepared: boolean; json: boolean }> = {
   command: 'up',
   describe: 'Start a simulated Proxmox VE host in the background and print how to reach it',
   builder: (yargs) =>
@@ -64,12 +64,13 @@ const upCommand: CommandModule<DirArgs, DirArgs & { sshd: boolean; 'existing-vms
       .option('sshd', { type: 'boolean', default: false, describe: 'Serve SSH with a real OpenSSH sshd (needs root and openssh-server)' })
       .option('existing-vms', { type: 'number', default: 0, describe: 'VMs the host already has' })
       .option('version', { type: 'string', choices: Object.keys(VERSION_PROFILES), default: '8.4', describe: 'Proxmox VE version to simulate' })
+      .option('prepared', { type: 'boolean', default: false, describe: "A host prepared for linus (snippets on 'local', as 'linus doctor --fix' leaves it) instead of a stock install" })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
       .example('$0 sandbox up', 'Start the sandbox in the default directory')
       .example('$0 sandbox up --sshd --version 8.2 --existing-vms 3', 'Real sshd, PVE 8.2, three VMs already there') ,
   handler: async (argv) => {
     const dir = argv.dir ?? defaultSandboxDir();
-    const options = sandboxOptionsSchema.parse({ sshd: argv.sshd, existingVms: argv['existing-vms'], version: argv.version });
+    const options = sandboxOptionsSchema.parse({ sshd: argv.sshd, existingVms: argv['existing-vms'], version: argv.version, prepared: argv.prepared });
     const { alreadyUp, info } = await sandboxUp(dir, options);
     if (alreadyUp && (info.pveVersion !== options.version || (info.transport === 'sshd') !== options.sshd)) {
       process.stderr.write(`linus: the running sandbox keeps its settings (PVE ${info.pveVersion}, ${describeTransport(info)}); run 'linus sandbox down' first to change them.\n`);

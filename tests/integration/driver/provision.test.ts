@@ -3,13 +3,16 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultsInput } from '../../../src/sim/faults.js';
+import { DEFAULT_BRIDGE } from '../../../src/sim/settings.js';
 import { settledLeftovers, runCli, startCli, startRelay, startTarget, type Target } from '../../helpers/driver.js';
 import { describeWithSshd } from '../../helpers/require-sshd.js';
 
 function suite(transport: 'embedded' | 'sshd') {
   let target: Target;
   beforeAll(async () => {
-    target = await startTarget({ sshd: transport === 'sshd' });
+    // The node has an address on VLAN 20 (vmbr0.20): the guest there is found by a probe.
+    const vlan20 = { tag: 20, network: '127.90.20.0/24', gateway: '127.90.20.1', hostAddress: '127.90.20.2' };
+    target = await startTarget({ sshd: transport === 'sshd' }, { nodes: [{ name: 'pve', bridges: [{ ...DEFAULT_BRIDGE, vlans: [vlan20] }] }] });
   });
   afterAll(async () => target.dispose());
   afterEach(() => target.simHost.clearFaults());
