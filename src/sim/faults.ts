@@ -19,8 +19,9 @@ export const faultsSchema = z
     startFail: z.boolean().optional(),
     // `qm start` fails like startFail, but only on these nodes (multi-node placement tests).
     startFailNodes: z.array(z.string()).optional(),
-    // The guest ignores ACPI power-down and has no agent: `qm shutdown` waits --timeout (default
-    // 60 s), then `VM quit/powerdown failed - got timeout` (exit 255), or stops it with --forceStop 1.
+    // The guest ignores power-down requests (ACPI, and guest-shutdown if its agent answers):
+    // `qm shutdown`/`qm reboot` wait --timeout (default 60 s), then `VM quit/powerdown failed -
+    // got timeout` (exit 255), or `qm shutdown --forceStop 1` stops it.
     shutdownIgnored: z.boolean().optional(),
     // `qm resize` fails (printed on stderr, exit 0 as on a real host).
     resizeFail: z.boolean().optional(),

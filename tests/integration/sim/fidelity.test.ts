@@ -365,3 +365,72 @@ describe('a simulated two-node cluster', () => {
     expect(after.map(([id]) => id)).toEqual(['storage/pve/local-lvm', 'storage/pve2/local-lvm']);
   });
 });
+
+// §15.6: `agent: 1` in the config while the guest's agent never answers. qemu-server 8.2.4
+// PVE/QemuServer.pm _do_vm_stop l.6253-6254 sends guest-shutdown on the config alone and dies
+// `VM quit/powerdown failed` (l.6293) once the QGA command timed out; --forceStop 1 warns
+// (l.6290) and kills it. From 8.3.4 (commit 03614a89; 8.3.13 l.6233) qga_check_running warns
+// (l.7953) and ACPI shuts the guest down. vm_reboot (8.2.4 l.6336) uses the same path, without force.
+describe.each(['8.2', '8.4', '9.1'] as const)('PVE %s: shutdown and reboot with the agent enabled but silent', (version) => {
+  let host: SimHost;
+  const run = (cmd: string) => localRunner(host).exec(cmd);
+  const timed = async (cmd: string) => {
+    const started = Date.now();
+    const result = await run(cmd);
+    return { ...result, seconds: (Date.now() - started) / 1000 };
+  };
+  const state = async () => (await run('qm status 100')).stdout;
+  const AGENT_WARNING = "QEMU Guest Agent is not running - VM 100 qmp command 'guest-ping' failed - got timeout\n";
+
+  beforeAll(async () => {
+    host = await createSimHost({ settings: { version, bootDelayMs: 300, agentPingTimeoutMs: 300, guestSshPort: GUEST_SSH_PORT } });
+    expect((await run('qm create 100 --agent 1 --net0 virtio,bridge=vmbr0 && qm start 100')).code).toBe(0);
+    host.setFaults({ agent: 'never' });
+  });
+  afterAll(async () => {
+    await host?.dispose();
+    if (host) fs.rmSync(host.root, { recursive: true, force: true });
+  });
+
+  if (version === '8.2') {
+    it('qm shutdown waits the whole --timeout, then fails with exit 255 and leaves the VM running (l.6253, l.6293)', async () => {
+      const result = await timed('qm shutdown 100 --timeout 2');
+      expect(result).toMatchObject({ stdout: '', stderr: 'VM quit/powerdown failed\n', code: 255 });
+      expect(result.seconds).toBeGreaterThanOrEqual(2);
+      expect(await state()).toBe('status: running\n');
+    });
+
+    it('qm reboot fails the same way (vm_reboot l.6336 → _do_vm_stop without force)', async () => {
+      const result = await timed('qm reboot 100 --timeout 2');
+      expect(result).toMatchObject({ stdout: '', stderr: 'VM quit/powerdown failed\n', code: 255 });
+      expect(result.seconds).toBeGreaterThanOrEqual(2);
+      expect(await state()).toBe('status: running\n');
+    });
+
+    it('qm shutdown --forceStop 1 warns on stdout after the timeout and stops it (l.6290)', async () => {
+      const result = await timed('qm shutdown 100 --timeout 2 --forceStop 1');
+      expect(result).toMatchObject({ stdout: 'VM quit/powerdown failed - terminating now with SIGTERM\n', stderr: '', code: 0 });
+      expect(result.seconds).toBeGreaterThanOrEqual(2);
+      expect(await state()).toBe('status: stopped\n');
+    });
+
+    it('an agent that answers shuts the guest down through guest-shutdown', async () => {
+      host.clearFaults();
+      expect((await run('qm start 100')).code).toBe(0);
+      await waitFor(async () => ((await run('qm guest cmd 100 ping')).code === 0 ? true : undefined), 15_000);
+      expect(await run('qm shutdown 100 --timeout 2')).toEqual({ stdout: '', stderr: '', code: 0 });
+      expect(await state()).toBe('status: stopped\n');
+    });
+  } else {
+    it('qm shutdown warns that the agent is not running and shuts down by ACPI (03614a89)', async () => {
+      expect(await run('qm shutdown 100 --timeout 2')).toEqual({ stdout: AGENT_WARNING, stderr: '', code: 0 });
+      expect(await state()).toBe('status: stopped\n');
+    });
+
+    it('qm reboot does the same and the VM runs again', async () => {
+      expect((await run('qm start 100')).code).toBe(0);
+      expect(await run('qm reboot 100 --timeout 2')).toEqual({ stdout: `${AGENT_WARNING}`, stderr: '', code: 0 });
+      expect(await state()).toBe('status: running\n');
+    });
+  }
+});
