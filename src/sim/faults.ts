@@ -15,6 +15,10 @@ export const faultsSchema = z
     importFail: z.boolean().optional(),
     // Allocation on these storages fails for lack of space.
     storageFull: z.array(z.string()).optional(),
+    // These storages are enabled in storage.cfg but not reachable (an NFS server that is down):
+    // `pvesm status` shows them inactive, /cluster/resources `unknown`, and activating one dies
+    // `storage '<id>' is not online` (allocation, `qm destroy --destroy-unreferenced-disks 1`).
+    storageOffline: z.array(z.string()).optional(),
     // `qm start` fails with `start failed: QEMU exited with code 1`.
     startFail: z.boolean().optional(),
     // `qm start` fails like startFail, but only on these nodes (multi-node placement tests).

@@ -434,3 +434,58 @@ describe.each(['8.2', '8.4', '9.1'] as const)('PVE %s: shutdown and reboot with 
     });
   }
 });
+
+// §15.7: destroy_vm (qemu-server 9.2.6 PVE/QemuServer.pm l.1839-1927) frees the volumes the config
+// references (l.1874-1905); --destroy-unreferenced-disks 1 then lists the VM's volumes on every
+// enabled storage with images content (vdisk_list, l.1908, not in an eval), which activates each
+// storage first (pve-storage 9.1.7 Storage.pm l.1221-1252, activate_storage l.1352-1355).
+describe('qm destroy and the volumes it frees', () => {
+  let host: SimHost;
+  const run = (cmd: string) => localRunner(host).exec(cmd);
+  const volids = (vmid: number) => host.volumes().filter((volume) => volume.vmid === vmid).map((volume) => volume.volid).sort();
+
+  beforeAll(async () => {
+    host = await createSimHost({});
+    fs.appendFileSync(host.paths.storageCfg, '\nnfs: nfs1\n\texport /export/pve\n\tpath /mnt/pve/nfs1\n\tserver 10.0.0.9\n\tcontent images\n');
+  });
+  afterAll(async () => {
+    await host?.dispose();
+    if (host) fs.rmSync(host.root, { recursive: true, force: true });
+  });
+
+  it('frees exactly the referenced volumes without the flag: disks, cloud-init, unusedN; not an unreferenced one (l.1874-1905)', async () => {
+    expect((await run('qm create 100 --scsi0 local-lvm:1 --ide2 local-lvm:cloudinit')).code).toBe(0);
+    expect((await run(`qm importdisk 100 ${fixture.image} local-lvm`)).code).toBe(0);
+    expect((await run('pvesm alloc local-lvm 100 vm-100-disk-7 1G && pvesm alloc nfs1 100 vm-100-disk-0.raw 1G')).code).toBe(0);
+    expect(host.vmConfig(100)).toMatchObject({ scsi0: 'local-lvm:vm-100-disk-0,size=1G', unused0: 'local-lvm:vm-100-disk-1' });
+    const result = await run('qm destroy 100 --purge 1');
+    expect(result).toMatchObject({ stderr: '', code: 0 });
+    for (const name of ['vm-100-disk-0', 'vm-100-cloudinit', 'vm-100-disk-1']) expect(result.stdout).toContain(`  Logical volume "${name}" successfully removed.\n`);
+    expect(volids(100)).toEqual(['local-lvm:vm-100-disk-7', 'nfs1:100/vm-100-disk-0.raw']);
+    expect(host.vmConfig(100)).toBeUndefined();
+  });
+
+  it('a storage that is not online: pvesm status inactive, /cluster/resources unknown, allocation refused', async () => {
+    host.setFaults({ storageOffline: ['nfs1'] });
+    const status = (await run('pvesm status')).stdout.split('\n').find((line) => line.startsWith('nfs1 '));
+    expect(status?.split(/\s+/).slice(0, 3)).toEqual(['nfs1', 'nfs', 'inactive']);
+    const resources = JSON.parse((await run('pvesh get /cluster/resources --type storage --output-format json')).stdout) as Array<{ storage: string; status: string }>;
+    expect(resources.find((entry) => entry.storage === 'nfs1')?.status).toBe('unknown');
+    expect(await run('pvesm alloc nfs1 100 vm-100-disk-1.raw 1G')).toEqual({ stdout: '', stderr: "storage 'nfs1' is not online\n", code: 255 });
+  });
+
+  it('--destroy-unreferenced-disks 1 with a storage not online dies after freeing the referenced disks and leaves the config (l.1908)', async () => {
+    expect((await run('qm create 101 --scsi0 local-lvm:1 --ide2 local-lvm:cloudinit --tags linus')).code).toBe(0);
+    const before = host.vmConfig(101);
+    const result = await run('qm destroy 101 --purge 1 --destroy-unreferenced-disks 1');
+    expect(result.stderr).toBe("storage 'nfs1' is not online\n");
+    expect(result.code).toBe(255);
+    expect(result.stdout).toContain('  Logical volume "vm-101-disk-0" successfully removed.\n');
+    expect(result.stdout).not.toContain('purging VM');
+    expect(host.vmConfig(101)).toEqual(before);
+    expect(volids(101)).toEqual([]);
+    // Without the flag the same VM goes: nothing asks the offline storage.
+    expect((await run('qm destroy 101 --purge 1')).code).toBe(0);
+    expect(host.vmConfig(101)).toBeUndefined();
+  });
+});
