@@ -176,7 +176,8 @@ _gc_config_tagged() { # <run-id>
 # Destroys one VM of a run that did not succeed, after re-reading its config (one `qm config`):
 # the tag must still be there, no lock (a task such as `qm create` may be running on it), no
 # protection, not a template; with <min-age>, the VM must be at least that old (meta ctime).
-# Stops it first unless the VM list said stopped. Prints LINUS_CLEANED:<vmid>. A VM that is gone
+# Stops it first unless the VM list said stopped; `qm destroy --purge` frees the volumes the config
+# references (all linus makes). Prints LINUS_CLEANED:<vmid>. A VM that is gone
 # by now counts as cleaned when <gone-is-cleaned> is 1 (the rollback of a job we cancelled).
 _gc_destroy() { # <vmid> <node> <run-id> <status> <min-age or ""> <gone-is-cleaned 0|1>
   local vmid=$1 node=$2 run_id=$3 status=$4 min_age=$5 value age
@@ -229,9 +230,9 @@ _gc_destroy() { # <vmid> <node> <run-id> <status> <min-age or ""> <gone-is-clean
   if [[ "$status" != stopped ]] && ! pve qm stop "$vmid"; then
     log "qm stop $vmid failed: $(pve_message)"
   fi
-  if ! pve qm destroy "$vmid" --purge 1 --destroy-unreferenced-disks 1; then
+  if ! pve qm destroy "$vmid" --purge 1; then
     if [[ "$PVE_ERR" != *"is running - destroy failed"* ]] || ! pve qm stop "$vmid" ||
-      ! pve qm destroy "$vmid" --purge 1 --destroy-unreferenced-disks 1; then
+      ! pve qm destroy "$vmid" --purge 1; then
       _gc_failed "$vmid" "$(pve_message); remove it with 'qm destroy $vmid --purge 1'"
       return 0
     fi

@@ -292,7 +292,7 @@ rollback_destroy() { # <vmid>
   if ((START_TRIED)) && ! pve qm stop "$id"; then
     log "rollback: qm stop $id failed: $(pve_message)"
   fi
-  if ! pve qm destroy "$id" --purge 1 --destroy-unreferenced-disks 1; then
+  if ! pve qm destroy "$id" --purge 1; then
     fail_note "rollback: VM $id was not removed ($(pve_message)); remove it with 'qm destroy $id --purge 1'"
     return 0
   fi

@@ -133,8 +133,22 @@ CALLS
   assert_output - <<'CALLS'
 pvesh get /cluster/resources --type vm --output-format json
 qm config 150
-qm destroy 150 --purge 1 --destroy-unreferenced-disks 1
+qm destroy 150 --purge 1
 CALLS
+}
+
+@test "gc removes a leftover while an NFS storage it does not use is offline (§15.7)" {
+  sim_setup "$FAST"
+  sim_nfs_storage nfs1
+  sim_qm_create 150 leftover 'linus;linus-bad-run1'
+  fake_job bad-run1 failed 7200
+  sim_faults '{"storageOffline":["nfs1"]}'
+  gc
+  assert_success
+  assert_line 'LINUS_CLEANED:150'
+  assert_line 'LINUS_CLEANED_COUNT:1'
+  assert_equal "$(sim_vms)" ''
+  assert_equal "$(sim_volumes)" ''
 }
 
 @test "gc stops a running leftover of a cancelled run before destroying it" {

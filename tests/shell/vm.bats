@@ -65,7 +65,7 @@ bad"
   with_request 'next_vm_id; create_vm; START_TRIED=1; pve qm start 100; rollback; echo "msg=$FAIL_MSG"'
   assert_success
   assert_output --partial 'call: qm stop 100'
-  assert_output --partial 'call: qm destroy 100 --purge 1 --destroy-unreferenced-disks 1'
+  assert_output --partial 'call: qm destroy 100 --purge 1'
   assert_line 'msg='
   assert_equal "$(fake_vms)" ''
 }
