@@ -125,7 +125,8 @@ describe.each(RUNNERS)('simulated PVE 8.4 host over %s', (_name, makeRunner) => 
     expect(config.net0).toMatch(/^virtio=BC:24:11:[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2},bridge=vmbr0$/);
     expect(config.sshkeys).toBe(uriEscape(fs.readFileSync(fixture.pubkey, 'utf8')));
     expect(config.sshkeys).toMatch(/%20user%40host%0A$/);
-    expect(config.tags).toBe('linus;web');
+    // create_vm stores tags as passed before qemu-server 9.1.17 (492347ae added get_unique_tags).
+    expect(config.tags).toBe('web,linus');
     expect(config.boot).toBe('order=scsi0;ide2;net0');
     expect(config.scsi0).toBe('local-lvm:vm-100-disk-0,size=2252M');
     expect(config.meta).toMatch(/^creation-qemu=9\.2\.0,ctime=\d+$/);
@@ -487,5 +488,43 @@ describe('qm destroy and the volumes it frees', () => {
     // Without the flag the same VM goes: nothing asks the offline storage.
     expect((await run('qm destroy 101 --purge 1')).code).toBe(0);
     expect(host.vmConfig(101)).toBeUndefined();
+  });
+});
+
+// §15.11: `qm set --tags` goes through get_unique_tags (qemu-server 8.2.4 API2/Qemu.pm l.2012,
+// pve-guest-common GuestHelpers.pm get_unique_tags): split_list, sorted case-insensitively,
+// lowercased and de-duplicated unless datacenter.cfg has `tag-style: case-sensitive=1`; with
+// `ordering=config` the order given is kept. `qm create` stores them as passed (see above).
+describe('tags as Proxmox stores them', () => {
+  let host: SimHost;
+  const run = (cmd: string) => localRunner(host).exec(cmd);
+
+  beforeAll(async () => {
+    host = await createSimHost({});
+    expect((await run("qm create 100 --tags 'Linus;LINUS-r1 web'")).code).toBe(0);
+  });
+  afterAll(async () => {
+    await host?.dispose();
+    if (host) fs.rmSync(host.root, { recursive: true, force: true });
+  });
+
+  it('qm create keeps the tags as given, and /cluster/resources shows them so', async () => {
+    expect(host.vmConfig(100)?.tags).toBe('Linus;LINUS-r1 web');
+    const resources = JSON.parse((await run('pvesh get /cluster/resources --type vm --output-format json')).stdout) as Array<{ tags?: string }>;
+    expect(resources[0]?.tags).toBe('Linus;LINUS-r1 web');
+  });
+
+  it('qm set lowercases, sorts case-insensitively and de-duplicates', async () => {
+    expect((await run("qm set 100 --tags 'Web;linus-r1,B Linus;web'")).code).toBe(0);
+    expect(host.vmConfig(100)?.tags).toBe('b;linus;linus-r1;web');
+  });
+
+  it('honours tag-style case-sensitive=1 and ordering=config from datacenter.cfg', async () => {
+    fs.writeFileSync(host.paths.datacenterCfg, 'keyboard: en-us\ntag-style: case-sensitive=1\n');
+    expect((await run("qm set 100 --tags 'web;Linus;B;linus;Linus'")).code).toBe(0);
+    expect(host.vmConfig(100)?.tags).toBe('B;Linus;linus;web');
+    fs.writeFileSync(host.paths.datacenterCfg, 'tag-style: ordering=config\n');
+    expect((await run("qm set 100 --tags 'web;Linus;B;linus'")).code).toBe(0);
+    expect(host.vmConfig(100)?.tags).toBe('web;linus;b');
   });
 });
