@@ -45,6 +45,7 @@ _gc_check_run_id() { # <run-id>
 
 # Reads /cluster/resources JSON (type vm) on stdin; prints "<vmid> <node> <status> <runs>" for
 # every VM carrying the tag `linus`, where <runs> lists its valid `linus-<run-id>` tags (or -).
+# Tags compare lowercase: Proxmox keeps them as passed on `qm create` and with case-sensitive tags.
 _gc_program() {
   cat <<'PERL'
 use strict; use warnings; use JSON::PP;
@@ -57,7 +58,7 @@ for my $r (@$res) {
   next unless ref $r eq "HASH" && ($r->{type} // "") eq "qemu";
   my $vmid = $r->{vmid} // "";
   next unless $vmid =~ /^[1-9][0-9]{2,8}$/;
-  my @tags = split /[;, ]+/, ($r->{tags} // "");
+  my @tags = split /[;, ]+/, lc($r->{tags} // "");
   next unless grep { $_ eq "linus" } @tags;
   my @runs;
   for my $tag (@tags) {
@@ -160,13 +161,13 @@ _gc_failed() { # <vmid> <message>
   fi
 }
 
-# Whether VM_CONFIG carries the tags `linus` and `linus-<run-id>`.
+# Whether VM_CONFIG carries the tags `linus` and `linus-<run-id>` (in any case).
 _gc_config_tagged() { # <run-id>
   local tags tag linus=0 run=0
   local -a list=()
   tags=$(config_get tags) || return 1
   read -ra list <<<"${tags//[;,]/ }"
-  for tag in "${list[@]}"; do
+  for tag in "${list[@],,}"; do
     [[ "$tag" == linus ]] && linus=1
     [[ "$tag" == "linus-$1" ]] && run=1
   done

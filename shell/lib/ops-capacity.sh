@@ -26,7 +26,7 @@ if ($mode eq "list") {
     my @tags = grep { $_ ne "" } split /[;, ]+/, ($v->{tags} // "");
     my %o = (id => $n->($v->{vmid}), name => $v->{name} // "", node => $v->{node} // "", status => $v->{status} // "unknown",
       cores => $n->($v->{maxcpu}), memoryMiB => int($n->($v->{maxmem}) / 1048576), diskGiB => int(10 * $n->($v->{maxdisk}) / 1073741824 + 0.5) / 10,
-      ip => $ip{$v->{vmid}}, linus => (grep { $_ eq "linus" } @tags) ? JSON::PP::true : JSON::PP::false,
+      ip => $ip{$v->{vmid}}, linus => (grep { lc($_) eq "linus" } @tags) ? JSON::PP::true : JSON::PP::false,
       template => $v->{template} ? JSON::PP::true : JSON::PP::false, lock => $v->{lock}, tags => \@tags);
     print "LINUS_DATA:", $J->encode(\%o), "\n";
   }

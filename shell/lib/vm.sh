@@ -173,14 +173,15 @@ size_bytes() { # <size>
   esac
 }
 
-# Whether VM_CONFIG carries this run's tag (Proxmox accepts ; , and space between tags).
+# Whether VM_CONFIG carries this run's tag (Proxmox accepts ; , and space between tags, and may
+# keep them in any case: `qm create` stores them as passed).
 config_is_ours() {
   local tags tag
   local -a list=()
   tags=$(config_get tags) || return 1
   read -ra list <<<"${tags//[;,]/ }"
   for tag in "${list[@]}"; do
-    [[ "$tag" == "linus-${SPEC[run_id]}" ]] && return 0
+    [[ "${tag,,}" == "linus-${SPEC[run_id]}" ]] && return 0
   done
   return 1
 }

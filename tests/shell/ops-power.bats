@@ -157,3 +157,20 @@ guest_pid() { # <vmid>
   assert_equal "$(sim_running_guests)" 101
   [[ "$(guest_pid 101)" != "$before" ]] || fail "the guest was not restarted"
 }
+
+@test "ownership by tag holds in any case, order and separator; a near miss is VM_NOT_OWNED (sim)" {
+  require_sim
+  sim_setup
+  sim_qm_create 101 web 'LINUS-r1 Web;Linus'
+  sim_qm_create 102 other 'linus-r1,Linusx'
+  sim_power start 101
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"changed":true'
+  sim_power start 102
+  assert_failure 18
+  assert_line 'LINUS_ERROR_CODE:VM_NOT_OWNED'
+  run sim_host "bash $(printf '%q' "$ENTRY_OPS") list --remote-dir $(printf '%q' "$SIM_REMOTE")"
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"id":101,.*"linus":true'
+  assert_line --regexp '^LINUS_DATA:.*"id":102,.*"linus":false'
+}

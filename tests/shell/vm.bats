@@ -79,6 +79,18 @@ bad"
   assert_equal "$(fake_vms)" 100
 }
 
+# Proxmox lowercases and sorts tags on `qm set` (and keeps them as given on `qm create`, or with
+# datacenter.cfg tag-style case-sensitive=1): the run tag counts in any case, order and separator.
+@test "rollback knows its run tag in any case, order and separator; a near miss is foreign" {
+  printf 'name: theirs\ntags: Linus;LINUS-MINE-0012 linus-mine-00\n' >"$PVE_STUB_STATE/vms/101.conf"
+  printf 'name: mine\ntags: web LINUS-Mine-001,Linus\n' >"$PVE_STUB_STATE/vms/100.conf"
+  with_request 'CLAIM_ID=101; rollback; CLAIM_ID=100; rollback'
+  assert_success
+  assert_output --partial 'VM 101 is not tagged linus-mine-001; leaving it alone'
+  assert_output --partial 'call: qm destroy 100 --purge 1'
+  assert_equal "$(fake_vms)" 101
+}
+
 @test "rollback of a claim whose create failed finds nothing to remove" {
   with_request 'CLAIM_ID=105; rollback'
   assert_success
