@@ -41,7 +41,7 @@ export async function shutdownGuest(ctx: ToolContext, vmid: number, config: VmCo
       }
     } else if (!agentAnswers) {
       // qga_check_running warns (into the task log, i.e. stdout) and ACPI is used instead
-      // (8.3.13 l.6233, l.7948-7956).
+      // (8.3.13 l.6233, l.7948-7957).
       ctx.out(`QEMU Guest Agent is not running - VM ${vmid} qmp command 'guest-ping' failed - got timeout\n`);
     }
   }

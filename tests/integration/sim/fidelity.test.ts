@@ -439,7 +439,7 @@ describe.each(['8.2', '8.4', '9.1'] as const)('PVE %s: shutdown and reboot with 
 // §15.7: destroy_vm (qemu-server 9.2.6 PVE/QemuServer.pm l.1839-1927) frees the volumes the config
 // references (l.1874-1905); --destroy-unreferenced-disks 1 then lists the VM's volumes on every
 // enabled storage with images content (vdisk_list, l.1908, not in an eval), which activates each
-// storage first (pve-storage 9.1.7 Storage.pm l.1221-1252, activate_storage l.1352-1355).
+// storage first (pve-storage 9.1.7 Storage.pm vdisk_list l.1221-1253, activate_storage l.1352-1355).
 describe('qm destroy and the volumes it frees', () => {
   let host: SimHost;
   const run = (cmd: string) => localRunner(host).exec(cmd);
