@@ -45,6 +45,7 @@ _gc_check_run_id() { # <run-id>
 
 # Reads /cluster/resources JSON (type vm) on stdin; prints "<vmid> <node> <status> <runs>" for
 # every VM carrying the tag `linus`, where <runs> lists its valid `linus-<run-id>` tags (or -).
+# Tags compare lowercase: Proxmox keeps them as passed on `qm create` and with case-sensitive tags.
 _gc_program() {
   cat <<'PERL'
 use strict; use warnings; use JSON::PP;
@@ -57,7 +58,7 @@ for my $r (@$res) {
   next unless ref $r eq "HASH" && ($r->{type} // "") eq "qemu";
   my $vmid = $r->{vmid} // "";
   next unless $vmid =~ /^[1-9][0-9]{2,8}$/;
-  my @tags = split /[;, ]+/, ($r->{tags} // "");
+  my @tags = split /[;, ]+/, lc($r->{tags} // "");
   next unless grep { $_ eq "linus" } @tags;
   my @runs;
   for my $tag (@tags) {
@@ -160,13 +161,13 @@ _gc_failed() { # <vmid> <message>
   fi
 }
 
-# Whether VM_CONFIG carries the tags `linus` and `linus-<run-id>`.
+# Whether VM_CONFIG carries the tags `linus` and `linus-<run-id>` (in any case).
 _gc_config_tagged() { # <run-id>
   local tags tag linus=0 run=0
   local -a list=()
   tags=$(config_get tags) || return 1
   read -ra list <<<"${tags//[;,]/ }"
-  for tag in "${list[@]}"; do
+  for tag in "${list[@],,}"; do
     [[ "$tag" == linus ]] && linus=1
     [[ "$tag" == "linus-$1" ]] && run=1
   done
@@ -176,7 +177,8 @@ _gc_config_tagged() { # <run-id>
 # Destroys one VM of a run that did not succeed, after re-reading its config (one `qm config`):
 # the tag must still be there, no lock (a task such as `qm create` may be running on it), no
 # protection, not a template; with <min-age>, the VM must be at least that old (meta ctime).
-# Stops it first unless the VM list said stopped. Prints LINUS_CLEANED:<vmid>. A VM that is gone
+# Stops it first unless the VM list said stopped; `qm destroy --purge` frees the volumes the config
+# references (all linus makes). Prints LINUS_CLEANED:<vmid>. A VM that is gone
 # by now counts as cleaned when <gone-is-cleaned> is 1 (the rollback of a job we cancelled).
 _gc_destroy() { # <vmid> <node> <run-id> <status> <min-age or ""> <gone-is-cleaned 0|1>
   local vmid=$1 node=$2 run_id=$3 status=$4 min_age=$5 value age
@@ -229,9 +231,9 @@ _gc_destroy() { # <vmid> <node> <run-id> <status> <min-age or ""> <gone-is-clean
   if [[ "$status" != stopped ]] && ! pve qm stop "$vmid"; then
     log "qm stop $vmid failed: $(pve_message)"
   fi
-  if ! pve qm destroy "$vmid" --purge 1 --destroy-unreferenced-disks 1; then
+  if ! pve qm destroy "$vmid" --purge 1; then
     if [[ "$PVE_ERR" != *"is running - destroy failed"* ]] || ! pve qm stop "$vmid" ||
-      ! pve qm destroy "$vmid" --purge 1 --destroy-unreferenced-disks 1; then
+      ! pve qm destroy "$vmid" --purge 1; then
       _gc_failed "$vmid" "$(pve_message); remove it with 'qm destroy $vmid --purge 1'"
       return 0
     fi

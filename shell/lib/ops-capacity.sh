@@ -26,7 +26,7 @@ if ($mode eq "list") {
     my @tags = grep { $_ ne "" } split /[;, ]+/, ($v->{tags} // "");
     my %o = (id => $n->($v->{vmid}), name => $v->{name} // "", node => $v->{node} // "", status => $v->{status} // "unknown",
       cores => $n->($v->{maxcpu}), memoryMiB => int($n->($v->{maxmem}) / 1048576), diskGiB => int(10 * $n->($v->{maxdisk}) / 1073741824 + 0.5) / 10,
-      ip => $ip{$v->{vmid}}, linus => (grep { $_ eq "linus" } @tags) ? JSON::PP::true : JSON::PP::false,
+      ip => $ip{$v->{vmid}}, linus => (grep { lc($_) eq "linus" } @tags) ? JSON::PP::true : JSON::PP::false,
       template => $v->{template} ? JSON::PP::true : JSON::PP::false, lock => $v->{lock}, tags => \@tags);
     print "LINUS_DATA:", $J->encode(\%o), "\n";
   }
@@ -120,20 +120,30 @@ _agent_ip() { # <vmid> <node>
   return 0
 }
 
+# At most this many agent queries at once: each is a pvesh process (Perl start-up) on the node.
+readonly AGENT_QUERIES_AT_ONCE=8
+
 # Usage: list [--remote-dir DIR]
 # Description: every VM of the cluster, one LINUS_DATA line each; the address of running VMs comes
-# from their guest agent (asked in parallel, without waiting for one that does not answer).
+# from their guest agent (asked in parallel, at most AGENT_QUERIES_AT_ONCE at a time).
 cmd_list() {
-  local id node ip
-  local -a ips=() pids=()
+  local id node ip row running=0
+  local -a ips=() pids=() rows=()
   ops_parse "remote-dir:" "$@"
   ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "list takes no arguments"
   ops_read_resources
-  while read -r id node; do
+  mapfile -t rows < <(_capacity running)
+  for row in "${rows[@]}"; do
+    read -r id node <<<"$row"
     [[ "$id" =~ $VMID_RE && "$node" =~ $DNS_LABEL_RE ]] || continue
+    if ((running >= AGENT_QUERIES_AT_ONCE)); then
+      wait -n || true
+      running=$((running - 1))
+    fi
     _agent_ip "$id" "$node" &
     pids+=("$!")
-  done < <(_capacity running)
+    running=$((running + 1))
+  done
   for id in "${pids[@]}"; do wait "$id" || true; done
   for ip in "$WORK_DIR"/agent-*/ip; do
     [[ -s "$ip" ]] || continue

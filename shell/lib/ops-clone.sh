@@ -120,7 +120,7 @@ clone_configure() {
   local -a keep=() args=()
   VM_CONFIG=$TEMPLATE_CONFIG
   while IFS= read -r tag; do
-    [[ "$tag" == linus || "$tag" == linus-* ]] || keep+=("$tag")
+    [[ "${tag,,}" == linus || "${tag,,}" == linus-* ]] || keep+=("$tag")
   done < <(ops_tags)
   tags=$(printf '%s\n' "${keep[@]}" linus "linus-${SPEC[run_id]}" | sort -u | paste -sd';')
   args=(--tags "$tags" --ciuser "${SPEC[user]}")

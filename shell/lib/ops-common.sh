@@ -173,10 +173,13 @@ ops_tags() {
   ((${#list[@]} == 0)) || printf '%s\n' "${list[@]}"
 }
 
-# Whether linus created the VM: it carries the tag `linus`. No `| grep -q`: under pipefail the
-# writer's SIGPIPE after grep's early exit would make a match look like a miss.
+# Whether linus created the VM: it carries the tag `linus`, in any case (Proxmox keeps tags as
+# passed on `qm create` and with case-sensitive tags). No `| grep -q`: under pipefail the writer's
+# SIGPIPE after grep's early exit would make a match look like a miss.
 ops_is_linus() {
-  [[ $'\n'"$(ops_tags)"$'\n' == *$'\n'linus$'\n'* ]]
+  local tags
+  tags=$(ops_tags)
+  [[ $'\n'"${tags,,}"$'\n' == *$'\n'linus$'\n'* ]]
 }
 
 # linus never touches a VM it did not create (docs/vm.md): changing operations refuse a VM without

@@ -69,7 +69,7 @@ _wanted_tags() { # <requested>
     out+=("$tag")
   done
   while IFS= read -r tag; do
-    [[ "$tag" == linus || "$tag" == linus-* ]] && out+=("$tag")
+    [[ "${tag,,}" == linus || "${tag,,}" == linus-* ]] && out+=("$tag")
   done < <(ops_tags)
   ((${#out[@]})) || die INVALID_SPEC "--tags: give at least one tag"
   WANTED_TAGS=$(printf '%s\n' "${out[@]}" | sort -u | paste -sd';')

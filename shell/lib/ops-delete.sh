@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # vm delete: refuses without --yes, templates, protected and locked VMs, and running VMs unless
-# --stop; then `qm destroy --purge --destroy-unreferenced-disks` removes its disks and cloud-init
-# volume, and the config is read again to prove the VM is gone.
+# --stop; then `qm destroy --purge` removes the volumes its config references (disks, cloud-init,
+# unusedN), and the config is read again to prove the VM is gone. No --destroy-unreferenced-disks:
+# it would activate every storage and fail half-way on one that is offline (reference §15.7).
 
 # The volumes VM_CONFIG references (disks, cloud-init, unusedN), one volid per line.
 _vm_volumes() {
@@ -44,7 +45,7 @@ cmd_delete() {
     stopped=1
   fi
   mapfile -t volumes < <(_vm_volumes)
-  pve qm destroy "$vmid" --purge 1 --destroy-unreferenced-disks 1 || ops_fail VM_OP_FAILED "qm destroy $vmid failed"
+  pve qm destroy "$vmid" --purge 1 || ops_fail VM_OP_FAILED "qm destroy $vmid failed"
   if pve qm config "$vmid"; then
     die VM_OP_FAILED "VM $vmid still exists after qm destroy"
   fi

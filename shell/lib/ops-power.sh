@@ -6,14 +6,22 @@ _power_result() { # <op> <vmid> <changed 0|1> <forced 0|1>
   emit_data "s:op=$1" "n:id=$2" "s:node=${VMR[node]}" "s:name=${VMR[name]}" "b:changed=$3" "s:state=$STATE" "b:forced=$4" | ops_success
 }
 
+# A shutdown (also the one inside `qm reboot`) that the guest did not complete: `VM quit/powerdown
+# failed - got timeout`, or on PVE 8.2 with the agent enabled but not running, `VM quit/powerdown
+# failed` once guest-shutdown timed out (qemu-server 8.2.4 QemuServer.pm l.6293).
+_shutdown_timed_out() {
+  [[ "$PVE_ERR" == *"VM quit/powerdown failed"* && "$PVE_ERR" != *"can't lock file"* ]]
+}
+
 # Usage: power <start|stop|shutdown|reboot> <vmid> [--timeout SECONDS] [--force] [--foreign] [--remote-dir DIR]
-# Description: change the power state and wait for it; --force makes a timed-out shutdown a stop.
+# Description: change the power state and wait for it; --force makes a timed-out shutdown a stop,
+# and a reboot whose shutdown timed out a stop and a start.
 cmd_power() {
   local action=${1:-} vmid forced=0 rc=0
   (($#)) && shift
   case "$action" in
-    start | stop | reboot) ops_parse "timeout: foreign remote-dir:" "$@" ;;
-    shutdown) ops_parse "timeout: force foreign remote-dir:" "$@" ;;
+    start | stop) ops_parse "timeout: foreign remote-dir:" "$@" ;;
+    shutdown | reboot) ops_parse "timeout: force foreign remote-dir:" "$@" ;;
     *) die INVALID_SPEC "power action must be start, stop, shutdown or reboot" ;;
   esac
   ops_vmid vmid
@@ -40,10 +48,8 @@ cmd_power() {
       [[ "$STATE" == stopped ]] && _power_result shutdown "$vmid" 0 0 && return 0
       ops_refuse_locked "$vmid"
       pve qm shutdown "$vmid" --timeout "${OPT[timeout]}" || rc=$?
-      # Only a timeout (a guest that ignores ACPI and has no agent) may fall back to a stop.
-      if ((rc != 0)) && [[ "$PVE_ERR" != *"got timeout"* || "$PVE_ERR" == *"can't lock file"* ]]; then
-        ops_fail VM_OP_FAILED "qm shutdown $vmid failed"
-      fi
+      # Only a shutdown the guest did not complete may fall back to a stop.
+      ((rc == 0)) || _shutdown_timed_out || ops_fail VM_OP_FAILED "qm shutdown $vmid failed"
       ((rc != 0)) || ops_state "$vmid"
       if ((rc != 0)) || [[ "$STATE" != stopped ]]; then
         [[ "${OPT[force]:-0}" == 1 ]] ||
@@ -58,7 +64,15 @@ cmd_power() {
       ops_refuse_template "$vmid" "templates do not run"
       [[ "$STATE" == running ]] || die VM_WRONG_STATE "VM $vmid is $STATE: reboot needs a running VM (use 'linus vm start $vmid')"
       ops_refuse_locked "$vmid"
-      pve qm reboot "$vmid" --timeout "${OPT[timeout]}" || ops_fail VM_OP_FAILED "qm reboot $vmid failed"
+      if ! pve qm reboot "$vmid" --timeout "${OPT[timeout]}"; then
+        _shutdown_timed_out || ops_fail VM_OP_FAILED "qm reboot $vmid failed"
+        [[ "${OPT[force]:-0}" == 1 ]] ||
+          die STATE_TIMEOUT "VM $vmid did not shut down within ${OPT[timeout]} s to reboot (pass --force to stop and start it then)"
+        warn_line "VM $vmid did not shut down within ${OPT[timeout]} s to reboot: stopping and starting it (--force)"
+        forced=1
+        pve qm stop "$vmid" || ops_fail VM_OP_FAILED "qm stop $vmid failed"
+        pve qm start "$vmid" || ops_fail START_FAILED "qm start $vmid failed"
+      fi
       ops_wait_state "$vmid" running "${OPT[timeout]}"
       ;;
   esac

@@ -200,14 +200,15 @@ size_bytes() { # <size>
   esac
 }
 
-# Whether VM_CONFIG carries this run's tag (Proxmox accepts ; , and space between tags).
+# Whether VM_CONFIG carries this run's tag (Proxmox accepts ; , and space between tags, and may
+# keep them in any case: `qm create` stores them as passed).
 config_is_ours() {
   local tags tag
   local -a list=()
   tags=$(config_get tags) || return 1
   read -ra list <<<"${tags//[;,]/ }"
   for tag in "${list[@]}"; do
-    [[ "$tag" == "linus-${SPEC[run_id]}" ]] && return 0
+    [[ "${tag,,}" == "linus-${SPEC[run_id]}" ]] && return 0
   done
   return 1
 }
@@ -322,7 +323,7 @@ rollback_destroy() { # <vmid>
   if ((START_TRIED)) && ! pve qm stop "$id"; then
     log "rollback: qm stop $id failed: $(pve_message)"
   fi
-  if ! pve qm destroy "$id" --purge 1 --destroy-unreferenced-disks 1; then
+  if ! pve qm destroy "$id" --purge 1; then
     fail_note "rollback: VM $id was not removed ($(pve_message)); remove it with 'qm destroy $id --purge 1'"
     return 0
   fi

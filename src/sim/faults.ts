@@ -15,12 +15,17 @@ export const faultsSchema = z
     importFail: z.boolean().optional(),
     // Allocation on these storages fails for lack of space.
     storageFull: z.array(z.string()).optional(),
+    // These storages are enabled in storage.cfg but not reachable (an NFS server that is down):
+    // `pvesm status` shows them inactive, /cluster/resources `unknown`, and activating one dies
+    // `storage '<id>' is not online` (allocation, `qm destroy --destroy-unreferenced-disks 1`).
+    storageOffline: z.array(z.string()).optional(),
     // `qm start` fails with `start failed: QEMU exited with code 1`.
     startFail: z.boolean().optional(),
     // `qm start` fails like startFail, but only on these nodes (multi-node placement tests).
     startFailNodes: z.array(z.string()).optional(),
-    // The guest ignores ACPI power-down and has no agent: `qm shutdown` waits --timeout (default
-    // 60 s), then `VM quit/powerdown failed - got timeout` (exit 255), or stops it with --forceStop 1.
+    // The guest ignores power-down requests (ACPI, and guest-shutdown if its agent answers):
+    // `qm shutdown`/`qm reboot` wait --timeout (default 60 s), then `VM quit/powerdown failed -
+    // got timeout` (exit 255), or `qm shutdown --forceStop 1` stops it.
     shutdownIgnored: z.boolean().optional(),
     // `qm resize` fails (printed on stderr, exit 0 as on a real host).
     resizeFail: z.boolean().optional(),

@@ -120,6 +120,18 @@ linus_value() { # <KEY>
   assert_equal "$(sim_vms)" ''
 }
 
+# qm destroy --destroy-unreferenced-disks 1 activates every storage with images content; one
+# that is not online fails it after the referenced disks were freed, leaving the config (§15.7).
+@test "storageOffline (an NFS storage the VM does not use) and startFail: the rollback still removes the VM" {
+  sim_setup "$FAST"
+  sim_nfs_storage nfs1
+  sim_faults '{"startFail":true,"storageOffline":["nfs1"]}'
+  provision
+  assert_failed_clean START_FAILED 5 100
+  refute_line --partial 'rollback: VM 100 was not removed'
+  assert_equal "$(sim_vms)" ''
+}
+
 @test "resizeFail: RESIZE_FAILED although qm resize exits 0, VM rolled back" {
   sim_setup "$FAST"
   sim_faults '{"resizeFail":true}'

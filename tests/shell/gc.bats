@@ -133,8 +133,42 @@ CALLS
   assert_output - <<'CALLS'
 pvesh get /cluster/resources --type vm --output-format json
 qm config 150
-qm destroy 150 --purge 1 --destroy-unreferenced-disks 1
+qm destroy 150 --purge 1
 CALLS
+}
+
+@test "gc removes a leftover while an NFS storage it does not use is offline (§15.7)" {
+  sim_setup "$FAST"
+  sim_nfs_storage nfs1
+  sim_qm_create 150 leftover 'linus;linus-bad-run1'
+  fake_job bad-run1 failed 7200
+  sim_faults '{"storageOffline":["nfs1"]}'
+  gc
+  assert_success
+  assert_line 'LINUS_CLEANED:150'
+  assert_line 'LINUS_CLEANED_COUNT:1'
+  assert_equal "$(sim_vms)" ''
+  assert_equal "$(sim_volumes)" ''
+}
+
+# Tags as Proxmox may hold them: kept as given by `qm create`, or case-sensitive (tag-style).
+@test "gc and cleanup know linus' tags in any case, order and separator; near misses stay foreign" {
+  sim_setup "$FAST"
+  sim_qm_create 150 leftover 'LINUS-bad-run1 Linus'
+  sim_qm_create 151 near-miss 'linus-bad-run1,Linusx'
+  sim_qm_create 152 other-leftover 'Linus;LINUS-BAD-RUN2'
+  fake_job bad-run1 failed 7200
+  fake_job bad-run2 failed 7200
+  cleanup bad-run2
+  assert_success
+  assert_line 'LINUS_CLEANED:152'
+  assert_line 'LINUS_CLEANED_COUNT:1'
+  gc
+  assert_success
+  assert_line 'LINUS_GC_CANDIDATE:150:bad-run1:failed'
+  assert_line 'LINUS_CLEANED:150'
+  refute_line --regexp '^LINUS_(GC_CANDIDATE|CLEANED|GC_SKIP):151'
+  assert_equal "$(sim_vms)" 151
 }
 
 @test "gc stops a running leftover of a cancelled run before destroying it" {

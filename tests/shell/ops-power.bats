@@ -3,6 +3,7 @@
 # The one Proxmox door, pve(), is replaced by a recorded fake (nvm-style seam override).
 
 load helpers/common
+load helpers/sim
 
 # Runs `vm.sh power <args>` with pve() answering from a script of canned replies.
 run_power() { # <args...>
@@ -27,6 +28,29 @@ setup() {
   ENTRY_OPS="$REPO_ROOT/shell/ops/vm.sh"
   export CALLS="$BATS_TEST_TMPDIR/calls"
   : >"$CALLS"
+}
+
+teardown() {
+  sim_teardown
+}
+
+# A PVE 8.2 host (simulated) with VM 101 of linus running, its config enabling the agent while
+# the guest's agent never answers: `qm shutdown` and `qm reboot` send only guest-shutdown and die
+# `VM quit/powerdown failed` after the timeout (reference §15.6).
+sim_silent_agent_82() {
+  require_sim
+  sim_setup '{"version":"8.2","bootDelayMs":300,"agentPingTimeoutMs":300}'
+  sim_qm_create 101 web 'linus;linus-r1' --agent 1
+  sim_host 'qm start 101' >/dev/null || fail "qm start 101 failed"
+  sim_faults '{"agent":"never"}'
+}
+
+sim_power() { # <args...>
+  run sim_host "bash $(printf '%q' "$ENTRY_OPS") power $(printf '%q ' "$@") --remote-dir $(printf '%q' "$SIM_REMOTE")"
+}
+
+guest_pid() { # <vmid>
+  cat "$SIM_ROOT/var/run/qemu-server/$1.pid"
 }
 
 @test "shutdown of a guest that ignores it fails with STATE_TIMEOUT and never stops it without --force" {
@@ -101,4 +125,52 @@ setup() {
   done
   run cat "$CALLS"
   assert_output ''
+}
+
+@test "PVE 8.2, agent enabled but silent: shutdown is STATE_TIMEOUT naming --force; --force stops the VM (sim)" {
+  sim_silent_agent_82
+  sim_power shutdown 101 --timeout 2
+  assert_failure 6
+  assert_line 'LINUS_ERROR_CODE:STATE_TIMEOUT'
+  assert_line 'LINUS_ERROR:VM 101 did not shut down within 2 s (pass --force to stop it then)'
+  assert_equal "$(sim_running_guests)" 101
+  sim_power shutdown 101 --timeout 2 --force
+  assert_success
+  assert_line 'LINUS_WARNING:VM 101 did not shut down within 2 s: stopping it (--force)'
+  assert_line --regexp '^LINUS_DATA:.*"changed":true.*"forced":true.*"op":"shutdown".*"state":"stopped"'
+  assert_equal "$(sim_running_guests)" ''
+}
+
+@test "PVE 8.2, agent enabled but silent: reboot is STATE_TIMEOUT naming --force; --force stops and starts it (sim)" {
+  sim_silent_agent_82
+  local before
+  before=$(guest_pid 101)
+  sim_power reboot 101 --timeout 2
+  assert_failure 6
+  assert_line 'LINUS_ERROR_CODE:STATE_TIMEOUT'
+  assert_line 'LINUS_ERROR:VM 101 did not shut down within 2 s to reboot (pass --force to stop and start it then)'
+  assert_equal "$(guest_pid 101)" "$before"
+  sim_power reboot 101 --timeout 2 --force
+  assert_success
+  assert_line 'LINUS_WARNING:VM 101 did not shut down within 2 s to reboot: stopping and starting it (--force)'
+  assert_line --regexp '^LINUS_DATA:.*"changed":true.*"forced":true.*"op":"reboot".*"state":"running"'
+  assert_equal "$(sim_running_guests)" 101
+  [[ "$(guest_pid 101)" != "$before" ]] || fail "the guest was not restarted"
+}
+
+@test "ownership by tag holds in any case, order and separator; a near miss is VM_NOT_OWNED (sim)" {
+  require_sim
+  sim_setup
+  sim_qm_create 101 web 'LINUS-r1 Web;Linus'
+  sim_qm_create 102 other 'linus-r1,Linusx'
+  sim_power start 101
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"changed":true'
+  sim_power start 102
+  assert_failure 18
+  assert_line 'LINUS_ERROR_CODE:VM_NOT_OWNED'
+  run sim_host "bash $(printf '%q' "$ENTRY_OPS") list --remote-dir $(printf '%q' "$SIM_REMOTE")"
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"id":101,.*"linus":true'
+  assert_line --regexp '^LINUS_DATA:.*"id":102,.*"linus":false'
 }

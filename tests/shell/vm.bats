@@ -65,7 +65,7 @@ bad"
   with_request 'next_vm_id; create_vm; START_TRIED=1; pve qm start 100; rollback; echo "msg=$FAIL_MSG"'
   assert_success
   assert_output --partial 'call: qm stop 100'
-  assert_output --partial 'call: qm destroy 100 --purge 1 --destroy-unreferenced-disks 1'
+  assert_output --partial 'call: qm destroy 100 --purge 1'
   assert_line 'msg='
   assert_equal "$(fake_vms)" ''
 }
@@ -77,6 +77,18 @@ bad"
   assert_output --partial 'VM 100 is not tagged linus-mine-001; leaving it alone'
   assert_equal "$(grep -c 'call: qm' <<<"$output")" 1
   assert_equal "$(fake_vms)" 100
+}
+
+# Proxmox lowercases and sorts tags on `qm set` (and keeps them as given on `qm create`, or with
+# datacenter.cfg tag-style case-sensitive=1): the run tag counts in any case, order and separator.
+@test "rollback knows its run tag in any case, order and separator; a near miss is foreign" {
+  printf 'name: theirs\ntags: Linus;LINUS-MINE-0012 linus-mine-00\n' >"$PVE_STUB_STATE/vms/101.conf"
+  printf 'name: mine\ntags: web LINUS-Mine-001,Linus\n' >"$PVE_STUB_STATE/vms/100.conf"
+  with_request 'CLAIM_ID=101; rollback; CLAIM_ID=100; rollback'
+  assert_success
+  assert_output --partial 'VM 101 is not tagged linus-mine-001; leaving it alone'
+  assert_output --partial 'call: qm destroy 100 --purge 1'
+  assert_equal "$(fake_vms)" 101
 }
 
 @test "rollback of a claim whose create failed finds nothing to remove" {

@@ -124,7 +124,8 @@ function power(action: 'start' | 'stop' | 'shutdown' | 'reboot', describe: strin
     describe,
     builder: (yargs) => {
       const built = withId(yargs).options({ timeout: { type: 'number', describe: 'Seconds to wait for the state [default: 60]' }, ...FOREIGN_OPTION });
-      return (action === 'shutdown' ? built.option('force', { type: 'boolean', describe: 'Stop the VM if it has not shut down within --timeout' }) : built) as Argv<VmFlags>;
+      const force = { shutdown: 'Stop the VM if it has not shut down within --timeout', reboot: 'Stop and start the VM if it has not shut down within --timeout' } as const;
+      return (action === 'shutdown' || action === 'reboot' ? built.option('force', { type: 'boolean', describe: force[action] }) : built) as Argv<VmFlags>;
     },
     handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
       withOps(argv, async ({ run }) => {
@@ -133,7 +134,7 @@ function power(action: 'start' | 'stop' | 'shutdown' | 'reboot', describe: strin
         if (argv.force) args.push('--force');
         finish(argv, await run(withForeign(argv, args)), powerSchema, (data) =>
           data.changed
-            ? `${vmLabel(data)} is ${data.state} (node ${data.node})${data.forced ? ': it did not shut down in time and was stopped' : ''}.\n`
+            ? `${vmLabel(data)} is ${data.state} (node ${data.node})${data.forced ? `: it did not shut down in time and was stopped${data.op === 'reboot' ? ' and started again' : ''}` : ''}.\n`
             : `${vmLabel(data)} was already ${data.state}: nothing to do.\n`,
         );
       }),
@@ -223,7 +224,7 @@ const subcommands: CommandModule<object, VmFlags>[] = [
   power('start', 'Start a VM and wait until it runs'),
   power('stop', 'Stop a VM at once (like pulling the plug) and wait until it is stopped'),
   power('shutdown', 'Shut a VM down cleanly (ACPI or guest agent); --force stops it after --timeout'),
-  power('reboot', 'Reboot a running VM and wait until it runs again'),
+  power('reboot', 'Reboot a running VM and wait until it runs again; --force stops and starts it if the shutdown times out'),
   {
     command: 'config <id>',
     describe: 'Print the VM config, and its changes pending until the next reboot',

@@ -58,13 +58,16 @@ export function getOptions(argv: readonly string[], props: Props, argNames: read
   return values;
 }
 
+// Getopt::Long's ignore_case keys its table by lowercased names, so `--forcestop` and `--forceStop`
+// both reach `forceStop`.
 function resolveOption(given: string, names: readonly string[]): string {
   const lower = given.toLowerCase();
-  if (names.includes(lower)) return lower;
-  const candidates = names.filter((name) => name.startsWith(lower));
+  const exact = names.find((name) => name.toLowerCase() === lower);
+  if (exact !== undefined) return exact;
+  const candidates = names.filter((name) => name.toLowerCase().startsWith(lower));
   if (candidates.length === 1) return candidates[0] as string;
-  const preface =
-    candidates.length === 0 ? `Unknown option: ${lower}\n` : `Option ${lower} is ambiguous (${candidates.sort().join(', ')})\n`;
+  const shown = candidates.map((name) => name.toLowerCase()).sort();
+  const preface = candidates.length === 0 ? `Unknown option: ${lower}\n` : `Option ${lower} is ambiguous (${shown.join(', ')})\n`;
   throw new ParamError('unable to parse option\n', {}, preface);
 }
 

@@ -33,7 +33,7 @@ export function nodeStorageEntries(ctx: ToolContext, node: string): Array<Record
   return readStorageCfg(ctx.paths)
     .storages.filter((storage) => storage.nodes === undefined || storage.nodes.includes(node))
     .map((storage) => {
-      const active = enabledOnNode(storage, node) && nodeOnline(ctx, node);
+      const active = enabledOnNode(storage, node) && nodeOnline(ctx, node) && !ctx.faults.storageOffline?.includes(storage.id);
       const total = active ? storageCapacity(ctx, storage.id) : 0;
       const used = active ? storageUsed(ctx.paths, storage, node) : 0;
       return {

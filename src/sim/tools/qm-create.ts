@@ -8,7 +8,7 @@ import { PveDie } from './die.js';
 import { checkDriveParams, createDisks, type CreatedDisks } from './disk-create.js';
 import { getOptions, validateParams } from './getopt.js';
 import { addRandomMacs } from './macs.js';
-import { defaultBootOrder, uniqueTags } from './vm-defaults.js';
+import { defaultBootOrder } from './vm-defaults.js';
 import { CREATE_PROPS } from './vm-schema.js';
 import { lockConfig, vmOwner, writeConfig } from './vm-store.js';
 import { freeVolume } from './volumes.js';
@@ -48,6 +48,8 @@ export async function run(ctx: ToolContext, args: string[]): Promise<number> {
     throw error;
   }
 
+  // Options are stored as passed, `tags` too: create_vm normalizes them (get_unique_tags) only
+  // from qemu-server 9.1.17 (commit 492347ae), later than every profile here; `qm set` always does.
   const config: VmConfig = emptyConfig();
   for (const [key, value] of Object.entries(params)) {
     if (NOT_CONFIG.includes(key)) continue;
@@ -65,7 +67,6 @@ export async function run(ctx: ToolContext, args: string[]): Promise<number> {
       if (boot !== '') config.values.boot = boot;
       config.values.smbios1 ??= `uuid=${crypto.randomUUID()}`;
       if (config.values.vmgenid === undefined || config.values.vmgenid === '1') config.values.vmgenid = crypto.randomUUID();
-      if (config.values.tags !== undefined) config.values.tags = uniqueTags(config.values.tags);
       writeConfig(ctx, vmid, config);
     }, 1000);
   } catch (error) {

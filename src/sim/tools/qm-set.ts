@@ -8,7 +8,7 @@ import { getOptions, validateParams } from './getopt.js';
 import { addRandomMacs } from './macs.js';
 import { parseDrive } from './property-string.js';
 import { encryptPassword } from './sha-crypt.js';
-import { uniqueTags } from './vm-defaults.js';
+import { readTagStyle, uniqueTags } from './vm-defaults.js';
 import { isHotpluggable, SET_PROPS, VM_CONFIG_PROPS } from './vm-schema.js';
 import { checkLock, loadConfig, lockConfig, writeConfig } from './vm-store.js';
 import { findVolume, freeVolume } from './volumes.js';
@@ -83,7 +83,7 @@ export async function run(ctx: ToolContext, args: string[]): Promise<number> {
     if (changes.cipassword !== undefined && !/^\$(?:[156]|2[ay])(\$.+){2}/.test(changes.cipassword) && !/^w/.test(config.values.ostype ?? '')) {
       changes.cipassword = encryptPassword(changes.cipassword);
     }
-    if (changes.tags !== undefined) changes.tags = uniqueTags(changes.tags);
+    if (changes.tags !== undefined) changes.tags = uniqueTags(changes.tags, readTagStyle(ctx.paths));
 
     const disks: CreatedDisks = { created: {}, volids: [] };
     await createDisks(ctx, vmid, changes, config, disks);

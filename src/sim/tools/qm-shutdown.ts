@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import { stopGuest } from '../guest-control.js';
 import { runningPid } from '../guest-record.js';
 import type { ToolContext } from './context.js';
 import { PveDie } from './die.js';
 import { parseParams } from './getopt.js';
 import { VMID_PROP } from './vm-schema.js';
+import { shutdownGuest } from './vm-shutdown.js';
 import { checkLock, loadConfig, lockConfig } from './vm-store.js';
 
 const bool = { type: 'boolean', optional: true } as const;
@@ -28,13 +28,9 @@ export async function run(ctx: ToolContext, args: string[]): Promise<number> {
     return 0;
   }
   await lockConfig(ctx, vmid, async () => {
-    if (params.skiplock !== '1') checkLock(loadConfig(ctx, vmid));
-    if (ctx.faults.shutdownIgnored) {
-      await new Promise((resolve) => setTimeout(resolve, 1000 * Number(params.timeout ?? 60)));
-      if (params.forceStop !== '1') throw new PveDie('VM quit/powerdown failed - got timeout');
-      ctx.out('VM still running - terminating now with SIGTERM\n');
-    }
-    await stopGuest(ctx.paths, vmid);
+    const config = loadConfig(ctx, vmid);
+    if (params.skiplock !== '1') checkLock(config);
+    await shutdownGuest(ctx, vmid, config, { timeout: params.timeout === undefined ? undefined : Number(params.timeout), force: params.forceStop === '1' });
   });
   return 0;
 }

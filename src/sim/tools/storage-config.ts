@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Faults } from '../faults.js';
 import type { SimPaths } from '../paths.js';
 import { PveDie } from './die.js';
 
@@ -49,6 +50,12 @@ export function storageConfig(paths: SimPaths, id: string): StorageConfig {
 
 export function enabledOnNode(storage: StorageConfig, node: string): boolean {
   return !storage.disabled && (storage.nodes === undefined || storage.nodes.includes(node));
+}
+
+// Storage.pm `activate_storage` (pve-storage 9.1.7 l.1352-1355): a failed connection check
+// (an unreachable NFS/CIFS/iSCSI server) dies before anything on the storage is touched.
+export function activateStorage(faults: Faults, storage: StorageConfig): void {
+  if (faults.storageOffline?.includes(storage.id)) throw new PveDie(`storage '${storage.id}' is not online`);
 }
 
 export function isFileStorage(storage: StorageConfig): boolean {

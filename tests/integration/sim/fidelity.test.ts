@@ -125,7 +125,8 @@ describe.each(RUNNERS)('simulated PVE 8.4 host over %s', (_name, makeRunner) => 
     expect(config.net0).toMatch(/^virtio=BC:24:11:[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2},bridge=vmbr0$/);
     expect(config.sshkeys).toBe(uriEscape(fs.readFileSync(fixture.pubkey, 'utf8')));
     expect(config.sshkeys).toMatch(/%20user%40host%0A$/);
-    expect(config.tags).toBe('linus;web');
+    // create_vm stores tags as passed before qemu-server 9.1.17 (492347ae added get_unique_tags).
+    expect(config.tags).toBe('web,linus');
     expect(config.boot).toBe('order=scsi0;ide2;net0');
     expect(config.scsi0).toBe('local-lvm:vm-100-disk-0,size=2252M');
     expect(config.meta).toMatch(/^creation-qemu=9\.2\.0,ctime=\d+$/);
@@ -379,5 +380,167 @@ describe('a simulated two-node cluster', () => {
     const after = await storages('pve');
     expect(after).toEqual([before[0], [before[1]?.[0], (before[1]?.[1] as number) + 3 * GiB]]);
     expect(after.map(([id]) => id)).toEqual(['storage/pve/local-lvm', 'storage/pve2/local-lvm']);
+  });
+});
+
+// §15.6: `agent: 1` in the config while the guest's agent never answers. qemu-server 8.2.4
+// PVE/QemuServer.pm _do_vm_stop l.6253-6254 sends guest-shutdown on the config alone and dies
+// `VM quit/powerdown failed` (l.6293) once the QGA command timed out; --forceStop 1 warns
+// (l.6290) and kills it. From 8.3.4 (commit 03614a89; 8.3.13 l.6233) qga_check_running warns
+// (l.7953) and ACPI shuts the guest down. vm_reboot (8.2.4 l.6336) uses the same path, without force.
+describe.each(['8.2', '8.4', '9.1'] as const)('PVE %s: shutdown and reboot with the agent enabled but silent', (version) => {
+  let host: SimHost;
+  const run = (cmd: string) => localRunner(host).exec(cmd);
+  const timed = async (cmd: string) => {
+    const started = Date.now();
+    const result = await run(cmd);
+    return { ...result, seconds: (Date.now() - started) / 1000 };
+  };
+  const state = async () => (await run('qm status 100')).stdout;
+  const AGENT_WARNING = "QEMU Guest Agent is not running - VM 100 qmp command 'guest-ping' failed - got timeout\n";
+
+  beforeAll(async () => {
+    host = await createSimHost({ settings: { version, bootDelayMs: 300, agentPingTimeoutMs: 300, guestSshPort: GUEST_SSH_PORT } });
+    expect((await run('qm create 100 --agent 1 --net0 virtio,bridge=vmbr0 && qm start 100')).code).toBe(0);
+    host.setFaults({ agent: 'never' });
+  });
+  afterAll(async () => {
+    await host?.dispose();
+    if (host) fs.rmSync(host.root, { recursive: true, force: true });
+  });
+
+  if (version === '8.2') {
+    it('qm shutdown waits the whole --timeout, then fails with exit 255 and leaves the VM running (l.6253, l.6293)', async () => {
+      const result = await timed('qm shutdown 100 --timeout 2');
+      expect(result).toMatchObject({ stdout: '', stderr: 'VM quit/powerdown failed\n', code: 255 });
+      expect(result.seconds).toBeGreaterThanOrEqual(2);
+      expect(await state()).toBe('status: running\n');
+    });
+
+    it('qm reboot fails the same way (vm_reboot l.6336 → _do_vm_stop without force)', async () => {
+      const result = await timed('qm reboot 100 --timeout 2');
+      expect(result).toMatchObject({ stdout: '', stderr: 'VM quit/powerdown failed\n', code: 255 });
+      expect(result.seconds).toBeGreaterThanOrEqual(2);
+      expect(await state()).toBe('status: running\n');
+    });
+
+    it('qm shutdown --forceStop 1 warns on stdout after the timeout and stops it (l.6290)', async () => {
+      const result = await timed('qm shutdown 100 --timeout 2 --forceStop 1');
+      expect(result).toMatchObject({ stdout: 'VM quit/powerdown failed - terminating now with SIGTERM\n', stderr: '', code: 0 });
+      expect(result.seconds).toBeGreaterThanOrEqual(2);
+      expect(await state()).toBe('status: stopped\n');
+    });
+
+    it('an agent that answers shuts the guest down through guest-shutdown', async () => {
+      host.clearFaults();
+      expect((await run('qm start 100')).code).toBe(0);
+      await waitFor(async () => ((await run('qm guest cmd 100 ping')).code === 0 ? true : undefined), 15_000);
+      expect(await run('qm shutdown 100 --timeout 2')).toEqual({ stdout: '', stderr: '', code: 0 });
+      expect(await state()).toBe('status: stopped\n');
+    });
+  } else {
+    it('qm shutdown warns that the agent is not running and shuts down by ACPI (03614a89)', async () => {
+      expect(await run('qm shutdown 100 --timeout 2')).toEqual({ stdout: AGENT_WARNING, stderr: '', code: 0 });
+      expect(await state()).toBe('status: stopped\n');
+    });
+
+    it('qm reboot does the same and the VM runs again', async () => {
+      expect((await run('qm start 100')).code).toBe(0);
+      expect(await run('qm reboot 100 --timeout 2')).toEqual({ stdout: `${AGENT_WARNING}`, stderr: '', code: 0 });
+      expect(await state()).toBe('status: running\n');
+    });
+  }
+});
+
+// §15.7: destroy_vm (qemu-server 9.2.6 PVE/QemuServer.pm l.1839-1927) frees the volumes the config
+// references (l.1874-1905); --destroy-unreferenced-disks 1 then lists the VM's volumes on every
+// enabled storage with images content (vdisk_list, l.1908, not in an eval), which activates each
+// storage first (pve-storage 9.1.7 Storage.pm vdisk_list l.1221-1253, activate_storage l.1352-1355).
+describe('qm destroy and the volumes it frees', () => {
+  let host: SimHost;
+  const run = (cmd: string) => localRunner(host).exec(cmd);
+  const volids = (vmid: number) => host.volumes().filter((volume) => volume.vmid === vmid).map((volume) => volume.volid).sort();
+
+  beforeAll(async () => {
+    host = await createSimHost({});
+    fs.appendFileSync(host.paths.storageCfg, '\nnfs: nfs1\n\texport /export/pve\n\tpath /mnt/pve/nfs1\n\tserver 10.0.0.9\n\tcontent images\n');
+  });
+  afterAll(async () => {
+    await host?.dispose();
+    if (host) fs.rmSync(host.root, { recursive: true, force: true });
+  });
+
+  it('frees exactly the referenced volumes without the flag: disks, cloud-init, unusedN; not an unreferenced one (l.1874-1905)', async () => {
+    expect((await run('qm create 100 --scsi0 local-lvm:1 --ide2 local-lvm:cloudinit')).code).toBe(0);
+    expect((await run(`qm importdisk 100 ${fixture.image} local-lvm`)).code).toBe(0);
+    expect((await run('pvesm alloc local-lvm 100 vm-100-disk-7 1G && pvesm alloc nfs1 100 vm-100-disk-0.raw 1G')).code).toBe(0);
+    expect(host.vmConfig(100)).toMatchObject({ scsi0: 'local-lvm:vm-100-disk-0,size=1G', unused0: 'local-lvm:vm-100-disk-1' });
+    const result = await run('qm destroy 100 --purge 1');
+    expect(result).toMatchObject({ stderr: '', code: 0 });
+    for (const name of ['vm-100-disk-0', 'vm-100-cloudinit', 'vm-100-disk-1']) expect(result.stdout).toContain(`  Logical volume "${name}" successfully removed.\n`);
+    expect(volids(100)).toEqual(['local-lvm:vm-100-disk-7', 'nfs1:100/vm-100-disk-0.raw']);
+    expect(host.vmConfig(100)).toBeUndefined();
+  });
+
+  it('a storage that is not online: pvesm status inactive, /cluster/resources unknown, allocation refused', async () => {
+    host.setFaults({ storageOffline: ['nfs1'] });
+    const status = (await run('pvesm status')).stdout.split('\n').find((line) => line.startsWith('nfs1 '));
+    expect(status?.split(/\s+/).slice(0, 3)).toEqual(['nfs1', 'nfs', 'inactive']);
+    const resources = JSON.parse((await run('pvesh get /cluster/resources --type storage --output-format json')).stdout) as Array<{ storage: string; status: string }>;
+    expect(resources.find((entry) => entry.storage === 'nfs1')?.status).toBe('unknown');
+    expect(await run('pvesm alloc nfs1 100 vm-100-disk-1.raw 1G')).toEqual({ stdout: '', stderr: "storage 'nfs1' is not online\n", code: 255 });
+  });
+
+  it('--destroy-unreferenced-disks 1 with a storage not online dies after freeing the referenced disks and leaves the config (l.1908)', async () => {
+    expect((await run('qm create 101 --scsi0 local-lvm:1 --ide2 local-lvm:cloudinit --tags linus')).code).toBe(0);
+    const before = host.vmConfig(101);
+    const result = await run('qm destroy 101 --purge 1 --destroy-unreferenced-disks 1');
+    expect(result.stderr).toBe("storage 'nfs1' is not online\n");
+    expect(result.code).toBe(255);
+    expect(result.stdout).toContain('  Logical volume "vm-101-disk-0" successfully removed.\n');
+    expect(result.stdout).not.toContain('purging VM');
+    expect(host.vmConfig(101)).toEqual(before);
+    expect(volids(101)).toEqual([]);
+    // Without the flag the same VM goes: nothing asks the offline storage.
+    expect((await run('qm destroy 101 --purge 1')).code).toBe(0);
+    expect(host.vmConfig(101)).toBeUndefined();
+  });
+});
+
+// §15.11: `qm set --tags` goes through get_unique_tags (qemu-server 8.2.4 API2/Qemu.pm l.2012,
+// pve-guest-common GuestHelpers.pm get_unique_tags): split_list, sorted case-insensitively,
+// lowercased and de-duplicated unless datacenter.cfg has `tag-style: case-sensitive=1`; with
+// `ordering=config` the order given is kept. `qm create` stores them as passed (see above).
+describe('tags as Proxmox stores them', () => {
+  let host: SimHost;
+  const run = (cmd: string) => localRunner(host).exec(cmd);
+
+  beforeAll(async () => {
+    host = await createSimHost({});
+    expect((await run("qm create 100 --tags 'Linus;LINUS-r1 web'")).code).toBe(0);
+  });
+  afterAll(async () => {
+    await host?.dispose();
+    if (host) fs.rmSync(host.root, { recursive: true, force: true });
+  });
+
+  it('qm create keeps the tags as given, and /cluster/resources shows them so', async () => {
+    expect(host.vmConfig(100)?.tags).toBe('Linus;LINUS-r1 web');
+    const resources = JSON.parse((await run('pvesh get /cluster/resources --type vm --output-format json')).stdout) as Array<{ tags?: string }>;
+    expect(resources[0]?.tags).toBe('Linus;LINUS-r1 web');
+  });
+
+  it('qm set lowercases, sorts case-insensitively and de-duplicates', async () => {
+    expect((await run("qm set 100 --tags 'Web;linus-r1,B Linus;web'")).code).toBe(0);
+    expect(host.vmConfig(100)?.tags).toBe('b;linus;linus-r1;web');
+  });
+
+  it('honours tag-style case-sensitive=1 and ordering=config from datacenter.cfg', async () => {
+    fs.writeFileSync(host.paths.datacenterCfg, 'keyboard: en-us\ntag-style: case-sensitive=1\n');
+    expect((await run("qm set 100 --tags 'web;Linus;B;linus;Linus'")).code).toBe(0);
+    expect(host.vmConfig(100)?.tags).toBe('B;Linus;linus;web');
+    fs.writeFileSync(host.paths.datacenterCfg, 'tag-style: ordering=config\n');
+    expect((await run("qm set 100 --tags 'web;Linus;B;linus'")).code).toBe(0);
+    expect(host.vmConfig(100)?.tags).toBe('web;linus;b');
   });
 });

@@ -85,7 +85,7 @@ function suite(transport: 'embedded' | 'sshd') {
     await vmCli('start', String(vm));
   });
 
-  it('shutdown of a guest that ignores it is STATE_TIMEOUT and leaves it running; --force then stops it', async () => {
+  it('shutdown and reboot of a guest that ignores them are STATE_TIMEOUT and leave it running; --force then stops it (and starts it for reboot)', async () => {
     target.simHost.setFaults({ shutdownIgnored: true });
     const timedOut = await vmCli('shutdown', String(vm), '--timeout', '1');
     expect(timedOut.code, timedOut.stderr).toBe(6);
@@ -96,8 +96,16 @@ function suite(transport: 'embedded' | 'sshd') {
     expect(forced.json().vm).toMatchObject({ changed: true, state: 'stopped', forced: true });
     expect(forced.json().warnings).toEqual([expect.stringContaining('did not shut down within 1 s: stopping it (--force)')]);
     expect(running(target, vm)).toBe(false);
-    target.simHost.clearFaults();
     expect((await vmCli('start', String(vm))).code).toBe(0);
+    const noReboot = await vmCli('reboot', String(vm), '--timeout', '1');
+    expect(noReboot.code, noReboot.stderr).toBe(6);
+    expect(noReboot.json().error).toMatchObject({ code: 'STATE_TIMEOUT', message: expect.stringContaining('pass --force to stop and start it') });
+    const rebooted = await vmCli('reboot', String(vm), '--timeout', '1', '--force');
+    expect(rebooted.code, rebooted.stderr).toBe(0);
+    expect(rebooted.json().vm).toMatchObject({ op: 'reboot', changed: true, state: 'running', forced: true });
+    expect(rebooted.json().warnings).toEqual([expect.stringContaining('to reboot: stopping and starting it (--force)')]);
+    expect(running(target, vm)).toBe(true);
+    target.simHost.clearFaults();
   });
 
   it('answers VM_NOT_FOUND for every operation on a VM that does not exist', async () => {

@@ -41,6 +41,12 @@ sim_host() { # <command string>
   "$SIM_SHELL" -c "$1"
 }
 
+# Adds an NFS storage with images content to storage.cfg (with the fault storageOffline, one
+# whose server is down).
+sim_nfs_storage() { # <storage id>
+  printf '\nnfs: %s\n\texport /export/pve\n\tpath /mnt/pve/%s\n\tserver 10.0.0.9\n\tcontent images\n' "$1" "$1" >>"$SIM_ROOT/etc/pve/storage.cfg"
+}
+
 # Replaces sim/faults.json (read by every tool call).
 sim_faults() { # <faults JSON>
   printf '%s\n' "$1" >"$SIM_ROOT/sim/faults.json"

@@ -23,6 +23,13 @@ describe('option parsing (JSONSchema get_options)', () => {
     expect(values).toEqual({ vmid: '100', name: 'web01', memory: '2048', sshkeys: '/k.pub' });
   });
 
+  it('matches option names case-insensitively, also mixed-case ones such as forceStop', () => {
+    const props = { vmid: { type: 'string' }, forceStop: { type: 'boolean', optional: true }, timeout: { type: 'integer', optional: true } } as const;
+    for (const flag of ['--forceStop', '--forcestop', '--FORCESTOP', '--force']) {
+      expect(getOptions(['100', flag, '1', '--Timeout', '2'], props, ['vmid'])).toEqual({ vmid: '100', forceStop: '1', timeout: '2' });
+    }
+  });
+
   it('parses booleans: bare flag is 1, yes/off spellings, next option not swallowed', () => {
     expect(getOptions(['100', '--onboot', '--protection', 'off', '--template', 'yes'], SET_PROPS, ['vmid'])).toMatchObject({ onboot: '1', protection: '0', template: '1' });
     expect(paramError(() => getOptions(['100', '--onboot', 'maybe'], SET_PROPS, ['vmid'])).render()).toBe('400 unable to parse boolean option\nqm create <vmid> [OPTIONS]\n');

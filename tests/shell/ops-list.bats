@@ -1,0 +1,54 @@
+#!/usr/bin/env bats
+# vm list against the simulated Proxmox VE host.
+
+load helpers/common
+load helpers/sim
+
+setup() {
+  require_sim
+  ENTRY_OPS="$REPO_ROOT/shell/ops/vm.sh"
+}
+
+teardown() {
+  sim_teardown
+}
+
+# The most agent calls in flight at one moment, from the simulator's call log (start time and
+# duration of every call).
+max_agent_overlap() {
+  perl -MJSON::PP -MTime::Local -ne '
+    my $c = decode_json($_);
+    next unless join(" ", @{ $c->{argv} }) =~ m{^get /nodes/[^/]+/qemu/\d+/agent/network-get-interfaces};
+    my ($y, $mo, $d, $h, $mi, $s, $ms) = $c->{time} =~ /^(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)\.(\d+)Z$/ or die "bad time\n";
+    my $start = timegm($s, $mi, $h, $d, $mo - 1, $y) * 1000 + $ms;
+    push @ev, [$start, 1], [$start + $c->{durationMs}, -1];
+    END {
+      my ($now, $max) = (0, 0);
+      for my $e (sort { $a->[0] <=> $b->[0] || $a->[1] <=> $b->[1] } @ev) { $now += $e->[1]; $max = $now if $now > $max }
+      print "$max\n";
+    }' "$SIM_ROOT/sim/calls.jsonl"
+}
+
+@test "list asks at most 8 guest agents at once and still reports every running VM's address" {
+  sim_setup '{"bootDelayMs":300,"agentPingTimeoutMs":300}'
+  local id count=14
+  for ((id = 101; id < 101 + count; id++)); do
+    sim_qm_create "$id" "web$id" 'linus;linus-r1' --agent 1
+  done
+  sim_host "for id in \$(seq 101 $((100 + count))); do qm start \$id >/dev/null || exit 1; done" || fail "qm start failed"
+  sim_host "for id in \$(seq 101 $((100 + count))); do for i in \$(seq 50); do qm guest cmd \$id ping && break; sleep 0.2; done; done" ||
+    fail "the agents did not answer"
+  # Every call takes 2 s: unbounded, all agent calls overlap.
+  sim_faults '{"latencyMs":2000}'
+  sim_clear_calls
+  run sim_host "bash $(printf '%q' "$ENTRY_OPS") list --remote-dir $(printf '%q' "$SIM_REMOTE")"
+  assert_success
+  for ((id = 101; id < 101 + count; id++)); do
+    assert_line --regexp "^LINUS_DATA:.*\"id\":$id,\"ip\":\"$(sim_guest_ip "$id")\""
+  done
+  assert_equal "$(sim_call_count '^pvesh get /nodes/pve/qemu/[0-9]+/agent/network-get-interfaces')" "$count"
+  local overlap
+  overlap=$(max_agent_overlap)
+  ((overlap <= 8)) || fail "$overlap agent calls overlapped (at most 8 allowed)"
+  ((overlap >= 2)) || fail "the agent calls ran one at a time ($overlap)"
+}
