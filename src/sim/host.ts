@@ -10,6 +10,7 @@ import { stopGuest } from './guest-control.js';
 import { runningPid } from './guest-record.js';
 import { hostSettingsSchema, VERSION_PROFILES, type HostSettings, type HostSettingsInput } from './settings.js';
 import { emptyConfig, serializeVmConfig } from './tools/config-format.js';
+import { holderAlive } from './tools/file-lock.js';
 import { randomMac } from './tools/macs.js';
 import { clusterVmlist, readConfig } from './tools/vm-store.js';
 import { listVolumes, writeVolumeRecord } from './tools/volumes.js';
@@ -132,7 +133,7 @@ export interface SimHost {
   listVms(): Array<{ vmid: number; node: string; config: Record<string, string>; running: boolean }>;
   vmConfig(vmid: number): Record<string, string> | undefined;
   volumes(): Array<{ volid: string; storage: string; vmid: number; size: number }>;
-  // Held flock files (`/var/lock/qemu-server/lock-100.conf`) and config locks (`100: create`).
+  // Held flock files (`/var/lock/qemu-server/lock-100.conf`, holder alive) and config locks (`100: create`).
   locks(): string[];
   // Stops every guest daemon (the host's files stay).
   dispose(): Promise<void>;
@@ -190,7 +191,10 @@ export function openSimHost(root: string): SimHost {
     },
     locks() {
       const held = fs.existsSync(paths.lockDir)
-        ? fs.readdirSync(paths.lockDir).filter((file) => /^lock-\d+\.conf$/.test(file)).map((file) => `/var/lock/qemu-server/${file}`)
+        ? fs
+            .readdirSync(paths.lockDir)
+            .filter((file) => /^lock-\d+\.conf$/.test(file) && holderAlive(path.join(paths.lockDir, file)))
+            .map((file) => `/var/lock/qemu-server/${file}`)
         : [];
       const config = host.listVms().flatMap(({ vmid, config: values }) => (values.lock === undefined ? [] : [`${vmid}: ${values.lock}`]));
       return [...held.sort(), ...config];

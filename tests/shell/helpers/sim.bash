@@ -147,11 +147,14 @@ sim_orphan_volumes() {
   done < <(sim_volumes)
 }
 
-# Held per-VM lock files and `lock:` lines in configs.
+# Held per-VM lock files (holder alive: a flock dies with its holder) and `lock:` lines in configs.
 sim_locks() {
-  local f
+  local f pid
   for f in "$SIM_ROOT"/var/lock/qemu-server/lock-*.conf; do
-    [[ -e "$f" ]] && echo "${f#"$SIM_ROOT"}"
+    [[ -e "$f" ]] || continue
+    pid=$(cat "$f" 2>/dev/null) || continue
+    [[ "$pid" =~ ^[1-9][0-9]*$ ]] && ! _sim_alive "$pid" && continue
+    echo "${f#"$SIM_ROOT"}"
   done
   grep -H '^lock:' "$SIM_ROOT"/etc/pve/nodes/*/qemu-server/*.conf 2>/dev/null || true
 }
