@@ -11,17 +11,26 @@ export interface LockOptions {
   heldElsewhere?: boolean;
 }
 
-// Whether the lock in <file> is held: its holder's pid is alive (an flock dies with its holder).
+// Whether the lock in <file> is held: its holder's pid is alive (an flock dies with its holder,
+// so a zombie waiting to be reaped holds nothing).
 export function holderAlive(file: string): boolean {
   try {
     const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
     if (!Number.isInteger(pid) || pid <= 0) return true;
     process.kill(pid, 0);
-    return true;
+    return !isZombie(pid);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // ENOENT: released meanwhile; EPERM: alive but not ours.
     return code === 'EPERM';
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z/s.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 

@@ -44,6 +44,8 @@ sim_teardown() {
   [[ -n "${SIM_ROOT:-}" && -d "$SIM_ROOT" ]] || return 0
   local f pid i
   local -a pids=()
+  # A `qm create` held half-way by the createCrash hang fault goes on and ends.
+  rm -f "$SIM_ROOT/sim/faults.json"
   for f in "$SIM_REMOTE"/jobs/*/pid; do
     [[ -f "$f" ]] || continue
     pid=$(<"$f")
