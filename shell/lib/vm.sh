@@ -3,10 +3,10 @@
 # grow and verify it, start it; and the rollback that removes only the VM this run created.
 
 NEXT_ID=""
-# When the nextid call that answered NEXT_ID started (epoch): the ID was free then.
+# When the last nextid call that found an ID free started (epoch): the ID was free then.
 NEXT_ID_SEEN=0
 # The ID of a `qm create` we ran (in flight or done): the only VM the rollback may touch, and only
-# if its config carries our run tag.
+# if its config carries our run tag or is still nothing but our claim (claim.sh).
 CLAIM_ID=""
 VM_ID=""
 VM_CONFIG=""
@@ -133,14 +133,13 @@ next_vm_id() {
 # one, a bounded number of times, each first seen free by nextid. The ID is recorded in the job
 # directory before `qm create` runs (claim.sh). Prints LINUS_VM_ID once the ID is ours.
 create_vm() {
-  local id=$NEXT_ID tries seen=$NEXT_ID_SEEN
+  local id=$NEXT_ID tries
   for ((tries = 0; tries < CLAIM_TRIES; tries++, id++)); do
     if ((tries)) && ! _id_free "$id"; then
       log "VM ID $id is taken; trying $((id + 1))"
       continue
     fi
-    ((tries == 0)) || seen=$ID_FREE_SEEN
-    claim_record "$id" "${SPEC[storage]}" "$seen"
+    claim_record "$id" "${SPEC[storage]}" "$NEXT_ID_SEEN"
     CLAIM_ID=$id
     if pve qm create "$id" "${CREATE_ARGS[@]}"; then
       VM_ID=$id
@@ -159,12 +158,9 @@ create_vm() {
   die ID_CLAIM_EXHAUSTED "VM IDs $NEXT_ID to $((id - 1)) were all taken while we tried"
 }
 
-# When _id_free last started its nextid call (epoch).
-ID_FREE_SEEN=0
-
 # Whether nextid says <id> is free now (`--vmid`: the ID back, or `VM <id> already exists`).
 _id_free() { # <vmid>
-  ID_FREE_SEEN=$(date +%s)
+  NEXT_ID_SEEN=$(date +%s)
   if pve pvesh get /cluster/nextid --vmid "$1" --output-format json; then
     [[ "$PVE_OUT" =~ ^\"?$1\"?$ ]] || die INTERNAL "unexpected /cluster/nextid --vmid $1 answer"
     return 0
