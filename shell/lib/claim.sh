@@ -101,7 +101,8 @@ _claim_tagged() { # <run-id>
 # (vm-<id>-disk-N, vm-<id>-cloudinit: nothing references them) are freed while the config still
 # holds the ID, so no new VM can have made volumes of that name meanwhile; `pvesm free` exits 0
 # even when it fails, so a second list checks. Last, `qm destroy --skiplock 1 --purge 1`.
-# Returns 0 when the VM is gone, 1 otherwise (CLAIM_REASON, CLAIM_FAILED).
+# Returns 0 when the VM is gone (CLAIM_REASON `gone` if someone else removed it meanwhile), 1
+# otherwise (CLAIM_REASON, CLAIM_FAILED).
 claim_remove() { # <vmid> <storage>
   local id=$1 storage=$2 line volid free_err=""
   local -a volids=() left=()
@@ -113,6 +114,7 @@ claim_remove() { # <vmid> <storage>
       CLAIM_REASON=create-in-flight
     elif [[ "$PVE_ERR" == *"does not exist"* ]]; then
       log "VM $id is gone already"
+      CLAIM_REASON=gone
       return 0
     else
       CLAIM_FAILED=1
@@ -125,7 +127,11 @@ claim_remove() { # <vmid> <storage>
     return 1
   fi
   if ! pve qm config "$id"; then
-    [[ "$PVE_ERR" == *"does not exist"* ]] && return 0
+    if [[ "$PVE_ERR" == *"does not exist"* ]]; then
+      log "VM $id is gone already"
+      CLAIM_REASON=gone
+      return 0
+    fi
     CLAIM_FAILED=1
     CLAIM_REASON="cannot read VM $id: $(pve_message)"
     return 1

@@ -3,7 +3,9 @@
 # `gc` finds the leftovers of earlier runs. Both read the VM list once (/cluster/resources), look
 # only at VMs tagged `linus` AND `linus-<run-id>`, and destroy a VM only when its run is known not
 # to have succeeded (the job directory says so); before destroying they re-read the VM's config
-# and check the tag again. A VM whose run is unknown (no job directory) is never destroyed.
+# and check the tag again. A VM whose run is unknown (no job directory) is never destroyed. An
+# untagged VM is touched only when it is what a run's killed `qm create` left: the ID its job
+# directory claimed, still `lock: create` and nothing else (claim.sh).
 
 readonly GC_DEFAULT_OLDER_THAN=3600
 # How long cleanup/gc wait for a cancelled job to roll back and finish.
@@ -131,7 +133,7 @@ _gc_claim_pending() { # <dir> <job status>
   if [[ -n "$GC_CLAIM_VM" ]]; then
     read -r type node lock tagged <<<"$GC_CLAIM_VM"
     [[ "$type" == qemu && "$node" == "$(local_node_name)" && "$tagged" == 0 && "$lock" =~ ^(create|-)$ ]] && return 0
-    log "VM $CLAIM_VMID is not what run ${1##*/}'s qm create left (a $type on $node, lock $lock, tagged $tagged)"
+    log "run ${1##*/}'s claim: VM $CLAIM_VMID is not a half-created VM ($type on node $node, lock $lock, tags $tagged)"
   else
     log "run ${1##*/}: its claim on VM $CLAIM_VMID left nothing"
   fi
@@ -168,8 +170,10 @@ _gc_claim_destroy() { # <dir> <vmid> <storage> <gone-is-cleaned 0|1>
     claim)
       if claim_remove "$vmid" "$storage"; then
         for volid in "${CLAIM_FREED[@]}"; do emit GC_REMOVED_VOLUME "$volid"; done
-        emit CLEANED "$vmid"
-        GC_CLEANED=$((GC_CLEANED + 1))
+        if [[ "$CLAIM_REASON" != gone ]]; then
+          emit CLEANED "$vmid"
+          GC_CLEANED=$((GC_CLEANED + 1))
+        fi
         _gc_claim_clear "$dir"
         GC_GONE=1
         return 0
@@ -459,8 +463,9 @@ _gc_partials() {
 }
 
 # Usage: gc [--remote-dir DIR] [--older-than SECONDS] [--dry-run]
-# Description: find linus VMs whose run did not succeed and destroy them (candidates), skip VMs of
-# unknown runs, remove old finished job directories and partial downloads.
+# Description: find linus VMs whose run did not succeed and destroy them (candidates), and the
+# half-created VMs of such runs' killed `qm create` (with their volumes); skip VMs of unknown runs;
+# remove old finished job directories and partial downloads.
 cmd_gc() {
   local line vmid node vm_status runs dir status reason age storage candidates=0 left=""
   local -a todo=()

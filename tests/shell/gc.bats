@@ -252,7 +252,7 @@ CALLS
   gc --older-than 0
   assert_success
   refute_line --regexp '^LINUS_(GC_CANDIDATE|GC_SKIP|CLEANED):300'
-  assert_line "linus: VM 300 is not what run lost-run3's qm create left (a qemu on pve, lock -, tagged 1)"
+  assert_line "linus: run lost-run3's claim: VM 300 is not a half-created VM (qemu on node pve, lock -, tags 1)"
   run sim_conf 300
   assert_line 'name: other'
   assert_line 'tags: other'
