@@ -3,7 +3,9 @@
 # `gc` finds the leftovers of earlier runs. Both read the VM list once (/cluster/resources), look
 # only at VMs tagged `linus` AND `linus-<run-id>`, and destroy a VM only when its run is known not
 # to have succeeded (the job directory says so); before destroying they re-read the VM's config
-# and check the tag again. A VM whose run is unknown (no job directory) is never destroyed.
+# and check the tag again. A VM whose run is unknown (no job directory) is never destroyed. An
+# untagged VM is touched only when it is what a run's killed `qm create` left: the ID its job
+# directory claimed, still `lock: create` and nothing else (claim.sh).
 
 readonly GC_DEFAULT_OLDER_THAN=3600
 # How long cleanup/gc wait for a cancelled job to roll back and finish.
@@ -13,6 +15,10 @@ readonly GC_START_GRACE=60
 
 # One line per linus VM: "<vmid> <node> <status> <run-ids, comma-separated, or ->".
 GC_VMS=()
+# The /cluster/resources answer GC_VMS was read from.
+GC_RESOURCES=""
+# Set by _gc_claim_lookup: "<type> <node> <lock or -> <tagged 0|1>" of a claimed ID, or empty.
+GC_CLAIM_VM=""
 GC_CLEANED=0
 GC_SKIPPED=0
 # Set by _gc_destroy: 1 when the VM is no longer there (removed now, or gone already).
@@ -78,6 +84,113 @@ _gc_read_vms() {
   out=$(perl -e "$(_gc_program)" <<<"$PVE_OUT") || die INTERNAL "cannot parse /cluster/resources"
   GC_VMS=()
   [[ -z "$out" ]] || mapfile -t GC_VMS <<<"$out"
+  GC_RESOURCES=$PVE_OUT
+}
+
+# Reads /cluster/resources JSON on stdin; prints "<type> <node> <lock or -> <tagged 0|1>" for the
+# guest with the VMID given (nothing if there is none).
+_gc_claim_program() {
+  cat <<'PERL'
+use strict; use warnings; use JSON::PP;
+my $vmid = shift;
+my $res = eval { decode_json(do { local $/; <STDIN> }) };
+die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
+my $clean = sub { my $v = shift // ""; $v =~ s/[^\w.-]//g; $v eq "" ? "-" : $v };
+for my $r (@$res) {
+  next unless ref $r eq "HASH" && ($r->{type} // "") =~ /^(qemu|lxc)$/ && ($r->{vmid} // "") eq $vmid;
+  print join(" ", $r->{type}, $clean->($r->{node}), $clean->($r->{lock}), ($r->{tags} // "") =~ /\S/ ? 1 : 0), "\n";
+  last;
+}
+PERL
+}
+
+# What the VM list read by _gc_read_vms says about a claimed ID, into GC_CLAIM_VM.
+_gc_claim_lookup() { # <vmid>
+  GC_CLAIM_VM=$(perl -e "$(_gc_claim_program)" "$1" <<<"$GC_RESOURCES") || die INTERNAL "cannot parse /cluster/resources"
+}
+
+# Forgets a run's claim without making its job directory look younger (its mtime tells gc when
+# the run ended).
+_gc_claim_clear() { # <dir>
+  local mtime
+  mtime=$(stat -c %Y -- "$1") || mtime=""
+  claim_clear "$1"
+  [[ -z "$mtime" ]] || touch -d "@$mtime" -- "$1"
+}
+
+# Whether the claim of a run (claim.sh) still names a VM that may be what its killed `qm create`
+# left: the guest with that ID is a VM on this node, untagged, and either `lock: create` or
+# unlocked. A claim that names nothing (or someone else's guest) is forgotten unless the run is
+# running or this is a dry run. Sets CLAIM_VMID and CLAIM_STORAGE.
+_gc_claim_pending() { # <dir> <job status>
+  local type node lock tagged rc=0
+  claim_read "$1" || rc=$?
+  ((rc != 1)) || return 1
+  if ((rc)); then
+    log "job ${1##*/}: its claim file is not one the run wrote; ignored"
+    return 1
+  fi
+  _gc_claim_lookup "$CLAIM_VMID"
+  if [[ -n "$GC_CLAIM_VM" ]]; then
+    read -r type node lock tagged <<<"$GC_CLAIM_VM"
+    [[ "$type" == qemu && "$node" == "$(local_node_name)" && "$tagged" == 0 && "$lock" =~ ^(create|-)$ ]] && return 0
+    log "run ${1##*/}'s claim: VM $CLAIM_VMID is not a half-created VM ($type on node $node, lock $lock, tags $tagged)"
+  else
+    log "run ${1##*/}: its claim on VM $CLAIM_VMID left nothing"
+  fi
+  [[ "$2" == running ]] || ((SPEC[dry_run])) || _gc_claim_clear "$1"
+  return 1
+}
+
+# Removes what a run's killed `qm create` left (claim.sh: claim_check, then claim_remove), with
+# the same output as _gc_destroy plus LINUS_GC_REMOVED_VOLUME per volume freed. Sets GC_GONE to 1
+# when no VM of the run is left under that ID (removed, gone, or not the run's after all).
+_gc_claim_destroy() { # <dir> <vmid> <storage> <gone-is-cleaned 0|1>
+  local dir=$1 vmid=$2 storage=$3 volid
+  GC_GONE=0
+  claim_check "$vmid" "${dir##*/}"
+  case "$CLAIM_STATE" in
+    gone)
+      if (($4)); then
+        log "VM $vmid was removed by its job's rollback"
+        emit CLEANED "$vmid"
+        GC_CLEANED=$((GC_CLEANED + 1))
+      else
+        log "VM $vmid is gone already"
+      fi
+      _gc_claim_clear "$dir"
+      GC_GONE=1
+      ;;
+    unreadable) _gc_failed "$vmid" "cannot read its config: $CLAIM_REASON" ;;
+    tagged) log "VM $vmid carries the tag of run ${dir##*/}: its qm create finished" ;;
+    other)
+      _gc_skip "$vmid" not-a-claim
+      _gc_claim_clear "$dir"
+      GC_GONE=1
+      ;;
+    claim)
+      if claim_remove "$vmid" "$storage"; then
+        for volid in "${CLAIM_FREED[@]}"; do emit GC_REMOVED_VOLUME "$volid"; done
+        if [[ "$CLAIM_REASON" != gone ]]; then
+          emit CLEANED "$vmid"
+          GC_CLEANED=$((GC_CLEANED + 1))
+        fi
+        _gc_claim_clear "$dir"
+        GC_GONE=1
+        return 0
+      fi
+      for volid in "${CLAIM_FREED[@]}"; do emit GC_REMOVED_VOLUME "$volid"; done
+      if ((CLAIM_FAILED)); then
+        _gc_failed "$vmid" "$CLAIM_REASON"
+      else
+        _gc_skip "$vmid" "$CLAIM_REASON"
+        if [[ "$CLAIM_REASON" == not-a-claim ]]; then
+          _gc_claim_clear "$dir"
+          GC_GONE=1
+        fi
+      fi
+      ;;
+  esac
 }
 
 # Whether the job process runs: its pid is alive, or it has no pid file yet and is young.
@@ -290,6 +403,9 @@ cmd_cleanup() {
         ;;
     esac
   done
+  if [[ "$status" != success && "$status" != missing ]] && _gc_claim_pending "$dir" "$status"; then
+    _gc_claim_destroy "$dir" "$CLAIM_VMID" "$CLAIM_STORAGE" 0
+  fi
   _gc_settle
   ((${#unknown[@]} == 0)) ||
     die JOB_NOT_FOUND "VM(s) ${unknown[*]} are tagged linus-$run_id but there is no job $run_id under ${SPEC[remote_dir]}/jobs: left alone"
@@ -349,10 +465,11 @@ _gc_partials() {
 }
 
 # Usage: gc [--remote-dir DIR] [--older-than SECONDS] [--dry-run]
-# Description: find linus VMs whose run did not succeed and destroy them (candidates), skip VMs of
-# unknown runs, remove old finished job directories and partial downloads.
+# Description: find linus VMs whose run did not succeed and destroy them (candidates), and the
+# half-created VMs of such runs' killed `qm create` (with their volumes); skip VMs of unknown runs;
+# remove old finished job directories and partial downloads.
 cmd_gc() {
-  local line vmid node vm_status runs dir status reason age candidates=0 left=""
+  local line vmid node vm_status runs dir status reason age storage candidates=0 left=""
   local -a todo=()
   _gc_parse_options gc "$@"
   _gc_read_vms
@@ -403,15 +520,48 @@ cmd_gc() {
     esac
     emit GC_CANDIDATE "$vmid:$runs:$reason"
     candidates=$((candidates + 1))
-    todo+=("$vmid $node $runs $vm_status $reason")
+    todo+=("$vmid $node $runs $vm_status $reason -")
+  done
+  # VMs no tag names: what a killed `qm create` left, found through its run's claim (claim.sh).
+  for dir in "${SPEC[remote_dir]}"/jobs/*/; do
+    dir=${dir%/}
+    runs=${dir##*/}
+    [[ -f "$dir/claim" && "$runs" =~ $RUN_ID_RE ]] || continue
+    status=$(_gc_job_status "$dir")
+    [[ "$status" != success ]] || continue
+    _gc_claim_pending "$dir" "$status" || continue
+    vmid=$CLAIM_VMID
+    age=$(_gc_age "$dir")
+    if ((age < SPEC[older_than])); then
+      _gc_skip "$vmid" "$([[ "$status" == running ]] && echo running || echo young)"
+      left+=" $runs"
+      continue
+    fi
+    reason=unfinished-create
+    [[ "$status" != running ]] || reason=running-too-long
+    emit GC_CANDIDATE "$vmid:$runs:$reason"
+    candidates=$((candidates + 1))
+    todo+=("$vmid - $runs - $reason $CLAIM_STORAGE")
   done
   for line in "${todo[@]}"; do
-    read -r vmid node runs vm_status reason <<<"$line"
+    read -r vmid node runs vm_status reason storage <<<"$line"
     if ((SPEC[dry_run])); then
       left+=" $runs"
       continue
     fi
     dir=$(job_dir_of "${SPEC[remote_dir]}" "$runs")
+    if [[ "$storage" != - ]]; then
+      # A claim: a running job is cancelled first (its rollback removes the claim's VM itself).
+      if [[ "$reason" == running-too-long ]] && ! _gc_stop_job "$dir"; then
+        _gc_skip "$vmid" job-still-running
+        left+=" $runs"
+        continue
+      fi
+      [[ "$(_gc_job_status "$dir")" != died ]] || _gc_settle_died "$dir"
+      _gc_claim_destroy "$dir" "$vmid" "$storage" "$([[ "$reason" == running-too-long ]] && echo 1 || echo 0)"
+      ((GC_GONE)) || left+=" $runs"
+      continue
+    fi
     case "$reason" in
       running-too-long)
         if ! _gc_stop_job "$dir"; then

@@ -3,8 +3,10 @@
 # grow and verify it, start it; and the rollback that removes only the VM this run created.
 
 NEXT_ID=""
+# When the last nextid call that found an ID free started (epoch): the ID was free then.
+NEXT_ID_SEEN=0
 # The ID of a `qm create` we ran (in flight or done): the only VM the rollback may touch, and only
-# if its config carries our run tag.
+# if its config carries our run tag or is still nothing but our claim (claim.sh).
 CLAIM_ID=""
 VM_ID=""
 VM_CONFIG=""
@@ -148,30 +150,50 @@ build_create_args() { # <job dir> <version>
 
 # A candidate ID; not reserved (nextid only reads the vmlist): `qm create` is the claim.
 next_vm_id() {
+  NEXT_ID_SEEN=$(date +%s)
   pve pvesh get /cluster/nextid --output-format json || pve_fail CREATE_FAILED "cannot get a free VM ID"
   [[ "$PVE_OUT" =~ ^\"?([1-9][0-9]{2,8})\"?$ ]] || die INTERNAL "unexpected /cluster/nextid answer"
   NEXT_ID=${BASH_REMATCH[1]}
 }
 
 # Creates the VM; an ID taken meanwhile (`VM <id> already exists on node ...`) moves on to the next
-# one, a bounded number of times. Prints LINUS_VM_ID once the ID is ours.
+# one, a bounded number of times, each first seen free by nextid. The ID is recorded in the job
+# directory before `qm create` runs (claim.sh). Prints LINUS_VM_ID once the ID is ours.
 create_vm() {
   local id=$NEXT_ID tries
   for ((tries = 0; tries < CLAIM_TRIES; tries++, id++)); do
+    if ((tries)) && ! _id_free "$id"; then
+      log "VM ID $id is taken; trying $((id + 1))"
+      continue
+    fi
+    claim_record "$id" "${SPEC[storage]}" "$NEXT_ID_SEEN"
     CLAIM_ID=$id
     if pve qm create "$id" "${CREATE_ARGS[@]}"; then
       VM_ID=$id
+      claim_clear
       emit VM_ID "$id"
       return 0
     fi
     if [[ "$PVE_ERR" =~ (VM|CT)\ $id\ already\ exists ]]; then
       CLAIM_ID=""
+      claim_clear
       log "VM ID $id is taken; trying $((id + 1))"
       continue
     fi
     pve_fail CREATE_FAILED "qm create $id failed"
   done
   die ID_CLAIM_EXHAUSTED "VM IDs $NEXT_ID to $((id - 1)) were all taken while we tried"
+}
+
+# Whether nextid says <id> is free now (`--vmid`: the ID back, or `VM <id> already exists`).
+_id_free() { # <vmid>
+  NEXT_ID_SEEN=$(date +%s)
+  if pve pvesh get /cluster/nextid --vmid "$1" --output-format json; then
+    [[ "$PVE_OUT" =~ ^\"?$1\"?$ ]] || die INTERNAL "unexpected /cluster/nextid --vmid $1 answer"
+    return 0
+  fi
+  [[ "$PVE_ERR" == *"$1 already exists"* ]] || pve_fail CREATE_FAILED "cannot check VM ID $1"
+  return 1
 }
 
 # A key of VM_CONFIG (current values only, not the [PENDING] or snapshot sections).
@@ -288,8 +310,10 @@ start_vm() {
 }
 
 # Removes the VM this run created, with its disks and cloud-init volume. Waits for a Proxmox call
-# still in flight (never kills it), then checks ownership by run tag: a VM that won an ID race
-# against us, or any other VM, is left alone. Safe to call twice. What it could not remove is added to the failure message.
+# still in flight (never kills it), then checks ownership: a VM carrying our run tag is destroyed;
+# one that is still only our claim (a `qm create` of ours killed half-way: `lock: create` and no
+# more) is removed with the volumes it made (claim.sh); a VM that won an ID race against us, or any
+# other VM, is left alone. Safe to call twice. What it could not remove is added to the failure message.
 rollback() {
   local id=$CLAIM_ID
   [[ -n "$id" ]] || return 0
@@ -300,20 +324,32 @@ rollback() {
     PVE_PID=""
   fi
   log "rollback: checking VM $id"
-  if ! pve qm config "$id"; then
-    if [[ "$PVE_ERR" == *"does not exist"* ]]; then
+  claim_check "$id" "${SPEC[run_id]}"
+  case "$CLAIM_STATE" in
+    gone)
       log "rollback: VM $id does not exist; nothing to remove"
-      return 0
-    fi
-    fail_note "rollback: cannot read VM $id ($(pve_message)); check it by hand"
-    return 0
-  fi
-  VM_CONFIG=$PVE_OUT
-  if ! config_is_ours; then
-    log "rollback: VM $id is not tagged linus-${SPEC[run_id]}; leaving it alone"
-    return 0
-  fi
-  rollback_destroy "$id"
+      claim_clear
+      ;;
+    unreadable) fail_note "rollback: cannot read VM $id ($CLAIM_REASON); check it by hand" ;;
+    tagged)
+      claim_clear
+      rollback_destroy "$id"
+      ;;
+    claim)
+      log "rollback: VM $id is only our claim (its qm create never finished): removing it"
+      if claim_remove "$id" "${SPEC[storage]}"; then
+        claim_clear
+      elif ((CLAIM_FAILED)); then
+        fail_note "rollback: VM $id was not removed ($CLAIM_REASON)"
+      else
+        log "rollback: VM $id left alone ($CLAIM_REASON); gc looks at it again"
+      fi
+      ;;
+    *)
+      log "rollback: VM $id is not tagged linus-${SPEC[run_id]}; leaving it alone"
+      claim_clear
+      ;;
+  esac
 }
 
 # The end of every rollback, once the VM is known to be this run's: stop it if it was started,

@@ -38,6 +38,8 @@ source "$LIB_DIR/host.sh" # linus:include lib/host.sh
 source "$LIB_DIR/image.sh" # linus:include lib/image.sh
 # shellcheck source=shell/lib/vm.sh
 source "$LIB_DIR/vm.sh" # linus:include lib/vm.sh
+# shellcheck source=shell/lib/claim.sh
+source "$LIB_DIR/claim.sh" # linus:include lib/claim.sh
 # shellcheck source=shell/lib/net.sh
 source "$LIB_DIR/net.sh" # linus:include lib/net.sh
 # shellcheck source=shell/lib/job.sh

@@ -13,6 +13,13 @@ export const faultsSchema = z
     guestSsh: z.literal('never').optional(),
     // `qm create ... import-from=` fails in the worker (config unlinked, exit 255).
     importFail: z.boolean().optional(),
+    // `qm create` dies half-way through its import, as a worker does on SIGKILL, SIGPIPE after its
+    // parent died, or a host crash: the config holds only `lock: create`, the volumes allocated so
+    // far stay, nothing references them, and the flock dies with the process (API2/Qemu.pm
+    // create_vm l.1374 create_and_lock_config, l.1478-1558 the worker under lock_config_full).
+    // 'kill': it SIGKILLs itself there; 'hang': it waits there, flock held, until it is killed or
+    // the fault is no longer 'hang' (then the import goes on).
+    createCrash: z.enum(['kill', 'hang']).optional(),
     // Allocation on these storages fails for lack of space.
     storageFull: z.array(z.string()).optional(),
     // These storages are enabled in storage.cfg but not reachable (an NFS server that is down):

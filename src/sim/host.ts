@@ -9,6 +9,7 @@ import { stopGuest } from './guest-control.js';
 import { runningPid } from './guest-record.js';
 import { hostSettingsSchema, VERSION_PROFILES, type HostSettings, type HostSettingsInput } from './settings.js';
 import { emptyConfig, serializeVmConfig } from './tools/config-format.js';
+import { holderAlive } from './tools/file-lock.js';
 import { randomMac } from './tools/macs.js';
 import { clusterVmlist, readConfig } from './tools/vm-store.js';
 import { listVolumes, writeVolumeRecord } from './tools/volumes.js';
@@ -123,7 +124,7 @@ export interface SimHost {
   listVms(): Array<{ vmid: number; node: string; config: Record<string, string>; running: boolean }>;
   vmConfig(vmid: number): Record<string, string> | undefined;
   volumes(): Array<{ volid: string; storage: string; vmid: number; size: number }>;
-  // Held flock files (`/var/lock/qemu-server/lock-100.conf`) and config locks (`100: create`).
+  // Held flock files (`/var/lock/qemu-server/lock-100.conf`, holder alive) and config locks (`100: create`).
   locks(): string[];
   // A machine that is not a VM holding <ip> on the node's LAN (answers ARP, and SSH unless ssh: false).
   addForeignMachine(machine: { ip: string; mac?: string; ssh?: boolean }): Promise<ForeignMachine>;
@@ -183,7 +184,10 @@ export function openSimHost(root: string): SimHost {
     },
     locks() {
       const held = fs.existsSync(paths.lockDir)
-        ? fs.readdirSync(paths.lockDir).filter((file) => /^lock-\d+\.conf$/.test(file)).map((file) => `/var/lock/qemu-server/${file}`)
+        ? fs
+            .readdirSync(paths.lockDir)
+            .filter((file) => /^lock-\d+\.conf$/.test(file) && holderAlive(path.join(paths.lockDir, file)))
+            .map((file) => `/var/lock/qemu-server/${file}`)
         : [];
       const config = host.listVms().flatMap(({ vmid, config: values }) => (values.lock === undefined ? [] : [`${vmid}: ${values.lock}`]));
       return [...held.sort(), ...config];

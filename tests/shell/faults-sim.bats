@@ -55,6 +55,21 @@ linus_value() { # <KEY>
   assert_equal "$(sim_volumes)" ''
 }
 
+# API2/Qemu.pm create_vm (qemu-server 9.2.6 l.1374, l.1478-1558): the worker that allocates the
+# disks is killed before it writes the full config; only `lock: create` and the volumes remain.
+@test "createCrash kill: qm create killed mid-import while the job lives; the rollback removes its claim and volumes" {
+  sim_setup "$FAST"
+  sim_faults '{"createCrash":"kill"}'
+  provision
+  assert_failed_clean CREATE_FAILED 5 100
+  assert_line 'LINUS_ERROR:qm create 100 failed: exit status 137'
+  assert_line 'linus: rollback: VM 100 is only our claim (its qm create never finished): removing it'
+  assert_line 'linus: VM 100 (a qm create that never finished) removed with local-lvm:vm-100-cloudinit local-lvm:vm-100-disk-0'
+  assert_equal "$(sim_vms)" ''
+  assert_equal "$(sim_volumes)" ''
+  [[ ! -e "$(sim_job "$RID")/claim" ]] || fail "the claim is still recorded"
+}
+
 # The storageFull fault makes the allocation fail while /cluster/resources still reports room
 # (as when a thin pool hits its threshold), so the capacity pre-check passes and `qm create`'s
 # worker fails: CREATE_FAILED with the storage's message. INSUFFICIENT_STORAGE is the pre-check's
@@ -214,7 +229,7 @@ linus_value() { # <KEY>
   assert_equal "$(sim_vms | tr '\n' ' ')" '100 101 102 103 104 105 '
   # The claims did collide (every run was told 100) and were retried.
   (($(sim_call_count '^qm create ') > 6)) || fail "no ID collision happened: the test proves nothing"
-  assert_equal "$(sim_call_count '^pvesh get /cluster/nextid')" 6
+  assert_equal "$(sim_call_count '^pvesh get /cluster/nextid --output-format json$')" 6
   assert_equal "$(sim_locks)" ''
   assert_equal "$(sim_orphan_volumes)" ''
 }

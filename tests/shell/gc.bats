@@ -68,6 +68,35 @@ age_vm() { # <vmid> <seconds>
   sed -i -E "s/ctime=[0-9]+/ctime=$(($(date +%s) - $2))/" "$f"
 }
 
+# Waits until VM <vmid> is what a `qm create` stopped half-way through its import leaves:
+# `lock: create` and <count> volumes.
+wait_half_created() { # <vmid> <count>
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [[ "$(sim_conf "$1" 2>/dev/null)" == 'lock: create' && "$(sim_volumes | grep -c "^$1 ")" == "$2" ]] && return 0
+    sleep 0.2
+  done
+  fail "VM $1 never got half-way through its qm create"
+}
+
+# A host crash in the middle of a run's `qm create` (qemu-server 9.2.6 API2/Qemu.pm create_vm:
+# the config written at l.1374 holds only `lock: create`; the worker under lock_config_full,
+# l.1478-1558, has allocated the cloud-init drive and the import's disk and not yet written the full
+# config): the job, its qm create and the worker are killed at once, no trap runs.
+crash_mid_create() { # <run-id>
+  sim_faults '{"createCrash":"hang"}'
+  run sim_host "bash $BUNDLE start --run-id $1 --remote-dir $SIM_REMOTE --disk 8 --ssh-key-b64 $TEST_KEY_B64 --image-url $IMAGE_URL --image-sha256 $IMAGE_SHA --timeout 60"
+  assert_success
+  wait_half_created 100 2
+  local pid
+  pid=$(cat "$SIM_REMOTE/jobs/$1/pid")
+  kill -KILL -- "-$pid"
+  _sim_gone_within "$pid" 10 || fail "the job survived SIGKILL"
+  sim_faults '{}'
+  assert_equal "$(sim_conf 100)" 'lock: create'
+  assert_equal "$(sim_volumes)" $'100 local-lvm:vm-100-cloudinit\n100 local-lvm:vm-100-disk-0'
+}
+
 gc() { # [options]
   run sim_host "bash $BUNDLE gc --remote-dir $SIM_REMOTE $* 2>&1"
 }
@@ -169,6 +198,101 @@ CALLS
   assert_line 'LINUS_CLEANED:150'
   refute_line --regexp '^LINUS_(GC_CANDIDATE|CLEANED|GC_SKIP):151'
   assert_equal "$(sim_vms)" 151
+}
+
+@test "gc removes what a qm create killed mid-way left (a host crash killed the job with it)" {
+  sim_setup "$FAST"
+  crash_mid_create crash-run1
+  gc --older-than 60
+  assert_success
+  assert_line 'LINUS_GC_SKIP:100:young'
+  # The crash two minutes ago, as far as gc can tell (the job directory's mtime).
+  touch -d "@$(($(date +%s) - 120))" "$SIM_REMOTE/jobs/crash-run1"
+  local before
+  before=$(snapshot)
+  sim_clear_calls
+  gc --older-than 60 --dry-run
+  assert_success
+  assert_line 'LINUS_GC_CANDIDATE:100:crash-run1:unfinished-create'
+  refute_line --regexp '^LINUS_(CLEANED|GC_REMOVED_VOLUME):'
+  assert_equal "$(snapshot)" "$before"
+  run sim_calls
+  assert_output 'pvesh get /cluster/resources --type vm --output-format json'
+  sim_clear_calls
+  gc --older-than 60
+  assert_success
+  assert_line 'LINUS_GC_CANDIDATE:100:crash-run1:unfinished-create'
+  assert_line 'LINUS_GC_REMOVED_VOLUME:local-lvm:vm-100-cloudinit'
+  assert_line 'LINUS_GC_REMOVED_VOLUME:local-lvm:vm-100-disk-0'
+  assert_line 'LINUS_CLEANED:100'
+  assert_line 'LINUS_GC_CANDIDATES:1'
+  assert_line 'LINUS_CLEANED_COUNT:1'
+  # Nothing of the run is left, so its job directory (finished by the first gc) goes too.
+  assert_line 'LINUS_GC_REMOVED_JOB:crash-run1'
+  assert_equal "$(sim_vms)" ''
+  assert_equal "$(sim_volumes)" ''
+  assert_equal "$(sim_locks)" ''
+  run sim_calls
+  assert_output - <<'CALLS'
+pvesh get /cluster/resources --type vm --output-format json
+qm config 100
+qm unlock 100
+qm config 100
+pvesm list local-lvm --vmid 100 --content images
+pvesm free local-lvm:vm-100-cloudinit
+pvesm free local-lvm:vm-100-disk-0
+pvesm list local-lvm --vmid 100 --content images
+qm destroy 100 --skiplock 1 --purge 1
+CALLS
+  gc --older-than 0
+  assert_success
+  assert_line 'LINUS_GC_CANDIDATES:0'
+  assert_line 'LINUS_CLEANED_COUNT:0'
+}
+
+@test "cleanup <run-id> removes what its killed qm create left" {
+  sim_setup "$FAST"
+  crash_mid_create crash-run2
+  cleanup crash-run2
+  assert_success
+  assert_line 'LINUS_GC_REMOVED_VOLUME:local-lvm:vm-100-disk-0'
+  assert_line 'LINUS_CLEANED:100'
+  assert_line 'LINUS_CLEANED_COUNT:1'
+  assert_no_leftovers crash-run2
+}
+
+@test "gc leaves a lock: create VM alone while its create runs (it holds the flock), and the finished VM too" {
+  sim_setup "$FAST"
+  # The run died before its qm create wrote a config; another create took the ID meanwhile.
+  fake_job lost-run3 died
+  echo "300 local-lvm $(date +%s)" >"$SIM_REMOTE/jobs/lost-run3/claim"
+  sim_faults '{"createCrash":"hang"}'
+  sim_host "qm create 300 --name other --ide2 local-lvm:cloudinit --scsi0 local-lvm:0,import-from=$IMAGE_FILE --tags other" >/dev/null &
+  FAKE_PIDS+=($!)
+  wait_half_created 300 2
+  gc --older-than 0
+  assert_success
+  assert_line 'LINUS_GC_CANDIDATE:300:lost-run3:unfinished-create'
+  assert_line 'LINUS_GC_SKIP:300:create-in-flight'
+  refute_line 'LINUS_CLEANED:300'
+  refute_line --partial 'LINUS_GC_REMOVED_VOLUME:'
+  refute_line 'LINUS_GC_REMOVED_JOB:lost-run3'
+  assert_equal "$(sim_conf 300)" 'lock: create'
+  assert_equal "$(sim_volumes | grep -c '^300 ')" 2
+  [[ -f "$SIM_REMOTE/jobs/lost-run3/claim" ]] || fail "the claim was dropped while its VM is in doubt"
+  # The other create goes on and finishes: its VM is left alone and the claim forgotten.
+  sim_faults '{}'
+  wait "${FAKE_PIDS[-1]}" || fail "the other qm create failed"
+  gc --older-than 0
+  assert_success
+  refute_line --regexp '^LINUS_(GC_CANDIDATE|GC_SKIP|CLEANED):300'
+  assert_line "linus: run lost-run3's claim: VM 300 is not a half-created VM (qemu on node pve, lock -, tags 1)"
+  run sim_conf 300
+  assert_line 'name: other'
+  assert_line 'tags: other'
+  refute_line --partial 'lock:'
+  assert_equal "$(sim_volumes | grep -c '^300 ')" 2
+  [[ ! -e "$SIM_REMOTE/jobs/lost-run3/claim" ]] || fail "a claim on someone else's VM is still recorded"
 }
 
 @test "gc stops a running leftover of a cancelled run before destroying it" {

@@ -39,7 +39,9 @@ with_request() { # <bash code>
   with_request 'next_vm_id; create_vm'
   assert_failure 5
   assert_output --partial 'error [ID_CLAIM_EXHAUSTED]: VM IDs 100 to 109 were all taken'
-  assert_equal "$(grep -c 'call: qm create' <<<"$output")" 10
+  # 100 came from nextid; each later ID is checked with nextid --vmid before a qm create is tried.
+  assert_equal "$(grep -c 'call: qm create' <<<"$output")" 1
+  assert_equal "$(grep -c 'call: pvesh get /cluster/nextid --vmid' <<<"$output")" 9
 }
 
 @test "a resize that fails silently (exit 0) is caught from the config: RESIZE_FAILED" {

@@ -24,6 +24,8 @@ export interface GcReport {
   dryRun: boolean;
   candidates: Array<{ vmId: number; runId: string; reason: string }>;
   cleaned: number[];
+  // Volumes of a VM whose `qm create` never finished, freed with it.
+  removedVolumes: string[];
   skipped: Array<{ vmId: number; reason: string }>;
   staleJobs: string[];
   staleDownloads: string[];
@@ -42,6 +44,7 @@ export function gcReport(lines: string[], dryRun: boolean): GcReport {
       return { vmId: Number(vmId), runId, reason: reason.join(':') };
     }),
     cleaned: valuesOf(lines, 'LINUS_CLEANED').map(Number),
+    removedVolumes: valuesOf(lines, 'LINUS_GC_REMOVED_VOLUME'),
     skipped: valuesOf(lines, 'LINUS_GC_SKIP').map((value) => {
       const [vmId = '', ...reason] = value.split(':');
       return { vmId: Number(vmId), reason: reason.join(':') };
@@ -54,6 +57,7 @@ export function gcReport(lines: string[], dryRun: boolean): GcReport {
 function describe(report: GcReport): string {
   const out: string[] = [];
   for (const candidate of report.candidates) out.push(`${report.dryRun ? 'would remove' : 'leftover'}: VM ${candidate.vmId} (run ${candidate.runId}, ${candidate.reason})`);
+  for (const volume of report.removedVolumes) out.push(`removed volume ${volume}`);
   for (const vmId of report.cleaned) out.push(`removed VM ${vmId}`);
   for (const skip of report.skipped) out.push(`left alone: VM ${skip.vmId} (${skip.reason})`);
   for (const job of report.staleJobs) out.push(`${report.dryRun ? 'would remove' : 'removed'} the record of finished run ${job}`);

@@ -26,12 +26,17 @@ function readJson(file: string): unknown {
   }
 }
 
+// sim/faults.json as it is now (a test may change it while a call runs).
+export function readFaults(paths: SimPaths): Faults {
+  return faultsSchema.parse(readJson(paths.faultsJson) ?? {});
+}
+
 export function loadContext(env: NodeJS.ProcessEnv = process.env): ToolContext {
   const root = env[SIM_ENV.root];
   if (!root) throw new PveDie(`${SIM_ENV.root} is not set: run this through the simulated host's shell`);
   const paths = simPaths(root);
   const settings = hostSettingsSchema.parse(readJson(paths.hostJson) ?? {});
-  const faults = faultsSchema.parse(readJson(paths.faultsJson) ?? {});
+  const faults = readFaults(paths);
   const node = env[SIM_ENV.node] ?? settings.nodes[0]?.name ?? 'pve';
   return {
     paths,

@@ -3,6 +3,7 @@ import { isDriveKey, type ConfigSection } from './config-format.js';
 import type { ToolContext } from './context.js';
 import { paramExc, PveDie } from './die.js';
 import { imageInfo } from './image-size.js';
+import { createCrashPoint } from './create-crash.js';
 import { reportImport } from './import-progress.js';
 import { parseDrive, printDrive } from './property-string.js';
 import { isFileStorage, storageConfig, storageDir } from './storage-config.js';
@@ -111,7 +112,12 @@ export async function createDisks(
       }
       const volume = await allocVolume(ctx, storage.id, vmid, size, info?.guest ? { guest: info.guest } : {});
       result.volids.push(volume.volid);
-      if (info) reportImport(ctx, size, source, info.format, shownVolumePath(storage, volume.volname));
+      if (info) {
+        const target = shownVolumePath(storage, volume.volname);
+        reportImport(ctx, size, source, info.format, target, 0, 50);
+        await createCrashPoint(ctx);
+        reportImport(ctx, size, source, info.format, target, 51, 100);
+      }
       result.created[key] = printDrive(volume.volid, { ...keys, size: String(size) });
       ctx.out(`${key}: successfully created disk '${result.created[key]}'\n`);
       continue;

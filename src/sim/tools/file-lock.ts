@@ -11,12 +11,14 @@ export interface LockOptions {
   heldElsewhere?: boolean;
 }
 
-function holderAlive(file: string): boolean {
+// Whether the lock in <file> is held: its holder's pid is alive (an flock dies with its holder,
+// so a zombie waiting to be reaped holds nothing).
+export function holderAlive(file: string): boolean {
   try {
     const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
     if (!Number.isInteger(pid) || pid <= 0) return true;
     process.kill(pid, 0);
-    return true;
+    return !isZombie(pid);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // ENOENT: released meanwhile; EPERM: alive but not ours.
@@ -24,16 +26,28 @@ function holderAlive(file: string): boolean {
   }
 }
 
-function tryAcquire(file: string): boolean {
+function isZombie(pid: number): boolean {
   try {
-    fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    // flock dies with its holder; an O_EXCL file does not, so a dead holder's file is removed.
-    if (!holderAlive(file)) fs.rmSync(file, { force: true });
+    return /^\d+ \(.*\) Z/s.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
     return false;
   }
+}
+
+function tryAcquire(file: string): boolean {
+  // A dead holder's file is removed and the lock taken at once: a flock dies with its holder, so
+  // a real host would not wait (or say `trying to acquire lock...`) for it.
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (holderAlive(file)) return false;
+      fs.rmSync(file, { force: true });
+    }
+  }
+  return false;
 }
 
 // Tools.pm `lock_file_full`: an exclusive lock across processes (an O_EXCL file holding the pid,

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { dispatch, type CommandTree } from './command-table.js';
 import type { ToolContext } from './context.js';
-import { PveDie } from './die.js';
+import { paramExc, PveDie } from './die.js';
 import { parseParams } from './getopt.js';
 import { nodeStorageEntries } from './pvesh-storage.js';
-import { isFileStorage, storageConfig, storageDir } from './storage-config.js';
+import { isFileStorage, storageConfig, storageDir, type StorageConfig } from './storage-config.js';
 import { VMID_PROP } from './vm-schema.js';
 import { allocVolume, findVolume, freeVolume, listVolumes, parseVolid, shownVolumePath } from './volumes.js';
 
@@ -49,13 +49,36 @@ async function pathCmd(ctx: ToolContext, args: string[]): Promise<number> {
   return 0;
 }
 
-// `$print_content`: volumes with a VMID first, columns sized to the longest volid.
+// pve-storage `parse_id` (the `pve-storage-id` format).
+function verifyStorageId(value: string): void {
+  if (value.length < 2) throw new Error(`storage ID '${value}' cannot be shorter than 2 characters\n`);
+  if (!/^[a-z][a-z0-9\-_.]*[a-z0-9]$/i.test(value)) throw new Error(`storage ID '${value}' contains illegal characters\n`);
+}
+
+// Plugin.pm `verify_content` (the `pve-storage-content` format; dir allows every type).
+const CONTENT_TYPES = ['images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', 'none', 'import'];
+function verifyContent(value: string): void {
+  if (!CONTENT_TYPES.includes(value)) throw new Error(`invalid content type '${value}'\n`);
+}
+
+const STORAGE_PROP = { type: 'string', format: verifyStorageId } as const;
+
+// Content.pm `index` (Storage.pm `volume_list`: the content types the storage has, sorted by
+// lowercased volid) printed by pvesm.pm `$print_content`: volumes with a VMID first, columns sized
+// to the longest volid and the largest size. Only volumes (images) are simulated: iso, vztmpl,
+// backup, snippets and import files are not listed.
 async function list(ctx: ToolContext, args: string[]): Promise<number> {
-  const params = parseParams(args, { storage: { type: 'string' }, content: str, vmid: { ...VMID_PROP, optional: true } }, ['storage']);
-  storageConfig(ctx.paths, params.storage as string);
-  const volumes = listVolumes(ctx.paths).filter((volume) => volume.storage === params.storage && (params.vmid === undefined || volume.vmid === Number(params.vmid)));
+  const params = parseParams(args, { storage: STORAGE_PROP, content: { ...str, format: verifyContent }, vmid: { ...VMID_PROP, optional: true } }, ['storage']);
+  const storage = storageConfig(ctx.paths, params.storage as string);
+  const wanted = params.content === undefined || params.content === 'images';
+  const volumes = listVolumes(ctx.paths)
+    .filter((volume) => wanted && storage.content.includes('images') && volume.storage === storage.id)
+    // A storage that is not shared is a separate pool on each node.
+    .filter((volume) => storage.shared || volume.node === undefined || volume.node === ctx.node)
+    .filter((volume) => params.vmid === undefined || volume.vmid === Number(params.vmid))
+    .sort((a, b) => (a.volid.toLowerCase() < b.volid.toLowerCase() ? -1 : a.volid.toLowerCase() > b.volid.toLowerCase() ? 1 : 0));
   const nameWidth = Math.max(0, ...volumes.map((volume) => volume.volid.length));
-  const sizeWidth = Math.max(0, ...volumes.map((volume) => String(volume.size).length));
+  const sizeWidth = String(Math.max(0, ...volumes.map((volume) => volume.size))).length;
   const row = (a: string, b: string, c: string, d: string) => `${a.padEnd(nameWidth)} ${b.padEnd(7)} ${c.padEnd(9)} ${d.padStart(sizeWidth)}`;
   ctx.out(`${row('Volid', 'Format', 'Type', 'Size')} VMID\n`);
   for (const volume of volumes) ctx.out(`${row(volume.volid, volume.format, 'images', String(volume.size))} ${volume.vmid}\n`);
@@ -80,11 +103,40 @@ async function alloc(ctx: ToolContext, args: string[]): Promise<number> {
   return 0;
 }
 
+// Plugin.pm / LvmThinPlugin.pm `parse_volname` for the volume names the simulator allocates.
+function checkVolname(storage: StorageConfig, volname: string): void {
+  if (isFileStorage(storage)) {
+    if (!/^\d+\/\S+$/.test(volname) && !/^(iso|vztmpl|backup|snippets|import)\/[^/]+$/.test(volname)) {
+      throw new PveDie(`unable to parse directory volume name '${volname}'`);
+    }
+  } else if (!/^(vm|base)-\d+-\S+$/.test(volname)) {
+    throw new PveDie(`unable to parse lvm volume name '${volname}'`);
+  }
+}
+
+// Content.pm `delete`: the volume ID is checked (400s, then `storage_config` and `parse_volname`
+// dies), then a worker runs `vdisk_free` and prints `Removed volume '<volid>'`. pvesm.pm `free`
+// has no `$upid_exit`, so the command exits 0 even when the worker fails. An LVM volume that is
+// not there is skipped silently (LvmThinPlugin `free_image`); a missing file is only a warning
+// (Plugin `free_image`), on stdout like everything a worker prints.
 async function free(ctx: ToolContext, args: string[]): Promise<number> {
-  const params = parseParams(args, { volume: { type: 'string' }, delay: { type: 'integer', optional: true }, storage: str }, ['volume']);
-  const volid = params.volume as string;
-  if (!findVolume(ctx.paths, volid)) throw new PveDie(`no such volume '${volid}'`);
-  freeVolume(ctx, volid);
+  const params = parseParams(args, { volume: { type: 'string' }, delay: { type: 'integer', optional: true, minimum: 1, maximum: 30 }, storage: { ...STORAGE_PROP, optional: true } }, ['volume']);
+  const volume = params.volume as string;
+  let volid = volume;
+  if (volume.includes(':')) {
+    const parsed = parseVolid(volume);
+    if (!parsed) throw paramExc({ volume: `unable to parse volume ID '${volume}'\n` });
+    if (params.storage !== undefined && parsed.storage !== params.storage) throw paramExc({ volume: `storage ID mismatch (${parsed.storage} != ${params.storage})\n` });
+  } else {
+    if (params.storage === undefined) throw paramExc({ volume: 'no storage specified - incomplete volume ID' });
+    volid = `${params.storage}:${volume}`;
+  }
+  const { storage: storageId, volname } = parseVolid(volid) as { storage: string; volname: string };
+  const storage = storageConfig(ctx.paths, storageId);
+  checkVolname(storage, volname);
+  if (findVolume(ctx.paths, volid)) freeVolume(ctx, volid);
+  else if (isFileStorage(storage)) ctx.out(`disk image '${shownVolumePath(storage, volname)}' does not exist\n`);
+  ctx.out(`Removed volume '${volid}'\n`);
   return 0;
 }
 

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startCli, startTarget, type Target } from '../../helpers/driver.js';
+import { leftovers, runCli, startCli, startTarget, type Target } from '../../helpers/driver.js';
+import { waitFor } from '../../helpers/local-runner.js';
 
 describe('linus gc', () => {
   let target: Target;
@@ -71,5 +72,46 @@ describe('linus gc', () => {
     const result = await runCli(['gc', ...target.flags(), '--older-than', 'soon', '--dry-run', '--json']);
     expect(result.code).toBe(1);
     expect(result.json().error.message).toMatch(/--older-than/);
+  });
+});
+
+// qemu-server 9.2.6 API2/Qemu.pm create_vm: `lock: create` first (l.1374), the worker allocates the
+// disks and writes the full config last (l.1478-1558). A host crash in between leaves an untagged
+// VM and its volumes; the job directory's claim lets gc find them.
+describe('linus gc after a host crash in the middle of qm create', () => {
+  let target: Target;
+  let vmid: number;
+
+  beforeAll(async () => {
+    target = await startTarget();
+    target.simHost.setFaults({ createCrash: 'hang' });
+    const crashed = startCli(['provision', ...target.flags(), ...target.vmFlags('crashed'), '--json']);
+    // Half-way: the config holds only `lock: create` and the import's disk is allocated.
+    vmid = await waitFor(() => {
+      const vm = target.simHost.listVms().find((entry) => entry.config.lock === 'create');
+      return vm && target.simHost.volumes().some((volume) => volume.vmid === vm.vmid && volume.volid.endsWith('-disk-0')) ? vm.vmid : undefined;
+    }, 60_000);
+    const jobsDir = path.join(target.info.remoteDir, 'jobs');
+    const job = fs.readdirSync(jobsDir).find((id) => fs.readFileSync(path.join(jobsDir, id, 'state'), 'utf8').trim() === 'running');
+    expect(job).toBeDefined();
+    const pid = Number(fs.readFileSync(path.join(jobsDir, job as string, 'pid'), 'utf8'));
+    // The driver, then the job with its qm create: all at once, no trap runs.
+    crashed.child.kill('SIGKILL');
+    await crashed.result;
+    process.kill(-pid, 'SIGKILL');
+    target.simHost.clearFaults();
+    expect(target.simHost.vmConfig(vmid)).toEqual({ lock: 'create' });
+  }, 120_000);
+  afterAll(async () => target.dispose());
+
+  it('gc --yes removes the half-created VM with its volumes and leaves no lock', async () => {
+    const storage = target.info.storage;
+    const result = await runCli(['gc', ...target.flags(), '--older-than', '0', '--yes', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = result.json();
+    expect(report.candidates).toEqual([{ vmId: vmid, runId: expect.any(String), reason: 'unfinished-create' }]);
+    expect(report.cleaned).toEqual([vmid]);
+    expect(report.removedVolumes).toEqual([`${storage}:vm-${vmid}-cloudinit`, `${storage}:vm-${vmid}-disk-0`]);
+    expect(leftovers(target)).toEqual({ vms: [], volumes: [], locks: [], runningJobs: [] });
   });
 });

@@ -82,6 +82,43 @@ describe('fault injection', () => {
     expect(h.volumes()).toEqual([]);
   });
 
+  // API2/Qemu.pm create_vm l.1374 (create_and_lock_config writes `lock: create`) and l.1478-1558 (the
+  // worker allocates under lock_config_full and writes the full config last): killed in between.
+  it('createCrash kill: qm create dies mid-import; the lock: create config and its volumes stay, the flock dies with it', async () => {
+    const { host: h, run } = await makeHost({ lockTimeoutMs: 600 });
+    h.setFaults({ createCrash: 'kill' });
+    const result = await run(`qm create 100 --ide2 local-lvm:cloudinit --scsi0 local-lvm:0,import-from=${fixture.image} --tags linus; echo "exit $?"`);
+    expect(result.stdout).toContain('(50.00%)\n');
+    expect(result.stdout).not.toContain('(51.00%)');
+    expect(result.stdout.endsWith('exit 137\n')).toBe(true);
+    expect(result.stderr).toMatch(/Killed/);
+    expect(h.vmConfig(100)).toEqual({ lock: 'create' });
+    expect(h.volumes().map((volume) => volume.volid)).toEqual(['local-lvm:vm-100-cloudinit', 'local-lvm:vm-100-disk-0']);
+    expect(h.locks()).toEqual(['100: create']);
+    h.clearFaults();
+    // Nobody holds the flock any more: no `trying to acquire lock...`.
+    expect(await run('qm unlock 100')).toEqual({ stdout: '', stderr: '', code: 0 });
+    expect(h.vmConfig(100)).toEqual({});
+  });
+
+  it('createCrash hang: qm create waits mid-import holding the flock, and finishes once the fault is gone', async () => {
+    const { host: h, run } = await makeHost({ lockTimeoutMs: 600 });
+    h.setFaults({ createCrash: 'hang' });
+    const create = run(`qm create 100 --ide2 local-lvm:cloudinit --scsi0 local-lvm:0,import-from=${fixture.image} --tags linus`);
+    await waitFor(() => (h.volumes().length === 2 ? true : undefined), 20_000);
+    expect(h.vmConfig(100)).toEqual({ lock: 'create' });
+    expect(h.locks()).toEqual(['/var/lock/qemu-server/lock-100.conf', '100: create']);
+    expect(await run('qm unlock 100')).toEqual({
+      stdout: '',
+      stderr: "trying to acquire lock...\ncan't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout\n",
+      code: 255,
+    });
+    h.clearFaults();
+    expect((await create).code).toBe(0);
+    expect(h.vmConfig(100)).toMatchObject({ tags: 'linus', scsi0: 'local-lvm:vm-100-disk-0,size=2252M' });
+    expect(h.locks()).toEqual([]);
+  });
+
   it('storageFull and real capacity make allocation fail with the lvcreate text', async () => {
     const { host: h, run } = await makeHost({ storageCapacity: { local: 10 * 1024 ** 3, 'local-lvm': 10 * 1024 ** 3 } });
     const full = "unable to create VM 100 - lvcreate 'pve/vm-100-disk-0' error:   Cannot create new thin volume, free space in thin pool pve/data reached threshold.\n";

@@ -356,6 +356,79 @@ describe.each([
   });
 });
 
+// pve-storage 9.1.7 `PVE/CLI/pvesm.pm` (`$print_content` l.197-240, `free` l.656 without
+// `$upid_exit`), `PVE/API2/Storage/Content.pm` (`index`, `delete` l.453: a worker printing
+// `Removed volume`), `Storage.pm` `volume_list` (content types of the storage, sorted by lowercased
+// volid); qemu-server `destroy_vm` (`--skiplock` passes a `lock: create` config).
+describe('pvesm list and free, and a half-created VM removed by hand', () => {
+  let host: SimHost;
+  let run: (cmd: string) => Promise<{ stdout: string; stderr: string; code: number }>;
+  beforeAll(async () => {
+    host = await createSimHost();
+    run = localRunner(host).exec;
+  });
+  afterAll(async () => {
+    await host?.dispose();
+    fs.rmSync(host.root, { recursive: true, force: true });
+  });
+
+  // Perl `cmp` on lowercased volids: `vm-100-...` sorts before `vm-1000-...` ('-' < '0').
+  it('lists volumes with a VMID first, printf widths, and only the content types the storage has', async () => {
+    expect((await run('qm create 100 --scsi0 local-lvm:1 --ide2 local-lvm:cloudinit && qm create 1000 --scsi0 local-lvm:2')).code).toBe(0);
+    expect(await run('pvesm list local-lvm')).toEqual({
+      stdout:
+        'Volid                      Format  Type            Size VMID\n' +
+        'local-lvm:vm-100-cloudinit raw     images       4194304 100\n' +
+        'local-lvm:vm-100-disk-0    raw     images    1073741824 100\n' +
+        'local-lvm:vm-1000-disk-0   raw     images    2147483648 1000\n',
+      stderr: '',
+      code: 0,
+    });
+    expect((await run('pvesm list local-lvm --vmid 100 --content images')).stdout).toBe(
+      'Volid                      Format  Type            Size VMID\n' +
+        'local-lvm:vm-100-cloudinit raw     images       4194304 100\n' +
+        'local-lvm:vm-100-disk-0    raw     images    1073741824 100\n',
+    );
+    // The stock `local` has no images content: nothing but the header.
+    expect(await run('pvesm list local --content images')).toEqual({ stdout: 'Volid Format  Type      Size VMID\n', stderr: '', code: 0 });
+    expect(await run('pvesm list local-lvm --content disks')).toEqual({
+      stdout: '',
+      stderr: "400 Parameter verification failed.\ncontent: invalid format - invalid content type 'disks'\n\npvesm list <storage> [OPTIONS]\n",
+      code: 255,
+    });
+    expect(await run('pvesm list nosuch')).toEqual({ stdout: '', stderr: "storage 'nosuch' does not exist\n", code: 255 });
+  });
+
+  it('frees a volume in a worker: exit 0 even when there is nothing to free', async () => {
+    expect(await run('pvesm free local-lvm:vm-1000-disk-0')).toEqual({
+      stdout: '  Logical volume "vm-1000-disk-0" successfully removed.\nRemoved volume \'local-lvm:vm-1000-disk-0\'\n',
+      stderr: '',
+      code: 0,
+    });
+    expect(host.volumes().map((volume) => volume.volid)).not.toContain('local-lvm:vm-1000-disk-0');
+    expect(await run('pvesm free local-lvm:vm-1000-disk-0')).toEqual({ stdout: "Removed volume 'local-lvm:vm-1000-disk-0'\n", stderr: '', code: 0 });
+    expect(await run('pvesm free local:1000/vm-1000-disk-0.raw')).toEqual({
+      stdout: "disk image '/var/lib/vz/images/1000/vm-1000-disk-0.raw' does not exist\nRemoved volume 'local:1000/vm-1000-disk-0.raw'\n",
+      stderr: '',
+      code: 0,
+    });
+    expect(await run('pvesm free vm-1000-disk-0')).toEqual({
+      stdout: '',
+      stderr: '400 Parameter verification failed.\nvolume: no storage specified - incomplete volume ID\npvesm free <volume> [OPTIONS]\n',
+      code: 255,
+    });
+    expect(await run('pvesm free local-lvm:disk-1')).toEqual({ stdout: '', stderr: "unable to parse lvm volume name 'disk-1'\n", code: 255 });
+  });
+
+  it('destroys a lock: create config only with --skiplock 1', async () => {
+    fs.writeFileSync(host.paths.vmConfig('pve', 101), 'lock: create\n');
+    expect(await run('qm destroy 101 --purge 1')).toEqual({ stdout: '', stderr: 'VM is locked (create)\n', code: 255 });
+    expect(await run('qm destroy 101 --skiplock 1 --purge 1')).toEqual({ stdout: 'purging VM 101 from related configurations..\n', stderr: '', code: 0 });
+    expect(host.vmConfig(101)).toBeUndefined();
+    expect(host.locks()).toEqual([]);
+  });
+});
+
 describe('a simulated two-node cluster', () => {
   let host: SimHost;
   beforeAll(async () => {

@@ -59,6 +59,8 @@ sim_teardown() {
   [[ -n "${SIM_ROOT:-}" && -d "$SIM_ROOT" ]] || return 0
   local f pid i
   local -a pids=()
+  # A `qm create` held half-way by the createCrash hang fault goes on and ends.
+  rm -f "$SIM_ROOT/sim/faults.json"
   for f in "$SIM_REMOTE"/jobs/*/pid; do
     [[ -f "$f" ]] || continue
     pid=$(<"$f")
@@ -164,11 +166,14 @@ sim_orphan_volumes() {
   done < <(sim_volumes)
 }
 
-# Held per-VM lock files and `lock:` lines in configs.
+# Held per-VM lock files (holder alive: a flock dies with its holder) and `lock:` lines in configs.
 sim_locks() {
-  local f
+  local f pid
   for f in "$SIM_ROOT"/var/lock/qemu-server/lock-*.conf; do
-    [[ -e "$f" ]] && echo "${f#"$SIM_ROOT"}"
+    [[ -e "$f" ]] || continue
+    pid=$(cat "$f" 2>/dev/null) || continue
+    [[ "$pid" =~ ^[1-9][0-9]*$ ]] && ! _sim_alive "$pid" && continue
+    echo "${f#"$SIM_ROOT"}"
   done
   grep -H '^lock:' "$SIM_ROOT"/etc/pve/nodes/*/qemu-server/*.conf 2>/dev/null || true
 }
