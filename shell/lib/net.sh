@@ -166,7 +166,8 @@ plan_address_discovery() {
     log "address: a probe of $PROBE_CIDR on $GUEST_NET, then the neighbour table by MAC (no storage holds snippets for the guest agent)"
     return 0
   fi
-  die IP_DISCOVERY_UNAVAILABLE "no way to learn the address of a DHCP guest on $GUEST_NET: the ${SPEC[os]} image has no guest agent, no storage on node ${SPEC[node]} holds snippets to install one, and the node has no address on $GUEST_NET to probe it from"
+  local no_agent="the ${SPEC[os]} image has no guest agent and no storage on node ${SPEC[node]} holds snippets to install one"
+  die IP_DISCOVERY_UNAVAILABLE "no way to learn the address of a DHCP guest on $GUEST_NET: ${SPEC[no_agent_why]:-$no_agent}, and the node has no address on $GUEST_NET to probe it from"
 }
 
 # Step 1 for a static --ip: nothing may answer there yet (§15.14). The node asks for it (when it

@@ -87,8 +87,32 @@ clone_check() {
   # shellcheck disable=SC2154 # VMR is an associative array (lib/ops-common.sh)
   SPEC[node]=${VMR[node]}
   capacity_place "${VMR[node]}" "${SPEC[storage]}" "$bridge" "$memory" $(((bytes + 1024 ** 3 - 1) / 1024 ** 3)) 1 "${SPEC[force]}"
+  _clone_plan_address "$net0"
   ((SPEC[full])) && kind=full
   log "template $tpl on node ${VMR[node]}: $kind clone to storage ${SPEC[storage]}"
+}
+
+# How the clone's address will be found, decided before `qm clone` as a provision decides it
+# (lib/net.sh): the template's agent setting says whether an agent will answer (linus adds no
+# vendor-data to a clone), its net0 names the network, and --ip or its ipconfig0 the address.
+_clone_plan_address() { # <template net0>
+  local keep_ip=${SPEC[ip]} ipconfig agent
+  [[ ",$1," =~ ,bridge=([^,]+), ]] && SPEC["bridge"]=${BASH_REMATCH[1]}
+  SPEC["vlan"]=""
+  [[ ",$1," =~ ,tag=([0-9]+), ]] && SPEC["vlan"]=${BASH_REMATCH[1]}
+  agent=$(_tpl_get agent || true)
+  SPEC["image_agent"]=0
+  [[ "$agent" =~ ^(enabled=)?(1|on|yes|true)(,|$) ]] && SPEC["image_agent"]=1
+  # No vendor-data for a clone: its agent is the template's business.
+  SPEC["no_agent_why"]="template ${SPEC[template]} does not enable the guest agent"
+  if [[ -z "$keep_ip" ]]; then
+    ipconfig=$(_tpl_get ipconfig0 || true)
+    if [[ ",$ipconfig," =~ ,ip=([0-9.]+/[0-9]+), ]]; then SPEC[ip]=${BASH_REMATCH[1]}; else SPEC[ip]=dhcp; fi
+  fi
+  check_bridge
+  plan_address_discovery
+  check_ip_free
+  SPEC[ip]=$keep_ip
 }
 
 # `qm clone` is the claim: an ID taken meanwhile moves on to the next one (bounded).
@@ -204,7 +228,7 @@ clone_run() {
   start_deadline
   wait_for_ip "$VM_ID" "$VM_MAC"
   clone_step 7 ssh
-  wait_for_ssh
+  wait_for_ssh "$VM_ID" "$VM_MAC"
   clone_step 8 report
 }
 

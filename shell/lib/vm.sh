@@ -36,7 +36,7 @@ YAML
 choose_snippets_storage() {
   local want=${SPEC[snippets_storage]:-}
   SNIPPETS_STORAGE=""
-  [[ "${SPEC[image_agent]}" != 1 ]] || return 0
+  [[ "${SPEC[image_agent]}" != 1 && -z "${SPEC[no_agent_why]:-}" ]] || return 0
   if [[ -z "$want" ]]; then
     SNIPPETS_STORAGE=${FACTS[snippets]:-}
     return 0

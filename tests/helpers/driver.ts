@@ -65,13 +65,13 @@ export interface Target extends RunningSandbox {
   dispose(): Promise<void>;
 }
 
-// A simulated host behind a real SSH endpoint, with short boot and agent timeouts for speed.
+// A simulated host behind a real SSH endpoint, with short boot, agent install and agent timeouts for speed.
 export async function startTarget(options: SandboxOptions = {}, settings: Record<string, unknown> = {}): Promise<Target> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-driver-'));
   const running = await startSandboxServices(dir, options);
   const hostJson = running.simHost.paths.hostJson;
   const current = JSON.parse(fs.readFileSync(hostJson, 'utf8')) as Record<string, unknown>;
-  fs.writeFileSync(hostJson, JSON.stringify(hostSettingsSchema.parse({ ...current, bootDelayMs: 300, agentPingTimeoutMs: 300, ...settings })));
+  fs.writeFileSync(hostJson, JSON.stringify(hostSettingsSchema.parse({ ...current, bootDelayMs: 300, agentPingTimeoutMs: 300, agentInstallDelayMs: 500, ...settings })));
   const { info } = running;
   return {
     ...running,

@@ -11,15 +11,14 @@ import { startRelay, startTarget, type Target } from '../../helpers/driver.js';
 describe('following a job across dropped connections', () => {
   let target: Target;
   beforeAll(async () => {
-    target = await startTarget();
+    // A slow boot keeps the job running through several short waits after the drop.
+    target = await startTarget({}, { bootDelayMs: 5000 });
   });
   afterAll(async () => target.dispose());
 
   it('resumes from the last offset: every step is shown exactly once and the VM is reported', async () => {
     const { info } = target;
     const relay = await startRelay(info.port);
-    // A slow agent keeps the job running through several short waits after the drop.
-    target.simHost.setFaults({ agent: { delayMs: 5000 }, neighbour: false });
     try {
       const spec = vmSpecSchema.parse({ name: 'resumed', sshKey: `${info.identityFile}.pub`, imageUrl: info.imageUrl, imageSha256: info.imageSha256 });
       const args = provisionerArgs(targetSchema.parse({ host: info.host, remoteDir: info.remoteDir }), spec, readPublicKeys(`${info.identityFile}.pub`), false);
@@ -49,7 +48,6 @@ describe('following a job across dropped connections', () => {
       const steps = events.filter((event) => event.kind === 'step').map((event) => (event as { step: string }).step);
       expect(steps).toEqual(['1/9:validate', '2/9:image', '3/9:claim', '4/9:create', '5/9:cloudinit', '6/9:start', '7/9:ip', '8/9:ssh', '9/9:report']);
     } finally {
-      target.simHost.clearFaults();
       await relay.close();
     }
   });

@@ -45,7 +45,8 @@ function suite(transport: 'embedded' | 'sshd') {
   const vmCli = (...args: string[]) => runCli(['vm', ...args, ...target.flags(), '--json']);
 
   beforeAll(async () => {
-    target = await startTarget({ sshd: transport === 'sshd', existingVms: 1 });
+    // Prepared (snippets on local): linus' vendor-data gives the VMs an agent, so `list` has addresses.
+    target = await startTarget({ sshd: transport === 'sshd', existingVms: 1, prepared: true });
     vm = await provisionVm(target, `ops-${transport}`);
   }, 120_000);
   afterAll(async () => target.dispose());
