@@ -38,7 +38,7 @@ CONFIRMATION_REQUIRED|16|Pass --yes, or run on a terminal and type the VM's name
 VM_ON_OTHER_NODE|17|qm only acts on the node it runs on: map that node to its address with --node-address <node>=<host>[:port] (see docs/vm.md).
 VM_NOT_OWNED|18|linus only changes VMs it created (tag 'linus'): pass --foreign to act on this VM anyway.
 VM_OP_FAILED|5|Read the Proxmox message above; fix what it names and run again.
-STATE_TIMEOUT|6|The VM did not reach the state in time: raise --timeout, or use 'linus vm shutdown --force' / 'linus vm stop'.
+STATE_TIMEOUT|6|The VM did not reach the state in time: raise --timeout, or pass --force to 'linus vm shutdown' / 'linus vm reboot', or use 'linus vm stop'.
 CAPACITY_EXCEEDED|10|The node's memory or the storage would be more than 90 % used: free resources, pick another --node/--storage, or pass --force.
 CANCELLED|130|The run was cancelled and rolled back; run again when ready.
 CONNECTION_FAILED|20|Check --host/--port and that sshd runs on the Proxmox host.

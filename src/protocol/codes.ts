@@ -36,7 +36,7 @@ export const ERROR_CODES = {
   VM_ON_OTHER_NODE: { exitCode: 17, transient: false, remediation: 'qm only acts on the node it runs on: map that node to its address with --node-address <node>=<host>[:port] (see docs/vm.md).' },
   VM_NOT_OWNED: { exitCode: 18, transient: false, remediation: "linus only changes VMs it created (tag 'linus'): pass --foreign to act on this VM anyway." },
   VM_OP_FAILED: { exitCode: 5, transient: false, remediation: 'Read the Proxmox message above; fix what it names and run again.' },
-  STATE_TIMEOUT: { exitCode: 6, transient: false, remediation: "The VM did not reach the state in time: raise --timeout, or use 'linus vm shutdown --force' / 'linus vm stop'." },
+  STATE_TIMEOUT: { exitCode: 6, transient: false, remediation: "The VM did not reach the state in time: raise --timeout, or pass --force to 'linus vm shutdown' / 'linus vm reboot', or use 'linus vm stop'." },
   CAPACITY_EXCEEDED: { exitCode: 10, transient: false, remediation: "The node's memory or the storage would be more than 90 % used: free resources, pick another --node/--storage, or pass --force." },
   CANCELLED: { exitCode: 130, transient: false, remediation: 'The run was cancelled and rolled back; run again when ready.' },
   // Driver: connection, host key and protocol errors.
