@@ -72,7 +72,7 @@ claim_check() { # <vmid> <run-id>
     return 0
   fi
   VM_CONFIG=$PVE_OUT
-  if _claim_tagged "$2"; then
+  if config_has_run_tag "$2"; then
     CLAIM_STATE=tagged
   elif _claim_config_bare; then
     CLAIM_STATE=claim
@@ -80,18 +80,6 @@ claim_check() { # <vmid> <run-id>
     # shellcheck disable=SC2034 # read by rollback (vm.sh) and gc.sh
     CLAIM_STATE=other
   fi
-}
-
-# Whether VM_CONFIG carries the tag linus-<run-id> (Proxmox accepts ; , and space between tags).
-_claim_tagged() { # <run-id>
-  local tags tag
-  local -a list=()
-  tags=$(config_get tags) || return 1
-  read -ra list <<<"${tags//[;,]/ }"
-  for tag in "${list[@]}"; do
-    [[ "$tag" == "linus-$1" ]] && return 0
-  done
-  return 1
 }
 
 # Removes VM <vmid> after claim_check found it to be only the claim. `qm unlock` takes the VM's

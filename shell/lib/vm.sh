@@ -222,17 +222,22 @@ size_bytes() { # <size>
   esac
 }
 
-# Whether VM_CONFIG carries this run's tag (Proxmox accepts ; , and space between tags, and may
-# keep them in any case: `qm create` stores them as passed).
-config_is_ours() {
+# Whether VM_CONFIG carries the tag linus-<run-id> (Proxmox accepts ; , and space between tags,
+# and may keep them in any case: `qm create` stores them as passed).
+config_has_run_tag() { # <run-id>
   local tags tag
   local -a list=()
   tags=$(config_get tags) || return 1
   read -ra list <<<"${tags//[;,]/ }"
   for tag in "${list[@]}"; do
-    [[ "${tag,,}" == "linus-${SPEC[run_id]}" ]] && return 0
+    [[ "${tag,,}" == "linus-$1" ]] && return 0
   done
   return 1
+}
+
+# Whether VM_CONFIG carries this run's tag.
+config_is_ours() {
+  config_has_run_tag "${SPEC[run_id]}"
 }
 
 # Grows scsi0, then reads the config once and checks the size: `qm resize` exits 0 even when it
