@@ -1,5 +1,5 @@
 // JSONSchema.pm `check_prop` for the scalar parameters qm/pvesh take: the same checks in the same
-// order (type, format, pattern, min/max, enum) with the same messages.
+// order (type, format, pattern, maxLength, min/max, enum) with the same messages.
 export interface Prop {
   type: 'string' | 'integer' | 'number' | 'boolean';
   optional?: boolean;
@@ -7,6 +7,7 @@ export interface Prop {
   minimum?: number;
   maximum?: number;
   pattern?: RegExp;
+  maxLength?: number;
   // A registered format: throws an Error whose message is the Perl die text (usually ending in \n).
   format?: (value: string, path: string) => void;
   // Getopt takes the value as optional (`name:s`), e.g. an interactive password.
@@ -42,6 +43,10 @@ export function checkProp(path: string, prop: Prop, value: string, errors: Recor
   }
   if (prop.pattern && !prop.pattern.test(value)) {
     errors[path] = 'value does not match the regex pattern';
+    return;
+  }
+  if (prop.maxLength !== undefined && value.length > prop.maxLength) {
+    errors[path] = `value may only be ${prop.maxLength} characters long`;
     return;
   }
   if (NUMBER.test(value)) {

@@ -4,7 +4,8 @@ import type { ToolContext } from './context.js';
 import { paramExc, PveDie } from './die.js';
 import { parseParams } from './getopt.js';
 import { nodeStorageEntries } from './pvesh-storage.js';
-import { isFileStorage, storageConfig, storageDir, type StorageConfig } from './storage-config.js';
+import { verifyStorageContentList, verifyStorageId } from './formats.js';
+import { isFileStorage, pluginContentTypes, readStorageCfg, storageConfig, storageDir, writeStorageContent, type StorageConfig } from './storage-config.js';
 import { VMID_PROP } from './vm-schema.js';
 import { allocVolume, findVolume, freeVolume, listVolumes, parseVolid, shownVolumePath } from './volumes.js';
 
@@ -140,11 +141,52 @@ async function free(ctx: ToolContext, args: string[]): Promise<number> {
   return 0;
 }
 
+// pvesm.pm `set` → API2/Storage/Config.pm `update` (9.x l.335-412): the cmddef has no output
+// formatter, so success prints nothing. What dies inside lock_storage_config is prefixed
+// "update storage failed: " (Storage.pm l.242-250). Of the plugin options only content (and the
+// digest guard) are simulated: other options are refused as unknown.
+async function set(ctx: ToolContext, args: string[]): Promise<number> {
+  const params = parseParams(
+    args,
+    {
+      storage: { type: 'string', format: verifyStorageId },
+      content: { type: 'string', optional: true, format: verifyStorageContentList },
+      digest: { type: 'string', optional: true, maxLength: 64 },
+    },
+    ['storage'],
+  );
+  const failed = (message: string) => new PveDie(`update storage failed: ${message}`);
+  const { storages, digest } = readStorageCfg(ctx.paths);
+  // l.352 SectionConfig::assert_if_modified → Tools.pm l.868-874.
+  if (params.digest && params.digest !== digest) throw failed('detected modified configuration - file changed by other user? Try again.');
+  // l.354 storage_config (Storage.pm l.252-262).
+  const storage = storages.find((entry) => entry.id === params.storage);
+  if (!storage) throw failed(`storage '${params.storage}' does not exist`);
+  if (params.content === undefined) return 0;
+  // l.361 check_config → Plugin.pm decode_value l.470-496: a type the plugin cannot hold is a
+  // warning and dropped; what remains must not mix none with others, nor be empty unless none is valid.
+  const valid = pluginContentTypes(storage.type, ctx.settings.version);
+  const content: string[] = [];
+  for (const item of params.content.split(/[\s,;]+/).filter(Boolean)) {
+    if (!valid.includes(item)) {
+      ctx.err(`storage does not support content type '${item}'\n`);
+      continue;
+    }
+    if (!content.includes(item)) content.push(item);
+  }
+  if (content.includes('none') && content.length > 1) throw failed("unable to combine 'none' with other content types");
+  if (content.length === 0 && !valid.includes('none')) throw failed("storage does not support content type 'none'");
+  // encode_value (l.543-557): `none` for an empty set.
+  writeStorageContent(ctx.paths, storage.id, content.filter((item) => item !== 'none'));
+  return 0;
+}
+
 const PVESM: CommandTree = {
   alloc: { usage: 'pvesm alloc <storage> <vmid> <filename> <size> [OPTIONS]', load: async () => alloc },
   free: { usage: 'pvesm free <volume> [OPTIONS]', load: async () => free },
   list: { usage: 'pvesm list <storage> [OPTIONS]', load: async () => list },
   path: { usage: 'pvesm path <volume>', load: async () => pathCmd },
+  set: { usage: 'pvesm set <storage> [OPTIONS]', load: async () => set },
   status: { usage: 'pvesm status  [OPTIONS]', load: async () => status },
 };
 

@@ -66,3 +66,48 @@ export function isFileStorage(storage: StorageConfig): boolean {
 export function storageDir(paths: SimPaths, storage: StorageConfig): string {
   return path.join(paths.root, storage.props.path ?? `/mnt/pve/${storage.id}`);
 }
+
+// The content types each plugin can hold: `plugindata` content->[0] of pve-storage
+// PVE/Storage/*Plugin.pm (9.x: DirPlugin l.25-39, NFSPlugin l.54-67, CIFSPlugin l.113-126,
+// CephFSPlugin l.117-121, LvmThinPlugin l.34, LVMPlugin l.409, ZFSPoolPlugin l.57, ISCSIPlugin
+// l.335, RBDPlugin l.414, PBSPlugin l.33). `import` came to the file plugins with pve-storage 8.2.8
+// (commits d955a46, 974081c), after the simulator's 8.2 profile.
+export function pluginContentTypes(type: string, version: string): string[] {
+  const file = ['images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', ...(version === '8.2' ? [] : ['import'])];
+  const table: Record<string, string[]> = {
+    dir: [...file, 'none'],
+    btrfs: [...file, 'none'],
+    nfs: file,
+    cifs: file,
+    glusterfs: file,
+    cephfs: ['vztmpl', 'iso', 'backup', 'snippets', ...(version === '8.2' ? [] : ['import'])],
+    lvmthin: ['images', 'rootdir'],
+    lvm: ['images', 'rootdir'],
+    zfspool: ['images', 'rootdir'],
+    rbd: ['images', 'rootdir'],
+    zfs: ['images'],
+    iscsi: ['images', 'none'],
+    iscsidirect: ['images', 'none'],
+    pbs: ['backup', 'none'],
+    esxi: ['import'],
+  };
+  return table[type] ?? [];
+}
+
+// Writes one section's `content` line (SectionConfig.pm write_config l.1715-1804 writes the whole
+// file; only this line differs here): replaced in place, or added after the section's last line.
+export function writeStorageContent(paths: SimPaths, id: string, content: string[]): void {
+  const raw = fs.existsSync(paths.storageCfg) ? fs.readFileSync(paths.storageCfg, 'utf8') : '';
+  const lines = raw.split('\n');
+  const line = `\tcontent ${content.length > 0 ? content.join(',') : 'none'}`;
+  const start = lines.findIndex((text) => new RegExp(`^\\S+:\\s*${id.replace(/[.]/g, '\\.')}\\s*$`).test(text));
+  if (start < 0) throw new PveDie(`storage '${id}' does not exist`);
+  let end = start + 1;
+  while (end < lines.length && /^\s+\S/.test(lines[end] as string)) end += 1;
+  const at = lines.slice(start + 1, end).findIndex((text) => /^\s+content(\s|$)/.test(text));
+  if (at >= 0) lines[start + 1 + at] = line;
+  else lines.splice(end, 0, line);
+  const tmp = `${paths.storageCfg}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, lines.join('\n'));
+  fs.renameSync(tmp, paths.storageCfg);
+}

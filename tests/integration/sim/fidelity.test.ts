@@ -617,3 +617,70 @@ describe('tags as Proxmox stores them', () => {
     expect(host.vmConfig(100)?.tags).toBe('web;linus;b');
   });
 });
+
+// pve-storage PVE/CLI/pvesm.pm `set` → API2/Storage/Config.pm `update` (9.x l.335-412, 8.3.6 the
+// same): no output on success; errors inside lock_storage_config are prefixed "update storage
+// failed: " (Storage.pm l.242-250); Plugin.pm `decode_value` (l.470-496) only warns about a
+// content type the plugin cannot hold and drops it.
+describe.each([
+  ['8.4', 'iso,import,vztmpl,backup'],
+  ['8.2', 'iso,vztmpl,backup'],
+] as const)('pvesm set on a simulated PVE %s host', (version, stock) => {
+  let host: SimHost;
+  const run = (cmd: string) => localRunner(host).exec(cmd);
+  const content = async (storage: string) => (JSON.parse((await run(`pvesh get /storage/${storage} --output-format json`)).stdout) as { content: string }).content;
+  beforeAll(async () => {
+    host = await createSimHost({ settings: { version } });
+  });
+  afterAll(async () => {
+    await host?.dispose();
+    if (host) fs.rmSync(host.root, { recursive: true, force: true });
+  });
+
+  it('adds snippets to the dir storage silently, keeping its other content types, and the digest changes', async () => {
+    expect(await content('local')).toBe(stock);
+    const before = (JSON.parse((await run('pvesh get /storage/local --output-format json')).stdout) as { digest: string }).digest;
+    expect(await run(`pvesm set local --content ${stock},snippets --digest ${before}`)).toEqual({ stdout: '', stderr: '', code: 0 });
+    expect(await content('local')).toBe(`${stock},snippets`);
+    const resources = JSON.parse((await run('pvesh get /cluster/resources --type storage --output-format json')).stdout) as Array<{ storage: string; content: string }>;
+    expect(resources.find((entry) => entry.storage === 'local')?.content).toBe(`${stock},snippets`);
+    // Config.pm l.352 assert_if_modified → Tools.pm l.868-874.
+    expect(await run(`pvesm set local --content ${stock} --digest ${before}`)).toEqual({
+      stdout: '',
+      stderr: 'update storage failed: detected modified configuration - file changed by other user? Try again.\n',
+      code: 255,
+    });
+    expect(await content('local')).toBe(`${stock},snippets`);
+  });
+
+  it('only warns about a content type the plugin cannot hold (lvmthin and snippets) and keeps the rest', async () => {
+    expect(await run('pvesm set local-lvm --content images,rootdir,snippets')).toEqual({ stdout: '', stderr: "storage does not support content type 'snippets'\n", code: 0 });
+    expect(await content('local-lvm')).toBe('images,rootdir');
+    expect(await run('pvesm set local-lvm --content snippets')).toEqual({
+      stdout: '',
+      stderr: "storage does not support content type 'snippets'\nupdate storage failed: storage does not support content type 'none'\n",
+      code: 255,
+    });
+    expect(await content('local-lvm')).toBe('images,rootdir');
+  });
+
+  it('import is a dir content type only from pve-storage 8.2.8 on (commit d955a46)', async () => {
+    const result = await run('pvesm set local --content iso,import');
+    expect(result).toEqual(version === '8.2' ? { stdout: '', stderr: "storage does not support content type 'import'\n", code: 0 } : { stdout: '', stderr: '', code: 0 });
+    expect(await content('local')).toBe(version === '8.2' ? 'iso' : 'iso,import');
+  });
+
+  it('refuses an unknown content type, none with others, and an unknown storage', async () => {
+    // JSONSchema.pm check_format of 'pve-storage-content-list' → Plugin.pm verify_content l.372-385.
+    expect(await run('pvesm set local --content iso,bogus')).toEqual({
+      stdout: '',
+      stderr: "400 Parameter verification failed.\ncontent: invalid format - invalid content type 'bogus'\n\npvesm set <storage> [OPTIONS]\n",
+      code: 255,
+    });
+    expect(await run('pvesm set local --content none,iso')).toEqual({ stdout: '', stderr: "update storage failed: unable to combine 'none' with other content types\n", code: 255 });
+    expect(await run('pvesm set nosuch --content iso')).toEqual({ stdout: '', stderr: "update storage failed: storage 'nosuch' does not exist\n", code: 255 });
+    expect((await run('pvesm set local --digest 0123456789012345678901234567890123456789012345678901234567890123456789')).stderr).toBe(
+      '400 Parameter verification failed.\ndigest: value may only be 64 characters long\npvesm set <storage> [OPTIONS]\n',
+    );
+  });
+});
