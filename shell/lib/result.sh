@@ -10,17 +10,17 @@ _code_table() {
 INVALID_SPEC|1|Fix the named parameter and run again.
 MISSING_DEPENDENCY|2|Install the named tool on the Proxmox host (it ships with Proxmox VE).
 UNSUPPORTED_PVE|2|Use Proxmox VE 8.0 or newer (8.x or 9.x).
-STORAGE_NOT_FOUND|3|Pick a storage listed by 'pvesm status' that is enabled on the node and has 'images' content.
-BRIDGE_NOT_FOUND|3|Pick a bridge listed by 'pvesh get /nodes/<node>/network --type any_bridge'.
+STORAGE_NOT_FOUND|3|Pick a storage listed by 'pvesm status' that is enabled on the node and has 'images' content ('linus doctor' shows each storage's content and the fix for snippets).
+BRIDGE_NOT_FOUND|3|Pick a bridge listed by 'pvesh get /nodes/<node>/network --type any_bridge' ('linus doctor' lists them with the node's address on each).
 NODE_NOT_FOUND|3|Pick a node listed by 'pvesh get /nodes'.
-IP_DISCOVERY_UNAVAILABLE|3|Nothing on this host can tell a DHCP guest's address: run 'linus doctor --fix' (it enables snippets on a dir storage so linus can add the guest agent), or give a static --ip A.B.C.D/N --gateway G.
+IP_DISCOVERY_UNAVAILABLE|3|Nothing on this host can tell a DHCP guest's address: 'linus doctor' shows why, and 'linus doctor --fix' enables snippets on a dir storage so linus can add the guest agent; or give a static --ip A.B.C.D/N --gateway G.
 NODE_OFFLINE|4|Bring the node back online or pick another node.
 CREATE_FAILED|5|Read the Proxmox message above; fix the storage or configuration it names and run again.
 RESIZE_FAILED|5|Check free space on the storage and run again.
 START_FAILED|5|Read the Proxmox message above ('qm start' output); check the bridge and the node's resources.
 LOCK_TIMEOUT|5|Another task holds the VM lock; wait for it to finish and run again.
 ID_CLAIM_EXHAUSTED|5|Many VMs are being created at once; run again.
-IP_TIMEOUT|6|Install qemu-guest-agent in the image (or use a storage with snippets content so linus can add it), check DHCP on the bridge, or raise --timeout.
+IP_TIMEOUT|6|Install qemu-guest-agent in the image (or enable snippets on a storage so linus can add it: 'linus doctor --fix'), check DHCP on the bridge, or raise --timeout.
 SSH_TIMEOUT|6|The VM has an address but port 22 does not answer: check the VLAN, firewall and cloud-init, or raise --timeout.
 IMAGE_DOWNLOAD_FAILED|7|Check that the Proxmox host can reach the image URL, or pass --image-url for a mirror.
 IMAGE_CHECKSUM_MISMATCH|8|The image does not match its published checksum: check --image-url/--image-sha256 or try a mirror.
@@ -48,6 +48,7 @@ AUTH_FAILED|22|Check --user and --identity (or the ssh-agent / LINUS_SSH_PASSWOR
 PROTOCOL_ERROR|23|The host-side output was incomplete or from another linus version; run again, and report it if it persists.
 UPLOAD_FAILED|24|Check free space and permissions of the remote directory on the Proxmox host.
 CONFIG_INVALID|25|Fix the named setting in the config file or environment.
+HOST_NOT_READY|27|Run the fix each failed check names ('linus doctor' prints them; 'linus doctor --fix' applies the safe ones), then run 'linus doctor' again.
 SANDBOX_FAILED|26|Run 'linus sandbox down' and try again; see docs/simulator.md.
 INTERNAL|70|This is a bug in linus: please report it with the output above.
 TABLE

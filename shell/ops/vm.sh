@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# linus host-side VM operations for Proxmox VE (`linus vm ...`, `linus capacity`): reports LINUS_*
+# linus host-side VM operations for Proxmox VE (`linus vm ...`, `linus capacity`, `linus doctor`): reports LINUS_*
 # lines (docs/protocol.md, docs/vm.md). Runs on a Proxmox node as root; qm acts on this node's VMs.
 #
 # Usage: vm.sh list|capacity [--remote-dir DIR]
@@ -12,6 +12,8 @@
 #        vm.sh place [--node auto|N] [--storage S] [--bridge B] [--memory MIB] [--disk GIB] [--count N] [--force]
 #        vm.sh run [clone options]     clone a template as a job and follow it (like the provisioner)
 #        vm.sh wait|cancel|cleanup <run-id> [--remote-dir DIR] ...
+#        vm.sh doctor [--node N] [--storage S] [--snippets-storage S] [--bridge B] [--vlan N] [--os OS]
+#        vm.sh doctor-fix <storage> --content LIST     the one safe fix doctor offers (docs/doctor.md)
 #        vm.sh version
 # The whole file sits in one { } block, so replacing it never changes a run in progress.
 {
@@ -61,6 +63,8 @@ source "$LIB_DIR/ops-delete.sh" # linus:include lib/ops-delete.sh
 source "$LIB_DIR/ops-capacity.sh" # linus:include lib/ops-capacity.sh
 # shellcheck source=shell/lib/ops-clone.sh
 source "$LIB_DIR/ops-clone.sh" # linus:include lib/ops-clone.sh
+# shellcheck source=shell/lib/ops-doctor.sh
+source "$LIB_DIR/ops-doctor.sh" # linus:include lib/ops-doctor.sh
 
 ERR_WHERE=""
 
@@ -154,12 +158,14 @@ main() {
     wait) cmd_wait "$@" ;;
     cancel) cmd_cancel "$@" ;;
     cleanup) cmd_cleanup "$@" ;;
+    doctor) cmd_doctor "$@" ;;
+    doctor-fix) cmd_doctor_fix "$@" ;;
     version) cmd_version ;;
     _job) cmd_job "$@" ;;
     *)
       local what
       shown what "$cmd"
-      die INVALID_SPEC "unknown command $what (commands: list capacity place status config power set resize delete run wait cancel cleanup version)"
+      die INVALID_SPEC "unknown command $what (commands: list capacity place status config power set resize delete run wait cancel cleanup doctor doctor-fix version)"
       ;;
   esac
 }

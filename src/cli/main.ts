@@ -11,6 +11,7 @@ import { provisionCommand } from './commands/provision.js';
 import { sandboxCommand } from './commands/sandbox.js';
 import { vmCommand } from './commands/vm.js';
 import { capacityCommand } from './commands/capacity.js';
+import { doctorCommand } from './commands/doctor.js';
 import { writeJsonError } from './json-errors.js';
 
 export function buildCli(argv: string[]): Argv {
@@ -22,6 +23,7 @@ export function buildCli(argv: string[]): Argv {
     .command(sandboxCommand)
     .command(vmCommand)
     .command(capacityCommand)
+    .command(doctorCommand)
     .command(agentPlanCommand)
     .command(mcpConfigCommand)
     .demandCommand(1, 'Name a command.')

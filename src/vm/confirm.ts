@@ -11,3 +11,13 @@ export async function confirmByName(vmId: number, name: string, linus: boolean):
     rl.close();
   }
 }
+
+// Asks on the terminal; true only when <word> is typed exactly.
+export async function confirmTyped(question: string, word: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(`${question} Type ${word} to confirm: `)).trim() === word;
+  } finally {
+    rl.close();
+  }
+}
