@@ -8,7 +8,8 @@
 
 # What the last doctor_try saw: the code and message its refusal died with (empty when it
 # passed), its last log line, the LINUS_WARNING lines it printed, and the facts and decisions it
-# left behind (FACT_<key>, ADDR_AGENT, PROBE_CIDR, SNIPPETS_STORAGE).
+# left behind (FACT_<key>, ADDR_AGENT, PROBE_CIDR, SNIPPETS_STORAGE, and PVE_LINE: the first line
+# of the last Proxmox answer it read).
 TRY_CODE=""
 TRY_MSG=""
 TRY_LOG=""
@@ -36,6 +37,8 @@ _try_dump() { # <code> <message>
   printf 'CODE=%s\nMSG=%s\n' "$1" "$2"
   for key in "${!FACTS[@]}"; do printf 'FACT_%s=%s\n' "$key" "${FACTS[$key]}"; done
   printf 'ADDR_AGENT=%s\nPROBE_CIDR=%s\nSNIPPETS_STORAGE=%s\n' "$ADDR_AGENT" "$PROBE_CIDR" "$SNIPPETS_STORAGE"
+  one_line key "${PVE_OUT%%$'\n'*}" 300
+  printf 'PVE_LINE=%s\n' "$key"
 }
 
 # Runs a provisioner function in a subshell where die records the refusal (the first one wins:
@@ -149,9 +152,9 @@ _doctor_tools() {
 }
 
 _doctor_version() {
-  local line=""
+  local line
   doctor_try check_pve_version
-  pve pveversion && line=${PVE_OUT%%$'\n'*}
+  line=${TRY_STATE[PVE_LINE]:-}
   if [[ -n "$TRY_CODE" ]]; then
     _check pve.version fail "$TRY_MSG" "upgrade the host to Proxmox VE 8 or 9 (pve7to8 --full, then the Proxmox upgrade guide)"
   else

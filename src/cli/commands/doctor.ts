@@ -22,7 +22,8 @@ interface DoctorFlags extends VmFlags {
   os?: string;
 }
 
-const flagsSchema = z.object({ vlan: z.number().int().min(1).max(4094, { error: 'must be an integer from 1 to 4094' }).optional() });
+const VLAN_RULE = { error: 'must be an integer from 1 to 4094' };
+const flagsSchema = z.object({ vlan: z.number(VLAN_RULE).int(VLAN_RULE).min(1, VLAN_RULE).max(4094, VLAN_RULE).optional() });
 
 function outcomeData(outcome: OpOutcome): unknown[] {
   if (!outcome.ok) throw new LinusError({ code: outcome.error.code, message: outcome.error.message, remediation: outcome.error.remediation, exitCode: outcome.error.exitCode });
