@@ -25,6 +25,10 @@ readonly SNIPPETS_TYPES=" dir btrfs nfs cifs cephfs glusterfs "
 readonly IMAGES_TYPES=" dir btrfs nfs cifs glusterfs lvm lvmthin zfspool zfs rbd "
 # Where no storage of the node can take snippets: a new one (not a safe fix, never applied).
 readonly NEW_SNIPPETS_STORAGE="pvesm add dir linus-snippets --path /var/lib/linus-snippets --content snippets"
+# The default --cpu x86-64-v2-AES is qemu64 plus these flags (/proc/cpuinfo names), and
+# qemu-server adds `enforce` for KVM guests, so a host CPU without one of them cannot start the VM
+# (qemu-server 9.x CPUConfig.pm l.67-74, l.928-931). x86-64-v2 is the same without aes.
+readonly CPU_V2_FLAGS="popcnt pni sse4_1 sse4_2 ssse3"
 # Below this much free space in the remote dir a new image download may not fit.
 readonly REMOTE_DIR_MIN_FREE_KIB=$((3 * 1024 * 1024))
 # Package of each tool the provisioner calls (Proxmox VE on Debian).
@@ -254,6 +258,29 @@ _doctor_cluster() {
   fi
 }
 
+# cpu.x86-64-v2: whether the node's CPU runs the default --cpu x86-64-v2-AES (and x86-64-v2, which
+# the RHEL 9 family needs).
+_doctor_cpu() {
+  local node=${SPEC[node]} flags flag lacking=""
+  if ! pve pvesh get "/nodes/$node/status" --output-format json; then
+    _check cpu.x86-64-v2 warn "cannot read the CPU flags of node $node: $(pve_message)"
+    return 0
+  fi
+  flags=$(perl -MJSON::PP -e 'my $d = eval { decode_json(do { local $/; <STDIN> }) }; exit 1 unless ref $d eq "HASH" && ref $d->{cpuinfo} eq "HASH";
+    my $f = $d->{cpuinfo}{flags} // ""; $f =~ s/[^\w ]//g; print $f' <<<"$PVE_OUT") || flags=""
+  for flag in $CPU_V2_FLAGS; do
+    [[ " $flags " == *" $flag "* ]] || lacking+=" $flag"
+  done
+  if [[ -n "$lacking" ]]; then
+    _check cpu.x86-64-v2 fail "the CPU of node $node lacks${lacking}: no x86-64-v2 CPU type (the default x86-64-v2-AES) starts there, and rocky and almalinux cannot run" \
+      "provision with --cpu kvm64 (ubuntu and debian only)"
+  elif [[ " $flags " != *" aes "* ]]; then
+    _check cpu.x86-64-v2 fail "the CPU of node $node has x86-64-v2 but no aes: the default --cpu x86-64-v2-AES does not start there" "provision with --cpu x86-64-v2"
+  else
+    _check cpu.x86-64-v2 ok "the CPU of node $node has x86-64-v2 and aes: the default --cpu x86-64-v2-AES starts, rocky and almalinux run"
+  fi
+}
+
 # storage.snippets: where vendor-data that installs the guest agent would go (choose_snippets_storage
 # for an image without the agent), and the safe fix when there is none.
 _doctor_snippets() {
@@ -375,12 +402,13 @@ cmd_doctor() {
   _doctor_tools
   _doctor_version
   if _doctor_cluster; then
+    _doctor_cpu
     _doctor_snippets
     _doctor_bridges
     _doctor_address
   else
     local id
-    for id in node.local node.memory storage.images storage.snippets "bridge.${SPEC[bridge]}" network.address-discovery; do
+    for id in node.local node.memory storage.images cpu.x86-64-v2 storage.snippets "bridge.${SPEC[bridge]}" network.address-discovery; do
       _check "$id" skip "not checked: no node to check"
     done
   fi

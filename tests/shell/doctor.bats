@@ -37,7 +37,7 @@ sim_setup_vm() { # [settings JSON]
   assert_line 'LINUS_RESULT:SUCCESS'
   run check_of node.online
   assert_output --partial '"message":"node '"'"'pve'"'"' is offline","status":"fail"'
-  for id in node.local storage.images storage.snippets bridge.vmbr0 network.address-discovery; do
+  for id in node.local storage.images cpu.x86-64-v2 storage.snippets bridge.vmbr0 network.address-discovery; do
     run check_of "$id"
     assert_output --partial '"message":"not checked: no node to check","status":"skip"'
   done
@@ -102,4 +102,27 @@ sim_setup_vm() { # [settings JSON]
   ops doctor-fix local --content iso,import,vztmpl,backup,snippets
   assert_line 'LINUS_DATA:{"changed":false,"content":"iso,import,vztmpl,backup,snippets","op":"doctor-fix","storage":"local"}'
   refute_line --partial 'call: pvesm set'
+}
+
+# The simulated node's CPU has every flag, so the other answers come from a recorded
+# /nodes/<node>/status reply through the one Proxmox door, pve() (nvm-style seam override).
+cpu_check_with_flags() { # <cpuinfo flags>
+  run bash -c '
+    source "$1"
+    WORK_DIR=$(mktemp -d)
+    pve() { PVE_OUT="{\"cpuinfo\":{\"flags\":\"$FLAGS\",\"model\":\"x\"}}" PVE_ERR="" PVE_RC=0; }
+    SPEC[node]=pve
+    _doctor_cpu
+    cat "$WORK_DIR/doctor.data"; rm -rf "$WORK_DIR"' _ "$REPO_ROOT/shell/ops/vm.sh"
+}
+
+@test "cpu.x86-64-v2 fails where the node's CPU lacks aes or an x86-64-v2 flag (qemu-server enforces the model's flags)" {
+  FLAGS="fpu sse sse2 pni ssse3 sse4_1 sse4_2 popcnt aes" cpu_check_with_flags
+  assert_output --partial '"status":"ok"'
+  FLAGS="fpu sse sse2 pni ssse3 sse4_1 sse4_2 popcnt" cpu_check_with_flags
+  assert_output --partial '"fix":"provision with --cpu x86-64-v2","id":"cpu.x86-64-v2","kind":"check","message":"the CPU of node pve has x86-64-v2 but no aes'
+  assert_output --partial '"status":"fail"'
+  FLAGS="fpu sse sse2 pni aes" cpu_check_with_flags
+  assert_output --partial '"message":"the CPU of node pve lacks popcnt sse4_1 sse4_2 ssse3: no x86-64-v2 CPU type'
+  assert_output --partial '"fix":"provision with --cpu kvm64 (ubuntu and debian only)"'
 }

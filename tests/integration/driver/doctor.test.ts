@@ -6,7 +6,7 @@ import { describeWithSshd } from '../../helpers/require-sshd.js';
 
 // The check ids docs/doctor.md documents, in the order doctor reports them.
 const CHECK_IDS = [
-  'tools.host', 'tools.download', 'tools.perl-json', 'pve.version', 'node.online', 'node.local', 'node.memory', 'storage.images',
+  'tools.host', 'tools.download', 'tools.perl-json', 'pve.version', 'node.online', 'node.local', 'node.memory', 'storage.images', 'cpu.x86-64-v2',
   'storage.snippets', 'bridge.vmbr0', 'network.address-discovery', 'remote-dir', 'image-cache', 'clock',
 ];
 const STOCK_LOCAL = 'iso,import,vztmpl,backup';
