@@ -33,7 +33,7 @@ readonly CPU_V2_FLAGS="popcnt pni sse4_1 sse4_2 ssse3"
 readonly REMOTE_DIR_MIN_FREE_KIB=$((3 * 1024 * 1024))
 # Package of each tool the provisioner calls (Proxmox VE on Debian).
 declare -grA TOOL_PACKAGE=([qm]=qemu-server [pvesh]=pve-manager [pvesm]=libpve-storage-perl [pveversion]=pve-manager
-  [flock]=util-linux [sha256sum]=coreutils [sha512sum]=coreutils [base64]=coreutils [perl]=perl [curl]=curl [wget]=wget)
+  [flock]=util-linux [sha256sum]=coreutils [sha512sum]=coreutils [base64]=coreutils)
 
 # The state a try leaves: key=value lines (facts hold no newlines; see _facts_program).
 _try_dump() { # <code> <message>

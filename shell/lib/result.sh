@@ -48,8 +48,8 @@ AUTH_FAILED|22|Check --user and --identity (or the ssh-agent / LINUS_SSH_PASSWOR
 PROTOCOL_ERROR|23|The host-side output was incomplete or from another linus version; run again, and report it if it persists.
 UPLOAD_FAILED|24|Check free space and permissions of the remote directory on the Proxmox host.
 CONFIG_INVALID|25|Fix the named setting in the config file or environment.
-HOST_NOT_READY|27|Run the fix each failed check names ('linus doctor' prints them; 'linus doctor --fix' applies the safe ones), then run 'linus doctor' again.
 SANDBOX_FAILED|26|Run 'linus sandbox down' and try again; see docs/simulator.md.
+HOST_NOT_READY|27|Run the fix each failed check names ('linus doctor' prints them; 'linus doctor --fix' applies the safe ones), then run 'linus doctor' again.
 INTERNAL|70|This is a bug in linus: please report it with the output above.
 TABLE
 }

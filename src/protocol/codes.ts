@@ -47,9 +47,9 @@ export const ERROR_CODES = {
   PROTOCOL_ERROR: { exitCode: 23, transient: false, remediation: 'The host-side output was incomplete or from another linus version; run again, and report it if it persists.' },
   UPLOAD_FAILED: { exitCode: 24, transient: true, remediation: 'Check free space and permissions of the remote directory on the Proxmox host.' },
   CONFIG_INVALID: { exitCode: 25, transient: false, remediation: 'Fix the named setting in the config file or environment.' },
+  SANDBOX_FAILED: { exitCode: 26, transient: false, remediation: "Run 'linus sandbox down' and try again; see docs/simulator.md." },
   // linus doctor: a check failed (the checks say which, and what fixes each).
   HOST_NOT_READY: { exitCode: 27, transient: false, remediation: "Run the fix each failed check names ('linus doctor' prints them; 'linus doctor --fix' applies the safe ones), then run 'linus doctor' again." },
-  SANDBOX_FAILED: { exitCode: 26, transient: false, remediation: "Run 'linus sandbox down' and try again; see docs/simulator.md." },
   INTERNAL: { exitCode: 70, transient: false, remediation: 'This is a bug in linus: please report it with the output above.' },
 } as const satisfies Record<string, { exitCode: number; transient: boolean; remediation: string }>;
 

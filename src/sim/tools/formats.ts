@@ -98,20 +98,3 @@ export function verifyIpConfig(value: string, path: string): void {
   const keys = Object.keys(errors).sort();
   if (keys.length > 0) fail(`format error\n${keys.map((key) => `${key}: ${errors[key]}\n`).join('')}`);
 }
-
-// `pve-storage-id` (parse_id, JSONSchema.pm l.292-305).
-export function verifyStorageId(value: string): void {
-  if (value.length < 2) fail(`storage ID '${value}' cannot be shorter than 2 characters\n`);
-  if (!/^[a-z][a-z0-9\-_.]*[a-z0-9]$/i.test(value)) fail(`storage ID '${value}' contains illegal characters\n`);
-}
-
-// Every content type some plugin holds: pve-storage Plugin.pm `verify_content` checks against
-// the dir plugin's list (l.372-385) and lets `import` through.
-const CONTENT_TYPES = ['images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', 'none', 'import'];
-
-// `pve-storage-content-list`: each item of split_list (JSONSchema.pm check_format l.999-1004).
-export function verifyStorageContentList(value: string): void {
-  for (const item of value.split(/[\s,;]+/).filter(Boolean)) {
-    if (!CONTENT_TYPES.includes(item)) fail(`invalid content type '${item}'\n`);
-  }
-}

@@ -4,7 +4,6 @@ import type { ToolContext } from './context.js';
 import { paramExc, PveDie } from './die.js';
 import { parseParams } from './getopt.js';
 import { nodeStorageEntries } from './pvesh-storage.js';
-import { verifyStorageContentList, verifyStorageId } from './formats.js';
 import { isFileStorage, pluginContentTypes, readStorageCfg, storageConfig, storageDir, writeStorageContent, type StorageConfig } from './storage-config.js';
 import { VMID_PROP } from './vm-schema.js';
 import { allocVolume, findVolume, freeVolume, listVolumes, parseVolid, shownVolumePath } from './volumes.js';
@@ -60,6 +59,11 @@ function verifyStorageId(value: string): void {
 const CONTENT_TYPES = ['images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', 'none', 'import'];
 function verifyContent(value: string): void {
   if (!CONTENT_TYPES.includes(value)) throw new Error(`invalid content type '${value}'\n`);
+}
+
+// `pve-storage-content-list`: each item of split_list (JSONSchema.pm check_format l.999-1004).
+function verifyContentList(value: string): void {
+  for (const item of value.split(/[\s,;]+/).filter(Boolean)) verifyContent(item);
 }
 
 const STORAGE_PROP = { type: 'string', format: verifyStorageId } as const;
@@ -149,8 +153,8 @@ async function set(ctx: ToolContext, args: string[]): Promise<number> {
   const params = parseParams(
     args,
     {
-      storage: { type: 'string', format: verifyStorageId },
-      content: { type: 'string', optional: true, format: verifyStorageContentList },
+      storage: STORAGE_PROP,
+      content: { type: 'string', optional: true, format: verifyContentList },
       digest: { type: 'string', optional: true, maxLength: 64 },
     },
     ['storage'],
