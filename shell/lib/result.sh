@@ -13,7 +13,7 @@ UNSUPPORTED_PVE|2|Use Proxmox VE 8.0 or newer (8.x or 9.x).
 STORAGE_NOT_FOUND|3|Pick a storage listed by 'pvesm status' that is enabled on the node and has 'images' content ('linus doctor' shows each storage's content and the fix for snippets).
 BRIDGE_NOT_FOUND|3|Pick a bridge listed by 'pvesh get /nodes/<node>/network --type any_bridge' ('linus doctor' lists them with the node's address on each).
 NODE_NOT_FOUND|3|Pick a node listed by 'pvesh get /nodes'.
-IP_DISCOVERY_UNAVAILABLE|3|Nothing on this host can tell a DHCP guest's address: 'linus doctor' shows why, and 'linus doctor --fix' enables snippets on a dir storage so linus can add the guest agent; or give a static --ip A.B.C.D/N --gateway G.
+IP_DISCOVERY_UNAVAILABLE|3|Nothing on this host can tell a DHCP guest's address: run 'linus doctor --fix' (it enables snippets on a dir storage so linus can add the guest agent; 'linus doctor' alone shows why), or give a static --ip A.B.C.D/N --gateway G.
 NODE_OFFLINE|4|Bring the node back online or pick another node.
 CREATE_FAILED|5|Read the Proxmox message above; fix the storage or configuration it names and run again.
 RESIZE_FAILED|5|Check free space on the storage and run again.

@@ -10,7 +10,7 @@ export const ERROR_CODES = {
   STORAGE_NOT_FOUND: { exitCode: 3, transient: false, remediation: "Pick a storage listed by 'pvesm status' that is enabled on the node and has 'images' content ('linus doctor' shows each storage's content and the fix for snippets)." },
   BRIDGE_NOT_FOUND: { exitCode: 3, transient: false, remediation: "Pick a bridge listed by 'pvesh get /nodes/<node>/network --type any_bridge' ('linus doctor' lists them with the node's address on each)." },
   NODE_NOT_FOUND: { exitCode: 3, transient: false, remediation: "Pick a node listed by 'pvesh get /nodes'." },
-  IP_DISCOVERY_UNAVAILABLE: { exitCode: 3, transient: false, remediation: "Nothing on this host can tell a DHCP guest's address: 'linus doctor' shows why, and 'linus doctor --fix' enables snippets on a dir storage so linus can add the guest agent; or give a static --ip A.B.C.D/N --gateway G." },
+  IP_DISCOVERY_UNAVAILABLE: { exitCode: 3, transient: false, remediation: "Nothing on this host can tell a DHCP guest's address: run 'linus doctor --fix' (it enables snippets on a dir storage so linus can add the guest agent; 'linus doctor' alone shows why), or give a static --ip A.B.C.D/N --gateway G." },
   NODE_OFFLINE: { exitCode: 4, transient: false, remediation: 'Bring the node back online or pick another node.' },
   CREATE_FAILED: { exitCode: 5, transient: false, remediation: 'Read the Proxmox message above; fix the storage or configuration it names and run again.' },
   RESIZE_FAILED: { exitCode: 5, transient: false, remediation: 'Check free space on the storage and run again.' },
