@@ -15,6 +15,8 @@ TRY_MSG=""
 TRY_LOG=""
 TRY_WARNINGS=()
 declare -gA TRY_STATE=()
+# Whether --bridge failed its check (address discovery is then not checked).
+BRIDGE_FAILED=0
 # The safe fix for snippets, when one exists: `pvesm set <storage> --content <content>`.
 FIX_STORAGE=""
 FIX_CONTENT=""
@@ -37,12 +39,12 @@ declare -grA TOOL_PACKAGE=([qm]=qemu-server [pvesh]=pve-manager [pvesm]=libpve-s
 
 # The state a try leaves: key=value lines (facts hold no newlines; see _facts_program).
 _try_dump() { # <code> <message>
-  local key
+  local key line
   printf 'CODE=%s\nMSG=%s\n' "$1" "$2"
   for key in "${!FACTS[@]}"; do printf 'FACT_%s=%s\n' "$key" "${FACTS[$key]}"; done
   printf 'ADDR_AGENT=%s\nPROBE_CIDR=%s\nSNIPPETS_STORAGE=%s\n' "$ADDR_AGENT" "$PROBE_CIDR" "$SNIPPETS_STORAGE"
-  one_line key "${PVE_OUT%%$'\n'*}" 300
-  printf 'PVE_LINE=%s\n' "$key"
+  one_line line "${PVE_OUT%%$'\n'*}" 300
+  printf 'PVE_LINE=%s\n' "$line"
 }
 
 # Runs a provisioner function in a subshell where die records the refusal (the first one wins:
@@ -208,7 +210,7 @@ _doctor_resources() { # <mode> <arg...>
 _doctor_cluster() {
   local node others="" name status type content total used message fix
   if ! pve pvesh get /cluster/resources --output-format json; then
-    _check node.online fail "cannot read /cluster/resources: $(pve_message)" "systemctl status pve-cluster pveproxy"
+    _check node.online fail "cannot read /cluster/resources: $(pve_message)" "systemctl status pve-cluster"
     return 1
   fi
   RESOURCES_JSON=$PVE_OUT
@@ -339,6 +341,7 @@ _doctor_bridges() {
   fi
   if [[ -n "$TRY_CODE" ]]; then
     _check "bridge.$target" fail "$TRY_MSG" "pass --bridge with one of:${names:- (none listed)}"
+    BRIDGE_FAILED=1
   elif ((!seen)); then
     message="(--bridge; not in the applied network list)"
     [[ -z "${FACTS[bridge_cidr]:-}" ]] || message="the node's address ${FACTS[bridge_cidr]} $message"
@@ -350,9 +353,15 @@ _doctor_bridges() {
 # --bridge (and --vlan).
 _doctor_address() {
   local where="${SPEC[bridge]}${SPEC[vlan]:+ VLAN ${SPEC[vlan]}}"
+  if ((BRIDGE_FAILED)); then
+    _check network.address-discovery skip "not checked: bridge ${SPEC[bridge]} failed"
+    return 0
+  fi
   doctor_try plan_address_discovery
-  if [[ -n "$TRY_CODE" ]]; then
+  if [[ "$TRY_CODE" == IP_DISCOVERY_UNAVAILABLE ]]; then
     _check network.address-discovery fail "$TRY_MSG" "${FIX_COMMAND:-$NEW_SNIPPETS_STORAGE}"
+  elif [[ -n "$TRY_CODE" ]]; then
+    _check network.address-discovery fail "$TRY_MSG" "${CODE_REMEDIATION[$TRY_CODE]}"
   else
     _check network.address-discovery ok "a DHCP ${SPEC[os]} guest on $where: ${TRY_LOG#address: }"
   fi
