@@ -36,7 +36,8 @@ check_pve_version() {
 # a node of the cluster), node_status, node_mem_used/node_mem_total,
 # storage (given, or local-lvm, or the images storage with most room), storage_listed,
 # storage_status, storage_content, storage_used/storage_total, snippets (a storage with snippets content,
-# the chosen one first), name_vmid/name_node (a VM or CT already using the name).
+# the chosen one first), name_vmid/name_node (a VM or CT already using the name), unnamed_nodes
+# (when the name is not taken there: the nodes of VMs listed without a name, see _name_in_configs).
 _facts_program() {
   cat <<'PERL'
 use strict; use warnings; use JSON::PP;
@@ -80,6 +81,8 @@ my ($vm) = sort { $a->{vmid} <=> $b->{vmid} }
   grep { ($_->{type} // "") =~ /^(qemu|lxc)$/ && ($_->{name} // "") eq $name } @$res;
 print "name_vmid=", ($vm ? $clean->($vm->{vmid}) : ""), "\n";
 print "name_node=", ($vm ? $clean->($vm->{node}) : ""), "\n";
+my %unnamed = map { ($_->{node} // "") => 1 } grep { ($_->{type} // "") eq "qemu" && ($_->{name} // "") eq "" } @$res;
+print "unnamed_nodes=", ($vm ? "" : join(",", map { $clean->($_) } grep { $_ ne "" } sort keys %unnamed)), "\n";
 PERL
 }
 
@@ -102,6 +105,7 @@ check_cluster() {
   [[ -z "${FACTS[local_node]}" || "${FACTS[local_node]}" == "${SPEC[node]}" ]] ||
     die VM_ON_OTHER_NODE "this host is node '${FACTS[local_node]}', not '${SPEC[node]}': qm creates VMs only on the node it runs on"
 
+  [[ -z "${FACTS[unnamed_nodes]}" ]] || _name_in_configs
   [[ -z "${FACTS[name_vmid]}" ]] ||
     die NAME_CONFLICT "a VM named '${SPEC[name]}' already exists: VMID ${FACTS[name_vmid]} on node ${FACTS[name_node]}"
 
@@ -130,6 +134,28 @@ check_cluster() {
       "storage '${SPEC[storage]}'" "$force" INSUFFICIENT_STORAGE
   fi
   log "node ${SPEC[node]}, storage ${SPEC[storage]}${FACTS[snippets]:+, snippets on ${FACTS[snippets]}}"
+}
+
+# /cluster/resources names a VM only after pvestatd's next broadcast (up to ~10 s): for VMs listed
+# without a name, one read per node of its VM list, which vmstatus fills from the configs.
+_name_in_configs() {
+  local node vmid
+  local -a nodes=()
+  IFS=, read -ra nodes <<<"${FACTS[unnamed_nodes]}"
+  for node in "${nodes[@]}"; do
+    if ! pve pvesh get "/nodes/$node/qemu" --output-format json; then
+      log "cannot read the VMs of node '$node' to check the name: $(pve_message)"
+      continue
+    fi
+    vmid=$(perl -MJSON::PP -e 'my $l = eval { decode_json(do { local $/; <STDIN> }) }; exit 1 unless ref $l eq "ARRAY";
+      my ($v) = sort { $a <=> $b } map { $_->{vmid} // "" } grep { ref $_ eq "HASH" && ($_->{name} // "") eq $ARGV[0] } @$l;
+      print $v // "" if ($v // "") =~ /^[1-9][0-9]*$/' "${SPEC[name]}" <<<"$PVE_OUT") ||
+      die INTERNAL "cannot parse the VM list of node '$node'"
+    if [[ -n "$vmid" ]]; then
+      FACTS[name_vmid]=$vmid FACTS[name_node]=$node
+      return 0
+    fi
+  done
 }
 
 # Only for a storage missing from the node's list: one more read tells "no such storage" from
