@@ -36,8 +36,7 @@ check_pve_version() {
 # a node of the cluster), node_status, node_mem_used/node_mem_total,
 # storage (given, or local-lvm, or the images storage with most room), storage_listed,
 # storage_status, storage_content, storage_used/storage_total, snippets (a storage with snippets content,
-# the chosen one first), name_vmid/name_node (a VM or CT already using the name), unnamed_nodes
-# (when the name is not taken there: the nodes of VMs listed without a name, see _name_in_configs).
+# the chosen one first), name_vmid/name_node (a VM or CT already using the name).
 _facts_program() {
   cat <<'PERL'
 use strict; use warnings; use JSON::PP;
@@ -81,16 +80,17 @@ my ($vm) = sort { $a->{vmid} <=> $b->{vmid} }
   grep { ($_->{type} // "") =~ /^(qemu|lxc)$/ && ($_->{name} // "") eq $name } @$res;
 print "name_vmid=", ($vm ? $clean->($vm->{vmid}) : ""), "\n";
 print "name_node=", ($vm ? $clean->($vm->{node}) : ""), "\n";
-my %unnamed = map { ($_->{node} // "") => 1 } grep { ($_->{type} // "") eq "qemu" && ($_->{name} // "") eq "" } @$res;
-print "unnamed_nodes=", ($vm ? "" : join(",", map { $clean->($_) } grep { $_ ne "" } sort keys %unnamed)), "\n";
 PERL
 }
 
-# Node, storage, capacity and name checks from one /cluster/resources read.
+# Node, storage, capacity and name checks from one /cluster/resources read (and the VM lists of
+# nodes with VMs too new to be named there).
 check_cluster() {
-  local out key value
+  local out key value resources
   pve pvesh get /cluster/resources --output-format json || pve_fail NODE_NOT_FOUND "cannot read /cluster/resources"
-  out=$(perl -e "$(_facts_program)" "${SPEC[node]:-}" "${SPEC[storage]:-}" "${SPEC[name]}" "$(local_node_name)" <<<"$PVE_OUT") ||
+  resources=$PVE_OUT
+  resources_fill_new resources
+  out=$(perl -e "$(_facts_program)" "${SPEC[node]:-}" "${SPEC[storage]:-}" "${SPEC[name]}" "$(local_node_name)" <<<"$resources") ||
     die INTERNAL "cannot parse /cluster/resources"
   FACTS=()
   while IFS='=' read -r key value; do
@@ -105,7 +105,6 @@ check_cluster() {
   [[ -z "${FACTS[local_node]}" || "${FACTS[local_node]}" == "${SPEC[node]}" ]] ||
     die VM_ON_OTHER_NODE "this host is node '${FACTS[local_node]}', not '${SPEC[node]}': qm creates VMs only on the node it runs on"
 
-  [[ -z "${FACTS[unnamed_nodes]}" ]] || _name_in_configs
   [[ -z "${FACTS[name_vmid]}" ]] ||
     die NAME_CONFLICT "a VM named '${SPEC[name]}' already exists: VMID ${FACTS[name_vmid]} on node ${FACTS[name_node]}"
 
@@ -136,26 +135,57 @@ check_cluster() {
   log "node ${SPEC[node]}, storage ${SPEC[storage]}${FACTS[snippets]:+, snippets on ${FACTS[snippets]}}"
 }
 
-# /cluster/resources names a VM only after pvestatd's next broadcast (up to ~10 s): for VMs listed
-# without a name, one read per node of its VM list, which vmstatus fills from the configs.
-_name_in_configs() {
-  local node vmid
-  local -a nodes=()
-  IFS=, read -ra nodes <<<"${FACTS[unnamed_nodes]}"
+# /cluster/resources takes a VM's name, status and sizes from pvestatd's RRD broadcast (every
+# 10 s): a VM created moments ago is listed with none of them (pve-manager API2Tools.pm
+# extract_vm_stats). One read per node with such VMs of its VM list (vmstatus, from the configs)
+# fills them in; a node that cannot be read leaves its VMs as they are. Rewrites the JSON in <var>.
+resources_fill_new() { # <var>
+  local -n _res_json=$1
+  local node out
+  local -a nodes=() lists=()
+  out=$(perl -e "$(_resources_fill_program)" nodes <<<"$_res_json") || die INTERNAL "cannot parse /cluster/resources"
+  [[ -n "$out" ]] || return 0
+  mapfile -t nodes <<<"$out"
   for node in "${nodes[@]}"; do
-    if ! pve pvesh get "/nodes/$node/qemu" --output-format json; then
-      log "cannot read the VMs of node '$node' to check the name: $(pve_message)"
-      continue
-    fi
-    vmid=$(perl -MJSON::PP -e 'my $l = eval { decode_json(do { local $/; <STDIN> }) }; exit 1 unless ref $l eq "ARRAY";
-      my ($v) = sort { $a <=> $b } map { $_->{vmid} // "" } grep { ref $_ eq "HASH" && ($_->{name} // "") eq $ARGV[0] } @$l;
-      print $v // "" if ($v // "") =~ /^[1-9][0-9]*$/' "${SPEC[name]}" <<<"$PVE_OUT") ||
-      die INTERNAL "cannot parse the VM list of node '$node'"
-    if [[ -n "$vmid" ]]; then
-      FACTS[name_vmid]=$vmid FACTS[name_node]=$node
-      return 0
+    [[ "$node" =~ $DNS_LABEL_RE ]] || continue
+    if pve pvesh get "/nodes/$node/qemu" --output-format json; then
+      printf '%s\n' "$PVE_OUT" >"$WORK_DIR/qemu-$node.json"
+      lists+=("$node=$WORK_DIR/qemu-$node.json")
+    else
+      log "cannot read the VM list of node '$node': $(pve_message)"
     fi
   done
+  ((${#lists[@]})) || return 0
+  _res_json=$(perl -e "$(_resources_fill_program)" merge "${lists[@]}" <<<"$_res_json") ||
+    die INTERNAL "cannot merge the VM lists into /cluster/resources"
+}
+
+# `nodes`: the nodes of qemu entries without a name. `merge <node>=<file>...`: the JSON with those
+# entries completed from the nodes' VM lists (name, status, template, cores, memory, disk, uptime).
+_resources_fill_program() {
+  cat <<'PERL'
+use strict; use warnings; use JSON::PP;
+my ($mode, @lists) = @ARGV;
+my $res = eval { decode_json(do { local $/; <STDIN> }) };
+die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
+my @new = grep { ref $_ eq "HASH" && ($_->{type} // "") eq "qemu" && ($_->{name} // "") eq "" && defined $_->{node} } @$res;
+if ($mode eq "nodes") { my %n = map { $_->{node} => 1 } @new; print "$_\n" for sort keys %n; exit 0 }
+my %vm;
+for my $arg (@lists) {
+  my ($node, $file) = split /=/, $arg, 2;
+  open(my $f, "<", $file) or die "$file: $!\n";
+  my $list = eval { decode_json(do { local $/; <$f> }) };
+  next unless ref $list eq "ARRAY";
+  $vm{$node}{$_->{vmid}} = $_ for grep { ref $_ eq "HASH" && defined $_->{vmid} } @$list;
+}
+for my $e (@new) {
+  my $d = $vm{$e->{node}}{$e->{vmid}} or next;
+  $e->{$_} = $d->{$_} for grep { defined $d->{$_} } qw(name status uptime maxmem maxdisk);
+  $e->{maxcpu} = $d->{cpus} if defined $d->{cpus};
+  $e->{template} = $d->{template} ? 1 : 0;
+}
+print JSON::PP->new->canonical->encode($res), "\n";
+PERL
 }
 
 # Only for a storage missing from the node's list: one more read tells "no such storage" from

@@ -129,6 +129,7 @@ cmd_list() {
   ops_parse "remote-dir:" "$@"
   ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "list takes no arguments"
   ops_read_resources
+  resources_fill_new RESOURCES_JSON
   while read -r id node; do
     [[ "$id" =~ $VMID_RE && "$node" =~ $DNS_LABEL_RE ]] || continue
     _agent_ip "$id" "$node" &

@@ -65,3 +65,28 @@ assert_refused_early() { # <code> <exit>
   assert_refused_early NAME_CONFLICT 9
   assert_equal "$(sim_vms)" 100
 }
+
+# The vm operations bundle (dist/provisioners/manifest-vm.json).
+vm_bundle() {
+  echo "$REPO_ROOT/dist/provisioners/$(perl -MJSON::PP -e 'local $/; print decode_json(<STDIN>)->{file}' <"$REPO_ROOT/dist/provisioners/manifest-vm.json")"
+}
+
+@test "vm list, status, set --name and delete --expect-name see a VM created moments ago by its config's name" {
+  sim_setup "$FAST"
+  sim_qm_create 100 web01
+  sim_qm_create 101 other
+  local vm
+  vm=$(vm_bundle)
+  run sim_host "bash $vm list --remote-dir $SIM_REMOTE"
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"id":100,.*"memoryMiB":512,.*"name":"web01",.*"status":"stopped"'
+  run sim_host "bash $vm status 100 --remote-dir $SIM_REMOTE"
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"name":"web01"'
+  run sim_host "bash $vm set 101 --name web01 --foreign --remote-dir $SIM_REMOTE"
+  assert_failure
+  assert_line 'LINUS_ERROR_CODE:NAME_CONFLICT'
+  run sim_host "bash $vm delete 100 --yes --foreign --expect-name web01 --remote-dir $SIM_REMOTE"
+  assert_success
+  assert_equal "$(sim_vms)" 101
+}
