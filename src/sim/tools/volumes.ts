@@ -7,7 +7,7 @@ import { writeFileAtomic } from './context.js';
 import { PveDie } from './die.js';
 import { withFileLock } from './file-lock.js';
 import { renderBytes } from './format-size.js';
-import { isFileStorage, storageConfig, storageDir, type StorageConfig } from './storage-config.js';
+import { isFileStorage, isIscsiStorage, storageConfig, storageDir, type StorageConfig } from './storage-config.js';
 
 // One allocated volume: sim/volumes/<storage>/<volname, URI-encoded>.json.
 export const volumeSchema = z
@@ -123,6 +123,7 @@ export async function allocVolume(
   options: { name?: string; format?: 'raw' | 'qcow2' } = {},
 ): Promise<VolumeRecord> {
   const storage = storageConfig(ctx.paths, storageId);
+  if (isIscsiStorage(storage)) throw new PveDie("can't allocate space in iscsi storage");
   const format = isFileStorage(storage) ? (options.format ?? 'raw') : 'raw';
   fs.mkdirSync(path.join(ctx.paths.volumesDir, storage.id), { recursive: true });
   return withFileLock(path.join(ctx.paths.volumesDir, `${storage.id}.lock`), storageLock(ctx, storage.id), () => {
