@@ -12,6 +12,16 @@ local_node_name() {
 # Facts about the target node read from /cluster/resources (see _facts_program).
 declare -gA FACTS=()
 
+# Storage plugin types whose alloc_image creates a new volume, which `qm create <storage>:0,
+# import-from=` needs (pve-storage 9.1.7: Plugin.pm for dir, nfs, cifs, glusterfs; BTRFSPlugin.pm
+# l.321, LVMPlugin.pm l.763, LvmThinPlugin.pm l.99, ZFSPoolPlugin.pm l.264, ZFSPlugin.pm l.357,
+# RBDPlugin.pm l.704). An automatic pick takes only these.
+readonly ALLOC_STORAGE_TYPES="dir lvmthin lvm zfspool zfs rbd nfs cifs glusterfs btrfs"
+# Types that list `images` but only use existing LUNs: alloc_image dies "can't allocate space in
+# iscsi storage" (ISCSIPlugin.pm l.402-406, ISCSIDirectPlugin.pm l.142-146). A given --storage of
+# another type (a third-party plugin) is tried.
+readonly NO_ALLOC_STORAGE_TYPES="iscsi iscsidirect"
+
 check_tools() {
   local tool
   for tool in qm pvesh pvesm pveversion curl flock perl sha256sum sha512sum base64; do
@@ -34,13 +44,15 @@ check_pve_version() {
 # Reads /cluster/resources JSON on stdin and prints key=value facts for the request:
 # node (chosen: the given one, the only one, or the local one), local_node (this host, when it is
 # a node of the cluster), node_status, node_mem_used/node_mem_total,
-# storage (given, or local-lvm, or the images storage with most room), storage_listed,
-# storage_status, storage_content, storage_used/storage_total, snippets (a storage with snippets content,
+# storage (given, or local-lvm, or the images storage of an <alloc types> type with most room),
+# storage_listed, storage_status, storage_content, storage_type (plugintype),
+# storage_used/storage_total, snippets (a storage with snippets content,
 # the chosen one first), name_vmid/name_node (a VM or CT already using the name).
 _facts_program() {
   cat <<'PERL'
 use strict; use warnings; use JSON::PP;
-my ($node, $storage, $name, $local) = @ARGV;
+my ($node, $storage, $name, $local, $alloc) = @ARGV;
+my %allocates = map { $_ => 1 } split / /, $alloc;
 my $res = eval { decode_json(do { local $/; <STDIN> }) };
 die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
 my $clean = sub { my $v = shift // ""; $v =~ s/[^\w.,:+-]//g; $v };
@@ -60,7 +72,7 @@ my @st = sort { $a->{storage} cmp $b->{storage} }
 my $images = sub { my $s = shift; grep { $_ eq "images" } split /,/, ($s->{content} // "") };
 my $room = sub { my $s = shift; ($s->{maxdisk} // 0) - ($s->{disk} // 0) };
 if ($storage eq "") {
-  my @ok = grep { $images->($_) && ($_->{status} // "") eq "available" } @st;
+  my @ok = grep { $images->($_) && ($_->{status} // "") eq "available" && $allocates{$_->{plugintype} // ""} } @st;
   my ($lvm) = grep { $_->{storage} eq "local-lvm" } @ok;
   my ($big) = sort { $room->($b) <=> $room->($a) } @ok;
   $storage = $lvm ? "local-lvm" : $big ? $big->{storage} : "";
@@ -70,6 +82,7 @@ print "storage=", $clean->($storage), "\n";
 print "storage_listed=", ($s ? 1 : 0), "\n";
 print "storage_status=", ($s ? $clean->($s->{status} // "unknown") : ""), "\n";
 print "storage_content=", ($s ? $clean->($s->{content}) : ""), "\n";
+print "storage_type=", ($s ? $clean->($s->{plugintype}) : ""), "\n";
 print "storage_used=", ($s ? int($s->{disk} // 0) : 0), "\n";
 print "storage_total=", ($s ? int($s->{maxdisk} // 0) : 0), "\n";
 my @snip = grep { ($_->{status} // "") eq "available" && grep { $_ eq "snippets" } split /,/, ($_->{content} // "") } @st;
@@ -90,7 +103,7 @@ check_cluster() {
   pve pvesh get /cluster/resources --output-format json || pve_fail NODE_NOT_FOUND "cannot read /cluster/resources"
   resources=$PVE_OUT
   resources_fill_new resources
-  out=$(perl -e "$(_facts_program)" "${SPEC[node]:-}" "${SPEC[storage]:-}" "${SPEC[name]}" "$(local_node_name)" <<<"$resources") ||
+  out=$(perl -e "$(_facts_program)" "${SPEC[node]:-}" "${SPEC[storage]:-}" "${SPEC[name]}" "$(local_node_name)" "$ALLOC_STORAGE_TYPES" <<<"$resources") ||
     die INTERNAL "cannot parse /cluster/resources"
   FACTS=()
   while IFS='=' read -r key value; do
@@ -108,13 +121,16 @@ check_cluster() {
   [[ -z "${FACTS[name_vmid]}" ]] ||
     die NAME_CONFLICT "a VM named '${SPEC[name]}' already exists: VMID ${FACTS[name_vmid]} on node ${FACTS[name_node]}"
 
-  [[ -n "${FACTS[storage]}" ]] || die STORAGE_NOT_FOUND "no storage with 'images' content is available on node '${SPEC[node]}': pass --storage"
+  [[ -n "${FACTS[storage]}" ]] ||
+    die STORAGE_NOT_FOUND "no available storage on node '${SPEC[node]}' can hold new VM disks ('images' content, type ${ALLOC_STORAGE_TYPES// /, }): pass --storage"
   SPEC[storage]=${FACTS[storage]}
   ((FACTS[storage_listed])) || _explain_missing_storage
   [[ "${FACTS[storage_status]}" == available ]] ||
     die STORAGE_NOT_FOUND "storage '${SPEC[storage]}' is not available on node '${SPEC[node]}' (status ${FACTS[storage_status]})"
   [[ ",${FACTS[storage_content]}," == *,images,* ]] ||
     die STORAGE_NOT_FOUND "storage '${SPEC[storage]}' does not hold VM images (content: ${FACTS[storage_content]})"
+  [[ -z "${FACTS[storage_type]}" || " $NO_ALLOC_STORAGE_TYPES " != *" ${FACTS[storage_type]} "* ]] ||
+    die STORAGE_NOT_FOUND "storage '${SPEC[storage]}' is of type ${FACTS[storage_type]}: Proxmox cannot create new VM disks there (it only uses existing LUNs); pass --storage with a storage of type ${ALLOC_STORAGE_TYPES// /, }"
   local disk_gib=${SPEC[disk]} memory_mib=${SPEC[memory]}
   local storage_free=$((FACTS[storage_total] - FACTS[storage_used])) mem_free=$((FACTS[node_mem_total] - FACTS[node_mem_used]))
   ((storage_free >= disk_gib * 1024 * 1024 * 1024)) ||
@@ -199,13 +215,35 @@ _explain_missing_storage() {
   die STORAGE_NOT_FOUND "storage '$storage' is disabled or not available on node '${SPEC[node]}'"
 }
 
-check_bridge() {
-  local bridge=${SPEC[bridge]} type
-  if ! pve pvesh get "/nodes/${SPEC[node]}/network/$bridge" --output-format json; then
-    [[ "$PVE_ERR" == *"interface does not exist"* ]] && die BRIDGE_NOT_FOUND "bridge '$bridge' does not exist on node '${SPEC[node]}'"
-    pve_fail BRIDGE_NOT_FOUND "cannot read bridge '$bridge'"
-  fi
-  type=$(perl -MJSON::PP -e 'my $d = eval { decode_json(do { local $/; <STDIN> }) }; print ref $d eq "HASH" ? ($d->{type} // "") : ""' <<<"$PVE_OUT")
-  [[ "$type" == bridge || "$type" == OVSBridge ]] ||
-    die BRIDGE_NOT_FOUND "interface '$bridge' on node '${SPEC[node]}' is not a bridge (type '$type')"
+# Linux bridges, OVS bridges and SDN VNets a guest NIC can use on <node>, from one read of its
+# network list (`--type any_bridge`; the single-interface read covers /etc/network/interfaces only
+# and misses VNets, pve-manager PVE/API2/Network.pm l.427-453). Sets BRIDGE_TYPE (bridge,
+# OVSBridge or vnet) and BRIDGE_CIDR (the node's own address/prefix there, or empty). Returns 1
+# when <node> has no such bridge, 2 when its list cannot be read (PVE_ERR tells why).
+BRIDGE_TYPE=""
+BRIDGE_CIDR=""
+find_bridge() { # <node> <bridge>
+  local out
+  BRIDGE_TYPE="" BRIDGE_CIDR=""
+  pve pvesh get "/nodes/$1/network" --type any_bridge --output-format json || return 2
+  out=$(perl -MJSON::PP -e 'my $l = eval { decode_json(do { local $/; <STDIN> }) }; exit 1 unless ref $l eq "ARRAY";
+    my ($b) = grep { ref $_ eq "HASH" && ($_->{iface} // "") eq $ARGV[0] } @$l; exit 0 unless $b;
+    my $cidr = $b->{cidr} // ""; $cidr = "" unless $cidr =~ m{^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$};
+    print $b->{type} // "", " $cidr\n"' "$2" <<<"$PVE_OUT") ||
+    die INTERNAL "cannot parse the bridges of node '$1'"
+  [[ -n "$out" ]] || return 1
+  read -r BRIDGE_TYPE BRIDGE_CIDR <<<"$out"
+  [[ "$BRIDGE_TYPE" =~ ^(bridge|OVSBridge|vnet)$ ]] ||
+    die BRIDGE_NOT_FOUND "interface '$2' on node '$1' is not a bridge (type '$BRIDGE_TYPE')"
 }
+
+# Leaves FACTS[bridge_type] and FACTS[bridge_cidr] (see find_bridge) for the address discovery.
+check_bridge() {
+  local rc=0
+  find_bridge "${SPEC[node]}" "${SPEC[bridge]}" || rc=$?
+  ((rc != 1)) || die BRIDGE_NOT_FOUND "bridge '${SPEC[bridge]}' does not exist on node '${SPEC[node]}'"
+  ((rc != 2)) || pve_fail BRIDGE_NOT_FOUND "cannot read the bridges of node '${SPEC[node]}'"
+  FACTS[bridge_type]=$BRIDGE_TYPE FACTS[bridge_cidr]=$BRIDGE_CIDR
+  log "bridge ${SPEC[bridge]}: $BRIDGE_TYPE${BRIDGE_CIDR:+, this node at $BRIDGE_CIDR}"
+}
+

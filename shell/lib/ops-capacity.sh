@@ -183,7 +183,7 @@ capacity_place() { # <node|auto> <storage> <bridge> <memory MiB> <disk GiB> <cou
     cand=("$node")
   fi
   for line in "${cand[@]}"; do
-    if pve pvesh get "/nodes/$line/network/$bridge" --output-format json; then
+    if find_bridge "$line" "$bridge"; then
       ok+=("$line")
     elif [[ "$node" != auto ]]; then
       die BRIDGE_NOT_FOUND "bridge '$bridge' does not exist on node '$line'"

@@ -90,3 +90,82 @@ vm_bundle() {
   assert_success
   assert_equal "$(sim_vms)" 101
 }
+
+# A host whose VM storages are a dir storage `data` and/or an iSCSI target `san` (both with
+# images content), no local-lvm.
+storage_cfg() { # <with data 0|1>
+  {
+    printf 'dir: local\n\tpath /var/lib/vz\n\tcontent iso,import,vztmpl,backup\n\n'
+    printf 'iscsi: san\n\tportal 127.0.0.1\n\ttarget iqn.2003-01.org.linux-iscsi.san:sn.1\n\tcontent images\n\n'
+    if (($1)); then printf 'dir: data\n\tpath /srv/data\n\tcontent images,rootdir\n\n'; fi
+  } >"$SIM_ROOT/etc/pve/storage.cfg"
+}
+
+# pve-storage ISCSIPlugin.pm: `content => [{ images => 1, none => 1 }, ...]` (l.335), yet
+# alloc_image dies "can't allocate space in iscsi storage" (l.402-406).
+@test "an iscsi storage is listed with images content, and qm create cannot allocate on it" {
+  sim_setup "$FAST"
+  storage_cfg 0
+  run sim_host 'pvesh get /cluster/resources --type storage --output-format json'
+  assert_success
+  assert_output --regexp '"content":"images","disk":0,"id":"storage/pve/san","maxdisk":0,"node":"pve","plugintype":"iscsi","shared":0,"status":"available"'
+  run sim_host 'pvesm status'
+  assert_line --regexp '^san +iscsi +active '
+  run sim_host "qm create 100 --scsi0 san:0,import-from=$IMAGE_FILE"
+  assert_failure 255
+  assert_output --partial "unable to create VM 100 - can't allocate space in iscsi storage"
+  assert_equal "$(sim_vms)" ''
+}
+
+@test "no storage but an iscsi one holds images: STORAGE_NOT_FOUND before anything is created" {
+  sim_setup "$FAST"
+  storage_cfg 0
+  provision --name st01
+  assert_line --partial "LINUS_ERROR:no available storage on node 'pve' can hold new VM disks"
+  assert_refused_early STORAGE_NOT_FOUND 3
+}
+
+@test "--storage naming an iscsi storage: STORAGE_NOT_FOUND saying why, before anything is created" {
+  sim_setup "$FAST"
+  storage_cfg 1
+  provision --name st02 --storage san
+  assert_line --partial "LINUS_ERROR:storage 'san' is of type iscsi: Proxmox cannot create new VM disks there"
+  assert_refused_early STORAGE_NOT_FOUND 3
+}
+
+@test "automatic storage pick passes over the iscsi storage and takes the dir storage" {
+  sim_setup "$FAST"
+  storage_cfg 1
+  provision --name st03
+  assert_success
+  assert_line --partial 'linus: node pve, storage data'
+  run sim_conf 100
+  assert_line --regexp '^scsi0: data:100/vm-100-disk-0\.raw,size=8G$'
+}
+
+# pve-manager PVE/API2/Network.pm `index` (9.x l.427-453): `--type any_bridge` adds the SDN VNets
+# of the node's zones (get_local_vnets); GET .../network/{iface} reads /etc/network/interfaces only.
+@test "--bridge naming an SDN VNet passes step 1 and the VM starts on it" {
+  sim_setup '{"bootDelayMs":300,"agentPingTimeoutMs":500,"lockTimeoutMs":1500,"sdnVnets":[{"name":"vnet1","zone":"zone1","network":"127.111.7.0/24","gateway":"127.111.7.1"}]}'
+  run sim_host 'pvesh get /nodes/pve/network/vnet1 --output-format json'
+  assert_failure
+  provision --name vn01 --bridge vnet1
+  assert_success
+  assert_line 'linus: bridge vnet1: vnet'
+  run sim_conf 100
+  assert_line --regexp '^net0: virtio=[0-9A-F:]{17},bridge=vnet1$'
+  # Placement (`linus provision --node auto`, `--count N`) checks the bridge the same way.
+  run sim_host "bash $(vm_bundle) place --bridge vnet1 --count 2 --remote-dir $SIM_REMOTE"
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"nodes":\["pve","pve"\]'
+}
+
+@test "a bridge the node does not have: BRIDGE_NOT_FOUND; the node's address on a bridge it has is logged" {
+  sim_setup "$FAST"
+  provision --name br01 --bridge vmbr9
+  assert_line "LINUS_ERROR:bridge 'vmbr9' does not exist on node 'pve'"
+  assert_refused_early BRIDGE_NOT_FOUND 3
+  provision --name br02 --run-id host-run2 --dry-run
+  assert_success
+  assert_line 'linus: bridge vmbr0: bridge, this node at 127.88.0.2/24'
+}
