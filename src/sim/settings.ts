@@ -82,6 +82,10 @@ export const hostSettingsSchema = z
     // broadcasts every 10 s (pve-manager PVE/Service/pvestatd.pm l.884-885): a VM younger than
     // this shows only id, vmid, node, type, status "unknown" (+lock, tags).
     resourcesLagMs: z.number().int().nonnegative().default(10000),
+    // Commands the host lacks: its shell's PATH is then root's PATH on Debian without them (wget
+    // is a pve-manager dependency, debian/control l.103; curl is not: a Debian-first install may
+    // have no curl).
+    missingTools: z.array(z.string().regex(/^[\w.+-]+$/)).default([]),
     // Port the guest's simulated sshd listens on (22 like a real guest).
     guestSshPort: z.number().int().min(1).max(65535).default(22),
   })
