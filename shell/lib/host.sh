@@ -24,9 +24,12 @@ readonly NO_ALLOC_STORAGE_TYPES="iscsi iscsidirect"
 
 check_tools() {
   local tool
-  for tool in qm pvesh pvesm pveversion curl flock perl sha256sum sha512sum base64; do
+  for tool in qm pvesh pvesm pveversion flock perl sha256sum sha512sum base64; do
     command -v "$tool" >/dev/null 2>&1 || die MISSING_DEPENDENCY "'$tool' is not installed or not on PATH"
   done
+  # Image downloads use curl, else wget (a pve-manager dependency, unlike curl).
+  command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 ||
+    die MISSING_DEPENDENCY "neither 'curl' nor 'wget' is installed or on PATH: install one ('apt-get install wget')"
   perl -MJSON::PP -MIO::Socket::INET -MPOSIX -e 1 2>/dev/null ||
     die MISSING_DEPENDENCY "perl core modules JSON::PP, IO::Socket::INET and POSIX are missing"
 }

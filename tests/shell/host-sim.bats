@@ -169,3 +169,47 @@ storage_cfg() { # <with data 0|1>
   assert_success
   assert_line 'linus: bridge vmbr0: bridge, this node at 127.88.0.2/24'
 }
+
+# The simulated host without curl runs this machine's wget (.ci/run installs it).
+require_wget() {
+  command -v wget >/dev/null 2>&1 && return 0
+  [[ -z "${CI:-}" ]] || fail "CI is set but wget is not installed"
+  skip "wget is not installed"
+}
+
+# pve-manager's debian/control depends on wget (l.103), not on curl (reference §15.12).
+@test "a host without curl downloads the checksum file and the image with wget" {
+  sim_setup '{"bootDelayMs":300,"agentPingTimeoutMs":500,"lockTimeoutMs":1500,"missingTools":["curl"]}'
+  require_wget
+  sim_image_server
+  run sim_host 'command -v curl'
+  assert_failure
+  run sim_host "bash $BUNDLE run $(printf '%q ' --run-id "$RID" --remote-dir "$SIM_REMOTE" --disk 8 --ssh-key-b64 "$TEST_KEY_B64" \
+    --name wg01 --image-url "$HTTP_IMAGE_URL" --image-sums-url "$HTTP_SUMS_URL" --timeout 60) 2>&1"
+  assert_success
+  assert_line "linus: reading checksums from $HTTP_SUMS_URL"
+  assert_line "linus: downloading $HTTP_IMAGE_URL with wget"
+  assert_line 'LINUS_VM_ID:100'
+  local cached
+  cached=$(ls "$SIM_REMOTE"/images/sha256.*.img)
+  cmp "$cached" "$BATS_TEST_TMPDIR/served/noble/current/noble-server-cloudimg-amd64.img"
+}
+
+@test "without curl, a checksum file that is not there is IMAGE_DOWNLOAD_FAILED with wget's reason" {
+  sim_setup '{"missingTools":["curl"]}'
+  require_wget
+  sim_image_server
+  run sim_host "bash $BUNDLE run $(printf '%q ' --run-id "$RID" --remote-dir "$SIM_REMOTE" --disk 8 --ssh-key-b64 "$TEST_KEY_B64" \
+    --name wg02 --image-url "$HTTP_IMAGE_URL" --image-sums-url "$HTTP_BASE_URL/noble/current/MISSING") 2>&1"
+  assert_line --regexp "^LINUS_ERROR:cannot download $HTTP_BASE_URL/noble/current/MISSING: .*ERROR 404: Not Found\.\$"
+  assert_refused_early IMAGE_DOWNLOAD_FAILED 7
+}
+
+@test "neither curl nor wget: MISSING_DEPENDENCY before anything is created" {
+  sim_setup '{"missingTools":["curl","wget"]}'
+  provision --name wg03
+  assert_line "LINUS_ERROR:neither 'curl' nor 'wget' is installed or on PATH: install one ('apt-get install wget')"
+  assert_refused_early MISSING_DEPENDENCY 2
+  run sim_calls
+  assert_output ''
+}
