@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Step 1 on the host: tools, PVE version, node, storage, name and bridge, in a fixed number of
-# Proxmox calls however many VMs exist (one /cluster/resources read gives node, storage and names).
+# Proxmox calls however many VMs exist (one /cluster/resources read gives node, storage and names;
+# VMs created in the last ~10 s add one read per node they are on, see resources_fill_new).
 
 # The node this script runs on: Proxmox names a node after the short host name.
 local_node_name() {
