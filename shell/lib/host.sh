@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Step 1 on the host: tools, PVE version, node, storage, name and bridge, in a fixed number of
-# Proxmox calls however many VMs exist (one /cluster/resources read gives node, storage and names).
+# Proxmox calls however many VMs exist (one /cluster/resources read gives node, storage and names;
+# VMs created in the last ~10 s add one read per node they are on, see resources_fill_new).
 
 # The node this script runs on: Proxmox names a node after the short host name.
 local_node_name() {
@@ -12,11 +13,24 @@ local_node_name() {
 # Facts about the target node read from /cluster/resources (see _facts_program).
 declare -gA FACTS=()
 
+# Storage plugin types whose alloc_image creates a new volume, which `qm create <storage>:0,
+# import-from=` needs (pve-storage 9.1.7: Plugin.pm for dir, nfs, cifs, glusterfs; BTRFSPlugin.pm
+# l.321, LVMPlugin.pm l.763, LvmThinPlugin.pm l.99, ZFSPoolPlugin.pm l.264, ZFSPlugin.pm l.357,
+# RBDPlugin.pm l.704). An automatic pick takes only these.
+readonly ALLOC_STORAGE_TYPES="dir lvmthin lvm zfspool zfs rbd nfs cifs glusterfs btrfs"
+# Types that list `images` but only use existing LUNs: alloc_image dies "can't allocate space in
+# iscsi storage" (ISCSIPlugin.pm l.402-406, ISCSIDirectPlugin.pm l.142-146). A given --storage of
+# another type (a third-party plugin) is tried.
+readonly NO_ALLOC_STORAGE_TYPES="iscsi iscsidirect"
+
 check_tools() {
   local tool
-  for tool in qm pvesh pvesm pveversion curl flock perl sha256sum sha512sum base64; do
+  for tool in qm pvesh pvesm pveversion flock perl sha256sum sha512sum base64; do
     command -v "$tool" >/dev/null 2>&1 || die MISSING_DEPENDENCY "'$tool' is not installed or not on PATH"
   done
+  # Image downloads use curl, else wget (a pve-manager dependency, unlike curl).
+  command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 ||
+    die MISSING_DEPENDENCY "neither 'curl' nor 'wget' is installed or on PATH: install one ('apt-get install wget')"
   perl -MJSON::PP -MIO::Socket::INET -MPOSIX -e 1 2>/dev/null ||
     die MISSING_DEPENDENCY "perl core modules JSON::PP, IO::Socket::INET and POSIX are missing"
 }
@@ -34,13 +48,15 @@ check_pve_version() {
 # Reads /cluster/resources JSON on stdin and prints key=value facts for the request:
 # node (chosen: the given one, the only one, or the local one), local_node (this host, when it is
 # a node of the cluster), node_status, node_mem_used/node_mem_total,
-# storage (given, or local-lvm, or the images storage with most room), storage_listed,
-# storage_status, storage_content, storage_used/storage_total, snippets (a storage with snippets content,
+# storage (given, or local-lvm, or the images storage of an <alloc types> type with most room),
+# storage_listed, storage_status, storage_content, storage_type (plugintype),
+# storage_used/storage_total, snippets (a storage with snippets content,
 # the chosen one first), name_vmid/name_node (a VM or CT already using the name).
 _facts_program() {
   cat <<'PERL'
 use strict; use warnings; use JSON::PP;
-my ($node, $storage, $name, $local) = @ARGV;
+my ($node, $storage, $name, $local, $alloc) = @ARGV;
+my %allocates = map { $_ => 1 } split / /, $alloc;
 my $res = eval { decode_json(do { local $/; <STDIN> }) };
 die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
 my $clean = sub { my $v = shift // ""; $v =~ s/[^\w.,:+-]//g; $v };
@@ -60,7 +76,7 @@ my @st = sort { $a->{storage} cmp $b->{storage} }
 my $images = sub { my $s = shift; grep { $_ eq "images" } split /,/, ($s->{content} // "") };
 my $room = sub { my $s = shift; ($s->{maxdisk} // 0) - ($s->{disk} // 0) };
 if ($storage eq "") {
-  my @ok = grep { $images->($_) && ($_->{status} // "") eq "available" } @st;
+  my @ok = grep { $images->($_) && ($_->{status} // "") eq "available" && $allocates{$_->{plugintype} // ""} } @st;
   my ($lvm) = grep { $_->{storage} eq "local-lvm" } @ok;
   my ($big) = sort { $room->($b) <=> $room->($a) } @ok;
   $storage = $lvm ? "local-lvm" : $big ? $big->{storage} : "";
@@ -70,6 +86,7 @@ print "storage=", $clean->($storage), "\n";
 print "storage_listed=", ($s ? 1 : 0), "\n";
 print "storage_status=", ($s ? $clean->($s->{status} // "unknown") : ""), "\n";
 print "storage_content=", ($s ? $clean->($s->{content}) : ""), "\n";
+print "storage_type=", ($s ? $clean->($s->{plugintype}) : ""), "\n";
 print "storage_used=", ($s ? int($s->{disk} // 0) : 0), "\n";
 print "storage_total=", ($s ? int($s->{maxdisk} // 0) : 0), "\n";
 my @snip = grep { ($_->{status} // "") eq "available" && grep { $_ eq "snippets" } split /,/, ($_->{content} // "") } @st;
@@ -84,11 +101,14 @@ print "name_node=", ($vm ? $clean->($vm->{node}) : ""), "\n";
 PERL
 }
 
-# Node, storage, capacity and name checks from one /cluster/resources read.
+# Node, storage, capacity and name checks from one /cluster/resources read (and the VM lists of
+# nodes with VMs too new to be named there).
 check_cluster() {
-  local out key value
+  local out key value resources
   pve pvesh get /cluster/resources --output-format json || pve_fail NODE_NOT_FOUND "cannot read /cluster/resources"
-  out=$(perl -e "$(_facts_program)" "${SPEC[node]:-}" "${SPEC[storage]:-}" "${SPEC[name]}" "$(local_node_name)" <<<"$PVE_OUT") ||
+  resources=$PVE_OUT
+  resources_fill_new resources
+  out=$(perl -e "$(_facts_program)" "${SPEC[node]:-}" "${SPEC[storage]:-}" "${SPEC[name]}" "$(local_node_name)" "$ALLOC_STORAGE_TYPES" <<<"$resources") ||
     die INTERNAL "cannot parse /cluster/resources"
   FACTS=()
   while IFS='=' read -r key value; do
@@ -106,13 +126,16 @@ check_cluster() {
   [[ -z "${FACTS[name_vmid]}" ]] ||
     die NAME_CONFLICT "a VM named '${SPEC[name]}' already exists: VMID ${FACTS[name_vmid]} on node ${FACTS[name_node]}"
 
-  [[ -n "${FACTS[storage]}" ]] || die STORAGE_NOT_FOUND "no storage with 'images' content is available on node '${SPEC[node]}': pass --storage"
+  [[ -n "${FACTS[storage]}" ]] ||
+    die STORAGE_NOT_FOUND "no available storage on node '${SPEC[node]}' can hold new VM disks ('images' content, type ${ALLOC_STORAGE_TYPES// /, }): pass --storage"
   SPEC[storage]=${FACTS[storage]}
   ((FACTS[storage_listed])) || _explain_missing_storage
   [[ "${FACTS[storage_status]}" == available ]] ||
     die STORAGE_NOT_FOUND "storage '${SPEC[storage]}' is not available on node '${SPEC[node]}' (status ${FACTS[storage_status]})"
   [[ ",${FACTS[storage_content]}," == *,images,* ]] ||
     die STORAGE_NOT_FOUND "storage '${SPEC[storage]}' does not hold VM images (content: ${FACTS[storage_content]})"
+  [[ -z "${FACTS[storage_type]}" || " $NO_ALLOC_STORAGE_TYPES " != *" ${FACTS[storage_type]} "* ]] ||
+    die STORAGE_NOT_FOUND "storage '${SPEC[storage]}' is of type ${FACTS[storage_type]}: Proxmox cannot create new VM disks there (it only uses existing LUNs); pass --storage with a storage of type ${ALLOC_STORAGE_TYPES// /, }"
   local disk_gib=${SPEC[disk]} memory_mib=${SPEC[memory]}
   local storage_free=$((FACTS[storage_total] - FACTS[storage_used])) mem_free=$((FACTS[node_mem_total] - FACTS[node_mem_used]))
   ((storage_free >= disk_gib * 1024 * 1024 * 1024)) ||
@@ -133,6 +156,59 @@ check_cluster() {
   log "node ${SPEC[node]}, storage ${SPEC[storage]}${FACTS[snippets]:+, snippets on ${FACTS[snippets]}}"
 }
 
+# /cluster/resources takes a VM's name, status and sizes from pvestatd's RRD broadcast (every
+# 10 s): a VM created moments ago is listed with none of them (pve-manager API2Tools.pm
+# extract_vm_stats). One read per node with such VMs of its VM list (vmstatus, from the configs)
+# fills them in; a node that cannot be read leaves its VMs as they are. Rewrites the JSON in <var>.
+resources_fill_new() { # <var>
+  local -n _res_json=$1
+  local node out
+  local -a nodes=() lists=()
+  out=$(perl -e "$(_resources_fill_program)" nodes <<<"$_res_json") || die INTERNAL "cannot parse /cluster/resources"
+  [[ -n "$out" ]] || return 0
+  mapfile -t nodes <<<"$out"
+  for node in "${nodes[@]}"; do
+    [[ "$node" =~ $DNS_LABEL_RE ]] || continue
+    if pve pvesh get "/nodes/$node/qemu" --output-format json; then
+      printf '%s\n' "$PVE_OUT" >"$WORK_DIR/qemu-$node.json"
+      lists+=("$node=$WORK_DIR/qemu-$node.json")
+    else
+      log "cannot read the VM list of node '$node': $(pve_message)"
+    fi
+  done
+  ((${#lists[@]})) || return 0
+  _res_json=$(perl -e "$(_resources_fill_program)" merge "${lists[@]}" <<<"$_res_json") ||
+    die INTERNAL "cannot merge the VM lists into /cluster/resources"
+}
+
+# `nodes`: the nodes of qemu entries without a name. `merge <node>=<file>...`: the JSON with those
+# entries completed from the nodes' VM lists (name, status, template, cores, memory, disk, uptime).
+_resources_fill_program() {
+  cat <<'PERL'
+use strict; use warnings; use JSON::PP;
+my ($mode, @lists) = @ARGV;
+my $res = eval { decode_json(do { local $/; <STDIN> }) };
+die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
+my @new = grep { ref $_ eq "HASH" && ($_->{type} // "") eq "qemu" && ($_->{name} // "") eq "" && defined $_->{node} } @$res;
+if ($mode eq "nodes") { my %n = map { $_->{node} => 1 } @new; print "$_\n" for sort keys %n; exit 0 }
+my %vm;
+for my $arg (@lists) {
+  my ($node, $file) = split /=/, $arg, 2;
+  open(my $f, "<", $file) or die "$file: $!\n";
+  my $list = eval { decode_json(do { local $/; <$f> }) };
+  next unless ref $list eq "ARRAY";
+  $vm{$node}{$_->{vmid}} = $_ for grep { ref $_ eq "HASH" && defined $_->{vmid} } @$list;
+}
+for my $e (@new) {
+  my $d = $vm{$e->{node}}{$e->{vmid}} or next;
+  $e->{$_} = $d->{$_} for grep { defined $d->{$_} } qw(name status uptime maxmem maxdisk);
+  $e->{maxcpu} = $d->{cpus} if defined $d->{cpus};
+  $e->{template} = $d->{template} ? 1 : 0;
+}
+print JSON::PP->new->canonical->encode($res), "\n";
+PERL
+}
+
 # Only for a storage missing from the node's list: one more read tells "no such storage" from
 # "disabled or not on this node".
 _explain_missing_storage() {
@@ -144,16 +220,35 @@ _explain_missing_storage() {
   die STORAGE_NOT_FOUND "storage '$storage' is disabled or not available on node '${SPEC[node]}'"
 }
 
-check_bridge() {
-  local bridge=${SPEC[bridge]} type
-  if ! pve pvesh get "/nodes/${SPEC[node]}/network/$bridge" --output-format json; then
-    [[ "$PVE_ERR" == *"interface does not exist"* ]] && die BRIDGE_NOT_FOUND "bridge '$bridge' does not exist on node '${SPEC[node]}'"
-    pve_fail BRIDGE_NOT_FOUND "cannot read bridge '$bridge'"
-  fi
-  local cidr
-  read -r type cidr < <(perl -MJSON::PP -e 'my $d = eval { decode_json(do { local $/; <STDIN> }) }; $d = {} unless ref $d eq "HASH";
-    my $cidr = $d->{cidr} // ""; $cidr = "" unless $cidr =~ m{^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$}; print $d->{type} // "-", " ", $cidr, "\n"' <<<"$PVE_OUT")
-  [[ "$type" == bridge || "$type" == OVSBridge ]] ||
-    die BRIDGE_NOT_FOUND "interface '$bridge' on node '${SPEC[node]}' is not a bridge (type '$type')"
-  FACTS[bridge_cidr]=$cidr
+# Linux bridges, OVS bridges and SDN VNets a guest NIC can use on <node>, from one read of its
+# network list (`--type any_bridge`; the single-interface read covers /etc/network/interfaces only
+# and misses VNets, pve-manager PVE/API2/Network.pm l.427-453). Sets BRIDGE_TYPE (bridge,
+# OVSBridge or vnet) and BRIDGE_CIDR (the node's own address/prefix there, or empty). Returns 1
+# when <node> has no such bridge, 2 when its list cannot be read (PVE_ERR tells why).
+BRIDGE_TYPE=""
+BRIDGE_CIDR=""
+find_bridge() { # <node> <bridge>
+  local out
+  BRIDGE_TYPE="" BRIDGE_CIDR=""
+  pve pvesh get "/nodes/$1/network" --type any_bridge --output-format json || return 2
+  out=$(perl -MJSON::PP -e 'my $l = eval { decode_json(do { local $/; <STDIN> }) }; exit 1 unless ref $l eq "ARRAY";
+    my ($b) = grep { ref $_ eq "HASH" && ($_->{iface} // "") eq $ARGV[0] } @$l; exit 0 unless $b;
+    my $cidr = $b->{cidr} // ""; $cidr = "" unless $cidr =~ m{^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$};
+    print $b->{type} // "", " $cidr\n"' "$2" <<<"$PVE_OUT") ||
+    die INTERNAL "cannot parse the bridges of node '$1'"
+  [[ -n "$out" ]] || return 1
+  read -r BRIDGE_TYPE BRIDGE_CIDR <<<"$out"
+  [[ "$BRIDGE_TYPE" =~ ^(bridge|OVSBridge|vnet)$ ]] ||
+    die BRIDGE_NOT_FOUND "interface '$2' on node '$1' is not a bridge (type '$BRIDGE_TYPE')"
 }
+
+# Leaves FACTS[bridge_type] and FACTS[bridge_cidr] (see find_bridge) for the address discovery.
+check_bridge() {
+  local rc=0
+  find_bridge "${SPEC[node]}" "${SPEC[bridge]}" || rc=$?
+  ((rc != 1)) || die BRIDGE_NOT_FOUND "bridge '${SPEC[bridge]}' does not exist on node '${SPEC[node]}'"
+  ((rc != 2)) || pve_fail BRIDGE_NOT_FOUND "cannot read the bridges of node '${SPEC[node]}'"
+  FACTS[bridge_type]=$BRIDGE_TYPE FACTS[bridge_cidr]=$BRIDGE_CIDR
+  log "bridge ${SPEC[bridge]}: $BRIDGE_TYPE${BRIDGE_CIDR:+, this node at $BRIDGE_CIDR}"
+}
+

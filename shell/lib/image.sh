@@ -34,6 +34,37 @@ sums_lookup() { # <sums file> <name>
   return 1
 }
 
+# The download tool: curl, or wget where curl is missing (wget is a pve-manager dependency, curl
+# is not; check_tools makes sure one of them is there).
+_downloader() {
+  if command -v curl >/dev/null 2>&1; then echo curl; else echo wget; fi
+}
+
+# Fetches <url> into <file>, either tool retrying transient failures 3 times and giving up on a
+# connection after 20 s; <max seconds> (0: none) bounds the whole transfer. Sets DOWNLOAD_ERR to
+# the reason of a failure.
+DOWNLOAD_ERR=""
+_download() { # <url> <file> <max seconds>
+  local rc=0 tool
+  local -a bound=()
+  tool=$(_downloader)
+  if [[ "$tool" == curl ]]; then
+    if (($3)); then bound=(--max-time "$3"); fi
+    bg_run curl -fsSL --retry 3 --connect-timeout 20 "${bound[@]}" -o "$2" "$1" 2>"$WORK_DIR/download.err" || rc=$?
+  else
+    # wget retries by itself from where a dropped transfer stopped.
+    if (($3)); then bound=(timeout "$3"); fi
+    bg_run "${bound[@]}" wget -nv --tries=4 --connect-timeout=20 -O "$2" "$1" 2>"$WORK_DIR/download.err" || rc=$?
+  fi
+  ((rc)) || return 0
+  DOWNLOAD_ERR=$(grep -v '^[[:space:]]*$' "$WORK_DIR/download.err" | tail -n 1) || true
+  if [[ "$tool" == wget && $rc == 124 ]]; then
+    DOWNLOAD_ERR="wget timed out after $3 s"
+  fi
+  DOWNLOAD_ERR=${DOWNLOAD_ERR:-$tool exit status $rc}
+  return "$rc"
+}
+
 # The name a checksum file lists the image under: the last path part of its URL.
 _image_name() { # <url>
   local path=${1%%[?#]*}
@@ -48,8 +79,7 @@ image_resolve() {
   else
     name=$(_image_name "$url")
     log "reading checksums from $sums_url"
-    bg_run curl -fsSL --retry 3 --connect-timeout 20 --max-time 120 -o "$WORK_DIR/sums" "$sums_url" 2>"$WORK_DIR/curl.err" ||
-      die IMAGE_DOWNLOAD_FAILED "cannot download $sums_url: $(tail -n 1 "$WORK_DIR/curl.err")"
+    _download "$sums_url" "$WORK_DIR/sums" 120 || die IMAGE_DOWNLOAD_FAILED "cannot download $sums_url: $DOWNLOAD_ERR"
     found=$(sums_lookup "$WORK_DIR/sums" "$name") ||
       die IMAGE_CHECKSUM_MISMATCH "$sums_url lists no checksum for $name"
     read -r IMG_ALGO IMG_HASH <<<"$found"
@@ -85,9 +115,8 @@ image_fetch() {
     log "image cache hit: $IMG_PATH"
   else
     IMG_TMP="$dir/.$IMG_HASH.$$.part"
-    log "downloading ${SPEC[image_url]}"
-    bg_run curl -fsSL --retry 3 --connect-timeout 20 -o "$IMG_TMP" "${SPEC[image_url]}" 2>"$WORK_DIR/curl.err" ||
-      _image_fail IMAGE_DOWNLOAD_FAILED "cannot download ${SPEC[image_url]}: $(tail -n 1 "$WORK_DIR/curl.err")"
+    log "downloading ${SPEC[image_url]} with $(_downloader)"
+    _download "${SPEC[image_url]}" "$IMG_TMP" 0 || _image_fail IMAGE_DOWNLOAD_FAILED "cannot download ${SPEC[image_url]}: $DOWNLOAD_ERR"
     got=$(_hash_of "$IMG_TMP") || _image_fail IMAGE_DOWNLOAD_FAILED "cannot hash the download"
     [[ "$got" == "$IMG_HASH" ]] ||
       _image_fail IMAGE_CHECKSUM_MISMATCH "${SPEC[image_url]} has $IMG_ALGO $got, expected $IMG_HASH"

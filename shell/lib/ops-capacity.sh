@@ -132,6 +132,7 @@ cmd_list() {
   ops_parse "remote-dir:" "$@"
   ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "list takes no arguments"
   ops_read_resources
+  resources_fill_new RESOURCES_JSON
   mapfile -t rows < <(_capacity running)
   for row in "${rows[@]}"; do
     read -r id node <<<"$row"
@@ -192,7 +193,7 @@ capacity_place() { # <node|auto> <storage> <bridge> <memory MiB> <disk GiB> <cou
     cand=("$node")
   fi
   for line in "${cand[@]}"; do
-    if pve pvesh get "/nodes/$line/network/$bridge" --output-format json; then
+    if find_bridge "$line" "$bridge"; then
       ok+=("$line")
     elif [[ "$node" != auto ]]; then
       die BRIDGE_NOT_FOUND "bridge '$bridge' does not exist on node '$line'"

@@ -68,6 +68,7 @@ clone_check() {
   VM_CONFIG=$PVE_OUT
   ops_is_template || die VM_WRONG_STATE "VM $tpl is not a template: convert it with 'qm template $tpl' first"
   ops_refuse_locked "$tpl"
+  resources_fill_new RESOURCES_JSON
   if taken=$(_name_taken "${SPEC[name]}" 0); then
     die NAME_CONFLICT "a VM named '${SPEC[name]}' already exists: VMID ${taken% *} on node ${taken#* }"
   fi

@@ -82,14 +82,19 @@ ops_find_vm() { # <vmid>
   fi
 }
 
-# Reads the VM's config (this node) into VM_CONFIG; a VM that vanished since is VM_NOT_FOUND.
+# Reads the VM's config (this node) into VM_CONFIG; a VM that vanished since is VM_NOT_FOUND. Its
+# name there is current (/cluster/resources shows a new or renamed VM's name up to ~10 s late).
 ops_load_config() { # <vmid>
+  local name
   if ! pve qm config "$1"; then
     [[ "$PVE_ERR" == *"does not exist"* ]] && die VM_NOT_FOUND "VM $1 does not exist (any more)"
     ops_fail VM_OP_FAILED "cannot read the config of VM $1"
   fi
   # shellcheck disable=SC2034 # read by config_get (lib/vm.sh)
   VM_CONFIG=$PVE_OUT
+  if name=$(config_get name); then
+    VMR[name]=${name//[^A-Za-z0-9.-]/}
+  fi
 }
 
 # Maps a failed qm call to a stable code: a missing VM, a held lock, else <CODE>.

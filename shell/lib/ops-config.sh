@@ -75,6 +75,7 @@ _wanted_tags() { # <requested>
   WANTED_TAGS=$(printf '%s\n' "${out[@]}" | sort -u | paste -sd';')
 }
 
+# The VM other than <vmid> named <name>, as "<vmid> <node>" (RESOURCES_JSON, after resources_fill_new).
 _name_taken() { # <name> <vmid>
   perl -MJSON::PP -e 'my ($n, $id) = @ARGV; my $r = decode_json(do { local $/; <STDIN> });
     for (@$r) { next unless ref $_ eq "HASH" && ($_->{type} // "") =~ /^(qemu|lxc)$/;
@@ -110,6 +111,7 @@ cmd_set() {
     _wanted_tags "${OPT[tags]}"
     WANT[tags]=$WANTED_TAGS
   fi
+  [[ -z "${WANT[name]:-}" ]] || resources_fill_new RESOURCES_JSON
   if [[ -n "${WANT[name]:-}" ]] && taken=$(_name_taken "${WANT[name]}" "$vmid"); then
     die NAME_CONFLICT "a VM named '${WANT[name]}' already exists: VMID ${taken% *} on node ${taken#* }"
   fi

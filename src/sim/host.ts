@@ -17,7 +17,7 @@ import { listVolumes, writeVolumeRecord } from './tools/volumes.js';
 export type { CallRecord } from './call-log.js';
 export { callRecordSchema } from './call-log.js';
 import { ARP_HEADER } from './neighbour.js';
-import { compiledSimFile, simPaths, SIM_ENV, type SimPaths } from './paths.js';
+import { compiledSimFile, ROOT_PATH_DIRS, simPaths, SIM_ENV, type SimPaths } from './paths.js';
 
 export const SIM_TOOLS = ['qm', 'pvesh', 'pvesm', 'pveversion'] as const;
 
@@ -55,15 +55,43 @@ export function hostEnv(paths: SimPaths, node: string): Record<string, string> {
   };
 }
 
-function hostShellScript(paths: SimPaths, node: string): string {
+// A directory of links to every command on root's PATH (the first of each name) but <missing>.
+function linkTools(dir: string, missing: readonly string[]): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const seen = new Set(missing);
+  for (const from of ROOT_PATH_DIRS) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(from);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (seen.has(name)) continue;
+      const target = path.join(from, name);
+      try {
+        fs.accessSync(target, fs.constants.X_OK);
+        if (!fs.statSync(target).isFile()) continue;
+      } catch {
+        continue;
+      }
+      seen.add(name);
+      fs.symlinkSync(target, path.join(dir, name));
+    }
+  }
+}
+
+function hostShellScript(paths: SimPaths, node: string, settings: HostSettings): string {
   const env = hostEnv(paths, node);
   const exports = Object.entries(env)
     .map(([key, value]) => `export ${key}=${shellQuote(value)}`)
     .join('\n');
+  const rest = settings.missingTools.length > 0 ? shellQuote(paths.usrBin) : '"${PATH:-/usr/local/bin:/usr/bin:/bin}"';
   return `#!/bin/bash
 # Runs one command as on simulated Proxmox node ${node}: its tools first on PATH.
 ${exports}
-export PATH=${shellQuote(paths.bin)}:"\${PATH:-/usr/local/bin:/usr/bin:/bin}"
+export PATH=${shellQuote(paths.bin)}:${rest}
 cd "$HOME" || exit 1
 if [[ "\${1:-}" == "-c" ]]; then exec bash -c "\${2:-}"; fi
 if [[ -n "\${SSH_ORIGINAL_COMMAND:-}" ]]; then exec bash -c "$SSH_ORIGINAL_COMMAND"; fi
@@ -93,10 +121,12 @@ export function layoutSimHost(root: string, input: HostSettingsInput = {}): { pa
     const shim = `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(entry)} ${tool} "$@"\n`;
     fs.writeFileSync(path.join(paths.bin, tool), shim, { mode: 0o755 });
   }
+  if (settings.missingTools.length > 0) linkTools(paths.usrBin, settings.missingTools);
+  else fs.rmSync(paths.usrBin, { recursive: true, force: true });
   // A node's host name is its node name (as on Proxmox); the shell scripts read it with `uname -n`.
   fs.writeFileSync(path.join(paths.bin, 'uname'), UNAME_SHIM, { mode: 0o755 });
   for (const node of settings.nodes) {
-    fs.writeFileSync(paths.hostShell(node.name), hostShellScript(paths, node.name), { mode: 0o755 });
+    fs.writeFileSync(paths.hostShell(node.name), hostShellScript(paths, node.name, settings), { mode: 0o755 });
   }
   return { paths, settings };
 }

@@ -9,6 +9,8 @@ export function simPaths(root: string) {
   return {
     root: abs,
     bin: path.join(abs, 'bin'),
+    // With missingTools: links to the commands of root's PATH, less the missing ones.
+    usrBin: path.join(abs, 'usr', 'bin'),
     // One login shell per node: it runs a command as on that node (tools on PATH, node name set).
     hostShell: (node: string) => path.join(abs, 'sim', `host-shell-${node}`),
     pve: path.join(abs, 'etc', 'pve'),
@@ -34,6 +36,9 @@ export function simPaths(root: string) {
 }
 
 export type SimPaths = ReturnType<typeof simPaths>;
+
+// sshd's PATH for root on Debian (SUPERUSER_PATH); the host shell puts the sim tools first.
+export const ROOT_PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'] as const;
 
 // The environment every command on the simulated host runs with (embedded SSH, sshd, tests).
 export const SIM_ENV = {

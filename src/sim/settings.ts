@@ -81,6 +81,14 @@ export const hostSettingsSchema = z
     agentPingTimeoutMs: z.number().int().nonnegative().default(3000),
     // lock_config waits 10 s for the flock on lock-<vmid>.conf before "got timeout".
     lockTimeoutMs: z.number().int().nonnegative().default(10000),
+    // /cluster/resources takes a VM's name, status, template and stats from the RRD data pvestatd
+    // broadcasts every 10 s (pve-manager PVE/Service/pvestatd.pm l.884-885): a VM younger than
+    // this shows only id, vmid, node, type, status "unknown" (+lock, tags).
+    resourcesLagMs: z.number().int().nonnegative().default(10000),
+    // Commands the host lacks: its shell's PATH is then root's PATH on Debian without them (wget
+    // is a pve-manager dependency, debian/control l.103; curl is not: a Debian-first install may
+    // have no curl).
+    missingTools: z.array(z.string().regex(/^[\w.+-]+$/)).default([]),
     // Port the guest's simulated sshd listens on (22 like a real guest).
     guestSshPort: z.number().int().min(1).max(65535).default(22),
     // UDP port on which a simulated machine notices that the node sent to its address (the

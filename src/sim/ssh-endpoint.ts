@@ -7,6 +7,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, ServerChannel, Session } from 'ssh2';
 import { LinusError } from '../protocol/errors.js';
+import { ROOT_PATH_DIRS } from './paths.js';
 
 // What a client needs to reach a simulated host over SSH (embedded ssh2 or real sshd).
 export interface SshEndpoint {
@@ -24,8 +25,6 @@ export interface SshEndpoint {
 
 export const SIM_SSH_USER = 'root';
 const LOOPBACK = '127.0.0.1';
-// sshd's PATH for root on Debian (SUPERUSER_PATH); the host shell puts the sim tools first.
-const ROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 // The signal names RFC 4254 6.10 defines; others cannot travel in exit-signal.
 const SSH_SIGNALS = new Set(['ABRT', 'ALRM', 'FPE', 'HUP', 'ILL', 'INT', 'KILL', 'PIPE', 'QUIT', 'SEGV', 'TERM', 'USR1', 'USR2']);
 const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
@@ -92,7 +91,7 @@ function sessionEnv(connection: { ip: string; port: number }, localPort: number)
     LOGNAME: SIM_SSH_USER,
     HOME: os.homedir(),
     SHELL: '/bin/bash',
-    PATH: ROOT_PATH,
+    PATH: ROOT_PATH_DIRS.join(':'),
     SSH_CLIENT: `${connection.ip} ${connection.port} ${localPort}`,
     SSH_CONNECTION: `${connection.ip} ${connection.port} ${LOOPBACK} ${localPort}`,
   };

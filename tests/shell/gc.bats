@@ -143,7 +143,10 @@ CALLS
 }
 
 @test "gc removes a failed run's leftover VM and its volumes, in one read plus two calls" {
-  sim_setup "$FAST"
+  # The leftover of a run that failed two hours ago: pvestatd has long reported it as stopped.
+  # Within resourcesLagMs of its creation /cluster/resources says status "unknown" and gc would
+  # add a `qm stop`.
+  sim_setup '{"bootDelayMs":300,"agentPingTimeoutMs":500,"lockTimeoutMs":1500,"resourcesLagMs":0}'
   sim_qm_create 150 leftover 'linus;linus-bad-run1'
   fake_job bad-run1 failed 7200
   [[ -n "$(sim_volumes)" ]] || fail "the leftover has no volume"

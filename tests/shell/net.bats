@@ -43,9 +43,10 @@ ARP
   assert_failure
 }
 
-@test "without an agent the address comes from the neighbour table" {
+@test "without an agent (no snippets storage) the address comes from a probe and the neighbour table" {
   ssh_listener "$GUEST_IP"
   rm "$PVE_STUB_STATE/agent.json"
+  sed -i 's/iso,vztmpl,backup,snippets/iso,vztmpl,backup/' "$PVE_STUB_STATE/resources.json"
   mapfile -t OPTS < <(std_opts)
   # The guest shows up in the table once it is running (what the host's bridge would learn).
   (
@@ -58,6 +59,7 @@ ARP
   assert_success
   assert_line "LINUS_VM_IP:$GUEST_IP"
   assert_line --partial 'from the neighbour table'
+  refute_line --partial 'call: qm guest cmd'
 }
 
 @test "the agent is polled with backoff until it answers" {

@@ -150,7 +150,7 @@ tags: linus;linus-$run_id"
   assert_line 'LINUS_ERROR_CODE:BRIDGE_NOT_FOUND'
   run bash "$ENTRY" run "${OPTS[@]}" --bridge eth0
   assert_failure 3
-  assert_line --partial 'is not a bridge'
+  assert_line "LINUS_ERROR:bridge 'eth0' does not exist on node 'pve'"
   run bash "$ENTRY" run "${OPTS[@]}" --node pve2
   assert_failure 3
   assert_line 'LINUS_ERROR_CODE:NODE_NOT_FOUND'

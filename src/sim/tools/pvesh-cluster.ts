@@ -6,7 +6,7 @@ import { nodeOnline } from './pvesh-node-param.js';
 import { nodeStorageEntries } from './pvesh-storage.js';
 import { nodeSummary } from './pvesh-nodes.js';
 import { vmStatus } from './vm-status.js';
-import { clusterVmlist, nodeNames, readConfig } from './vm-store.js';
+import { clusterVmlist, configBornMs, nodeNames, readConfig } from './vm-store.js';
 
 // datacenter.cfg `next-id: lower=N,upper=M` (defaults 100 and 1000000).
 function nextIdRange(ctx: ToolContext): [number, number] {
@@ -39,15 +39,27 @@ export const nextid: GetHandler = async (ctx, _path, params) => {
   throw new PveDie(`unable to get any free VMID in range [${lower}, ${upper}]`);
 };
 
-// API2/Cluster.pm `resources` (§10). Status is read live (RRD lag is not modelled).
+// API2/Cluster.pm `resources` (§10). A VM's stats come from pvestatd's RRD broadcast: a VM that
+// appeared less than resourcesLagMs ago has no RRD entry yet, so it gets only what
+// API2Tools.pm `extract_vm_stats` (pve-manager 9.x l.81-90) sets without one, plus lock and tags
+// from the config (API2/Cluster.pm l.554-555, l.589-593). Older VMs show their live state (the
+// lag of a status change or a rename is not modelled).
 export const resources: GetHandler = async (ctx, _path, params) => {
   const type = params.type;
   const out: Array<Record<string, unknown>> = [];
   if (type === undefined || type === 'vm') {
+    const now = Date.now();
     for (const { vmid, node } of clusterVmlist(ctx.paths, nodeNames(ctx))) {
       const config = readConfig(ctx.paths, node, vmid);
       if (!config) continue;
       const status = vmStatus(ctx, vmid, config);
+      if (now - configBornMs(ctx.paths, node, vmid, config) < ctx.settings.resourcesLagMs) {
+        const bare: Record<string, unknown> = { id: `qemu/${vmid}`, node, status: 'unknown', type: 'qemu', vmid };
+        if (status.lock !== undefined) bare.lock = status.lock;
+        if (status.tags !== undefined) bare.tags = status.tags;
+        out.push(bare);
+        continue;
+      }
       const online = nodeOnline(ctx, node);
       const entry: Record<string, unknown> = {
         cpu: 0,

@@ -2,7 +2,7 @@ import type { ToolContext } from './context.js';
 import { paramExc, PveDie } from './die.js';
 import type { GetHandler } from './pvesh-routes.js';
 import { assertReachable, nodeOnline, resolveNode } from './pvesh-node-param.js';
-import { enabledOnNode, readStorageCfg, type StorageConfig } from './storage-config.js';
+import { enabledOnNode, isIscsiStorage, readStorageCfg, type StorageConfig } from './storage-config.js';
 import { storageCapacity, storageUsed } from './volumes.js';
 
 // `storage.cfg` section as API2/Storage/Config.pm `read` returns it.
@@ -34,8 +34,9 @@ export function nodeStorageEntries(ctx: ToolContext, node: string): Array<Record
     .storages.filter((storage) => storage.nodes === undefined || storage.nodes.includes(node))
     .map((storage) => {
       const active = enabledOnNode(storage, node) && nodeOnline(ctx, node) && !ctx.faults.storageOffline?.includes(storage.id);
-      const total = active ? storageCapacity(ctx, storage.id) : 0;
-      const used = active ? storageUsed(ctx.paths, storage, node) : 0;
+      const sized = active && !isIscsiStorage(storage);
+      const total = sized ? storageCapacity(ctx, storage.id) : 0;
+      const used = sized ? storageUsed(ctx.paths, storage, node) : 0;
       return {
         active: active ? 1 : 0,
         avail: Math.max(0, total - used),

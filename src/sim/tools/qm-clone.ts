@@ -9,7 +9,7 @@ import { parseParams } from './getopt.js';
 import { randomMac } from './macs.js';
 import { parseDrive, parseNet, printDrive, printNet } from './property-string.js';
 import { VMID_PROP } from './vm-schema.js';
-import { loadConfig, lockConfig, vmOwner, writeConfig } from './vm-store.js';
+import { claimConfig, forgetBorn, loadConfig, lockConfig, vmOwner, writeConfig } from './vm-store.js';
 import { allocVolume, findVolume, freeVolume } from './volumes.js';
 
 // `clone_vm` kept simple: a full copy of every disk (linked clones are copied in full too), new
@@ -40,7 +40,7 @@ export async function run(ctx: ToolContext, args: string[]): Promise<number> {
   await lockConfig(ctx, newid, () => {
     const owner = vmOwner(ctx, newid);
     if (owner !== undefined) throw new PveDie(`${emsg}: config file already exists`);
-    fs.writeFileSync(ctx.paths.vmConfig(ctx.node, newid), 'lock: clone\n', { flag: 'wx' });
+    claimConfig(ctx, newid, 'clone');
   });
   const created: string[] = [];
   try {
@@ -80,6 +80,7 @@ export async function run(ctx: ToolContext, args: string[]): Promise<number> {
   } catch (error) {
     for (const volid of created) freeVolume(ctx, volid);
     fs.rmSync(ctx.paths.vmConfig(ctx.node, newid), { force: true });
+    forgetBorn(ctx.paths, newid);
     throw new PveDie(`clone failed: ${error instanceof Error ? error.message : String(error)}`);
   }
   return 0;

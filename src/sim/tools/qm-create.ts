@@ -10,7 +10,7 @@ import { getOptions, validateParams } from './getopt.js';
 import { addRandomMacs } from './macs.js';
 import { defaultBootOrder } from './vm-defaults.js';
 import { CREATE_PROPS } from './vm-schema.js';
-import { lockConfig, vmOwner, writeConfig } from './vm-store.js';
+import { claimConfig, forgetBorn, lockConfig, vmOwner, writeConfig } from './vm-store.js';
 import { freeVolume } from './volumes.js';
 
 // Parameters create_vm extracts instead of writing them into the config.
@@ -36,7 +36,7 @@ export async function run(ctx: ToolContext, args: string[]): Promise<number> {
         const owner = vmOwner(ctx, vmid);
         if (owner !== undefined) throw new PveDie(`VM ${vmid} already exists on node '${owner}'`);
         try {
-          fs.writeFileSync(ctx.paths.vmConfig(ctx.node, vmid), 'lock: create\n', { flag: 'wx' });
+          claimConfig(ctx, vmid, 'create');
         } catch {
           throw new PveDie(`VM ${vmid} already exists on node '${ctx.node}'`);
         }
@@ -72,6 +72,7 @@ export async function run(ctx: ToolContext, args: string[]): Promise<number> {
   } catch (error) {
     for (const volid of disks.volids) freeVolume(ctx, volid);
     fs.rmSync(ctx.paths.vmConfig(ctx.node, vmid), { force: true });
+    forgetBorn(ctx.paths, vmid);
     const message = error instanceof Error ? error.message : String(error);
     throw new PveDie(`${emsg} ${message.trim().replaceAll('\n', ' ')}`);
   }

@@ -8,7 +8,7 @@ import { parseParams } from './getopt.js';
 import { parseDrive } from './property-string.js';
 import { activateStorage, enabledOnNode, readStorageCfg } from './storage-config.js';
 import { VMID_PROP } from './vm-schema.js';
-import { checkLock, loadConfig, lockConfig } from './vm-store.js';
+import { checkLock, forgetBorn, loadConfig, lockConfig } from './vm-store.js';
 import { findVolume, freeVolume, listVolumes } from './volumes.js';
 
 const bool = { type: 'boolean', optional: true } as const;
@@ -56,6 +56,7 @@ export async function run(ctx: ToolContext, args: string[]): Promise<number> {
     if (params.purge === '1') ctx.out(`purging VM ${vmid} from related configurations..\n`);
     await stopGuest(ctx.paths, vmid);
     fs.rmSync(ctx.paths.vmConfig(ctx.node, vmid), { force: true });
+    forgetBorn(ctx.paths, vmid);
   });
   return 0;
 }

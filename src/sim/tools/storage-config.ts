@@ -62,6 +62,13 @@ export function isFileStorage(storage: StorageConfig): boolean {
   return ['dir', 'nfs', 'cifs', 'cephfs', 'glusterfs', 'btrfs'].includes(storage.type);
 }
 
+// iSCSI storages list `images` (plugindata content) but only hand out the target's existing LUNs:
+// alloc_image dies "can't allocate space in iscsi storage" and status reports no sizes (pve-storage
+// 9.1.7 ISCSIPlugin.pm l.335, l.402-406, l.469-476; ISCSIDirectPlugin.pm l.67, l.142-146).
+export function isIscsiStorage(storage: StorageConfig): boolean {
+  return storage.type === 'iscsi' || storage.type === 'iscsidirect';
+}
+
 // Where a dir storage's `path` lives inside the simulated root.
 export function storageDir(paths: SimPaths, storage: StorageConfig): string {
   return path.join(paths.root, storage.props.path ?? `/mnt/pve/${storage.id}`);

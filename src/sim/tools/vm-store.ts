@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { SimPaths } from '../paths.js';
 import { parseVmConfig, serializeVmConfig, type VmConfig } from './config-format.js';
 import type { ToolContext } from './context.js';
@@ -51,6 +52,43 @@ export function loadConfig(ctx: ToolContext, vmid: number): VmConfig {
   const config = readConfig(ctx.paths, ctx.node, vmid);
   if (!config) throw new PveDie(`Configuration file '${cfsPath(ctx.node, vmid)}' does not exist`, 2);
   return config;
+}
+
+// Where the simulator notes when a VM's config first appeared (pvestatd's RRD has no entry before
+// its next cycle, see pvesh-cluster.ts `resources`): sim/born/<vmid>, milliseconds since the epoch.
+function bornFile(paths: SimPaths, vmid: number): string {
+  return path.join(paths.sim, 'born', String(vmid));
+}
+
+// The claim of `qm create` / `qm clone`: the placeholder config (`lock: create|clone`), created
+// only if no file exists (EEXIST otherwise), and the moment it appeared.
+export function claimConfig(ctx: ToolContext, vmid: number, lock: 'create' | 'clone'): void {
+  fs.writeFileSync(ctx.paths.vmConfig(ctx.node, vmid), `lock: ${lock}\n`, { flag: 'wx' });
+  fs.mkdirSync(path.dirname(bornFile(ctx.paths, vmid)), { recursive: true });
+  fs.writeFileSync(bornFile(ctx.paths, vmid), `${Date.now()}\n`);
+}
+
+// When VM <vmid> appeared: as noted at its claim; for a config written otherwise, its `meta:
+// ctime=` (qm create's; a clone copies its source's, so the claim's note comes first), else the
+// file's mtime.
+export function configBornMs(paths: SimPaths, node: string, vmid: number, config: VmConfig): number {
+  try {
+    const noted = Number(fs.readFileSync(bornFile(paths, vmid), 'utf8'));
+    if (Number.isFinite(noted) && noted > 0) return noted;
+  } catch {
+    // Not claimed through the tools.
+  }
+  const ctime = /(?:^|,)ctime=(\d+)(?:,|$)/.exec(config.values.meta ?? '')?.[1];
+  if (ctime !== undefined) return Number(ctime) * 1000;
+  try {
+    return fs.statSync(paths.vmConfig(node, vmid)).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+export function forgetBorn(paths: SimPaths, vmid: number): void {
+  fs.rmSync(bornFile(paths, vmid), { force: true });
 }
 
 export function writeConfig(ctx: ToolContext, vmid: number, config: VmConfig): void {

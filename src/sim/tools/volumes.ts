@@ -8,7 +8,7 @@ import { writeFileAtomic } from './context.js';
 import { PveDie } from './die.js';
 import { withFileLock } from './file-lock.js';
 import { renderBytes } from './format-size.js';
-import { activateStorage, isFileStorage, storageConfig, storageDir, type StorageConfig } from './storage-config.js';
+import { activateStorage, isFileStorage, isIscsiStorage, storageConfig, storageDir, type StorageConfig } from './storage-config.js';
 
 // One allocated volume: sim/volumes/<storage>/<volname, URI-encoded>.json.
 export const volumeSchema = z
@@ -127,6 +127,7 @@ export async function allocVolume(
 ): Promise<VolumeRecord> {
   const storage = storageConfig(ctx.paths, storageId);
   activateStorage(ctx.faults, storage);
+  if (isIscsiStorage(storage)) throw new PveDie("can't allocate space in iscsi storage");
   const format = isFileStorage(storage) ? (options.format ?? 'raw') : 'raw';
   fs.mkdirSync(path.join(ctx.paths.volumesDir, storage.id), { recursive: true });
   return withFileLock(path.join(ctx.paths.volumesDir, `${storage.id}.lock`), storageLock(ctx, storage.id), () => {

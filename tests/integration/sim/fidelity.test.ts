@@ -33,7 +33,8 @@ describe.each(RUNNERS)('simulated PVE 8.4 host over %s', (_name, makeRunner) => 
   const run = (cmd: string) => runner.exec(cmd);
 
   beforeAll(async () => {
-    host = await createSimHost({ settings: { bootDelayMs: 6000, agentPingTimeoutMs: 400, lockTimeoutMs: 1000, guestSshPort: GUEST_SSH_PORT } });
+    // resourcesLagMs 0: the pvesh reads below check VMs made moments before (the lag has its own suite).
+    host = await createSimHost({ settings: { bootDelayMs: 6000, agentPingTimeoutMs: 400, lockTimeoutMs: 1000, guestSshPort: GUEST_SSH_PORT, resourcesLagMs: 0 } });
     runner = await makeRunner(host);
   });
   afterAll(async () => {
@@ -615,6 +616,53 @@ describe('tags as Proxmox stores them', () => {
     fs.writeFileSync(host.paths.datacenterCfg, 'tag-style: ordering=config\n');
     expect((await run("qm set 100 --tags 'web;Linus;B;linus'")).code).toBe(0);
     expect(host.vmConfig(100)?.tags).toBe('web;linus;b');
+  });
+});
+
+describe('a stock host: resources lag, iSCSI storage, missing curl', () => {
+  let host: SimHost;
+  beforeAll(async () => {
+    host = await createSimHost({ settings: { resourcesLagMs: 1500, missingTools: ['curl'] } });
+  });
+  afterAll(async () => {
+    await host?.dispose();
+    if (host) fs.rmSync(host.root, { recursive: true, force: true });
+  });
+
+  // pve-manager API2Tools.pm extract_vm_stats (9.x l.81-90): without an RRD entry from pvestatd
+  // (every 10 s, PVE/Service/pvestatd.pm l.884-885) a VM has only id, vmid, node, type and status
+  // "unknown", plus lock and tags from its config (API2/Cluster.pm l.554-555, l.589-593).
+  it('/cluster/resources names a new VM only after the lag; the node VM list has it at once', async () => {
+    const runner = localRunner(host);
+    expect((await runner.exec('qm create 100 --name web01 --tags blue')).code).toBe(0);
+    const vms = async () => JSON.parse((await runner.exec('pvesh get /cluster/resources --type vm --output-format json')).stdout) as Array<Record<string, unknown>>;
+    expect(await vms()).toEqual([{ id: 'qemu/100', node: 'pve', status: 'unknown', tags: 'blue', type: 'qemu', vmid: 100 }]);
+    const list = JSON.parse((await runner.exec('pvesh get /nodes/pve/qemu --output-format json')).stdout) as Array<Record<string, unknown>>;
+    expect(list).toEqual([expect.objectContaining({ vmid: 100, name: 'web01', status: 'stopped' })]);
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    expect(await vms()).toEqual([expect.objectContaining({ vmid: 100, name: 'web01', status: 'stopped', template: 0, maxmem: 512 * 1024 ** 2 })]);
+    // A clone copies its source's `meta: ctime` (qemu-server API2/Qemu.pm clone_vm l.4510-4578) yet is new too.
+    expect((await runner.exec('qm clone 100 101 --name web02')).code).toBe(0);
+    expect((await vms()).map((entry) => [entry.vmid, entry.name])).toEqual([[100, 'web01'], [101, undefined]]);
+  });
+
+  // pve-storage ISCSIPlugin.pm: content images (l.335), status without sizes (l.469-476),
+  // alloc_image "can't allocate space in iscsi storage" (l.402-406).
+  it('lists an iscsi storage with images content and no sizes, and cannot allocate on it', async () => {
+    fs.appendFileSync(host.paths.storageCfg, '\niscsi: san\n\tportal 127.0.0.1\n\ttarget iqn.2003-01.org.linux-iscsi.san:sn.1\n\tcontent images\n');
+    const runner = localRunner(host);
+    const storages = JSON.parse((await runner.exec('pvesh get /cluster/resources --type storage --output-format json')).stdout) as Array<Record<string, unknown>>;
+    expect(storages.find((entry) => entry.storage === 'san')).toEqual({
+      content: 'images', disk: 0, id: 'storage/pve/san', maxdisk: 0, node: 'pve', plugintype: 'iscsi', shared: 0, status: 'available', storage: 'san', type: 'storage',
+    });
+    expect(await runner.exec('qm create 102 --scsi0 san:1')).toEqual({ stdout: '', stderr: "unable to create VM 102 - can't allocate space in iscsi storage\n", code: 255 });
+    expect(host.vmConfig(102)).toBeUndefined();
+  });
+
+  it('hides curl from the host shell and keeps wget and the Proxmox tools', async () => {
+    const runner = localRunner(host);
+    expect((await runner.exec('command -v curl')).code).not.toBe(0);
+    expect((await runner.exec('command -v wget perl flock qm')).stdout.split('\n').filter(Boolean)).toHaveLength(4);
   });
 });
 

@@ -11,8 +11,9 @@ load "$REPO_ROOT/node_modules/bats-assert/load.bash"
 TEST_KEY='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHHmC0yXLqrc6gYbG5oUeX3tkgdpjbk9Hmr2s8mVe3Ee test@linus'
 TEST_KEY_B64=$(printf '%s\n' "$TEST_KEY" | base64 -w0)
 
-# Lays out the fake host: node pve (online, 64 GiB), storages local (dir) and local-lvm (images),
-# bridge vmbr0, no VMs, an agent that reports eth0 plus decoys.
+# Lays out the fake host: node pve (online, 64 GiB), storages local (dir, with snippets: a host
+# prepared for the guest-agent vendor-data) and local-lvm (images), bridge vmbr0 on which the node
+# has 127.77.0.2/24, no VMs, an agent that reports eth0 plus decoys.
 fake_host() {
   export PVE_STUB_STATE="$BATS_TEST_TMPDIR/pve"
   STUB_BIN="$BATS_TEST_TMPDIR/bin"
@@ -25,12 +26,12 @@ fake_host() {
   local gib=$((1024 ** 3))
   cat >"$PVE_STUB_STATE/resources.json" <<JSON
 [{"id":"node/pve","node":"pve","type":"node","status":"online","maxmem":$((64 * gib)),"mem":$((8 * gib)),"maxcpu":16},
- {"id":"storage/pve/local","storage":"local","node":"pve","type":"storage","plugintype":"dir","status":"available","content":"iso,vztmpl,backup","disk":$((10 * gib)),"maxdisk":$((100 * gib)),"shared":0},
+ {"id":"storage/pve/local","storage":"local","node":"pve","type":"storage","plugintype":"dir","status":"available","content":"iso,vztmpl,backup,snippets","disk":$((10 * gib)),"maxdisk":$((100 * gib)),"shared":0},
  {"id":"storage/pve/local-lvm","storage":"local-lvm","node":"pve","type":"storage","plugintype":"lvmthin","status":"available","content":"rootdir,images","disk":$((10 * gib)),"maxdisk":$((500 * gib)),"shared":0}]
 JSON
-  echo '{"content":"iso,vztmpl,backup","path":"/var/lib/vz","storage":"local","type":"dir"}' >"$PVE_STUB_STATE/storage/local.json"
+  echo '{"content":"iso,vztmpl,backup,snippets","path":"/var/lib/vz","storage":"local","type":"dir"}' >"$PVE_STUB_STATE/storage/local.json"
   echo '{"content":"images,rootdir","storage":"local-lvm","thinpool":"data","type":"lvmthin","vgname":"pve"}' >"$PVE_STUB_STATE/storage/local-lvm.json"
-  echo "vmbr0 bridge" >"$PVE_STUB_STATE/bridges"
+  echo "vmbr0 bridge 127.77.0.2/24" >"$PVE_STUB_STATE/bridges"
   echo "eth0 eth" >>"$PVE_STUB_STATE/bridges"
   GUEST_IP=127.77.0.5
   agent_reports "$GUEST_IP"

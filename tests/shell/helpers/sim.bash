@@ -47,6 +47,27 @@ sim_nfs_storage() { # <storage id>
   printf '\nnfs: %s\n\texport /export/pve\n\tpath /mnt/pve/%s\n\tserver 10.0.0.9\n\tcontent images\n' "$1" "$1" >>"$SIM_ROOT/etc/pve/storage.cfg"
 }
 
+# Serves the simulator's cloud image and its SHA256SUMS over HTTP (src/sim/image-server.ts) until
+# sim_teardown, as a distribution's mirror does; sets HTTP_IMAGE_URL, HTTP_SUMS_URL, HTTP_BASE_URL.
+sim_image_server() {
+  local info="$BATS_TEST_TMPDIR/image-server.txt" i
+  node --input-type=module -e '
+    const fs = await import("node:fs");
+    const { startImageServer } = await import(process.argv[1]);
+    const server = await startImageServer({ dir: process.argv[2] });
+    fs.writeFileSync(process.argv[3] + ".tmp", `${server.images[0].url} ${server.sumsUrl} ${server.baseUrl}\n`);
+    fs.renameSync(process.argv[3] + ".tmp", process.argv[3]);
+    process.on("SIGTERM", () => server.close().then(() => process.exit(0)));' \
+    "$REPO_ROOT/dist/src/sim/image-server.js" "$BATS_TEST_TMPDIR/served" "$info" 3>&- &
+  SIM_IMAGE_SERVER_PID=$!
+  for ((i = 0; i < 100; i++)); do
+    [[ -s "$info" ]] && break
+    sleep 0.1
+  done
+  [[ -s "$info" ]] || fail "the image server did not start"
+  read -r HTTP_IMAGE_URL HTTP_SUMS_URL HTTP_BASE_URL <"$info"
+}
+
 # Replaces sim/faults.json (read by every tool call).
 sim_faults() { # <faults JSON>
   printf '%s\n' "$1" >"$SIM_ROOT/sim/faults.json"
@@ -56,6 +77,11 @@ sim_faults() { # <faults JSON>
 # back) and guest daemons (only processes whose pid files live under the root and whose command
 # line names it).
 sim_teardown() {
+  if [[ -n "${SIM_IMAGE_SERVER_PID:-}" ]]; then
+    kill -TERM "$SIM_IMAGE_SERVER_PID" 2>/dev/null || true
+    wait "$SIM_IMAGE_SERVER_PID" 2>/dev/null || true
+    SIM_IMAGE_SERVER_PID=""
+  fi
   [[ -n "${SIM_ROOT:-}" && -d "$SIM_ROOT" ]] || return 0
   local f pid i
   local -a pids=()
