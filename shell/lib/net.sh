@@ -115,11 +115,12 @@ probe_network() { # <cidr>
     }' "$1" "$port" || true
 }
 
-# The node's address/prefix on VLAN <tag> of <bridge>: a `<bridge>.<tag>` interface, or a VLAN
-# interface whose raw device is the bridge (one read of the node's VLAN interfaces).
+# Sets PROBE_CIDR to the node's address/prefix on VLAN <tag> of <bridge>: a `<bridge>.<tag>`
+# interface, or a VLAN interface whose raw device is the bridge (one read of the node's VLAN
+# interfaces); empty when it has none.
 _vlan_cidr() { # <bridge> <tag>
   pve pvesh get "/nodes/${SPEC[node]}/network" --type vlan --output-format json || pve_fail BRIDGE_NOT_FOUND "cannot read the VLAN interfaces of node '${SPEC[node]}'"
-  perl -MJSON::PP -e '
+  PROBE_CIDR=$(perl -MJSON::PP -e '
     my ($bridge, $tag) = @ARGV;
     my $list = eval { decode_json(do { local $/; <STDIN> }) };
     exit 0 unless ref $list eq "ARRAY";
@@ -130,7 +131,7 @@ _vlan_cidr() { # <bridge> <tag>
       next unless ($if->{iface} // "") eq "$bridge.$tag" || ($raw eq $bridge && $id eq $tag);
       print $if->{cidr};
       exit 0;
-    }' "$1" "$2" <<<"$PVE_OUT"
+    }' "$1" "$2" <<<"$PVE_OUT") || die INTERNAL "cannot parse the VLAN interfaces of node '${SPEC[node]}'"
 }
 
 # Step 1: decides how the address will be found, and refuses a DHCP provision no method can serve.
@@ -145,7 +146,7 @@ plan_address_discovery() {
   if [[ -z "$vlan" ]]; then
     PROBE_CIDR=${FACTS[bridge_cidr]:-}
   elif [[ "${SPEC[ip]}" != dhcp ]] || ((!ADDR_AGENT)); then
-    PROBE_CIDR=$(_vlan_cidr "$bridge" "$vlan")
+    _vlan_cidr "$bridge" "$vlan"
   fi
   if [[ -n "$PROBE_CIDR" ]] && ((2 ** (32 - ${PROBE_CIDR#*/}) - 2 > PROBE_MAX_ADDRESSES)); then
     log "the node's network $PROBE_CIDR on $GUEST_NET is too large to probe (more than $PROBE_MAX_ADDRESSES addresses)"
