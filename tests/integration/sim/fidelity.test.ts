@@ -475,7 +475,8 @@ describe.each(['8.2', '8.4', '9.1'] as const)('PVE %s: shutdown and reboot with 
 
   beforeAll(async () => {
     host = await createSimHost({ settings: { version, bootDelayMs: 300, agentPingTimeoutMs: 300, guestSshPort: GUEST_SSH_PORT } });
-    expect((await run('qm create 100 --agent 1 --net0 virtio,bridge=vmbr0 && qm start 100')).code).toBe(0);
+    // An image that ships the agent, so that it answers once the fault is cleared.
+    expect((await run(`qm create 100 --agent 1 --cpu x86-64-v2-AES --net0 virtio,bridge=vmbr0 --scsi0 local-lvm:0,import-from=${fixture.agentImage} && qm start 100`)).code).toBe(0);
     host.setFaults({ agent: 'never' });
   });
   afterAll(async () => {
