@@ -21,10 +21,9 @@ BRIDGE_FAILED=0
 FIX_STORAGE=""
 FIX_CONTENT=""
 FIX_COMMAND=""
-# Plugin types whose content may include snippets (pve-storage plugindata), and those that can
-# allocate VM disks (iscsi and iscsidirect only hand out existing LUNs; pbs and esxi hold none).
+# Plugin types whose content may include snippets (pve-storage plugindata). Which types can
+# allocate VM disks is check_cluster's business (host.sh ALLOC_STORAGE_TYPES).
 readonly SNIPPETS_TYPES=" dir btrfs nfs cifs cephfs glusterfs "
-readonly IMAGES_TYPES=" dir btrfs nfs cifs glusterfs lvm lvmthin zfspool zfs rbd "
 # Where no storage of the node can take snippets: a new one (not a safe fix, never applied).
 readonly NEW_SNIPPETS_STORAGE="pvesm add dir linus-snippets --path /var/lib/linus-snippets --content snippets"
 # The default --cpu x86-64-v2-AES is qemu64 plus these flags (/proc/cpuinfo names), and
@@ -250,9 +249,7 @@ _doctor_cluster() {
     _check storage.images skip "not checked: ${TRY_MSG:-storage ${SPEC[storage]} is not listed}"
   else
     message="${SPEC[storage]} ($type, content $content): $(_gib $((total - used))) free of $(_gib "$total")"
-    if [[ " $IMAGES_TYPES " != *" $type "* ]]; then
-      _check storage.images fail "${SPEC[storage]} ($type) cannot allocate VM disks" "$fix"
-    elif [[ " ${TRY_WARNINGS[*]} " == *"storage '"* ]]; then
+    if [[ " ${TRY_WARNINGS[*]} " == *"storage '"* ]]; then
       _check storage.images warn "$message: a 20 GiB disk takes it past $CAPACITY_WARN_PCT %" "free space on ${SPEC[storage]}, or pass another --storage"
     else
       _check storage.images ok "$message"
