@@ -146,7 +146,8 @@ storage_cfg() { # <with data 0|1>
 # pve-manager PVE/API2/Network.pm `index` (9.x l.427-453): `--type any_bridge` adds the SDN VNets
 # of the node's zones (get_local_vnets); GET .../network/{iface} reads /etc/network/interfaces only.
 @test "--bridge naming an SDN VNet passes step 1 and the VM starts on it" {
-  sim_setup '{"bootDelayMs":300,"agentPingTimeoutMs":500,"lockTimeoutMs":1500,"sdnVnets":[{"name":"vnet1","zone":"zone1","network":"127.111.7.0/24","gateway":"127.111.7.1"}]}'
+  # Prepared: the node has no address on a VNet it could probe, so the guest agent finds the address.
+  sim_setup '{"bootDelayMs":300,"agentPingTimeoutMs":500,"lockTimeoutMs":1500,"agentInstallDelayMs":300,"prepared":true,"sdnVnets":[{"name":"vnet1","zone":"zone1","network":"127.111.7.0/24","gateway":"127.111.7.1"}]}'
   run sim_host 'pvesh get /nodes/pve/network/vnet1 --output-format json'
   assert_failure
   provision --name vn01 --bridge vnet1
