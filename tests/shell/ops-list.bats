@@ -31,9 +31,11 @@ max_agent_overlap() {
 
 @test "list asks at most 8 guest agents at once and still reports every running VM's address" {
   sim_setup '{"bootDelayMs":300,"agentPingTimeoutMs":300}'
+  # Guests that boot a system with its own agent (a Rocky image on an x86-64-v2 CPU).
+  test_image 10 rocky-9
   local id count=14
   for ((id = 101; id < 101 + count; id++)); do
-    sim_qm_create "$id" "web$id" 'linus;linus-r1' --agent 1
+    sim_qm_create "$id" "web$id" 'linus;linus-r1' --agent 1 --cpu x86-64-v2-AES --scsi1 "local-lvm:0,import-from=$IMAGE_FILE" --boot order=scsi1
   done
   sim_host "for id in \$(seq 101 $((100 + count))); do qm start \$id >/dev/null || exit 1; done" || fail "qm start failed"
   sim_host "for id in \$(seq 101 $((100 + count))); do for i in \$(seq 50); do qm guest cmd \$id ping && break; sleep 0.2; done; done" ||
