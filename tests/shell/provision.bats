@@ -63,10 +63,11 @@ tags: linus;linus-$run_id"
   assert_output ''
 }
 
-@test "a successful provision makes 8 Proxmox calls plus agent polls" {
+@test "a successful provision makes 8 Proxmox calls, the snippets path once, plus agent polls" {
   run bash "$ENTRY" run "${OPTS[@]}"
   assert_success
-  assert_equal "$(call_count "$output")" 9
+  assert_equal "$(call_count "$output")" 10
+  assert_equal "$(grep -c '^linus: call: pvesm path' <<<"$output")" 1
   assert_equal "$(grep -c '^linus: call: qm guest cmd' <<<"$output")" 1
 }
 
@@ -78,7 +79,7 @@ tags: linus;linus-$run_id"
   run bash "$ENTRY" run "${OPTS[@]}"
   assert_success
   assert_line 'LINUS_VM_ID:400'
-  assert_equal "$(call_count "$output")" 9
+  assert_equal "$(call_count "$output")" 10
 }
 
 @test "a name already in use fails with NAME_CONFLICT naming its VMID, before anything is made" {
@@ -233,6 +234,15 @@ tags: linus;linus-$run_id"
 
 @test "a static address needs no agent and is reported as configured" {
   rm "$PVE_STUB_STATE/agent.json"
+  # Nothing may answer there before the VM runs (IP_IN_USE otherwise): the guest's sshd comes with it.
+  local port=$SSH_PORT
+  stop_listener
+  (
+    while ! grep -qs running "$PVE_STUB_STATE"/vms/*.status; do sleep 0.2; done
+    exec perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(LocalAddr => $ARGV[0], LocalPort => $ARGV[1], Listen => 5, ReuseAddr => 1) or die;
+      while (my $c = $s->accept) { print $c "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"; close $c }' "$GUEST_IP" "$port"
+  ) 3>&- &
+  SSH_LISTENER_PID=$!
   run bash "$ENTRY" run "${OPTS[@]}" --ip "$GUEST_IP/24" --gateway 127.77.0.1
   assert_success
   assert_line "LINUS_VM_IP:$GUEST_IP"
@@ -272,7 +282,7 @@ tags: linus;linus-$run_id"
   assert_success
   assert_line 'LINUS_RESULT:DRY_RUN'
   assert_equal "${lines[-1]}" 'LINUS_END'
-  assert_line "LINUS_PLAN:qm create 100 --name web01 --ostype l26 --cores 2 --memory 2048 --net0 virtio,bridge=vmbr0 --scsihw virtio-scsi-pci --scsi0 local-lvm:0,import-from=$REMOTE/images/sha256.$IMAGE_SHA.img --ide2 local-lvm:cloudinit --boot order=scsi0 --serial0 socket --vga serial0 --agent enabled=1 --tags 'linus;linus-dry-run-1' --description 'linus 0.0.0-dev run=dry-run-1 os=ubuntu-24.04 cores=2 memory=2048M disk=8G user=ubuntu ip=dhcp keys=1 password=0' --ciuser ubuntu --ipconfig0 ip=dhcp --sshkeys $REMOTE/jobs/dry-run-1/sshkeys"
+  assert_line "LINUS_PLAN:qm create 100 --name web01 --ostype l26 --cores 2 --memory 2048 --net0 virtio,bridge=vmbr0 --scsihw virtio-scsi-pci --scsi0 local-lvm:0,import-from=$REMOTE/images/sha256.$IMAGE_SHA.img --ide2 local-lvm:cloudinit --boot order=scsi0 --serial0 socket --vga serial0 --cpu x86-64-v2-AES --tags 'linus;linus-dry-run-1' --description 'linus 0.0.0-dev run=dry-run-1 os=ubuntu-24.04 cores=2 memory=2048M disk=8G user=ubuntu ip=dhcp cpu=x86-64-v2-AES upgrade=0 keys=1 password=0' --ciuser ubuntu --ipconfig0 ip=dhcp --ciupgrade 0 --agent enabled=1 --sshkeys $REMOTE/jobs/dry-run-1/sshkeys --cicustom vendor=local:snippets/linus-qga.yaml"
   assert_line 'LINUS_PLAN:qm resize 100 scsi0 8G'
   assert_line 'LINUS_PLAN:qm start 100'
   refute_line --partial 'call: qm create'
