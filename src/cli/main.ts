@@ -4,28 +4,19 @@ import { pathToFileURL } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { LinusError, reportFatal } from '../protocol/errors.js';
-import { agentPlanCommand } from './commands/agent-plan.js';
-import { gcCommand } from './commands/gc.js';
-import { mcpConfigCommand } from './commands/mcp-config.js';
-import { provisionCommand } from './commands/provision.js';
-import { sandboxCommand } from './commands/sandbox.js';
-import { vmCommand } from './commands/vm.js';
-import { capacityCommand } from './commands/capacity.js';
-import { doctorCommand } from './commands/doctor.js';
+import { COMMANDS } from './commands/index.js';
 import { writeJsonError } from './json-errors.js';
 
-export function buildCli(argv: string[]): Argv {
-  return yargs(argv)
+// Only the command argv names is loaded; the others are listed by name and description.
+export async function buildCli(argv: string[]): Promise<Argv> {
+  const named = COMMANDS.find((entry) => entry.name === argv.find((word) => !word.startsWith('-')));
+  let cli = yargs(argv)
     .scriptName('linus')
-    .usage('$0 <command> [options]\n\nProvision ready Proxmox VE VMs over SSH: verified image, cloud-init, booted, reachable.')
-    .command(provisionCommand)
-    .command(gcCommand)
-    .command(sandboxCommand)
-    .command(vmCommand)
-    .command(capacityCommand)
-    .command(doctorCommand)
-    .command(agentPlanCommand)
-    .command(mcpConfigCommand)
+    .usage('$0 <command> [options]\n\nProvision ready Proxmox VE VMs over SSH: verified image, cloud-init, booted, reachable.');
+  for (const entry of COMMANDS) {
+    cli = cli.command(entry === named ? await entry.load() : { command: entry.name, describe: entry.describe, handler: () => undefined });
+  }
+  return cli
     .demandCommand(1, 'Name a command.')
     .recommendCommands()
     .strict()
@@ -43,7 +34,7 @@ export function buildCli(argv: string[]): Argv {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildCli(argv).parseAsync();
+    await (await buildCli(argv)).parseAsync();
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     // An argument error yargs found before any handler ran: with --json it is JSON all the same.

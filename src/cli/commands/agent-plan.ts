@@ -1,4 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { describeOf } from './index.js';
 import { z } from 'zod';
 import { buildAgentPlan, DEFAULT_MAX_CHARS, PlanTooLongError } from '../../agents/plan.js';
 import { renderPlanJson, renderPlanText } from '../../agents/render-plan.js';
@@ -66,7 +67,7 @@ const handler = withJsonErrors<ArgumentsCamelCase<AgentPlanFlags>>(async (argv) 
 
 export const agentPlanCommand: CommandModule<object, AgentPlanFlags> = {
   command: 'agent-plan',
-  describe: 'Print the single-line commands an AI agent runs through ssh-mcp to provision a VM (see docs/agents.md)',
+  describe: describeOf('agent-plan'),
   builder: (yargs: Argv) =>
     yargs
       .group(['host', 'port', 'user', 'node', 'storage', 'bridge', 'remote-dir', 'config'], 'Proxmox host:')

@@ -1,4 +1,5 @@
 import type { ArgumentsCamelCase, CommandModule } from 'yargs';
+import { describeOf } from './index.js';
 import { capacityText, statsJson } from '../../vm/render.js';
 import { capacityRowSchema, type CapacityRow } from '../../vm/schemas.js';
 import { LinusError } from '../../protocol/errors.js';
@@ -9,7 +10,7 @@ import { targetOptions } from '../target-options.js';
 // `linus capacity`: CPU, memory and storage use per node from one /cluster/resources read.
 export const capacityCommand: CommandModule<object, VmFlags> = {
   command: 'capacity',
-  describe: 'CPU, memory and storage use per node (new VMs warn past 80 %, and are refused past 90 % without --force)',
+  describe: describeOf('capacity'),
   builder: (yargs) =>
     targetOptions(yargs).options({
       'node-address': { type: 'string', array: true, describe: 'SSH address of another cluster node: <node>=<host>[:port]' },

@@ -1,4 +1,5 @@
 import type { ArgumentsCamelCase, CommandModule } from 'yargs';
+import { describeOf } from './index.js';
 import { z } from 'zod';
 import { flagName } from '../../config/load.js';
 import { resolveOs } from '../../config/os-images.js';
@@ -107,7 +108,7 @@ async function run(argv: ArgumentsCamelCase<DoctorFlags>): Promise<void> {
 // `linus doctor`: what a provision will find on the host, check by check, and what fixes each.
 export const doctorCommand: CommandModule<object, DoctorFlags> = {
   command: 'doctor',
-  describe: 'Check the host for linus: what a DHCP provision will meet there, check by check, with the command that fixes each problem (--fix applies the safe ones)',
+  describe: describeOf('doctor'),
   builder: (yargs) =>
     targetOptions(yargs).options({
       vlan: { ...VM_OPTIONS.vlan, describe: 'Check a guest network on this VLAN of --bridge' },

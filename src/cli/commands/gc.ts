@@ -1,4 +1,5 @@
 import readline from 'node:readline/promises';
+import { describeOf } from './index.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { commandSources } from '../../config/load.js';
 import { streamCommand } from '../../jobs/follow.js';
@@ -116,7 +117,7 @@ const handler = withJsonErrors<ArgumentsCamelCase<GcFlags>>(run);
 
 export const gcCommand: CommandModule<object, GcFlags> = {
   command: 'gc',
-  describe: 'Find and remove what failed or interrupted runs left: only linus-tagged VMs of unfinished runs',
+  describe: describeOf('gc'),
   builder: (yargs: Argv) =>
     targetOptions(yargs)
       .options({

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { describeOf } from './index.js';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { z } from 'zod';
@@ -122,7 +123,7 @@ function handler(argv: ArgumentsCamelCase<McpConfigFlags>): void {
 
 export const mcpConfigCommand: CommandModule<object, McpConfigFlags> = {
   command: 'mcp-config',
-  describe: 'Print or write the ssh-mcp config and the MCP client entry an agent needs to reach the Proxmox host',
+  describe: describeOf('mcp-config'),
   builder: (yargs: Argv) =>
     yargs
       .group(['client', 'ssh-mcp', 'profile', 'server-name', 'write', 'force'], 'MCP:')

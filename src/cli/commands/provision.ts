@@ -1,4 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { describeOf } from './index.js';
 import { commandSources, parseSettings, type Sources } from '../../config/load.js';
 import { OS_CATALOG, resolveOs } from '../../config/os-images.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
@@ -177,7 +178,7 @@ const handler = withJsonErrors<ArgumentsCamelCase<ProvisionFlags>>(run);
 
 export const provisionCommand: CommandModule<object, ProvisionFlags> = {
   command: 'provision',
-  describe: 'Create a VM from a verified cloud image, boot it and wait until SSH answers',
+  describe: describeOf('provision'),
   builder: (yargs: Argv) =>
     targetOptions(yargs)
       .group(VM_OPTION_NAMES, 'VM:')

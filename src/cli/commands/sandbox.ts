@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { describeOf } from './index.js';
 import { defaultSandboxDir, readSandbox, sandboxDown, sandboxEnv, sandboxFlags, sandboxOptionsSchema, sandboxSshCommand, sandboxUp, shellWord, type SandboxInfo } from '../../sim/sandbox.js';
 import { VERSION_PROFILES } from '../../sim/settings.js';
 
@@ -124,7 +125,7 @@ const downCommand: CommandModule<DirArgs, DirArgs> = {
 
 export const sandboxCommand: CommandModule = {
   command: 'sandbox',
-  describe: 'Run a simulated Proxmox VE host on this machine (up, status, down)',
+  describe: describeOf('sandbox'),
   builder: (yargs) =>
     yargs
       .command(upCommand as CommandModule)

@@ -1,4 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { describeOf } from './index.js';
 import type { z } from 'zod';
 import { commandSources } from '../../config/load.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
@@ -316,7 +317,7 @@ const subcommands: CommandModule<object, VmFlags>[] = [
 
 export const vmCommand: CommandModule<object, VmFlags> = {
   command: 'vm <command>',
-  describe: 'Manage VMs: list, status, start, stop, shutdown, reboot, config, set, resize, delete, clone',
+  describe: describeOf('vm'),
   builder: (yargs: Argv) => {
     let built = yargs;
     for (const sub of subcommands) built = built.command(sub as CommandModule);

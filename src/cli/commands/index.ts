@@ -1,0 +1,26 @@
+import type { CommandModule } from 'yargs';
+
+// Every command, with what `linus --help` says of it. A command's module (and what it imports:
+// ssh2, zod schemas, the simulator) loads only when that command runs.
+export interface CommandEntry {
+  name: string;
+  describe: string;
+  load: () => Promise<CommandModule<object, any>>;
+}
+
+export const COMMANDS: CommandEntry[] = [
+  { name: 'provision', describe: 'Create a VM from a verified cloud image, boot it and wait until SSH answers', load: async () => (await import('./provision.js')).provisionCommand },
+  { name: 'gc', describe: 'Find and remove what failed or interrupted runs left: only linus-tagged VMs of unfinished runs', load: async () => (await import('./gc.js')).gcCommand },
+  { name: 'sandbox', describe: 'Run a simulated Proxmox VE host on this machine (up, status, down)', load: async () => (await import('./sandbox.js')).sandboxCommand },
+  { name: 'vm', describe: 'Manage VMs: list, status, start, stop, shutdown, reboot, config, set, resize, delete, clone', load: async () => (await import('./vm.js')).vmCommand },
+  { name: 'capacity', describe: 'CPU, memory and storage use per node (new VMs warn past 80 %, and are refused past 90 % without --force)', load: async () => (await import('./capacity.js')).capacityCommand },
+  { name: 'doctor', describe: 'Check the host for linus: what a DHCP provision will meet there, check by check, with the command that fixes each problem (--fix applies the safe ones)', load: async () => (await import('./doctor.js')).doctorCommand },
+  { name: 'agent-plan', describe: 'Print the single-line commands an AI agent runs through ssh-mcp to provision a VM (see docs/agents.md)', load: async () => (await import('./agent-plan.js')).agentPlanCommand },
+  { name: 'mcp-config', describe: 'Print or write the ssh-mcp config and the MCP client entry an agent needs to reach the Proxmox host', load: async () => (await import('./mcp-config.js')).mcpConfigCommand },
+];
+
+export function describeOf(name: string): string {
+  const entry = COMMANDS.find((candidate) => candidate.name === name);
+  if (!entry) throw new Error(`no command ${name}`);
+  return entry.describe;
+}
