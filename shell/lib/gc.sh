@@ -269,7 +269,7 @@ _gc_failed() { # <vmid> <message>
   GC_FAILED+=("$1")
   if [[ -z "$GC_FAIL_CODE" ]]; then
     GC_FAIL_MSG="VM $1 was not removed: $2"
-    GC_FAIL_CODE=CREATE_FAILED
+    GC_FAIL_CODE=CLEANUP_FAILED
     [[ "$PVE_ERR" != *"can't lock file"*"got timeout"* && "$PVE_ERR" != *"VM is locked"* ]] || GC_FAIL_CODE=LOCK_TIMEOUT
   fi
 }
@@ -357,7 +357,7 @@ _gc_destroy() { # <vmid> <node> <run-id> <status> <min-age or ""> <gone-is-clean
   GC_GONE=1
 }
 
-# Dies when a destroy failed (LOCK_TIMEOUT for a lock, else CREATE_FAILED), after the others ran.
+# Dies when a destroy failed (LOCK_TIMEOUT for a lock, else CLEANUP_FAILED), after the others ran.
 _gc_settle() {
   ((${#GC_FAILED[@]} == 0)) && return 0
   die "$GC_FAIL_CODE" "${#GC_FAILED[@]} VM(s) not removed (${GC_FAILED[*]}): $GC_FAIL_MSG"

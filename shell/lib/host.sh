@@ -121,7 +121,7 @@ check_cluster() {
   SPEC[node]=${FACTS[node]}
   # qm creates a VM on the node it runs on, whatever --node says.
   [[ -z "${FACTS[local_node]}" || "${FACTS[local_node]}" == "${SPEC[node]}" ]] ||
-    die VM_ON_OTHER_NODE "this host is node '${FACTS[local_node]}', not '${SPEC[node]}': qm creates VMs only on the node it runs on"
+    die_other_node "${SPEC[node]}" "this host is node '${FACTS[local_node]}', not '${SPEC[node]}': qm creates VMs only on the node it runs on"
 
   [[ -z "${FACTS[name_vmid]}" ]] ||
     die NAME_CONFLICT "a VM named '${SPEC[name]}' already exists: VMID ${FACTS[name_vmid]} on node ${FACTS[name_node]}"

@@ -64,8 +64,8 @@ print "name=$name\n";
 PERL
 }
 
-# Finds VM <vmid> in the cluster: VM_NOT_FOUND if it is not there, VM_ON_OTHER_NODE (the message
-# names the node: "is on node '<node>'") if it lives on another node (qm only acts on this node's VMs). Fills VMR.
+# Finds VM <vmid> in the cluster: VM_NOT_FOUND if it is not there, VM_ON_OTHER_NODE (with
+# LINUS_ERROR_NODE:<node>) if it lives on another node (qm only acts on this node's VMs). Fills VMR.
 ops_find_vm() { # <vmid>
   local out key value local_node
   ops_read_resources
@@ -78,7 +78,7 @@ ops_find_vm() { # <vmid>
   [[ "${VMR[type]}" == qemu ]] || die VM_NOT_FOUND "$1 is a container (CT), not a VM"
   local_node=$(local_node_name)
   if [[ "${VMR[node]}" != "$local_node" ]]; then
-    die VM_ON_OTHER_NODE "VM $1 is on node '${VMR[node]}', this is node '$local_node'"
+    die_other_node "${VMR[node]}" "VM $1 is on node '${VMR[node]}', this is node '$local_node'"
   fi
 }
 

@@ -20,6 +20,7 @@ RESIZE_FAILED|5|Check free space on the storage and run again.
 START_FAILED|5|Read the Proxmox message above ('qm start' output); check the bridge and the node's resources.
 LOCK_TIMEOUT|5|Another task holds the VM lock; wait for it to finish and run again.
 ID_CLAIM_EXHAUSTED|5|Many VMs are being created at once; run again.
+CLEANUP_FAILED|5|Something linus made could not be removed (the message names it and the command that removes it): fix the cause Proxmox gives, then run 'linus gc --dry-run' and 'linus gc --yes'.
 IP_TIMEOUT|6|Install qemu-guest-agent in the image (or enable snippets on a storage so linus can add it: 'linus doctor --fix'), check DHCP on the bridge, or raise --timeout.
 SSH_TIMEOUT|6|The VM has an address but port 22 does not answer: check the VLAN, firewall and cloud-init, or raise --timeout.
 IMAGE_DOWNLOAD_FAILED|7|Check that the Proxmox host can reach the image URL, or pass --image-url for a mirror.
@@ -64,6 +65,8 @@ unset _code _exit _remedy
 # Set by die (or the signal traps) and read by the EXIT trap that writes the failure block.
 FAIL_CODE=""
 FAIL_MSG=""
+# The node a VM_ON_OTHER_NODE failure names (LINUS_ERROR_NODE): where the command has to run.
+FAIL_NODE=""
 # Set once a command has written its final output: the EXIT trap then adds nothing.
 FINAL_DONE=0
 
@@ -83,6 +86,12 @@ die() { # <CODE> <message...>
   one_line FAIL_MSG "${*:2}" 300
   log "error [$code]: $FAIL_MSG"
   exit "${CODE_EXIT[$code]}"
+}
+
+# VM_ON_OTHER_NODE: the command has to run on node <node>, which the failure block names.
+die_other_node() { # <node> <message...>
+  FAIL_NODE=$1
+  die VM_ON_OTHER_NODE "${@:2}"
 }
 
 # Adds what a failed cleanup left behind to the failure message.
@@ -108,6 +117,7 @@ failure_block() { # [<CODE> <message>]
   local code=${1:-$FAIL_CODE} msg=${2:-$FAIL_MSG}
   emit RESULT FAILURE
   emit ERROR_CODE "$code"
+  [[ "$code" != VM_ON_OTHER_NODE || -z "$FAIL_NODE" ]] || emit ERROR_NODE "$FAIL_NODE"
   emit ERROR "$msg"
   emit REMEDIATION "${CODE_REMEDIATION[$code]}"
   emit EXIT "${CODE_EXIT[$code]}"

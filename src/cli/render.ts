@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { ProgressEvent } from '../jobs/follow.js';
 import { errorText } from '../protocol/errors.js';
-import { isProgressLog } from '../protocol/lines.js';
-import type { ProvisionOutcome } from '../protocol/result.js';
+import { isProgressLog } from '../protocol/records.js';
+import type { ProvisionOutcome } from '../protocol/transcript.js';
 
 export interface RenderOptions {
   quiet: boolean;

@@ -1,39 +1,6 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { checkSchema, doctorRecordSchema, fixResultSchema, safeFixSchema } from '../protocol/data.js';
 import { LinusError } from '../protocol/errors.js';
-
-// The LINUS_DATA objects of `vm.sh doctor` and `vm.sh doctor-fix` (docs/doctor.md), checked at
-// the boundary: anything else from the host is a PROTOCOL_ERROR.
-const checkIdSchema = z.string().regex(/^[a-z][a-z0-9-]*(\.[A-Za-z0-9_.-]+)*$/);
-
-export const checkSchema = z
-  .object({
-    kind: z.literal('check'),
-    id: checkIdSchema,
-    // skip: not checked, because a check it depends on failed.
-    status: z.enum(['ok', 'warn', 'fail', 'skip']),
-    message: z.string(),
-    fix: z.string().nullable(),
-  })
-  .strict();
-
-// A fix `--fix` may apply: snippets added to a storage that keeps every other content type.
-export const safeFixSchema = z
-  .object({
-    kind: z.literal('fix'),
-    id: checkIdSchema,
-    storage: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/),
-    content: z.string().regex(/^[a-z]+(,[a-z]+)*$/),
-    command: z.string(),
-  })
-  .strict();
-
-const hostSchema = z.object({ kind: z.literal('host'), node: z.string(), time: z.number().int() }).strict();
-
-const recordSchema = z.discriminatedUnion('kind', [checkSchema, safeFixSchema, hostSchema]);
-
-export const fixResultSchema = z
-  .object({ op: z.literal('doctor-fix'), storage: z.string(), content: z.string(), changed: z.boolean() })
-  .strict();
 
 export type Check = Omit<z.infer<typeof checkSchema>, 'kind'>;
 export type SafeFix = Omit<z.infer<typeof safeFixSchema>, 'kind'>;
@@ -73,7 +40,7 @@ export function parseDoctorData(data: unknown[], window: { startMs: number; endM
   const fixes: SafeFix[] = [];
   const hosts: number[] = [];
   for (const item of data) {
-    const parsed = recordSchema.safeParse(item);
+    const parsed = doctorRecordSchema.safeParse(item);
     if (!parsed.success) throw protocolError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
     const { kind, ...record } = parsed.data;
     if (kind === 'check') checks.push(record as Check);

@@ -1,7 +1,6 @@
 import type { Connection } from '../ssh/connection.js';
-import { LineSplitter } from '../protocol/lines.js';
-import { UPLOAD_FAILED, UPLOAD_NEEDED } from '../provisioners/remote.js';
-import { addLine, emptyTranscript, type Transcript } from '../protocol/result.js';
+import { LineSplitter } from '../protocol/records.js';
+import { addLine, emptyTranscript, type Transcript } from '../protocol/transcript.js';
 
 export type ProgressEvent =
   | { kind: 'step'; step: string }
@@ -15,10 +14,10 @@ export type ProgressEvent =
 export interface StreamResult {
   transcript: Transcript;
   code: number | null;
-  lines: string[];
 }
 
-// Runs one command and folds its output into a transcript as it arrives. Lines already shown
+// Runs one command and folds its output into a transcript as it arrives; a line that breaks the
+// protocol fails the command once it ended (PROTOCOL_ERROR). Lines already shown
 // (counted by `skip`) are folded again but not reported twice, so a re-read after a reconnect
 // does not repeat progress.
 export async function streamCommand(
@@ -30,22 +29,23 @@ export async function streamCommand(
 ): Promise<StreamResult> {
   const transcript = emptyTranscript();
   const splitter = new LineSplitter();
-  const lines: string[] = [];
+  let count = 0;
   const take = (line: string) => {
-    const index = lines.push(line);
-    if (options.seen) options.seen.lines = Math.max(options.seen.lines, index);
-    // Upload markers are driver plumbing, not host progress.
-    if (line === UPLOAD_NEEDED || line === UPLOAD_FAILED) return;
-    const before = { steps: transcript.steps.length, logs: transcript.logs.length, vmId: transcript.vmId };
-    addLine(transcript, line);
-    if (index <= (options.skip ?? 0)) return;
-    if (transcript.steps.length > before.steps) onEvent({ kind: 'step', step: transcript.steps.at(-1) as string });
-    if (transcript.logs.length > before.logs) onEvent({ kind: 'log', line: transcript.logs.at(-1) as string });
-    if (transcript.vmId !== undefined && transcript.vmId !== before.vmId) onEvent({ kind: 'vmId', vmId: transcript.vmId });
+    count += 1;
+    if (options.seen) options.seen.lines = Math.max(options.seen.lines, count);
+    const vmId = transcript.vmId;
+    const parsed = addLine(transcript, line);
+    if (count <= (options.skip ?? 0)) return;
+    if (parsed.kind === 'log' && parsed.line !== '') onEvent({ kind: 'log', line: parsed.line });
+    if (parsed.kind !== 'record') return;
+    if (parsed.record.key === 'STEP') onEvent({ kind: 'step', step: parsed.record.value });
+    if (transcript.vmId !== undefined && transcript.vmId !== vmId) onEvent({ kind: 'vmId', vmId: transcript.vmId });
   };
   // Both streams feed one splitter: the provisioner writes whole lines, and `2>&1` merges them anyway.
   const onChunk = (chunk: string) => splitter.push(chunk).forEach(take);
   const result = await connection.exec(command, { onStdout: onChunk, onStderr: onChunk, ...(options.signal ? { signal: options.signal } : {}) });
   splitter.flush().forEach(take);
-  return { transcript, code: result.code, lines };
+  // Raised here, not in the stream callbacks, where a throw would escape the exec.
+  if (transcript.problem) throw transcript.problem;
+  return { transcript, code: result.code };
 }

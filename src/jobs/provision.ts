@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { LinusError, toLinusError } from '../protocol/errors.js';
-import { toOutcome, type ProvisionOutcome, type Transcript } from '../protocol/result.js';
+import { isFinal, toOutcome, type ProvisionOutcome, type Transcript } from '../protocol/transcript.js';
 import { cachedRunCommand, type ProvisionerFile } from '../provisioners/remote.js';
 import { runProvisioner } from '../provisioners/run-cached.js';
 import type { Connection } from '../ssh/connection.js';
@@ -40,10 +40,6 @@ export function newRunId(): string {
 }
 
 const WAIT_SECONDS = 30;
-
-function isFinal(transcript: Transcript): boolean {
-  return transcript.final.length > 0 && transcript.ended;
-}
 
 // One attempt with one run id: run (uploading first if needed), follow through drops, cancel on abort.
 async function attempt(deps: AttemptDeps, runArgs: string[], runId: string, stats: ProvisionStats): Promise<ProvisionOutcome> {
@@ -105,7 +101,7 @@ async function follow(
   runId: string,
   cause: LinusError,
   stats: ProvisionStats,
-  exec: (connection: Connection, command: string, skip?: number) => Promise<{ transcript: Transcript; lines: string[] }>,
+  exec: (connection: Connection, command: string, skip?: number) => Promise<{ transcript: Transcript }>,
   job: (args: string[]) => string,
   shown: number,
   cancelOnAbort: () => Promise<ProvisionOutcome>,
@@ -176,7 +172,7 @@ export async function provision(deps: ProvisionDeps, runArgs: string[]): Promise
     } catch (error) {
       const linusError = toLinusError(error);
       if (!linusError.transient || index + 1 >= policy.attempts || deps.signal?.aborted) throw linusError;
-      outcome = { ok: false, kind: 'failure', runId, error: linusError.toJSON(), steps: [], logs: [] };
+      outcome = { ok: false, kind: 'failure', runId, error: linusError.toJSON(), steps: [], warnings: [], logs: [] };
     }
     if (!outcome.ok && outcome.vmId !== undefined) await confirmCleanup(deps, runId, stats);
     if (outcome.ok || !isTransient(outcome.error.code) || index + 1 >= policy.attempts || deps.signal?.aborted) return { outcome, stats };

@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   START_FAILED: { exitCode: 5, transient: false, remediation: "Read the Proxmox message above ('qm start' output); check the bridge and the node's resources." },
   LOCK_TIMEOUT: { exitCode: 5, transient: true, remediation: 'Another task holds the VM lock; wait for it to finish and run again.' },
   ID_CLAIM_EXHAUSTED: { exitCode: 5, transient: true, remediation: 'Many VMs are being created at once; run again.' },
+  // A rollback, cleanup or gc could not remove a VM or volume it set out to remove.
+  CLEANUP_FAILED: { exitCode: 5, transient: false, remediation: "Something linus made could not be removed (the message names it and the command that removes it): fix the cause Proxmox gives, then run 'linus gc --dry-run' and 'linus gc --yes'." },
   IP_TIMEOUT: { exitCode: 6, transient: false, remediation: "Install qemu-guest-agent in the image (or enable snippets on a storage so linus can add it: 'linus doctor --fix'), check DHCP on the bridge, or raise --timeout." },
   SSH_TIMEOUT: { exitCode: 6, transient: false, remediation: 'The VM has an address but port 22 does not answer: check the VLAN, firewall and cloud-init, or raise --timeout.' },
   IMAGE_DOWNLOAD_FAILED: { exitCode: 7, transient: true, remediation: 'Check that the Proxmox host can reach the image URL, or pass --image-url for a mirror.' },

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LinusError } from '../protocol/errors.js';
-import { PROTOCOL_VERSION } from '../protocol/lines.js';
+import { PROTOCOL_VERSION } from '../protocol/records.js';
 
 export const PROVISIONER_NAMES = ['proxmox', 'vm'] as const;
 export type ProvisionerName = (typeof PROVISIONER_NAMES)[number];

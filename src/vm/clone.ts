@@ -4,7 +4,7 @@ import { vmNameSchema } from '../config/spec.js';
 import type { ProgressEvent } from '../jobs/follow.js';
 import { provision, type ProvisionStats } from '../jobs/provision.js';
 import { LinusError } from '../protocol/errors.js';
-import type { ProvisionOutcome } from '../protocol/result.js';
+import type { ProvisionOutcome } from '../protocol/transcript.js';
 import type { ProvisionerFile } from '../provisioners/remote.js';
 import { connect, type SshTarget } from '../ssh/connection.js';
 import { otherNodeTarget, type NodeAddress } from './nodes.js';
@@ -66,6 +66,6 @@ export async function cloneVm(deps: CloneDeps, args: string[]): Promise<{ outcom
   const onNode = (ssh: SshTarget) =>
     provision({ connect: () => connect(ssh), provisioner: deps.script, remoteDir, onEvent: deps.onEvent, ...(deps.signal ? { signal: deps.signal } : {}) }, [...args, '--remote-dir', remoteDir]);
   const first = await onNode(deps.ssh);
-  const other = first.outcome.ok ? undefined : otherNodeTarget(first.outcome.error, deps.ssh, deps.nodeAddresses);
+  const other = first.outcome.ok ? undefined : otherNodeTarget(first.outcome.otherNode, deps.ssh, deps.nodeAddresses);
   return other ? onNode(other.ssh) : first;
 }

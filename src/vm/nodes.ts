@@ -1,5 +1,4 @@
 import { LinusError } from '../protocol/errors.js';
-import type { ErrorReport } from '../protocol/result.js';
 import type { SshTarget } from '../ssh/connection.js';
 
 export interface NodeAddress {
@@ -28,11 +27,9 @@ export function nodeTarget(base: SshTarget, address: NodeAddress): SshTarget {
   return { ...base, host: address.host, port: address.port ?? base.port };
 }
 
-// Where to follow a VM_ON_OTHER_NODE refusal: the node its message names ("... is on node 'pve2'
-// ..."), when that node has an address; otherwise the refusal stands.
-export function otherNodeTarget(error: ErrorReport, base: SshTarget, addresses: Record<string, NodeAddress>): { node: string; ssh: SshTarget } | undefined {
-  if (error.code !== 'VM_ON_OTHER_NODE') return undefined;
-  const node = /is on node '([A-Za-z0-9-]+)'/.exec(error.message)?.[1];
-  const address = node === undefined ? undefined : addresses[node];
-  return node !== undefined && address ? { node, ssh: nodeTarget(base, address) } : undefined;
+// Where to follow a VM_ON_OTHER_NODE refusal: the node its LINUS_ERROR_NODE names, when that node
+// has an address; otherwise the refusal stands.
+export function otherNodeTarget(otherNode: string | undefined, base: SshTarget, addresses: Record<string, NodeAddress>): { node: string; ssh: SshTarget } | undefined {
+  const address = otherNode === undefined ? undefined : addresses[otherNode];
+  return otherNode !== undefined && address ? { node: otherNode, ssh: nodeTarget(base, address) } : undefined;
 }

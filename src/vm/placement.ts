@@ -1,10 +1,10 @@
 import { LinusError } from '../protocol/errors.js';
-import type { ErrorReport } from '../protocol/result.js';
+import type { ErrorReport } from '../protocol/transcript.js';
 import type { ProvisionerFile } from '../provisioners/remote.js';
 import type { SshTarget } from '../ssh/connection.js';
 import { nodeTarget, type NodeAddress } from './nodes.js';
 import { runOp, type OpStats } from './run-op.js';
-import { placeSchema } from './schemas.js';
+import { placeSchema } from '../protocol/data.js';
 
 // Placement for `linus provision` (docs/vm.md): one `vm.sh place` exec picks the node of every
 // new VM (--node auto: online, the storage and bridge present, most free memory first, counting

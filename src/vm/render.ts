@@ -1,5 +1,5 @@
 import type { OpStats } from './run-op.js';
-import type { CapacityRow, ListRow } from './schemas.js';
+import type { CapacityRow, ListRow } from '../protocol/data.js';
 
 const GiB = 1024 ** 3;
 

@@ -1,9 +1,9 @@
-import { LineSplitter } from '../protocol/lines.js';
+import { streamCommand, type ProgressEvent } from '../jobs/follow.js';
+import { opOutcome, type OpOutcome } from '../protocol/transcript.js';
 import type { ProvisionerFile } from '../provisioners/remote.js';
 import { runProvisioner } from '../provisioners/run-cached.js';
 import { connect, type Connection, type SshTarget } from '../ssh/connection.js';
 import { otherNodeTarget, type NodeAddress } from './nodes.js';
-import { parseOpOutput, type OpOutcome } from './transcript.js';
 
 export interface OpStats {
   execs: number;
@@ -22,23 +22,17 @@ export interface OpDeps {
 
 // One command on one connection: the cached script in one exec, else upload then run.
 async function execOp(connection: Connection, deps: OpDeps, args: string[], stats: OpStats): Promise<OpOutcome> {
+  // The host's own log lines, not its record of every Proxmox call.
+  const onEvent = (event: ProgressEvent) => {
+    if (event.kind === 'log' && event.line.startsWith('linus: ') && !event.line.startsWith('linus: call: ')) deps.onLog?.(event.line.slice(7));
+  };
   const run = async (command: string) => {
     stats.execs += 1;
-    const splitter = new LineSplitter();
-    const lines: string[] = [];
-    const take = (chunk: string) => {
-      for (const line of splitter.push(chunk)) {
-        lines.push(line);
-        if (line.startsWith('linus: ') && !line.startsWith('linus: call: ')) deps.onLog?.(line.slice(7));
-      }
-    };
-    await connection.exec(command, { onStdout: take, onStderr: take });
-    lines.push(...splitter.flush());
-    return lines;
+    return streamCommand(connection, command, onEvent);
   };
-  const { result, uploaded } = await runProvisioner({ provisioner: deps.script, remoteDir: deps.remoteDir }, args, async (command) => ({ lines: await run(command) }));
+  const { result, uploaded } = await runProvisioner({ provisioner: deps.script, remoteDir: deps.remoteDir }, args, run);
   if (uploaded) stats.uploads += 1;
-  return parseOpOutput(result.lines);
+  return opOutcome(result.transcript);
 }
 
 // Runs `vm.sh <args>` on the host; a VM that lives on another node is followed there once when
@@ -54,7 +48,7 @@ export async function runOp(deps: OpDeps, args: string[]): Promise<{ outcome: Op
     }
   };
   let outcome = await once(deps.ssh);
-  const other = outcome.ok ? undefined : otherNodeTarget(outcome.error, deps.ssh, deps.nodeAddresses);
+  const other = outcome.ok ? undefined : otherNodeTarget(outcome.otherNode, deps.ssh, deps.nodeAddresses);
   if (other) {
     stats.via = other.node;
     outcome = await once(other.ssh);

@@ -556,6 +556,23 @@ LS
   [[ -d "$SIM_REMOTE/jobs/bad-run7" ]] || fail "the job directory of a VM still there was removed"
 }
 
+# The claim names a storage removed from storage.cfg since the crash: `pvesm list` dies
+# "storage '<id>' does not exist" (PVE::Storage::storage_config, src/sim/tools/storage-config.ts), so the
+# volumes cannot be checked and the half-created VM stays.
+@test "a half-created VM gc cannot remove: CLEANUP_FAILED naming it, the claim stays" {
+  sim_setup "$FAST"
+  crash_mid_create crash-run9
+  echo "100 gone-store $(date +%s)" >"$SIM_REMOTE/jobs/crash-run9/claim"
+  gc --older-than 0
+  assert_failure 5
+  assert_line 'LINUS_GC_CANDIDATE:100:crash-run9:unfinished-create'
+  refute_line 'LINUS_CLEANED:100'
+  assert_line 'LINUS_ERROR_CODE:CLEANUP_FAILED'
+  assert_line --partial 'LINUS_ERROR:1 VM(s) not removed (100): VM 100 was not removed: cannot list the volumes of VM 100 on gone-store'
+  assert_equal "$(sim_conf 100)" ''
+  [[ -f "$SIM_REMOTE/jobs/crash-run9/claim" ]] || fail "the claim of a VM still there was dropped"
+}
+
 @test "gc never destroys a protected VM or a template, even of a failed run" {
   sim_setup "$FAST"
   sim_qm_create 250 protected 'linus;linus-bad-run9' --protection 1

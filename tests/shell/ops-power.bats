@@ -76,6 +76,7 @@ guest_pid() { # <vmid>
     uname() { echo pve; }; main power start 101' _ "$ENTRY_OPS"
   assert_failure 17
   assert_line "LINUS_ERROR:VM 101 is on node 'pve2', this is node 'pve'"
+  assert_line 'LINUS_ERROR_NODE:pve2'
   run grep -c '^qm ' "$CALLS"
   assert_output 0
 }

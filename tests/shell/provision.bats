@@ -174,6 +174,7 @@ tags: linus;linus-$run_id"
   assert_failure 17
   assert_line 'LINUS_ERROR_CODE:VM_ON_OTHER_NODE'
   assert_line "LINUS_ERROR:this host is node 'pve', not 'pve2': qm creates VMs only on the node it runs on"
+  assert_line 'LINUS_ERROR_NODE:pve2'
   refute_line --partial 'call: qm create'
   run bash "$ENTRY" run "${OPTS[@]}" --node pve
   assert_success

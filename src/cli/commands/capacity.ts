@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, CommandModule } from 'yargs';
 import { describeOf } from './index.js';
 import { capacityText, statsJson } from '../../vm/render.js';
-import { capacityRowSchema, type CapacityRow } from '../../vm/schemas.js';
+import { capacityRowSchema, parseData, type CapacityRow } from '../../protocol/data.js';
 import { LinusError } from '../../protocol/errors.js';
 import { withJsonErrors } from '../json-errors.js';
 import { withOps, type VmFlags } from './vm.js';
@@ -20,11 +20,7 @@ export const capacityCommand: CommandModule<object, VmFlags> = {
     withOps(argv, async ({ run }) => {
       const { outcome, stats } = await run(['capacity']);
       if (!outcome.ok) throw new LinusError({ code: outcome.error.code, message: outcome.error.message, remediation: outcome.error.remediation, exitCode: outcome.error.exitCode });
-      const rows: CapacityRow[] = outcome.data.map((row) => {
-        const parsed = capacityRowSchema.safeParse(row);
-        if (!parsed.success) throw new LinusError({ code: 'PROTOCOL_ERROR', message: `unexpected capacity row from the host: ${parsed.error.message}` });
-        return parsed.data;
-      });
+      const rows: CapacityRow[] = outcome.data.map((row) => parseData(capacityRowSchema, row, 'capacity row'));
       const nodes = rows.filter((row) => row.kind === 'node').map(({ kind: _kind, ...rest }) => rest);
       const storages = rows.filter((row) => row.kind === 'storage').map(({ kind: _kind, ...rest }) => rest);
       if (argv.json) process.stdout.write(`${JSON.stringify({ ok: true, nodes, storages, thresholds: { warnPercent: 80, refusePercent: 90 }, stats: statsJson(stats) })}\n`);

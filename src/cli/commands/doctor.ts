@@ -11,7 +11,7 @@ import { errorText, LinusError } from '../../protocol/errors.js';
 import { confirmTyped } from '../../vm/confirm.js';
 import { statsJson } from '../../vm/render.js';
 import type { OpStats } from '../../vm/run-op.js';
-import type { OpOutcome } from '../../vm/transcript.js';
+import type { OpOutcome } from '../../protocol/transcript.js';
 import { withJsonErrors } from '../json-errors.js';
 import { targetOptions } from '../target-options.js';
 import { VM_OPTIONS } from '../vm-options.js';

@@ -3,8 +3,8 @@ import { describeOf } from './index.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { commandSources } from '../../config/load.js';
 import { streamCommand } from '../../jobs/follow.js';
-import { errorCodeSchema } from '../../protocol/codes.js';
 import { LinusError } from '../../protocol/errors.js';
+import { cleanupRecords, hostResult, type CleanupRecords, type Transcript } from '../../protocol/transcript.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import { runProvisioner } from '../../provisioners/run-cached.js';
 import { withConnection } from '../../ssh/connection.js';
@@ -20,39 +20,16 @@ interface GcFlags extends TargetFlags {
   json?: boolean;
 }
 
-export interface GcReport {
+export interface GcReport extends CleanupRecords {
   ok: boolean;
   dryRun: boolean;
-  candidates: Array<{ vmId: number; runId: string; reason: string }>;
-  cleaned: number[];
-  // Volumes of a VM whose `qm create` never finished, freed with it.
-  removedVolumes: string[];
-  skipped: Array<{ vmId: number; reason: string }>;
-  staleJobs: string[];
-  staleDownloads: string[];
 }
 
-function valuesOf(lines: string[], key: string): string[] {
-  return lines.filter((line) => line.startsWith(`${key}:`)).map((line) => line.slice(key.length + 1));
-}
-
-export function gcReport(lines: string[], dryRun: boolean): GcReport {
-  return {
-    ok: lines.includes('LINUS_RESULT:SUCCESS') || lines.includes('LINUS_RESULT:DRY_RUN'),
-    dryRun,
-    candidates: valuesOf(lines, 'LINUS_GC_CANDIDATE').map((value) => {
-      const [vmId = '', runId = '', ...reason] = value.split(':');
-      return { vmId: Number(vmId), runId, reason: reason.join(':') };
-    }),
-    cleaned: valuesOf(lines, 'LINUS_CLEANED').map(Number),
-    removedVolumes: valuesOf(lines, 'LINUS_GC_REMOVED_VOLUME'),
-    skipped: valuesOf(lines, 'LINUS_GC_SKIP').map((value) => {
-      const [vmId = '', ...reason] = value.split(':');
-      return { vmId: Number(vmId), reason: reason.join(':') };
-    }),
-    staleJobs: valuesOf(lines, 'LINUS_GC_STALE_JOB'),
-    staleDownloads: valuesOf(lines, 'LINUS_GC_STALE_PARTIAL'),
-  };
+// The host's gc lines; a failure block (a VM it could not remove, say) is thrown with its code.
+function gcReport(transcript: Transcript, dryRun: boolean): GcReport {
+  const result = hostResult(transcript);
+  if (!result.ok) throw new LinusError({ code: result.error.code, message: `gc did not finish: ${result.error.message}` });
+  return { ok: true, dryRun, ...cleanupRecords(transcript) };
 }
 
 function describe(report: GcReport): string {
@@ -90,7 +67,7 @@ async function run(argv: ArgumentsCamelCase<GcFlags>): Promise<void> {
     const exec = async (args: string[]) =>
       withConnection(resolved.ssh, async (connection) => {
         const { result } = await runProvisioner({ provisioner, remoteDir }, args, (command) => streamCommand(connection, command, () => undefined));
-        return result.lines;
+        return result.transcript;
       });
     const base = ['gc', '--remote-dir', remoteDir, '--older-than', String(olderThan)];
     if (!dryRun && !argv.yes) {
@@ -99,15 +76,7 @@ async function run(argv: ArgumentsCamelCase<GcFlags>): Promise<void> {
       if (preview.candidates.length === 0 && preview.staleJobs.length === 0 && preview.staleDownloads.length === 0) dryRun = true;
       else if (!(await confirm("Remove these? Type 'yes': "))) throw new LinusError({ code: 'CANCELLED', message: 'nothing was removed' });
     }
-    const lines = await exec(dryRun ? [...base, '--dry-run'] : base);
-    const report = gcReport(lines, dryRun);
-    if (!report.ok) {
-      const code = errorCodeSchema.safeParse(valuesOf(lines, 'LINUS_ERROR_CODE')[0]);
-      throw new LinusError({
-        code: code.success ? code.data : 'PROTOCOL_ERROR',
-        message: `gc did not finish: ${valuesOf(lines, 'LINUS_ERROR')[0] ?? 'no result from the host'}`,
-      });
-    }
+    const report = gcReport(await exec(dryRun ? [...base, '--dry-run'] : base), dryRun);
     if (argv.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else process.stdout.write(describe(report));
   });

@@ -6,7 +6,7 @@ import { readPublicKeys } from '../../config/ssh-key.js';
 import { vmSpecSchema, type Target, type VmSpec } from '../../config/spec.js';
 import { provision, type ProvisionStats } from '../../jobs/provision.js';
 import { errorText, toLinusError } from '../../protocol/errors.js';
-import { outcomeWarnings, type ProvisionOutcome } from '../../protocol/result.js';
+import type { ProvisionOutcome } from '../../protocol/transcript.js';
 import { parseNodeAddresses } from '../../vm/nodes.js';
 import { expandNames, MAX_COUNT, place, sshForNode } from '../../vm/placement.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
@@ -143,13 +143,13 @@ async function run(argv: ArgumentsCamelCase<ProvisionFlags>): Promise<void> {
             if (!many) throw error;
             // With --count one VM's connection trouble must not hide the others' results.
             const linusError = toLinusError(error);
-            return { name: spec.name, node, outcome: { ok: false, kind: 'failure', error: linusError.toJSON(), steps: [], logs: [] }, stats: { execs: 0, uploads: 0, reconnects: 0, attempts: 0 } };
+            return { name: spec.name, node, outcome: { ok: false, kind: 'failure', error: linusError.toJSON(), steps: [], warnings: [], logs: [] }, stats: { execs: 0, uploads: 0, reconnects: 0, attempts: 0 } };
           }
         }),
       );
       if (tty && !argv.quiet) process.stderr.write('\r\x1b[2K');
       const failed = runs.find((entry) => !entry.outcome.ok);
-      const runWarnings = runs.flatMap((entry) => outcomeWarnings(entry.outcome));
+      const runWarnings = runs.flatMap((entry) => entry.outcome.warnings);
       const warnings = [...placeWarnings, ...runWarnings];
       if (!argv.json) printWarnings(runWarnings);
       if (!many) {

@@ -4,8 +4,9 @@ import type { z } from 'zod';
 import { commandSources } from '../../config/load.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
 import { errorText, LinusError } from '../../protocol/errors.js';
-import { isProgressLog } from '../../protocol/lines.js';
-import { outcomeWarnings } from '../../protocol/result.js';
+import { configSchema, deleteSchema, listRowSchema, parseData, powerSchema, resizeSchema, setSchema, statusSchema } from '../../protocol/data.js';
+import { isProgressLog } from '../../protocol/records.js';
+import type { OpOutcome } from '../../protocol/transcript.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import type { ProvisionerFile } from '../../provisioners/remote.js';
 import { cloneVm, cloneArgs, type CloneFlags } from '../../vm/clone.js';
@@ -14,8 +15,6 @@ import { checkVmFlags } from '../../vm/flags.js';
 import { parseNodeAddresses, type NodeAddress } from '../../vm/nodes.js';
 import { gib, listText, statsJson } from '../../vm/render.js';
 import { runOp, type OpStats } from '../../vm/run-op.js';
-import { configSchema, deleteSchema, listRowSchema, powerSchema, resizeSchema, setSchema, statusSchema } from '../../vm/schemas.js';
-import type { OpOutcome } from '../../vm/transcript.js';
 import { outcomeJson, printWarnings, progressRenderer, summarize } from '../render.js';
 import { withJsonErrors } from '../json-errors.js';
 import { withTarget, type ResolvedTarget } from '../target.js';
@@ -45,12 +44,6 @@ export interface OpsContext {
   script: ProvisionerFile;
   nodeAddresses: Record<string, NodeAddress>;
   run: (args: string[]) => Promise<{ outcome: OpOutcome; stats: OpStats }>;
-}
-
-function protocolData<T>(schema: z.ZodType<T>, value: unknown): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new LinusError({ code: 'PROTOCOL_ERROR', message: `unexpected result from the host: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}` });
-  return parsed.data;
 }
 
 // Checks the flags, then resolves the target (a real host or --sandbox) and hands out a runner for
@@ -89,7 +82,7 @@ function fail(argv: VmFlags, outcome: Extract<OpOutcome, { ok: false }>, stats: 
 export function finish<T>(argv: VmFlags, result: { outcome: OpOutcome; stats: OpStats }, schema: z.ZodType<T>, text: (data: T) => string, key = 'vm'): void {
   const { outcome, stats } = result;
   if (!outcome.ok) return fail(argv, outcome, stats);
-  const data = protocolData(schema, outcome.data[0]);
+  const data = parseData(schema, outcome.data[0], 'result');
   if (argv.json) {
     process.stdout.write(`${JSON.stringify({ ok: true, [key]: data, warnings: outcome.warnings, stats: statsJson(stats) })}\n`);
     return;
@@ -160,7 +153,7 @@ async function deleteHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
     if (interactive) {
       const status = await run(['status', String(argv.id)]);
       if (!status.outcome.ok) return fail(argv, status.outcome, status.stats);
-      const vm = protocolData(statusSchema, status.outcome.data[0]);
+      const vm = parseData(statusSchema, status.outcome.data[0], 'result');
       if (!(await confirmByName(vm.id, vm.name, vm.linus))) {
         throw new LinusError({ code: 'CONFIRMATION_REQUIRED', message: `the name typed is not '${vm.name}': VM ${vm.id} was not deleted` });
       }
@@ -182,7 +175,7 @@ async function cloneHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
     const onEvent = progressRenderer({ quiet: Boolean(argv.quiet) || Boolean(argv.json), tty, write: (text) => process.stderr.write(text) });
     const { outcome, stats } = await cloneVm({ ssh: resolved.ssh, script, remoteDir: resolved.target.remoteDir, nodeAddresses, onEvent }, args);
     if (tty && !argv.quiet) process.stderr.write('\r\x1b[2K');
-    const warnings = outcomeWarnings(outcome);
+    const { warnings } = outcome;
     if (argv.json) process.stdout.write(outcomeJson(outcome, { stats, warnings }));
     else {
       printWarnings(warnings);
@@ -204,7 +197,7 @@ const subcommands: CommandModule<object, VmFlags>[] = [
       withOps(argv, async ({ run }) => {
         const { outcome, stats } = await run(['list']);
         if (!outcome.ok) return fail(argv, outcome, stats);
-        const vms = outcome.data.map((row) => protocolData(listRowSchema, row));
+        const vms = outcome.data.map((row) => parseData(listRowSchema, row, 'result'));
         if (argv.json) process.stdout.write(`${JSON.stringify({ ok: true, vms, warnings: outcome.warnings, stats: statsJson(stats) })}\n`);
         else if (!argv.quiet) process.stdout.write(listText(vms));
       }),

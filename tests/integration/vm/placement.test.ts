@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -135,6 +136,16 @@ function placementSuite(transport: Transport) {
       expect(cluster.vms().find((candidate) => candidate.vmid === entry.vm.id)).toMatchObject({ name: entry.name, node: 'pve', running: true });
     }
   }, 120_000);
+
+  it("a VM on pve2 asked for through pve: pve refuses it (VM_ON_OTHER_NODE with LINUS_ERROR_NODE:pve2), pve2's endpoint answers", async () => {
+    execFileSync(cluster.simHost.hostShell('pve2'), ['-c', 'qm create 190 --name far --tags linus']);
+    const result = await runCli(['vm', 'status', '190', ...cluster.flags(), '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ ok: true, vm: { id: 190, node: 'pve2', name: 'far', state: 'stopped' }, stats: { via: 'pve2' } });
+    const without = await runCli(['vm', 'status', '190', ...cluster.flags().slice(0, -2), '--json']);
+    expect(without.code).toBe(17);
+    expect(without.json().error).toMatchObject({ code: 'VM_ON_OTHER_NODE', message: "VM 190 is on node 'pve2', this is node 'pve'" });
+  });
 
   it('refuses --count N with a name without {n}, before connecting', async () => {
     const result = await runCli(['provision', ...cluster.flags(['--node', 'auto']), ...cluster.vmFlags('plain'), '--count', '2', '--json']);

@@ -1,7 +1,17 @@
 import { z } from 'zod';
+import { LinusError } from './errors.js';
 
-// The LINUS_DATA objects of docs/vm.md, checked at the boundary: a host that sends something
-// else is a PROTOCOL_ERROR, never a cast.
+// The LINUS_DATA objects of docs/vm.md and docs/doctor.md, checked at the boundary: a host that
+// sends something else is a PROTOCOL_ERROR, never a cast.
+
+export function parseData<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new LinusError({ code: 'PROTOCOL_ERROR', message: `unexpected ${what} from the host: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}` });
+  }
+  return parsed.data;
+}
+
 const base = { id: z.number().int(), node: z.string(), name: z.string() };
 const view = z.object({ config: z.record(z.string(), z.string()), pending: z.record(z.string(), z.string().nullable()) });
 
@@ -57,3 +67,36 @@ export const capacityRowSchema = z.discriminatedUnion('kind', [
 
 export type ListRow = z.infer<typeof listRowSchema>;
 export type CapacityRow = z.infer<typeof capacityRowSchema>;
+
+// `vm.sh doctor`: one check each, the safe fixes `--fix` may apply, and one host record.
+const checkIdSchema = z.string().regex(/^[a-z][a-z0-9-]*(\.[A-Za-z0-9_.-]+)*$/);
+
+export const checkSchema = z
+  .object({
+    kind: z.literal('check'),
+    id: checkIdSchema,
+    // skip: not checked, because a check it depends on failed.
+    status: z.enum(['ok', 'warn', 'fail', 'skip']),
+    message: z.string(),
+    fix: z.string().nullable(),
+  })
+  .strict();
+
+// A fix `--fix` may apply: snippets added to a storage that keeps every other content type.
+export const safeFixSchema = z
+  .object({
+    kind: z.literal('fix'),
+    id: checkIdSchema,
+    storage: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/),
+    content: z.string().regex(/^[a-z]+(,[a-z]+)*$/),
+    command: z.string(),
+  })
+  .strict();
+
+const doctorHostSchema = z.object({ kind: z.literal('host'), node: z.string(), time: z.number().int() }).strict();
+
+export const doctorRecordSchema = z.discriminatedUnion('kind', [checkSchema, safeFixSchema, doctorHostSchema]);
+
+export const fixResultSchema = z
+  .object({ op: z.literal('doctor-fix'), storage: z.string(), content: z.string(), changed: z.boolean() })
+  .strict();
