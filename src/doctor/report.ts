@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { patternSchema } from '../config/rules.js';
 import { LinusError } from '../protocol/errors.js';
 
 // The LINUS_DATA objects of `vm.sh doctor` and `vm.sh doctor-fix` (docs/doctor.md), checked at
@@ -21,7 +22,7 @@ export const safeFixSchema = z
   .object({
     kind: z.literal('fix'),
     id: checkIdSchema,
-    storage: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/),
+    storage: patternSchema('storage'),
     content: z.string().regex(/^[a-z]+(,[a-z]+)*$/),
     command: z.string(),
   })
