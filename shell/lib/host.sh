@@ -168,7 +168,7 @@ resources_fill_new() { # <var>
   [[ -n "$out" ]] || return 0
   mapfile -t nodes <<<"$out"
   for node in "${nodes[@]}"; do
-    [[ "$node" =~ $DNS_LABEL_RE ]] || continue
+    [[ "$node" =~ $NODE_RE ]] || continue
     if pve pvesh get "/nodes/$node/qemu" --output-format json; then
       printf '%s\n' "$PVE_OUT" >"$WORK_DIR/qemu-$node.json"
       lists+=("$node=$WORK_DIR/qemu-$node.json")

@@ -136,7 +136,7 @@ cmd_list() {
   mapfile -t rows < <(_capacity running)
   for row in "${rows[@]}"; do
     read -r id node <<<"$row"
-    [[ "$id" =~ $VMID_RE && "$node" =~ $DNS_LABEL_RE ]] || continue
+    [[ "$id" =~ $VMID_RE && "$node" =~ $NODE_RE ]] || continue
     if ((running >= AGENT_QUERIES_AT_ONCE)); then
       wait -n || true
       running=$((running - 1))
@@ -227,17 +227,17 @@ cmd_place() {
     IFS=, read -ra reachable <<<"${OPT[reachable]}"
     for item in "${reachable[@]}"; do
       shown what "$item"
-      [[ "$item" =~ $DNS_LABEL_RE ]] || die INVALID_SPEC "--reachable must list node names, got $what"
+      [[ "$item" =~ $NODE_RE ]] || die INVALID_SPEC "--reachable must list node names, got $what"
       PLACE_WITHIN+="$item "
     done
   fi
   OPT[node]=${OPT[node]:-auto} OPT[storage]=${OPT[storage]:-local-lvm} OPT[bridge]=${OPT[bridge]:-vmbr0}
-  need_match OPT node "$DNS_LABEL_RE" "must be auto or a node name"
-  need_match OPT storage "$STORAGE_RE" "must be a storage id"
-  need_match OPT bridge "$BRIDGE_RE" "must be an interface name"
-  ops_int memory 64 4194304 2048
-  ops_int disk 0 65536 20
-  ops_int count 1 100 1
+  need_match OPT node "$NODE_RE" "must be auto or a node name"
+  need_match OPT storage "$STORAGE_RE" "$STORAGE_RULE"
+  need_match OPT bridge "$BRIDGE_RE" "$BRIDGE_RULE"
+  ops_int memory "$VM_MEMORY_MIN" "$VM_MEMORY_MAX" 2048
+  ops_int disk 0 "$DISK_MAX" 20
+  ops_int count "$COUNT_MIN" "$COUNT_MAX" 1
   ops_read_resources
   capacity_place "${OPT[node]}" "${OPT[storage]}" "${OPT[bridge]}" "${OPT[memory]}" "${OPT[disk]}" "${OPT[count]}" "${OPT[force]:-0}"
   emit_data "s:op=place" "j:nodes=$(_json_list "${PLACED[@]}")" "s:local=$local_node" | ops_success

@@ -4,14 +4,15 @@
 # address), starts it and waits for its address and SSH like a provision. Any failure or signal
 # destroys the clone; the final block has the provision's shape.
 
-readonly CLONE_STEPS=8
 # 1 once `qm clone` succeeded for CLONE_ID: the VM is ours to remove on failure.
 CLONE_OWNED=0
 CLONE_ID=""
 TEMPLATE_CONFIG=""
 
-clone_step() { # <n> <name>
-  emit STEP "$1/$CLONE_STEPS:$2"
+clone_step() { # <name>
+  local line
+  step_line line CLONE_STEPS "$1"
+  emit STEP "$line"
 }
 
 # Options of a clone run, into SPEC.
@@ -24,14 +25,14 @@ clone_parse() { # <option...>
 clone_validate() {
   need_run_id
   need_remote_dir "${SPEC[remote_dir]}"
-  need_match SPEC template "$VMID_RE" "must be a VM ID"
-  need_match SPEC name "$DNS_LABEL_RE" "$DNS_LABEL_RULE"
+  need_match SPEC template "$VMID_RE" "$VMID_RULE"
+  need_match SPEC name "$VM_NAME_RE" "$VM_NAME_RULE"
   if [[ -n "${SPEC[storage]:-}" ]]; then
     need_match SPEC storage "$STORAGE_RE" "must be a storage id"
     ((SPEC[full])) || die INVALID_SPEC "--storage only goes with a full clone (a linked clone stays on the template's storage)"
   fi
-  [[ -z "${SPEC[user]:-}" ]] || need_match SPEC user "$USER_RE" "must be a Linux user name"
-  _need_int timeout 1 86400
+  [[ -z "${SPEC[user]:-}" ]] || need_match SPEC user "$VM_USER_RE" "$VM_USER_RULE"
+  _need_int timeout "$TIMEOUT_MIN" "$TIMEOUT_MAX"
   [[ -z "${SPEC[ssh_key_b64]:-}" ]] || _check_keys
   need_address
 }
@@ -212,25 +213,25 @@ clone_success_block() {
 }
 
 clone_run() {
-  clone_step 1 validate
+  clone_step validate
   clone_check
-  clone_step 2 claim
+  clone_step claim
   next_vm_id
   clone_create
-  clone_step 3 create
+  clone_step create
   clone_configure
   clone_verify
-  clone_step 4 cloudinit
-  clone_step 5 start
+  clone_step cloudinit
+  clone_step start
   # shellcheck disable=SC2034 # read by rollback_destroy (lib/vm.sh)
   START_TRIED=1
   pve qm start "$VM_ID" || ops_fail START_FAILED "qm start $VM_ID failed"
-  clone_step 6 ip
+  clone_step ip
   start_deadline
   wait_for_ip "$VM_ID" "$VM_MAC"
-  clone_step 7 ssh
+  clone_step ssh
   wait_for_ssh "$VM_ID" "$VM_MAC"
-  clone_step 8 report
+  clone_step report
 }
 
 # Removes the clone unless it finished: waits for a Proxmox call in flight (an interrupted `qm

@@ -10,7 +10,6 @@ OP_ARGS=()
 declare -gA VMR=()
 # The last /cluster/resources answer (JSON), for later checks on the same read.
 RESOURCES_JSON=""
-readonly VMID_RE='^[1-9][0-9]{2,8}$'
 
 # Parses <arg...> by a spec such as "timeout: force" (see parse_options) into OPT and OP_ARGS.
 ops_parse() { # <spec> <arg...>

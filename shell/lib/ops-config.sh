@@ -90,15 +90,15 @@ cmd_set() {
   declare -A WANT=()
   ops_parse "cores: memory: name: description: tags: foreign remote-dir:" "$@"
   ops_vmid vmid
-  [[ -n "${OPT[cores]:-}" ]] && ops_int cores 1 128 "" && WANT[cores]=${OPT[cores]}
-  [[ -n "${OPT[memory]:-}" ]] && ops_int memory 64 4194304 "" && WANT[memory]=${OPT[memory]}
+  [[ -n "${OPT[cores]:-}" ]] && ops_int cores "$CORES_MIN" "$CORES_MAX" "" && WANT[cores]=${OPT[cores]}
+  [[ -n "${OPT[memory]:-}" ]] && ops_int memory "$VM_MEMORY_MIN" "$VM_MEMORY_MAX" "" && WANT[memory]=${OPT[memory]}
   if [[ -n "${OPT[name]+x}" ]]; then
-    need_match OPT name "$DNS_LABEL_RE" "$DNS_LABEL_RULE"
+    need_match OPT name "$VM_NAME_RE" "$VM_NAME_RULE"
     WANT[name]=${OPT[name]}
   fi
   if [[ -n "${OPT[description]+x}" ]]; then
-    [[ "${OPT[description]}" != *[[:cntrl:]]* && ${#OPT[description]} -le 8000 ]] ||
-      die INVALID_SPEC "--description must be one line of at most 8000 characters without control characters"
+    [[ "${OPT[description]}" =~ $ONE_LINE_RE && ${#OPT[description]} -le $MAX_DESCRIPTION_BYTES ]] ||
+      die INVALID_SPEC "--description must be one line of at most $MAX_DESCRIPTION_BYTES bytes without control characters"
     WANT[description]=${OPT[description]}
   fi
   ((${#WANT[@]} > 0)) || [[ -n "${OPT[tags]+x}" ]] ||
@@ -155,9 +155,9 @@ cmd_resize() {
   ops_vmid vmid
   disk=${OPT[disk]:-scsi0}
   shown what "$disk"
-  [[ "$disk" =~ ^(scsi|virtio|sata|ide)[0-9]{1,2}$ ]] || die INVALID_SPEC "--disk must be a disk such as scsi0, got $what"
+  [[ "$disk" =~ $DISK_ID_RE ]] || die INVALID_SPEC "--disk $DISK_ID_RULE, got $what"
   shown what "${OPT[size]:-}"
-  [[ "${OPT[size]:-}" =~ ^(\+?)([1-9][0-9]{0,5})$ ]] || die INVALID_SPEC "--size must be GiB (e.g. 40) or +GiB (e.g. +10), got $what"
+  [[ "${OPT[size]:-}" =~ $SIZE_RE ]] || die INVALID_SPEC "--size $SIZE_RULE, got $what"
   local relative=${BASH_REMATCH[1]} amount=${BASH_REMATCH[2]}
   ops_find_vm "$vmid"
   ops_load_config "$vmid"

@@ -24,7 +24,7 @@ cmd_delete() {
   local -a volumes=()
   ops_parse "yes stop expect-name: timeout: foreign remote-dir:" "$@"
   ops_vmid vmid
-  ops_int timeout 1 3600 60
+  ops_int timeout "$STATE_TIMEOUT_MIN" "$STATE_TIMEOUT_MAX" 60
   [[ "${OPT[yes]:-0}" == 1 ]] || die CONFIRMATION_REQUIRED "deleting VM $vmid needs --yes"
   ops_find_vm "$vmid"
   ops_load_config "$vmid"

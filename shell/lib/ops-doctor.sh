@@ -106,12 +106,8 @@ _doctor_spec() {
   local row os_id agent _
   SPEC=([remote_dir]=${OPT[remote_dir]} [node]=${OPT[node]:-} [storage]=${OPT[storage]:-} [snippets_storage]=${OPT[snippets_storage]:-}
     [bridge]=${OPT[bridge]:-vmbr0} [vlan]=${OPT[vlan]:-} [os]=${OPT[os]:-ubuntu} [ip]=dhcp [name]=- [disk]=20 [memory]=2048 [capacity]=check)
-  [[ -z "${SPEC[node]}" ]] || need_match SPEC node "$DNS_LABEL_RE" "must be a node name"
-  [[ -z "${SPEC[storage]}" ]] || need_match SPEC storage "$STORAGE_RE" "must be a storage id"
-  [[ -z "${SPEC[snippets_storage]}" ]] || need_match SPEC snippets_storage "$STORAGE_RE" "must be a storage id"
-  need_match SPEC bridge "$BRIDGE_RE" "must be an interface name"
-  [[ -z "${SPEC[vlan]}" ]] || _need_int vlan 1 4094
-  row=$(_os_row "${SPEC[os]}") || die INVALID_SPEC "--os must be one of ubuntu ubuntu-24.04 ubuntu-22.04 debian debian-12 debian-13 almalinux almalinux-9 rocky rocky-9"
+  need_target
+  row=$(_os_row "${SPEC[os]}") || die INVALID_SPEC "--os must be one of $OS_NAMES"
   read -r os_id _ agent _ <<<"$row"
   SPEC[os]=$os_id
   SPEC['image_agent']=$agent

@@ -25,7 +25,7 @@ cmd_power() {
     *) die INVALID_SPEC "power action must be start, stop, shutdown or reboot" ;;
   esac
   ops_vmid vmid
-  ops_int timeout 1 3600 60
+  ops_int timeout "$STATE_TIMEOUT_MIN" "$STATE_TIMEOUT_MAX" 60
   ops_find_vm "$vmid"
   ops_load_config "$vmid"
   ops_refuse_foreign "$vmid" "$action"

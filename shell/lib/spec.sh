@@ -1,20 +1,12 @@
 # shellcheck shell=bash
 # Options of run/start: parsed into SPEC, validated locally (no Proxmox call) so hostile values
-# never reach qm. Every check is a guard clause that dies with INVALID_SPEC naming the option.
+# never reach qm. Every check is a guard clause that dies with INVALID_SPEC naming the option; the
+# patterns, ranges and tables come from shell/lib/rules.sh, the driver's own rules.
 
 declare -gA SPEC=()
 # The validated public keys of --ssh-key-b64, one per line with a final newline, and their count.
 KEYS_TEXT=""
 KEYS_COUNT=0
-
-readonly RUN_ID_RE='^[a-z0-9][a-z0-9-]{5,40}$'
-readonly IPV4_RE='^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$'
-readonly DNS_LABEL_RE='^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$'
-readonly DNS_LABEL_RULE='must be a DNS label (letters, digits, inner hyphens, at most 63)'
-readonly STORAGE_RE='^[A-Za-z][A-Za-z0-9_.-]{0,99}$'
-readonly USER_RE='^[a-z_][a-z0-9_-]{0,31}$'
-readonly BRIDGE_RE='^[A-Za-z][A-Za-z0-9_.-]{0,14}$'
-readonly SSH_KEY_RE='^(ssh-ed25519|ssh-rsa|ssh-dss|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^[:cntrl:]]*)?$'
 
 # Shows an untrusted value in a message: quoted, one line, short.
 shown() { # <var> <value>
@@ -83,24 +75,31 @@ need_match() { # <array> <key> <regex> <rule, e.g. "must be a storage id">
 need_remote_dir() { # <value>
   local what
   shown what "$1"
-  [[ "$1" =~ ^/[A-Za-z0-9._/-]*$ && ! "$1/" =~ /\.\.?/ ]] ||
-    die INVALID_SPEC "--remote-dir must be an absolute path of [A-Za-z0-9._/-] without . or .., got $what"
+  [[ "$1" =~ $REMOTE_DIR_RE ]] || die INVALID_SPEC "--remote-dir $REMOTE_DIR_RULE, got $what"
 }
 
 # --ip (dhcp, A.B.C.D/N, or empty where it is optional) and --gateway, which needs a static --ip.
 need_address() {
-  local what address prefix
+  local what address
   if [[ -n "${SPEC[ip]:-}" && "${SPEC[ip]}" != dhcp ]]; then
     shown what "${SPEC[ip]}"
-    [[ "${SPEC[ip]}" =~ ^([0-9.]+)/([0-9]{1,2})$ ]] || die INVALID_SPEC "--ip must be dhcp or A.B.C.D/N, got $what"
-    address=${BASH_REMATCH[1]} prefix=${BASH_REMATCH[2]}
-    { [[ "$address" =~ $IPV4_RE ]] && _int_in "$prefix" 1 32; } || die INVALID_SPEC "--ip must be dhcp or A.B.C.D/N, got $what"
+    [[ "${SPEC[ip]}" =~ $IPV4_CIDR_RE ]] || die INVALID_SPEC "--ip must be dhcp or A.B.C.D/N, got $what"
+    address=${SPEC[ip]%/*}
   fi
   if [[ -n "${SPEC[gateway]:-}" ]]; then
-    need_match SPEC gateway "$IPV4_RE" "must be an IPv4 address"
+    need_match SPEC gateway "$IPV4_RE" "$IPV4_RULE"
     [[ -n "${SPEC[ip]:-}" && "${SPEC[ip]}" != dhcp ]] || die INVALID_SPEC "--gateway needs a static --ip"
     [[ "${SPEC[gateway]}" != "$address" ]] || die INVALID_SPEC "--ip $address is the gateway's own address"
   fi
+}
+
+# Where the VM goes: --node, --storage and --snippets-storage when given, --bridge, --vlan when given.
+need_target() {
+  [[ -z "${SPEC[node]:-}" ]] || need_match SPEC node "$NODE_RE" "$NODE_RULE"
+  [[ -z "${SPEC[storage]:-}" ]] || need_match SPEC storage "$STORAGE_RE" "$STORAGE_RULE"
+  [[ -z "${SPEC[snippets_storage]:-}" ]] || need_match SPEC snippets_storage "$STORAGE_RE" "$STORAGE_RULE"
+  need_match SPEC bridge "$BRIDGE_RE" "$BRIDGE_RULE"
+  [[ -z "${SPEC[vlan]:-}" ]] || _need_int vlan "$VLAN_MIN" "$VLAN_MAX"
 }
 
 # A new run gets a fresh id; a given one (a retry of the same run) must be well-formed.
@@ -117,49 +116,20 @@ _need_int() { # <key> <min> <max>
   _int_in "${SPEC[$1]}" "$2" "$3" || die INVALID_SPEC "--${1//_/-} must be an integer from $2 to $3, got $what"
 }
 
-# The OS table: canonical id, default user, whether the image ships qemu-guest-agent, whether its
-# kernel needs an x86-64-v2 CPU (RHEL 9 family), official image and its checksum file.
-_os_row() { # <os>
-  case "$1" in
-    ubuntu | ubuntu-24.04) echo "ubuntu-24.04 ubuntu 0 0 https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img https://cloud-images.ubuntu.com/noble/current/SHA256SUMS" ;;
-    ubuntu-22.04) echo "ubuntu-22.04 ubuntu 0 0 https://cloud-images.ubuntu.com/jammy/current/jammy-server-cloudimg-amd64.img https://cloud-images.ubuntu.com/jammy/current/SHA256SUMS" ;;
-    debian | debian-12) echo "debian-12 debian 0 0 https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2 https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS" ;;
-    debian-13) echo "debian-13 debian 0 0 https://cloud.debian.org/images/cloud/trixie/latest/debian-13-genericcloud-amd64.qcow2 https://cloud.debian.org/images/cloud/trixie/latest/SHA512SUMS" ;;
-    almalinux | almalinux-9) echo "almalinux-9 almalinux 1 1 https://repo.almalinux.org/almalinux/9/cloud/x86_64/images/AlmaLinux-9-GenericCloud-latest.x86_64.qcow2 https://repo.almalinux.org/almalinux/9/cloud/x86_64/images/CHECKSUM" ;;
-    rocky | rocky-9) echo "rocky-9 rocky 1 1 https://dl.rockylinux.org/pub/rocky/9/images/x86_64/Rocky-9-GenericCloud-Base.latest.x86_64.qcow2 https://dl.rockylinux.org/pub/rocky/9/images/x86_64/Rocky-9-GenericCloud-Base.latest.x86_64.qcow2.CHECKSUM" ;;
-    *) return 1 ;;
-  esac
-}
-
-# CPU types qm accepts (qemu-server CPUConfig.pm; src/config/cpu.ts holds the same list, and
-# tests/unit/config/cpu.test.ts keeps them in step), and those among them without x86-64-v2.
-readonly CPU_TYPES=" 486 pentium pentium2 pentium3 coreduo core2duo Conroe Penryn Nehalem Nehalem-IBRS Westmere Westmere-IBRS
-  SandyBridge SandyBridge-IBRS IvyBridge IvyBridge-IBRS Haswell Haswell-IBRS Haswell-noTSX Haswell-noTSX-IBRS Broadwell
-  Broadwell-IBRS Broadwell-noTSX Broadwell-noTSX-IBRS Skylake-Client Skylake-Client-IBRS Skylake-Client-noTSX-IBRS
-  Skylake-Client-v4 Skylake-Server Skylake-Server-IBRS Skylake-Server-noTSX-IBRS Skylake-Server-v4 Skylake-Server-v5
-  Cascadelake-Server Cascadelake-Server-v2 Cascadelake-Server-noTSX Cascadelake-Server-v4 Cascadelake-Server-v5 Cooperlake
-  Cooperlake-v2 KnightsMill Icelake-Server Icelake-Server-noTSX Icelake-Server-v3 Icelake-Server-v4 Icelake-Server-v5
-  Icelake-Server-v6 Icelake-Server-v7 SapphireRapids SapphireRapids-v2 SapphireRapids-v3 SapphireRapids-v4 GraniteRapids
-  GraniteRapids-v2 GraniteRapids-v3 SierraForest SierraForest-v2 SierraForest-v3 ClearwaterForest athlon phenom Opteron_G1
-  Opteron_G2 Opteron_G3 Opteron_G4 Opteron_G5 EPYC EPYC-IBPB EPYC-v3 EPYC-v4 EPYC-v5 EPYC-Rome EPYC-Rome-v2 EPYC-Rome-v3
-  EPYC-Rome-v4 EPYC-Rome-v5 EPYC-Milan EPYC-Milan-v2 EPYC-Milan-v3 EPYC-Genoa EPYC-Genoa-v2 EPYC-Turin kvm32 kvm64 qemu32
-  qemu64 max host x86-64-v2 x86-64-v2-AES x86-64-v3 x86-64-v4 "
-readonly CPU_TYPES_PRE_V2=" 486 pentium pentium2 pentium3 coreduo core2duo Conroe Penryn kvm32 kvm64 qemu32 qemu64 athlon phenom
-  Opteron_G1 Opteron_G2 Opteron_G3 "
-
 # --cpu: a type qm knows (or a custom- model, which qm checks), and one the OS's kernel runs on.
 _check_cpu() { # <os needs x86-64-v2 0|1>
   local cpu=${SPEC[cpu]} what
   shown what "$cpu"
-  [[ "$cpu" =~ ^custom-[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$ || "${CPU_TYPES//$'\n'/ }" == *" $cpu "* ]] ||
+  [[ "$cpu" =~ $CPU_CUSTOM_RE || "${CPU_TYPES//$'\n'/ }" == *" $cpu "* ]] ||
     die INVALID_SPEC "--cpu must be a CPU type Proxmox knows, such as x86-64-v2-AES, x86-64-v3 or host, got $what"
   if (($1)) && [[ "${CPU_TYPES_PRE_V2//$'\n'/ }" == *" $cpu "* ]]; then
     die INVALID_SPEC "--os ${SPEC[os]} needs a CPU type with x86-64-v2 (its kernel does not boot on $cpu): use x86-64-v2-AES, x86-64-v3 or host"
   fi
 }
 
+# An http(s) URL, or for test beds a file:// one (never sent by the driver) of the same characters.
 _valid_url() { # <url>
-  [[ "$1" =~ ^(https?|file)://[A-Za-z0-9._~:/?#@!\$\&\'()*+,\;=%-]+$ && ${#1} -le 2000 ]]
+  [[ ("$1" =~ $URL_RE || "${1/#file:/https:}" =~ $URL_RE) && ${#1} -le $MAX_URL_LENGTH ]]
 }
 
 # Decodes --ssh-key-b64 into KEYS_TEXT and checks every line is one OpenSSH public key.
@@ -187,32 +157,27 @@ validate_spec() {
 
   local row os_id os_user os_agent os_v2 os_image os_sums
   shown what "${SPEC[os]}"
-  row=$(_os_row "${SPEC[os]}") || die INVALID_SPEC "--os must be one of ubuntu ubuntu-24.04 ubuntu-22.04 debian debian-12 debian-13 almalinux almalinux-9 rocky rocky-9, got $what"
+  row=$(_os_row "${SPEC[os]}") || die INVALID_SPEC "--os must be one of $OS_NAMES, got $what"
   read -r os_id os_user os_agent os_v2 os_image os_sums <<<"$row"
   SPEC[os]=$os_id
   # Whether the image itself brings the guest agent (address discovery and `agent` in the config).
   SPEC[image_agent]=$os_agent
   _check_cpu "$os_v2"
-  _need_int cores 1 128
-  _need_int memory 512 1048576
-  _need_int disk 1 65536
-  _need_int timeout 1 86400
+  _need_int cores "$CORES_MIN" "$CORES_MAX"
+  _need_int memory "$MEMORY_MIN" "$MEMORY_MAX"
+  _need_int disk "$DISK_MIN" "$DISK_MAX"
+  _need_int timeout "$TIMEOUT_MIN" "$TIMEOUT_MAX"
   need_match SPEC capacity '^(check|force|placed)$' "must be check, force or placed"
-  [[ -z "${SPEC[vlan]:-}" ]] || _need_int vlan 1 4094
-
-  [[ -z "${SPEC[node]:-}" ]] || need_match SPEC node "$DNS_LABEL_RE" "must be a node name"
-  [[ -z "${SPEC[storage]:-}" ]] || need_match SPEC storage "$STORAGE_RE" "must be a storage id"
-  [[ -z "${SPEC[snippets_storage]:-}" ]] || need_match SPEC snippets_storage "$STORAGE_RE" "must be a storage id"
-  need_match SPEC bridge "$BRIDGE_RE" "must be an interface name"
+  need_target
 
   if [[ -z "${SPEC[name]:-}" ]]; then
     SPEC[name]="linus-${SPEC[run_id]}"
     while [[ "${SPEC[name]}" == *- ]]; do SPEC[name]=${SPEC[name]%-}; done
   fi
-  need_match SPEC name "$DNS_LABEL_RE" "$DNS_LABEL_RULE"
+  need_match SPEC name "$VM_NAME_RE" "$VM_NAME_RULE"
 
   SPEC[user]=${SPEC[user]:-$os_user}
-  need_match SPEC user "$USER_RE" "must be a Linux user name"
+  need_match SPEC user "$VM_USER_RE" "$VM_USER_RULE"
 
   if [[ -n "${SPEC[ssh_key_b64]:-}" ]]; then
     _check_keys
@@ -221,26 +186,27 @@ validate_spec() {
   fi
 
   need_address
+  [[ "${SPEC[ip]}" == dhcp || -n "${SPEC[gateway]:-}" ]] || die INVALID_SPEC "--gateway is required with a static --ip"
   if [[ -n "${SPEC[dns]:-}" ]]; then
     shown what "${SPEC[dns]}"
     local -a servers=()
     read -ra servers <<<"${SPEC[dns]}"
-    ((${#servers[@]} > 0 && ${#servers[@]} <= 3)) || die INVALID_SPEC "--dns must be 1 to 3 IP addresses separated by spaces, got $what"
+    ((${#servers[@]} > 0 && ${#servers[@]} <= MAX_DNS_SERVERS)) || die INVALID_SPEC "--dns must be 1 to $MAX_DNS_SERVERS IP addresses separated by spaces, got $what"
     for item in "${servers[@]}"; do
-      [[ "$item" =~ $IPV4_RE || "$item" =~ ^[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}$ ]] ||
-        die INVALID_SPEC "--dns must be 1 to 3 IP addresses separated by spaces, got $what"
+      [[ "$item" =~ $IPV4_RE || "$item" =~ $IPV6_RE ]] ||
+        die INVALID_SPEC "--dns must be 1 to $MAX_DNS_SERVERS IP addresses separated by spaces, got $what"
     done
     SPEC[dns]="${servers[*]}"
   fi
   if [[ -n "${SPEC[search_domain]:-}" ]]; then
     shown what "${SPEC[search_domain]}"
-    [[ ${#SPEC[search_domain]} -le 253 && "${SPEC[search_domain]}" =~ ^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$ ]] ||
+    [[ ${#SPEC[search_domain]} -le $MAX_DOMAIN_LENGTH && "${SPEC[search_domain]}" =~ $DOMAIN_RE ]] ||
       die INVALID_SPEC "--search-domain must be a DNS name, got $what"
   fi
 
   if [[ -n "${SPEC[image_sha256]:-}" ]]; then
     shown what "${SPEC[image_sha256]}"
-    [[ "${SPEC[image_sha256]}" =~ ^[0-9A-Fa-f]{64}$ ]] || die INVALID_SPEC "--image-sha256 must be 64 hex digits, got $what"
+    [[ "${SPEC[image_sha256]}" =~ $SHA256_RE ]] || die INVALID_SPEC "--image-sha256 must be 64 hex digits, got $what"
     SPEC[image_sha256]=${SPEC[image_sha256],,}
   fi
   for item in image_url image_sums_url; do

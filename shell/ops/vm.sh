@@ -33,6 +33,8 @@ source "$LIB_DIR/log.sh" # linus:include lib/log.sh
 source "$LIB_DIR/result.sh" # linus:include lib/result.sh
 # shellcheck source=shell/lib/proc.sh
 source "$LIB_DIR/proc.sh" # linus:include lib/proc.sh
+# shellcheck source=shell/lib/rules.sh
+source "$LIB_DIR/rules.sh" # linus:include lib/rules.sh
 # shellcheck source=shell/lib/spec.sh
 source "$LIB_DIR/spec.sh" # linus:include lib/spec.sh
 # shellcheck source=shell/lib/pve.sh

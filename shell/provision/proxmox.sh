@@ -26,6 +26,8 @@ source "$LIB_DIR/log.sh" # linus:include lib/log.sh
 source "$LIB_DIR/result.sh" # linus:include lib/result.sh
 # shellcheck source=shell/lib/proc.sh
 source "$LIB_DIR/proc.sh" # linus:include lib/proc.sh
+# shellcheck source=shell/lib/rules.sh
+source "$LIB_DIR/rules.sh" # linus:include lib/rules.sh
 # shellcheck source=shell/lib/spec.sh
 source "$LIB_DIR/spec.sh" # linus:include lib/spec.sh
 # shellcheck source=shell/lib/pve.sh
@@ -47,12 +49,13 @@ source "$LIB_DIR/job.sh" # linus:include lib/job.sh
 # shellcheck source=shell/lib/gc.sh
 source "$LIB_DIR/gc.sh" # linus:include lib/gc.sh
 
-readonly STEPS=9
 # Where the ERR trap saw the last failing command (for INTERNAL messages).
 ERR_WHERE=""
 
-step() { # <n> <name>
-  emit STEP "$1/$STEPS:$2"
+step() { # <name>
+  local line
+  step_line line PROVISION_STEPS "$1"
+  emit STEP "$line"
 }
 
 # The provisioning steps. A dry run stops after the ID candidate and prints the writes as
@@ -61,7 +64,7 @@ provision() { # <dry-run 0|1>
   local dry=$1 job_dir id
   job_dir=$(job_dir_of "${SPEC[remote_dir]}" "${SPEC[run_id]}")
 
-  step 1 validate
+  step validate
   check_tools
   check_pve_version
   check_cluster
@@ -69,7 +72,7 @@ provision() { # <dry-run 0|1>
   plan_address_discovery
   check_ip_free
 
-  step 2 image
+  step image
   image_resolve
   if ((dry)); then
     if image_cached; then
@@ -82,7 +85,7 @@ provision() { # <dry-run 0|1>
     image_check_size
   fi
 
-  step 3 claim
+  step claim
   prepare_cloudinit "$job_dir" "$dry"
   build_create_args "$job_dir" "$LINUS_VERSION"
   next_vm_id
@@ -100,24 +103,24 @@ provision() { # <dry-run 0|1>
   fi
   create_vm
 
-  step 4 create
+  step create
   resize_disk
   verify_hardware
 
-  step 5 cloudinit
+  step cloudinit
   verify_cloudinit
 
-  step 6 start
+  step start
   start_vm
 
-  step 7 ip
+  step ip
   start_deadline
   wait_for_ip "$VM_ID" "$VM_MAC"
 
-  step 8 ssh
+  step ssh
   wait_for_ssh "$VM_ID" "$VM_MAC"
 
-  step 9 report
+  step report
 }
 
 success_block() {

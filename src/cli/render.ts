@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { StepName } from '../config/rules.js';
 import type { ProgressEvent } from '../jobs/follow.js';
 import { errorText } from '../protocol/errors.js';
 import { isProgressLog } from '../protocol/records.js';
@@ -11,7 +12,8 @@ export interface RenderOptions {
   write: (text: string) => void;
 }
 
-const STEP_NAMES: Record<string, string> = {
+// Every step of a provision or a clone (config/rules.ts), as the progress line shows it.
+const STEP_NAMES: Record<StepName, string> = {
   validate: 'checking the host',
   image: 'fetching and verifying the image',
   claim: 'claiming a VM ID',
@@ -27,7 +29,7 @@ function describeEvent(event: ProgressEvent): string | undefined {
   switch (event.kind) {
     case 'step': {
       const [counter, name = ''] = event.step.split(':');
-      return `[${counter}] ${STEP_NAMES[name] ?? name}`;
+      return `[${counter}] ${STEP_NAMES[name as StepName] ?? name}`;
     }
     case 'log': {
       const text = event.line.startsWith('linus: ') ? event.line.slice(7) : event.line;

@@ -1,6 +1,8 @@
+import { matches } from './rules.js';
+
 // CPU types `qm --cpu` accepts (qemu-server CPUConfig.pm: the x86_64 models, host, and the
-// built-in x86-64-v* models). shell/lib/spec.sh holds the same lists; tests/unit/config/cpu.test.ts
-// keeps them in step with each other and with the simulator's.
+// built-in x86-64-v* models). The host's lists (shell/lib/rules.sh) are generated from these;
+// tests/unit/config/cpu.test.ts keeps them in step with the simulator's.
 export const CPU_TYPES = [
   '486', 'pentium', 'pentium2', 'pentium3', 'coreduo', 'core2duo', 'Conroe', 'Penryn', 'Nehalem', 'Nehalem-IBRS',
   'Westmere', 'Westmere-IBRS', 'SandyBridge', 'SandyBridge-IBRS', 'IvyBridge', 'IvyBridge-IBRS', 'Haswell',
@@ -25,7 +27,7 @@ export const CPU_TYPES_PRE_V2 = ['486', 'pentium', 'pentium2', 'pentium3', 'core
 export const DEFAULT_CPU = 'x86-64-v2-AES';
 
 export function isKnownCpu(cpu: string): boolean {
-  return (CPU_TYPES as readonly string[]).includes(cpu) || /^custom-[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$/.test(cpu);
+  return (CPU_TYPES as readonly string[]).includes(cpu) || matches('cpuCustom', cpu);
 }
 
 export function hasX86_64v2(cpu: string): boolean {

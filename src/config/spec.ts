@@ -1,44 +1,37 @@
 import { z } from 'zod';
 import { DEFAULT_CPU, hasX86_64v2, isKnownCpu } from './cpu.js';
 import { OS_CATALOG, OS_NAMES, resolveOs } from './os-images.js';
+import { LIMITS, matches, PATTERNS, patternSchema, rangeSchema } from './rules.js';
 
-const ipv4 = z.ipv4({ error: 'must be an IPv4 address such as 192.168.1.10' });
-const cidrV4 = z
-  .string()
-  .regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/, { error: "must be 'dhcp' or an IPv4 address with a prefix, such as 192.168.1.10/24" })
-  .refine((value) => {
-    const [address, prefix] = value.split('/');
-    return z.ipv4().safeParse(address).success && Number(prefix) >= 1 && Number(prefix) <= 32;
-  }, { error: 'must be a valid IPv4 address with a prefix length from 1 to 32' });
+export const vmNameSchema = patternSchema('vmName');
 
-// A DNS label, as Proxmox's dns-name check and cloud-init hostnames both accept it.
-export const vmNameSchema = z
-  .string()
-  .min(1)
-  .max(63)
-  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, { error: 'must be a DNS label: lowercase letters, digits and inner hyphens, at most 63 characters' });
+// 1 to 3 DNS servers, IPv4 or IPv6, separated by spaces.
+const dnsServers = z.string().refine(
+  (value) => {
+    const servers = value.trim().split(/\s+/);
+    return servers.length <= LIMITS.maxDnsServers && servers.every((server) => matches('ipv4', server) || matches('ipv6', server));
+  },
+  { error: `must be 1 to ${LIMITS.maxDnsServers} IP addresses separated by spaces` },
+);
 
 export const vmSpecSchema = z
   .object({
     name: vmNameSchema,
     os: z.enum(OS_NAMES).default('ubuntu'),
-    cores: z.coerce.number().int().min(1).max(128).default(2),
-    memory: z.coerce.number().int().min(512).max(4_194_304).default(2048),
-    disk: z.coerce.number().int().min(1).max(65_536).default(20),
-    vmUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: 'must be a Linux user name (lowercase, at most 32 characters)' }).optional(),
+    cores: rangeSchema('cores').default(2),
+    memory: rangeSchema('memory').default(2048),
+    disk: rangeSchema('disk').default(20),
+    vmUser: patternSchema('vmUser').optional(),
     sshKey: z.string().min(1).optional(),
     password: z.boolean().default(false),
-    ip: z.union([z.literal('dhcp'), cidrV4]).default('dhcp'),
-    gateway: ipv4.optional(),
-    dns: z
-      .string()
-      .refine((value) => value.trim().split(/\s+/).every((part) => z.ipv4().safeParse(part).success), { error: 'must be IPv4 addresses separated by spaces' })
-      .optional(),
-    searchDomain: z.string().regex(/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i, { error: 'must be a domain name' }).optional(),
-    vlan: z.coerce.number().int().min(1).max(4094).optional(),
-    imageUrl: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).optional(),
-    imageSha256: z.string().regex(/^[0-9a-f]{64}$/i, { error: 'must be 64 hex characters' }).optional(),
-    timeout: z.coerce.number().int().min(10).max(7200).default(300),
+    ip: z.union([z.literal('dhcp'), patternSchema('ipv4Cidr')], { error: PATTERNS.ipv4Cidr.rule }).default('dhcp'),
+    gateway: patternSchema('ipv4').optional(),
+    dns: dnsServers.optional(),
+    searchDomain: patternSchema('domain').max(LIMITS.maxDomainLength).optional(),
+    vlan: rangeSchema('vlan').optional(),
+    imageUrl: patternSchema('url').max(LIMITS.maxUrlLength).optional(),
+    imageSha256: patternSchema('sha256').optional(),
+    timeout: rangeSchema('timeout').default(300),
     cpu: z.string().refine(isKnownCpu, { error: 'must be a CPU type Proxmox knows, such as x86-64-v2-AES, x86-64-v3 or host' }).default(DEFAULT_CPU),
     // Let Proxmox's cloud-init run a full package upgrade on first boot (ciupgrade 1): minutes.
     upgrade: z.boolean().default(false),
@@ -67,8 +60,8 @@ export const vmSpecSchema = z
 
 export type VmSpec = z.infer<typeof vmSpecSchema>;
 
+// Driver-side settings (the SSH connection) and where the VM goes on the host.
 const hostName = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[?[0-9a-fA-F:]+\]?$/, { error: 'must be a host name or IP address' });
-const proxmoxId = z.string().regex(/^[A-Za-z0-9][-_.A-Za-z0-9]*$/, { error: 'must be a Proxmox identifier (letters, digits, - _ .)' });
 
 export const targetSchema = z
   .object({
@@ -79,13 +72,13 @@ export const targetSchema = z
     knownHosts: z.string().min(1).optional(),
     hostKey: z.array(z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, { error: 'must be a fingerprint like SHA256:... as ssh-keygen -l prints it' })).optional(),
     acceptNewHostKey: z.boolean().default(false),
-    node: proxmoxId.default('pve'),
-    storage: proxmoxId.default('local-lvm'),
+    node: patternSchema('node').default('pve'),
+    storage: patternSchema('storage').default('local-lvm'),
     // Where linus puts the guest-agent vendor-data (a storage with snippets content); default:
     // one the node has, if any.
-    snippetsStorage: proxmoxId.optional(),
-    bridge: z.string().regex(/^[-_.A-Za-z0-9]{1,15}$/, { error: 'must be a bridge name such as vmbr0' }).default('vmbr0'),
-    remoteDir: z.string().regex(/^\/[A-Za-z0-9._/-]*$/, { error: 'must be an absolute path of letters, digits and . _ - /' }).default('/var/lib/linus'),
+    snippetsStorage: patternSchema('storage').optional(),
+    bridge: patternSchema('bridge').default('vmbr0'),
+    remoteDir: patternSchema('remoteDir').default('/var/lib/linus'),
     connectTimeout: z.coerce.number().int().min(1).max(300).default(15),
     // The SSH address of other cluster nodes, each "<node>=<host>[:port]" (checked by
     // parseNodeAddresses): --node-address (repeatable), LINUS_NODE_ADDRESSES="a=h1,b=h2", or in

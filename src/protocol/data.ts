@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { patternSchema } from '../config/rules.js';
 import { LinusError } from './errors.js';
 
 // The LINUS_DATA objects of docs/vm.md and docs/doctor.md, checked at the boundary: a host that
@@ -87,7 +88,7 @@ export const safeFixSchema = z
   .object({
     kind: z.literal('fix'),
     id: checkIdSchema,
-    storage: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/),
+    storage: patternSchema('storage'),
     content: z.string().regex(/^[a-z]+(,[a-z]+)*$/),
     command: z.string(),
   })

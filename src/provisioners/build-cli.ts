@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleFromSources, manifestPath, packageRoot, PROVISIONER_NAMES, type ProvisionerManifest, type ProvisionerName } from './bundle.js';
+import { RULES_LIB, rulesScript } from './rules-script.js';
 
 // `npm run build` step: writes dist/provisioners/<name>-<version>-<sha12>.sh and its manifest
 // (manifest.json for the provisioner, manifest-<name>.json for the others), and removes bundles
@@ -18,6 +19,16 @@ export function buildProvisioners(root = packageRoot(), name: ProvisionerName = 
   return manifest;
 }
 
+// shell/lib/rules.sh for runs from the sources (bats, shellcheck): rewritten when the rules changed.
+function writeRulesLib(root = packageRoot()): boolean {
+  const file = path.join(root, 'shell', RULES_LIB);
+  const text = rulesScript();
+  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === text) return false;
+  fs.writeFileSync(file, text);
+  return true;
+}
+
+if (writeRulesLib()) process.stdout.write(`wrote shell/${RULES_LIB}\n`);
 for (const name of PROVISIONER_NAMES) {
   const manifest = buildProvisioners(packageRoot(), name);
   process.stdout.write(`provisioner ${manifest.file} (${manifest.bytes} bytes, body sha256 ${manifest.bodySha256})\n`);

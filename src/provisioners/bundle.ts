@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LinusError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/records.js';
+import { RULES_LIB, rulesScript } from './rules-script.js';
 
 export const PROVISIONER_NAMES = ['proxmox', 'vm'] as const;
 export type ProvisionerName = (typeof PROVISIONER_NAMES)[number];
@@ -118,12 +119,14 @@ function assertName(name: string): asserts name is ProvisionerName {
   }
 }
 
-// Bundles shell/provision/<name>.sh with its shell/lib files.
+// Bundles shell/provision/<name>.sh with its shell/lib files; lib/rules.sh is generated from the
+// TypeScript rules, never read from disk, so the host checks what the driver checks.
 export function bundleFromSources(name: string, root = packageRoot(), version = packageVersion(root)): Provisioner {
   assertName(name);
   const shellDir = path.join(root, 'shell');
   const entry = fs.readFileSync(path.join(shellDir, ENTRY_DIRS[name], `${name}.sh`), 'utf8');
-  const body = bundleBody(entry, (rel) => fs.readFileSync(path.join(shellDir, rel), 'utf8'), version);
+  const readLib = (rel: string) => (rel === RULES_LIB ? rulesScript() : fs.readFileSync(path.join(shellDir, rel), 'utf8'));
+  const body = bundleBody(entry, readLib, version);
   return assembleProvisioner(name, version, body);
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { flagName } from '../config/load.js';
+import { matches, PATTERNS, patternSchema, rangeSchema } from '../config/rules.js';
 import { vmNameSchema } from '../config/spec.js';
 import type { ProgressEvent } from '../jobs/follow.js';
 import { provision, type ProvisionStats } from '../jobs/provision.js';
@@ -22,12 +23,12 @@ export interface CloneFlags {
 
 const cloneSchema = z
   .object({
-    templateId: z.number().int().min(100).max(999_999_999),
+    templateId: z.number().int().refine((id) => matches('vmid', String(id)), { error: PATTERNS.vmid.rule }),
     name: vmNameSchema,
-    vmUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: 'must be a Linux user name' }).optional(),
-    ip: z.union([z.literal('dhcp'), z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, { error: "must be 'dhcp' or A.B.C.D/N" })]).optional(),
-    gateway: z.ipv4().optional(),
-    timeout: z.number().int().min(10).max(7200).optional(),
+    vmUser: patternSchema('vmUser').optional(),
+    ip: z.union([z.literal('dhcp'), patternSchema('ipv4Cidr')], { error: PATTERNS.ipv4Cidr.rule }).optional(),
+    gateway: patternSchema('ipv4').optional(),
+    timeout: rangeSchema('timeout').optional(),
   })
   .refine((value) => value.gateway === undefined || (value.ip !== undefined && value.ip !== 'dhcp'), { error: 'only goes with a static --ip', path: ['gateway'] });
 

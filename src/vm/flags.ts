@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { flagName } from '../config/load.js';
+import { LIMITS, matches, PATTERNS, RANGES, patternSchema, type RangeName } from '../config/rules.js';
 import { LinusError } from '../protocol/errors.js';
 
 // The values of `linus vm ...` flags, checked before anything is sent to the host (which checks
-// them again, with the same limits, in shell/lib/ops-*.sh).
-const vmid = z.number({ error: 'must be a VM ID' }).int({ error: 'must be a VM ID' }).min(100, { error: 'must be a VM ID from 100 to 999999999' }).max(999_999_999, { error: 'must be a VM ID from 100 to 999999999' });
-const intIn = (min: number, max: number) => {
+// them again by the same rules, config/rules.ts, in shell/lib/ops-*.sh).
+const vmid = z.number({ error: 'must be a VM ID' }).refine((id) => matches('vmid', String(id)), { error: PATTERNS.vmid.rule });
+const intIn = (name: RangeName) => {
+  const { min, max } = RANGES[name];
   const rule = { error: `must be an integer from ${min} to ${max}` };
   return z.number(rule).int(rule).min(min, rule).max(max, rule);
 };
@@ -13,13 +15,13 @@ const intIn = (min: number, max: number) => {
 export const vmFlagsSchema = z.object({
   id: vmid,
   templateId: vmid,
-  timeout: intIn(1, 3600),
-  cores: intIn(1, 128),
-  memory: intIn(64, 4_194_304),
-  name: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/, { error: 'must be a DNS label (letters, digits, inner hyphens, at most 63)' }),
-  description: z.string().max(8000, { error: 'must be at most 8000 characters' }).regex(/^[^\p{Cc}]*$/u, { error: 'must be one line without control characters' }),
-  size: z.string().regex(/^\+?[1-9][0-9]{0,5}$/, { error: 'must be GiB (e.g. 40) or +GiB (e.g. +10)' }),
-  disk: z.string().regex(/^(scsi|virtio|sata|ide)[0-9]{1,2}$/, { error: 'must be a disk such as scsi0' }),
+  timeout: intIn('stateTimeout'),
+  cores: intIn('cores'),
+  memory: intIn('vmMemory'),
+  name: patternSchema('vmName'),
+  description: patternSchema('oneLine').refine((text) => Buffer.byteLength(text) <= LIMITS.maxDescriptionBytes, { error: `must be at most ${LIMITS.maxDescriptionBytes} bytes` }),
+  size: patternSchema('size'),
+  disk: patternSchema('diskId'),
 }).partial();
 
 // Throws INVALID_SPEC naming every bad flag; flags that were not given are not checked.

@@ -1,3 +1,4 @@
+import { RANGES } from '../config/rules.js';
 import { LinusError } from '../protocol/errors.js';
 import type { ErrorReport } from '../protocol/transcript.js';
 import type { ProvisionerFile } from '../provisioners/remote.js';
@@ -10,7 +11,7 @@ import { placeSchema } from '../protocol/data.js';
 // new VM (--node auto: online, the storage and bridge present, most free memory first, counting
 // the VMs already placed; or the node given) and applies the capacity thresholds.
 
-export const MAX_COUNT = 100;
+export const MAX_COUNT = RANGES.count.max;
 
 export interface PlaceRequest {
   // A node name or 'auto'.

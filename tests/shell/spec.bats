@@ -24,6 +24,9 @@ invalid() { # <option...>
   invalid --name '-vm'
   invalid --name "$(printf 'a%.0s' {1..64})"
   invalid --name $'web\n01'
+  # The name is the guest's hostname: lowercase, as the driver asks (src/config/rules.ts).
+  invalid --name Web01
+  assert_line --partial "--name must be a DNS label: lowercase letters"
   invalid --node 'pve/../x'
   invalid --storage 'local-lvm,import-from=/etc/shadow'
   invalid --bridge 'vmbr0,tag=5'
@@ -43,6 +46,11 @@ invalid() { # <option...>
   invalid --disk 0
   invalid --vlan 4095
   invalid --timeout -1
+  invalid --memory 4194305
+  # qemu-server's own bound (Memory.pm get_max_mem: 4 TiB), which the driver allows too.
+  lib_run 'parse_spec --password --memory 4194304; validate_spec; echo "${SPEC[memory]}"'
+  assert_success
+  assert_output 4194304
 }
 
 @test "network settings are checked" {
@@ -52,6 +60,8 @@ invalid() { # <option...>
   invalid --gateway 10.0.0.1
   assert_line --partial 'needs a static --ip'
   invalid --ip 10.0.0.5/24 --gateway 10.0.0
+  invalid --ip 10.0.0.5/24
+  assert_line --partial '--gateway is required with a static --ip'
   invalid --dns '1.1.1.1; rm -rf /'
   invalid --dns '1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4'
 }
@@ -74,6 +84,8 @@ invalid() { # <option...>
   invalid --ssh-key-b64 'not base64!'
   invalid --ssh-key-b64 "$(printf 'hello world\n' | base64 -w0)"
   invalid --ssh-key-b64 "$(printf '%s\ncommand="id" ssh-rsa AAAA\n' "$TEST_KEY" | base64 -w0)"
+  # DSA: OpenSSH disabled it in 7.0 and dropped it in 9.8, and the driver never sends one.
+  invalid --ssh-key-b64 "$(printf 'ssh-dss AAAAB3NzaC1kc3MAAACBAP test\n' | base64 -w0)"
 }
 
 @test "an image URL without a checksum is refused: never an unverified image" {

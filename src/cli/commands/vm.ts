@@ -2,6 +2,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { describeOf } from './index.js';
 import type { z } from 'zod';
 import { commandSources } from '../../config/load.js';
+import { RANGES } from '../../config/rules.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
 import { errorText, LinusError } from '../../protocol/errors.js';
 import { configSchema, deleteSchema, listRowSchema, parseData, powerSchema, resizeSchema, setSchema, statusSchema } from '../../protocol/data.js';
@@ -233,7 +234,7 @@ const subcommands: CommandModule<object, VmFlags>[] = [
     builder: (yargs) =>
       withId(yargs).options({
         cores: { type: 'number', describe: 'CPU cores (1-128)' },
-        memory: { type: 'number', describe: 'Memory in MiB (64-4194304)' },
+        memory: { type: 'number', describe: `Memory in MiB (${RANGES.vmMemory.min}-${RANGES.vmMemory.max})` },
         name: { type: 'string', describe: 'New name (a DNS label)' },
         description: { type: 'string', describe: 'Description (one line)' },
         tags: { type: 'string', describe: "Tags, ';'-separated (linus' own ownership tags are kept)" },
