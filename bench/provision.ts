@@ -11,7 +11,7 @@ import { loadProvisioner } from '../src/provisioners/bundle.js';
 import { startSandboxServices, type RunningSandbox } from '../src/sim/sandbox.js';
 import { hostSettingsSchema } from '../src/sim/settings.js';
 import { connect, withConnection, type SshTarget } from '../src/ssh/connection.js';
-import { shellQuote } from '../src/ssh/quote.js';
+import { shellQuote } from '../src/util/shell-quote.js';
 
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 300);
 const EXISTING_VMS = Number(process.env.BENCH_EXISTING_VMS ?? 300);

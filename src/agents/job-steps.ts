@@ -1,6 +1,6 @@
 import type { ProvisionerFile } from '../provisioners/remote.js';
 import { UPLOAD_NEEDED } from '../provisioners/remote.js';
-import { shellJoin, shellQuote } from '../ssh/quote.js';
+import { shellJoin, shellQuote } from '../util/shell-quote.js';
 import { fileVar, hashOk, oneLine } from './upload-steps.js';
 
 // The provisioner's `wait` exits with this while the job is still running (docs/protocol.md).

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { remotePath, UPLOAD_FAILED, UPLOAD_NEEDED, type ProvisionerFile } from '../provisioners/remote.js';
-import { shellQuote } from '../ssh/quote.js';
+import { shellQuote } from '../util/shell-quote.js';
 
 // Printed by the check, upload and verify steps when this exact provisioner is already in place.
 export const CACHED = 'LINUS_CACHED';

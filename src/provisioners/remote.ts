@@ -1,4 +1,4 @@
-import { shellJoin, shellQuote } from '../ssh/quote.js';
+import { shellJoin, shellQuote } from '../util/shell-quote.js';
 
 export interface ProvisionerFile {
   name: string;

@@ -18,16 +18,13 @@ export type { CallRecord } from './call-log.js';
 export { callRecordSchema } from './call-log.js';
 import { ARP_HEADER } from './neighbour.js';
 import { compiledSimFile, ROOT_PATH_DIRS, simPaths, SIM_ENV, type SimPaths } from './paths.js';
+import { shellQuote } from '../util/shell-quote.js';
 
 export const SIM_TOOLS = ['qm', 'pvesh', 'pvesm', 'pveversion'] as const;
 
 // The compiled tool entry: bash on the simulated host runs it.
 export function simToolsEntry(): string {
   return compiledSimFile(path.join('tools', 'main.js'));
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
 // storage.cfg of a fresh install (pve-docs pvesm.adoc l.160-177, reference §15.2): no storage

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { LinusError } from '../protocol/errors.js';
+import { shellQuote } from '../util/shell-quote.js';
 import { createSimHost, openSimHost, type SimHost } from './host.js';
 import { startImageServer } from './image-server.js';
 import { compiledSimFile, simPaths } from './paths.js';
@@ -385,12 +386,8 @@ export function sandboxEnv(info: SandboxInfo): Record<string, string> {
   return Object.fromEntries(sandboxFlags(info).map(([flag, value]) => [`LINUS_${flag.slice(2).replaceAll('-', '_').toUpperCase()}`, value]));
 }
 
-export function shellWord(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
 // A plain OpenSSH command line that runs `command` on the sandbox host.
 export function sandboxSshCommand(info: SandboxInfo, command = 'qm list'): string {
   const words = ['ssh', '-p', String(info.port), '-i', info.identityFile, '-o', `UserKnownHostsFile=${info.knownHostsFile}`, '-o', 'IdentitiesOnly=yes', `${info.user}@${info.host}`];
-  return `${words.map(shellWord).join(' ')} ${command}`;
+  return `${words.map(shellQuote).join(' ')} ${command}`;
 }

@@ -4,6 +4,7 @@ import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { LinusError } from '../protocol/errors.js';
+import { shellQuote } from '../util/shell-quote.js';
 import { publicKeyWithoutComment, sshFingerprint, SIM_SSH_USER, writeClientKey, writeKnownHosts, type SshEndpoint } from './ssh-endpoint.js';
 
 export const SSHD_BINARY = '/usr/sbin/sshd';
@@ -44,11 +45,6 @@ async function freePort(): Promise<number> {
 
 function quoted(value: string): string {
   return `"${value}"`;
-}
-
-// ForceCommand is handed to the login shell as is.
-function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
 function sshdConfig(dir: string, port: number, hostShell: string): string {

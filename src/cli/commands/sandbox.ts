@@ -1,7 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { describeOf } from './index.js';
-import { defaultSandboxDir, readSandbox, sandboxDown, sandboxEnv, sandboxFlags, sandboxOptionsSchema, sandboxSshCommand, sandboxUp, shellWord, type SandboxInfo } from '../../sim/sandbox.js';
+import { defaultSandboxDir, readSandbox, sandboxDown, sandboxEnv, sandboxFlags, sandboxOptionsSchema, sandboxSshCommand, sandboxUp, type SandboxInfo } from '../../sim/sandbox.js';
 import { VERSION_PROFILES } from '../../sim/settings.js';
+import { shellQuote } from '../../util/shell-quote.js';
 
 interface DirArgs {
   dir: string | undefined;
@@ -33,10 +34,10 @@ export function sandboxJson(dir: string, info: SandboxInfo, extra: Record<string
 // Human text: the flags, the same as environment, and a plain ssh line to try it.
 export function sandboxText(dir: string, info: SandboxInfo, headline: string): string {
   const flags = sandboxFlags(info)
-    .map(([flag, value]) => `${flag} ${shellWord(value)}`)
+    .map(([flag, value]) => `${flag} ${shellQuote(value)}`)
     .join(' ');
   const env = Object.entries(sandboxEnv(info))
-    .map(([key, value]) => `  export ${key}=${shellWord(value)}`)
+    .map(([key, value]) => `  export ${key}=${shellQuote(value)}`)
     .join('\n');
   return `${headline}
   simulated Proxmox VE ${info.pveVersion} (not a real host; see docs/simulator.md), node ${info.node}, pid ${info.pid}
@@ -52,7 +53,7 @@ ${env}
 Try it with plain ssh:
   ${sandboxSshCommand(info)}
 
-Stop it: linus sandbox down --dir ${shellWord(dir)}
+Stop it: linus sandbox down --dir ${shellQuote(dir)}
 `;
 }
 
@@ -101,7 +102,7 @@ const statusCommand: CommandModule<DirArgs, DirArgs & { json: boolean }> = {
     } else if (current.state === 'starting') {
       process.stdout.write(`The linus sandbox in ${dir} is starting (daemon pid ${current.pid ?? 'not yet known'}).\n`);
     } else {
-      process.stdout.write(`The linus sandbox in ${dir} is stale: its daemon${current.pid === undefined ? '' : ` (pid ${current.pid})`} is not running. Clean it up: linus sandbox down --dir ${shellWord(dir)}\n`);
+      process.stdout.write(`The linus sandbox in ${dir} is stale: its daemon${current.pid === undefined ? '' : ` (pid ${current.pid})`} is not running. Clean it up: linus sandbox down --dir ${shellQuote(dir)}\n`);
     }
   },
 };

@@ -35,10 +35,6 @@ export function verifyDnsName(value: string): void {
   if (!DNS_NAME.test(value)) fail('value does not look like a valid DNS name\n');
 }
 
-export function verifyNodeName(value: string): void {
-  if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(value)) fail('value does not look like a valid node name\n');
-}
-
 export function verifyUrlEncoded(value: string): void {
   if (!/^[-%a-zA-Z0-9_.!~*'()]*$/.test(value)) fail(`invalid urlencoded string: ${value}\n`);
 }

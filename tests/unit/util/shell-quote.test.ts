@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { shellJoin, shellQuote } from '../../../src/ssh/quote.js';
+import { shellJoin, shellQuote } from '../../../src/util/shell-quote.js';
 
 // Proven by a round trip through real bash, not by the escaped form.
 function echoBack(values: string[]): string[] {
