@@ -3,10 +3,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { provisionerArgs } from '../src/cli/commands/provision.js';
+import { provisionerArgs } from '../src/provisioners/args.js';
 import { readPublicKeys } from '../src/config/ssh-key.js';
 import { targetSchema, vmSpecSchema } from '../src/config/spec.js';
-import { provision } from '../src/jobs/provision.js';
+import { runJob } from '../src/jobs/run-job.js';
 import { loadProvisioner } from '../src/provisioners/bundle.js';
 import { startSandboxServices, type RunningSandbox } from '../src/sim/sandbox.js';
 import { hostSettingsSchema } from '../src/sim/settings.js';
@@ -43,7 +43,7 @@ async function linus(sandbox: RunningSandbox, label: string, name: string): Prom
   const args = provisionerArgs(target, spec, readPublicKeys(spec.sshKey as string), false);
   sandbox.simHost.clearCalls();
   const started = performance.now();
-  const { outcome, stats } = await provision({ connect: () => connect(sshTarget(sandbox)), provisioner: loadProvisioner('proxmox'), remoteDir: info.remoteDir, onEvent: () => undefined }, args);
+  const { outcome, stats } = await runJob({ connect: () => connect(sshTarget(sandbox)), provisioner: loadProvisioner('proxmox'), remoteDir: info.remoteDir, onEvent: () => undefined }, args);
   const wallSeconds = (performance.now() - started) / 1000;
   if (!outcome.ok) throw new Error(`${label} failed: ${JSON.stringify(outcome)}`);
   const job = path.join(info.remoteDir, 'jobs', outcome.runId as string);

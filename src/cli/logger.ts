@@ -1,14 +1,20 @@
+import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import type { TextOut } from './io.js';
 
 export type LogFormat = 'json' | 'pretty' | 'plain';
 
 // Secrets never reach a log record, whatever a caller passes in.
 const REDACT = ['password', 'vm.password', 'passphrase', 'privateKey', 'sshKeyB64', '*.password'];
 
-export async function createLogger(format: LogFormat, bindings: Record<string, unknown>): Promise<Logger | undefined> {
+// Records go to the run's stderr: the process' own through fd 2, written synchronously (so they
+// survive an exit), any other (an in-process run) through a stream.
+export async function createLogger(format: LogFormat, bindings: Record<string, unknown>, stderr: TextOut): Promise<Logger | undefined> {
   if (format === 'plain') return undefined;
   const options = { base: bindings, redact: { paths: REDACT, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime };
-  if (format === 'json') return pino(options, pino.destination({ dest: 2, sync: true }));
+  const ownFd = stderr === process.stderr;
+  const stream = () => new Writable({ write: (chunk: Buffer, _encoding, done) => (stderr.write(chunk.toString()), done()) });
+  if (format === 'json') return pino(options, ownFd ? pino.destination({ dest: 2, sync: true }) : stream());
   const { default: pretty } = await import('pino-pretty');
-  return pino(options, pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY }));
+  return pino(options, pretty({ destination: ownFd ? 2 : stream(), sync: true, colorize: Boolean(stderr.isTTY) }));
 }

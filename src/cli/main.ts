@@ -5,25 +5,27 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { LinusError, reportFatal } from '../protocol/errors.js';
 import { COMMANDS } from './commands/index.js';
+import { processIo, type CliContext, type CliIo } from './io.js';
 import { writeJsonError } from './json-errors.js';
 
 // Only the command argv names is loaded; the others are listed by name and description.
-export async function buildCli(argv: string[]): Promise<Argv> {
+export async function buildCli(argv: string[], cli: CliContext): Promise<Argv> {
   const named = COMMANDS.find((entry) => entry.name === argv.find((word) => !word.startsWith('-')));
-  let cli = yargs(argv)
+  let parser = yargs(argv)
     .scriptName('linus')
     .usage('$0 <command> [options]\n\nProvision ready Proxmox VE VMs over SSH: verified image, cloud-init, booted, reachable.');
   for (const entry of COMMANDS) {
-    cli = cli.command(entry === named ? await entry.load() : { command: entry.name, describe: entry.describe, handler: () => undefined });
+    parser = parser.command(entry === named ? (await entry.load())(cli) : { command: entry.name, describe: entry.describe, handler: () => undefined });
   }
-  return cli
+  return parser
     .demandCommand(1, 'Name a command.')
     .recommendCommands()
     .strict()
     .help()
     .alias('h', 'help')
     .version()
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .exitProcess(false)
+    .wrap(Math.min(110, cli.io.stdout.columns || 100))
     .epilogue('Exit codes and the JSON shapes: see README.md. Docs: docs/.')
     // yargs' own parse errors are operator errors: message + remediation, stable code, exit 1.
     .fail((message, error) => {
@@ -32,14 +34,20 @@ export async function buildCli(argv: string[]): Promise<Argv> {
     });
 }
 
-export async function main(argv: string[]): Promise<number> {
+// One run of the CLI against the given io (the process' own by default); returns the exit code.
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const cli: CliContext = { io, exitCode: 0 };
   try {
-    await (await buildCli(argv)).parseAsync();
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    const parser = await buildCli(argv, cli);
+    // The callback takes what yargs would print itself (help, version).
+    await parser.parseAsync(argv, {}, (_error, _argv, output) => {
+      if (output) io.stdout.write(`${output}\n`);
+    });
+    return cli.exitCode;
   } catch (error) {
     // An argument error yargs found before any handler ran: with --json it is JSON all the same.
-    if (argv.includes('--json')) return writeJsonError(error);
-    return reportFatal(error, (text) => process.stderr.write(text));
+    if (argv.includes('--json')) return writeJsonError(io, error);
+    return reportFatal(error, (text) => io.stderr.write(text));
   }
 }
 

@@ -41,6 +41,12 @@ export const TARGET_OPTIONS = {
   sandbox: { type: 'boolean', describe: 'Use a throwaway simulated Proxmox host instead (nothing real is touched)' },
 } as const satisfies Record<string, Options>;
 
-export function targetOptions(yargs: Argv): Argv<TargetFlags> {
-  return yargs.group(Object.keys(TARGET_OPTIONS), 'Proxmox host:').options(TARGET_OPTIONS) as unknown as Argv<TargetFlags>;
+export function targetOptions<T>(yargs: Argv<T>) {
+  return yargs.group(Object.keys(TARGET_OPTIONS), 'Proxmox host:').options(TARGET_OPTIONS);
 }
+
+// --json and --quiet, as every command that talks to the host takes them.
+export const OUTPUT_OPTIONS = {
+  json: { type: 'boolean', describe: 'Print one JSON object on stdout' },
+  quiet: { type: 'boolean', describe: 'No output but errors' },
+} as const satisfies Record<string, Options>;

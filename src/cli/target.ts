@@ -4,8 +4,6 @@ import { targetSchema, type Target } from '../config/spec.js';
 import { LinusError } from '../protocol/errors.js';
 import type { SshTarget } from '../ssh/connection.js';
 import { knownHostsFiles } from '../ssh/known-hosts.js';
-import { withSandbox, type SandboxInfo } from '../sim/sandbox.js';
-import { resolveOs } from '../config/os-images.js';
 import type { TargetFlags } from './target-options.js';
 
 export interface ResolvedTarget {
@@ -17,7 +15,7 @@ export interface ResolvedTarget {
 
 const TARGET_KEYS = Object.keys(targetSchema.shape);
 
-function sshTargetOf(target: Target, env: NodeJS.ProcessEnv): SshTarget {
+export function sshTargetOf(target: Target, env: NodeJS.ProcessEnv): SshTarget {
   const ssh: SshTarget = {
     host: target.host,
     port: target.port,
@@ -44,12 +42,6 @@ function sshTargetOf(target: Target, env: NodeJS.ProcessEnv): SshTarget {
   return ssh;
 }
 
-// The sandbox's own copy of the OS image asked for (its image server mirrors the catalog).
-function sandboxImage(sandbox: SandboxInfo, os: unknown): { imageUrl: string; imageSha256: string } {
-  const image = sandbox.images[resolveOs(typeof os === 'string' ? os : 'ubuntu')] ?? { url: sandbox.imageUrl, sha256: sandbox.imageSha256 };
-  return { imageUrl: image.url, imageSha256: image.sha256 };
-}
-
 // Resolves where to connect: a real host from flags/env/config, or a throwaway sandbox.
 export async function withTarget<T>(flags: TargetFlags, sources: Sources, fn: (resolved: ResolvedTarget) => Promise<T>): Promise<T> {
   // --node-address is repeatable, so the flag is singular; the setting holds them all.
@@ -62,29 +54,7 @@ export async function withTarget<T>(flags: TargetFlags, sources: Sources, fn: (r
     const target = parseSettings(targetSchema, { ...sources, flags: targetFlags });
     return fn({ target, ssh: sshTargetOf(target, sources.env), specDefaults: () => ({}) });
   }
-  return withSandbox(async (sandbox) => {
-    const target = parseSettings(targetSchema, {
-      flags: {
-        host: sandbox.host,
-        port: sandbox.port,
-        user: sandbox.user,
-        identity: sandbox.identityFile,
-        knownHosts: sandbox.knownHostsFile,
-        node: sandbox.node,
-        storage: sandbox.storage,
-        bridge: sandbox.bridge,
-        remoteDir: sandbox.remoteDir,
-        ...targetFlags,
-      },
-      env: {},
-    });
-    return fn({
-      target,
-      ssh: { ...sshTargetOf(target, {}), knownHostsFiles: [sandbox.knownHostsFile] },
-      specDefaults: (specFlags) => ({
-        ...(specFlags.sshKey === undefined && !specFlags.password ? { sshKey: `${sandbox.identityFile}.pub` } : {}),
-        ...(specFlags.imageUrl === undefined ? sandboxImage(sandbox, specFlags.os) : {}),
-      }),
-    });
-  });
+  // The simulator loads only for --sandbox.
+  const { withSandboxTarget } = await import('./sandbox-target.js');
+  return withSandboxTarget(targetFlags, fn);
 }

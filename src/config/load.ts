@@ -14,9 +14,9 @@ export interface Sources {
   configFile?: string;
 }
 
-// A command's settings sources: its parsed flags, this process' environment and --config.
-export function commandSources(argv: { config?: string | undefined }): Sources {
-  return { flags: argv as Record<string, unknown>, env: process.env, ...(argv.config ? { configFile: argv.config } : {}) };
+// A command's settings sources: its parsed flags, its environment and --config.
+export function commandSources(argv: { config?: string | undefined }, env: NodeJS.ProcessEnv): Sources {
+  return { flags: argv as Record<string, unknown>, env, ...(argv.config ? { configFile: argv.config } : {}) };
 }
 
 export const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;

@@ -1,51 +1,60 @@
+import { LinusError, toLinusError } from '../protocol/errors.js';
+import { isFinal, toOutcome, type ProvisionOutcome, type Transcript } from '../protocol/transcript.js';
+import { jobWaitArgs } from '../provisioners/args.js';
 import type { Connection } from '../ssh/connection.js';
-import { LineSplitter } from '../protocol/records.js';
-import { addLine, emptyTranscript, type Transcript } from '../protocol/transcript.js';
+import { DEFAULT_RETRY, backoffDelay, sleep } from './retry.js';
+import type { AttemptDeps, JobStats } from './run-job.js';
 
-export type ProgressEvent =
-  | { kind: 'step'; step: string }
-  | { kind: 'log'; line: string }
-  | { kind: 'vmId'; vmId: number }
-  | { kind: 'upload'; commands: number }
-  | { kind: 'reconnect'; attempt: number; delayMs: number; reason: string }
-  | { kind: 'retry'; attempt: number; delayMs: number; code: string }
-  | { kind: 'cancel' };
+const WAIT_SECONDS = 30;
 
-export interface StreamResult {
-  transcript: Transcript;
-  code: number | null;
+export interface FollowRequest {
+  deps: AttemptDeps;
+  runId: string;
+  // The connection failure that sent the job here.
+  cause: LinusError;
+  stats: JobStats;
+  // Lines of the job's log already shown before the drop.
+  shown: number;
+  cancel: () => Promise<ProvisionOutcome>;
+  // Runs one provisioner command (`wait`) and returns its transcript; lines up to `skip` are not shown again.
+  exec: (connection: Connection, args: string[], skip?: number) => Promise<Transcript>;
 }
 
-// Runs one command and folds its output into a transcript as it arrives; a line that breaks the
-// protocol fails the command once it ended (PROTOCOL_ERROR). Lines already shown
-// (counted by `skip`) are folded again but not reported twice, so a re-read after a reconnect
-// does not repeat progress.
-export async function streamCommand(
-  connection: Connection,
-  command: string,
-  onEvent: (event: ProgressEvent) => void,
-  // `seen` counts lines as they arrive, so a caller knows how far it got if the command fails.
-  options: { skip?: number; signal?: AbortSignal; seen?: { lines: number } } = {},
-): Promise<StreamResult> {
-  const transcript = emptyTranscript();
-  const splitter = new LineSplitter();
-  let count = 0;
-  const take = (line: string) => {
-    count += 1;
-    if (options.seen) options.seen.lines = Math.max(options.seen.lines, count);
-    const vmId = transcript.vmId;
-    const parsed = addLine(transcript, line);
-    if (count <= (options.skip ?? 0)) return;
-    if (parsed.kind === 'log' && parsed.line !== '') onEvent({ kind: 'log', line: parsed.line });
-    if (parsed.kind !== 'record') return;
-    if (parsed.record.key === 'STEP') onEvent({ kind: 'step', step: parsed.record.value });
-    if (transcript.vmId !== undefined && transcript.vmId !== vmId) onEvent({ kind: 'vmId', vmId: transcript.vmId });
-  };
-  // Both streams feed one splitter: the provisioner writes whole lines, and `2>&1` merges them anyway.
-  const onChunk = (chunk: string) => splitter.push(chunk).forEach(take);
-  const result = await connection.exec(command, { onStdout: onChunk, onStderr: onChunk, ...(options.signal ? { signal: options.signal } : {}) });
-  splitter.flush().forEach(take);
-  // Raised here, not in the stream callbacks, where a throw would escape the exec.
-  if (transcript.problem) throw transcript.problem;
-  return { transcript, code: result.code };
+// Follows a job that runs on the host detached after the connection that started it dropped:
+// reconnects with backoff and `wait`s from the last offset until the final block arrives.
+export async function followJob(request: FollowRequest): Promise<ProvisionOutcome> {
+  const { deps, runId, stats, exec } = request;
+  const budget = Date.now() + (deps.followBudgetMs ?? 10 * 60_000);
+  let offset: number | undefined;
+  let vmId: number | undefined;
+  const policy = deps.retry ?? DEFAULT_RETRY;
+  let lastError = request.cause;
+  for (let reconnect = 0; Date.now() < budget; reconnect += 1) {
+    const delayMs = backoffDelay(Math.min(reconnect, 4), policy);
+    deps.onEvent({ kind: 'reconnect', attempt: reconnect + 1, delayMs, reason: lastError.message });
+    await sleep(delayMs, deps.signal);
+    if (deps.signal?.aborted) return request.cancel();
+    stats.reconnects += 1;
+    let connection: Connection | undefined;
+    try {
+      connection = await deps.connect();
+      for (;;) {
+        // The first wait re-reads the log from 0 (lines already shown are skipped); each later
+        // one, after this or another reconnect, resumes at the offset the previous wait reported.
+        const args = jobWaitArgs(runId, deps.remoteDir, offset ?? 0, deps.waitSeconds ?? WAIT_SECONDS);
+        const transcript = await exec(connection, args, offset === undefined ? request.shown : 0);
+        vmId = transcript.vmId ?? vmId;
+        if (isFinal(transcript)) return toOutcome({ ...transcript, ...(vmId === undefined ? {} : { vmId }) });
+        offset = transcript.offset ?? offset;
+        if (deps.signal?.aborted) return request.cancel();
+      }
+    } catch (error) {
+      const linusError = toLinusError(error);
+      if (linusError.code !== 'CONNECTION_FAILED') throw linusError;
+      lastError = linusError;
+    } finally {
+      await connection?.close().catch(() => undefined);
+    }
+  }
+  throw new LinusError({ code: 'CONNECTION_FAILED', message: `lost the connection while run ${runId} was running and could not reconnect: ${lastError.message}`, remediation: `The job finishes or rolls back on the host by itself. 'linus gc --dry-run' later shows anything run ${runId} left.` });
 }

@@ -1,183 +1,98 @@
-import { randomBytes } from 'node:crypto';
-import { LinusError, toLinusError } from '../protocol/errors.js';
-import { isFinal, toOutcome, type ProvisionOutcome, type Transcript } from '../protocol/transcript.js';
-import { cachedRunCommand, type ProvisionerFile } from '../provisioners/remote.js';
-import { runProvisioner } from '../provisioners/run-cached.js';
-import type { Connection } from '../ssh/connection.js';
-import { cleanupRun } from './cleanup.js';
-import { streamCommand, type ProgressEvent } from './follow.js';
-import { DEFAULT_RETRY, backoffDelay, isTransient, sleep, type RetryPolicy } from './retry.js';
+import type { Target, VmSpec } from '../config/spec.js';
+import { sshForNode, type NodeAddress } from '../host/nodes.js';
+import { defaultConnect, type Connect, type HostStats } from '../host/run.js';
+import { toLinusError } from '../protocol/errors.js';
+import type { ErrorReport, ProvisionOutcome } from '../protocol/transcript.js';
+import { provisionerArgs } from '../provisioners/args.js';
+import { loadProvisioner } from '../provisioners/bundle.js';
+import type { ProvisionerFile } from '../provisioners/remote.js';
+import type { SshTarget } from '../ssh/connection.js';
+import { place } from './placement.js';
+import { emptyJobStats, runJob, type JobStats, type ProgressEvent } from './run-job.js';
+
+export interface ProvisionRequest {
+  // Its node may be 'auto'.
+  target: Target;
+  // One validated spec per VM, in order.
+  specs: VmSpec[];
+  sshKeys: string | undefined;
+  dryRun: boolean;
+  // Go ahead past 90 % of the node memory or storage.
+  force: boolean;
+  // --count was given: one VM's connection trouble must not hide the others' results.
+  many: boolean;
+}
 
 export interface ProvisionDeps {
-  // A fresh connection per call: reconnects after a drop go through here too.
-  connect: () => Promise<Connection>;
-  provisioner: ProvisionerFile;
-  remoteDir: string;
-  // Every event carries the run id of the attempt it belongs to.
-  onEvent: (event: ProgressEvent, runId: string) => void;
-  // Aborted on Ctrl-C: the host job is cancelled and its rollback awaited.
+  ssh: SshTarget;
+  connect?: Connect;
+  nodeAddresses: Record<string, NodeAddress>;
+  // Progress of the VM named.
+  onEvent: (name: string, event: ProgressEvent, runId: string) => void;
+  // The VMs were placed (before any is created): the placement's warnings.
+  onPlaced?: (warnings: string[]) => void;
+  // Aborted: each host job is cancelled and its rollback awaited.
   signal?: AbortSignal;
-  retry?: RetryPolicy;
-  // How long to keep reconnecting to follow a started job before giving up on it.
-  followBudgetMs?: number;
-  maxCommandChars?: number;
-  newRunId?: () => string;
-  // Seconds one `wait` follows the job before it returns and is asked again (default 30).
-  waitSeconds?: number;
+  provisioners?: { proxmox: ProvisionerFile; vm: ProvisionerFile };
 }
 
-export interface ProvisionStats {
-  execs: number;
-  uploads: number;
-  reconnects: number;
-  attempts: number;
+// One VM of the run: its name, the node placement chose and its own job (run id, rollback).
+export interface VmRun {
+  name: string;
+  node: string;
+  outcome: ProvisionOutcome;
+  stats: JobStats;
 }
 
-type AttemptDeps = Omit<ProvisionDeps, 'onEvent'> & { onEvent: (event: ProgressEvent) => void };
-
-export function newRunId(): string {
-  return `r${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+export interface ProvisionResult {
+  // When the VMs were placed (--node auto or several VMs): its warnings and cost, and its refusal
+  // (then nothing was created and runs is empty).
+  placement?: { warnings: string[]; stats: HostStats; error?: ErrorReport };
+  runs: VmRun[];
 }
 
-const WAIT_SECONDS = 30;
-
-// One attempt with one run id: run (uploading first if needed), follow through drops, cancel on abort.
-async function attempt(deps: AttemptDeps, runArgs: string[], runId: string, stats: ProvisionStats): Promise<ProvisionOutcome> {
-  const seen = { lines: 0 };
-  const exec = async (connection: Connection, command: string, skip = 0) => {
-    stats.execs += 1;
-    return streamCommand(connection, command, deps.onEvent, { skip, seen });
-  };
-  const job = (args: string[]) => cachedRunCommand(deps.remoteDir, deps.provisioner, args);
-  const run = ['run', '--run-id', runId, ...runArgs];
-  let connection: Connection | undefined;
-  let live = false;
-  let cancelled: Promise<ProvisionOutcome> | undefined;
-  // Cancelling goes over a second channel; the job then ends the running `run` with its own block.
-  const cancel = (): Promise<ProvisionOutcome> => {
-    cancelled ??= (async () => {
-      deps.onEvent({ kind: 'cancel' });
-      if (connection && live) return toOutcome((await exec(connection, job(['cancel', runId, '--remote-dir', deps.remoteDir]))).transcript);
-      const fresh = await deps.connect();
+// Provisions one VM or many: places them (one `vm.sh place` exec checks every VM of the run
+// together, before anything is created), then runs every VM's job concurrently, each with its
+// own run id and its own rollback on failure.
+export async function provisionVms(deps: ProvisionDeps, request: ProvisionRequest): Promise<ProvisionResult> {
+  const { target, specs } = request;
+  const connect = deps.connect ?? defaultConnect;
+  const provisioners = deps.provisioners ?? { proxmox: loadProvisioner('proxmox'), vm: loadProvisioner('vm') };
+  const first = specs[0];
+  if (first === undefined) return { runs: [] };
+  // A single VM on a named node: the provisioner checks the capacity thresholds itself, in the
+  // same /cluster/resources read it makes anyway.
+  const placing = target.node === 'auto' || specs.length > 1;
+  let nodes = specs.map(() => target.node);
+  let local: string | undefined;
+  let placement: ProvisionResult['placement'];
+  if (placing) {
+    const placed = await place(
+      { ssh: deps.ssh, connect, provisioner: provisioners.vm, remoteDir: target.remoteDir, nodeAddresses: deps.nodeAddresses },
+      { node: target.node, storage: target.storage, bridge: target.bridge, memoryMiB: first.memory, diskGiB: first.disk, count: specs.length, force: request.force },
+    );
+    const stats = { execs: placed.stats.execs, uploads: placed.stats.uploads };
+    if (!placed.ok) return { placement: { warnings: placed.warnings, stats, error: placed.error }, runs: [] };
+    placement = { warnings: placed.warnings, stats };
+    ({ nodes, local } = placed);
+    deps.onPlaced?.(placed.warnings);
+  }
+  const capacity = placing ? 'placed' : request.force ? 'force' : 'check';
+  const runs = await Promise.all(
+    specs.map(async (spec, index): Promise<VmRun> => {
+      const node = nodes[index] as string;
+      const ssh = sshForNode(node, local, deps.ssh, deps.nodeAddresses);
+      const args = provisionerArgs({ ...target, node }, spec, request.sshKeys, request.dryRun, capacity);
       try {
-        return toOutcome((await exec(fresh, job(['cancel', runId, '--remote-dir', deps.remoteDir]))).transcript);
-      } finally {
-        await fresh.close().catch(() => undefined);
+        const onEvent = (event: ProgressEvent, runId: string) => deps.onEvent(spec.name, event, runId);
+        const { outcome, stats } = await runJob({ connect: () => connect(ssh), provisioner: provisioners.proxmox, remoteDir: target.remoteDir, onEvent, ...(deps.signal ? { signal: deps.signal } : {}) }, args);
+        return { name: spec.name, node, outcome, stats };
+      } catch (error) {
+        if (!request.many) throw error;
+        const linusError = toLinusError(error);
+        return { name: spec.name, node, outcome: { ok: false, kind: 'failure', error: linusError.toJSON(), steps: [], warnings: [], logs: [] }, stats: emptyJobStats() };
       }
-    })();
-    return cancelled;
-  };
-  const onAbort = () => void cancel().catch(() => undefined);
-  try {
-    if (deps.signal?.aborted) throw new LinusError({ code: 'CANCELLED', message: 'cancelled before anything was sent to the host' });
-    connection = await deps.connect();
-    live = true;
-    void connection.closed.then(() => {
-      live = false;
-    });
-    deps.signal?.addEventListener('abort', onAbort, { once: true });
-    const open = connection;
-    const { result } = await runProvisioner(deps, run, (command) => exec(open, command), (commands) => {
-      stats.uploads += 1;
-      deps.onEvent({ kind: 'upload', commands });
-    });
-    if (cancelled) return await cancelled;
-    if (isFinal(result.transcript)) return toOutcome(result.transcript);
-    throw new LinusError({ code: 'CONNECTION_FAILED', message: 'the run command ended before the job reported a result' });
-  } catch (error) {
-    const linusError = toLinusError(error);
-    if (cancelled) return await cancelled;
-    if (linusError.code !== 'CONNECTION_FAILED') throw linusError;
-    // The host job runs detached: follow it on a new connection instead of starting over.
-    return follow(deps, runId, linusError, stats, exec, job, seen.lines, cancel);
-  } finally {
-    deps.signal?.removeEventListener('abort', onAbort);
-    await connection?.close().catch(() => undefined);
-  }
-}
-
-async function follow(
-  deps: AttemptDeps,
-  runId: string,
-  cause: LinusError,
-  stats: ProvisionStats,
-  exec: (connection: Connection, command: string, skip?: number) => Promise<{ transcript: Transcript }>,
-  job: (args: string[]) => string,
-  shown: number,
-  cancelOnAbort: () => Promise<ProvisionOutcome>,
-): Promise<ProvisionOutcome> {
-  const budget = Date.now() + (deps.followBudgetMs ?? 10 * 60_000);
-  let offset: number | undefined;
-  let vmId: number | undefined;
-  const policy = deps.retry ?? DEFAULT_RETRY;
-  let lastError = cause;
-  for (let reconnect = 0; Date.now() < budget; reconnect += 1) {
-    const delayMs = backoffDelay(Math.min(reconnect, 4), policy);
-    deps.onEvent({ kind: 'reconnect', attempt: reconnect + 1, delayMs, reason: lastError.message });
-    await sleep(delayMs, deps.signal);
-    if (deps.signal?.aborted) return cancelOnAbort();
-    stats.reconnects += 1;
-    let connection: Connection | undefined;
-    try {
-      connection = await deps.connect();
-      for (;;) {
-        // The first wait re-reads the log from 0 (lines already shown are skipped); each later
-        // one, after this or another reconnect, resumes at the offset the previous wait reported.
-        const args = ['wait', runId, '--remote-dir', deps.remoteDir, '--offset', String(offset ?? 0), '--max-seconds', String(deps.waitSeconds ?? WAIT_SECONDS)];
-        const result = await exec(connection, job(args), offset === undefined ? shown : 0);
-        vmId = result.transcript.vmId ?? vmId;
-        if (isFinal(result.transcript)) return toOutcome({ ...result.transcript, ...(vmId === undefined ? {} : { vmId }) });
-        offset = result.transcript.offset ?? offset;
-        if (deps.signal?.aborted) return cancelOnAbort();
-      }
-    } catch (error) {
-      const linusError = toLinusError(error);
-      if (linusError.code !== 'CONNECTION_FAILED') throw linusError;
-      lastError = linusError;
-    } finally {
-      await connection?.close().catch(() => undefined);
-    }
-  }
-  throw new LinusError({ code: 'CONNECTION_FAILED', message: `lost the connection while run ${runId} was running and could not reconnect: ${lastError.message}`, remediation: `The job finishes or rolls back on the host by itself. 'linus gc --dry-run' later shows anything run ${runId} left.` });
-}
-
-// After a failed run that had claimed a VM: make sure nothing of it is left, even if the
-// host-side rollback could not finish. Costs one exec, on failures only.
-async function confirmCleanup(deps: ProvisionDeps, runId: string, stats: ProvisionStats): Promise<void> {
-  try {
-    const connection = await deps.connect();
-    try {
-      stats.execs += 1;
-      const report = await cleanupRun(connection, deps.provisioner, deps.remoteDir, runId);
-      for (const vmId of report.cleaned) deps.onEvent({ kind: 'log', line: `removed VM ${vmId} that run ${runId} left behind` }, runId);
-    } finally {
-      await connection.close().catch(() => undefined);
-    }
-  } catch (error) {
-    deps.onEvent({ kind: 'log', line: `could not confirm the clean-up of run ${runId}: ${toLinusError(error).message}; 'linus gc' removes leftovers` }, runId);
-  }
-}
-
-// Provisions one VM: attempts with fresh run ids while failures are transient. An attempt's
-// rollback has finished when its final block arrives, so the next attempt never overlaps it.
-export async function provision(deps: ProvisionDeps, runArgs: string[]): Promise<{ outcome: ProvisionOutcome; stats: ProvisionStats }> {
-  const policy = deps.retry ?? DEFAULT_RETRY;
-  const stats: ProvisionStats = { execs: 0, uploads: 0, reconnects: 0, attempts: 0 };
-  for (let index = 0; ; index += 1) {
-    const runId = (deps.newRunId ?? newRunId)();
-    stats.attempts += 1;
-    let outcome: ProvisionOutcome;
-    try {
-      outcome = await attempt({ ...deps, onEvent: (event) => deps.onEvent(event, runId) }, runArgs, runId, stats);
-    } catch (error) {
-      const linusError = toLinusError(error);
-      if (!linusError.transient || index + 1 >= policy.attempts || deps.signal?.aborted) throw linusError;
-      outcome = { ok: false, kind: 'failure', runId, error: linusError.toJSON(), steps: [], warnings: [], logs: [] };
-    }
-    if (!outcome.ok && outcome.vmId !== undefined) await confirmCleanup(deps, runId, stats);
-    if (outcome.ok || !isTransient(outcome.error.code) || index + 1 >= policy.attempts || deps.signal?.aborted) return { outcome, stats };
-    const delayMs = backoffDelay(index, policy);
-    deps.onEvent({ kind: 'retry', attempt: index + 2, delayMs, code: outcome.error.code }, runId);
-    await sleep(delayMs, deps.signal);
-  }
+    }),
+  );
+  return { ...(placement ? { placement } : {}), runs };
 }

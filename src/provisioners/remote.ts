@@ -23,10 +23,6 @@ export function cachedRunCommand(remoteDir: string, provisioner: ProvisionerFile
   return `f=${file}; if ${hashCheck('"$f"', provisioner.fileSha256)}; then exec bash "$f" ${shellJoin(args)} 2>&1; fi; echo ${UPLOAD_NEEDED}`;
 }
 
-export interface UploadPlan {
-  commands: string[];
-}
-
 // Splits the provisioner into base64 chunks so that every command stays under maxCommandChars,
 // then verifies the sha256 and renames into place atomically; `then` runs after the rename.
 export function uploadCommands(remoteDir: string, provisioner: ProvisionerFile, maxCommandChars: number, then?: readonly string[]): string[] {

@@ -1,24 +1,44 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { describeOf } from './index.js';
 import { z } from 'zod';
 import { buildAgentPlan, DEFAULT_MAX_CHARS, PlanTooLongError } from '../../agents/plan.js';
 import { renderPlanJson, renderPlanText } from '../../agents/render-plan.js';
 import { commandSources, parseSettings } from '../../config/load.js';
 import { resolveOs } from '../../config/os-images.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
-import { targetSchema, vmSpecSchema, type Target, type VmSpec } from '../../config/spec.js';
-import { newRunId } from '../../jobs/provision.js';
+import { targetSchema, vmSpecSchema, type Target } from '../../config/spec.js';
+import { newRunId } from '../../jobs/run-job.js';
 import { LinusError } from '../../protocol/errors.js';
+import { provisionerArgs } from '../../provisioners/args.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import { withJsonErrors } from '../json-errors.js';
-import { TARGET_OPTIONS, type TargetFlags } from '../target-options.js';
+import type { CliContext } from '../io.js';
+import { TARGET_OPTIONS } from '../target-options.js';
 import { VM_OPTIONS, VM_OPTION_NAMES } from '../vm-options.js';
-import { provisionerArgs } from './provision.js';
+import { describeOf, type FlagsOf } from './index.js';
 
-interface AgentPlanFlags extends Pick<TargetFlags, 'host' | 'port' | 'user' | 'node' | 'storage' | 'bridge' | 'remoteDir' | 'config'>, Partial<VmSpec> {
-  maxChars?: number;
-  json?: boolean;
-}
+const builder = (yargs: Argv) =>
+  yargs
+    .group(['host', 'port', 'user', 'node', 'storage', 'bridge', 'remote-dir', 'config'], 'Proxmox host:')
+    .group(VM_OPTION_NAMES, 'VM:')
+    .group(['max-chars', 'json'], 'Plan:')
+    .options({
+      host: { type: 'string', describe: 'Proxmox host, only to label the plan (ssh-mcp holds the connection)' },
+      port: { type: 'number', describe: 'SSH port, only to label the plan [default: 22]' },
+      user: { type: 'string', describe: 'SSH user, only to label the plan [default: root]' },
+      node: TARGET_OPTIONS.node,
+      storage: TARGET_OPTIONS.storage,
+      bridge: TARGET_OPTIONS.bridge,
+      'remote-dir': TARGET_OPTIONS['remote-dir'],
+      config: TARGET_OPTIONS.config,
+      ...VM_OPTIONS,
+      'ssh-key': { ...VM_OPTIONS['ssh-key'], describe: 'Public key file for the VM user, read here and embedded in the plan (required unless --password)' },
+      'max-chars': { type: 'number', describe: `Longest command ssh-mcp accepts (v2: 5000, v1: 1000) [default: ${DEFAULT_MAX_CHARS}]` },
+      json: { type: 'boolean', describe: 'Print {"steps":[{"command","repeat","purpose",...}]} instead of numbered text' },
+    })
+    .example('$0 agent-plan --name web01 --os ubuntu --cores 4 --memory 8192 --ssh-key ~/.ssh/id_ed25519.pub', 'The plan an agent follows with ssh-mcp v2')
+    .example('$0 agent-plan --name web01 --ssh-key ~/.ssh/id_ed25519.pub --max-chars 1000 --json', 'For ssh-mcp v1 (1000-character commands), as JSON');
+
+type AgentPlanFlags = ArgumentsCamelCase<FlagsOf<typeof builder>>;
 
 // The target without a host to reach: ssh-mcp connects, with its own credentials and host key.
 // --host/--port/--user only label the plan. Settings that are about the SSH connection itself
@@ -38,8 +58,8 @@ function parseMaxChars(value: unknown): number {
   });
 }
 
-function run(argv: ArgumentsCamelCase<AgentPlanFlags>): void {
-  const sources = commandSources(argv);
+function run(cli: CliContext, argv: AgentPlanFlags): void {
+  const sources = commandSources(argv, cli.io.env);
   // Everything is validated, and the key file read, before anything is printed.
   const maxChars = parseMaxChars(argv.maxChars);
   const planTarget = parseSettings(planTargetSchema, sources);
@@ -60,34 +80,9 @@ function run(argv: ArgumentsCamelCase<AgentPlanFlags>): void {
   const title =
     `VM ${spec.name} (${resolveOs(spec.os)}, ${spec.cores} cores, ${spec.memory} MiB, ${spec.disk} GiB disk)` +
     ` on node ${target.node}, storage ${target.storage}, bridge ${target.bridge}${where}`;
-  process.stdout.write(argv.json ? renderPlanJson(plan, title) : renderPlanText(plan, title));
+  cli.io.stdout.write(argv.json ? renderPlanJson(plan, title) : renderPlanText(plan, title));
 }
 
-const handler = withJsonErrors<ArgumentsCamelCase<AgentPlanFlags>>(async (argv) => run(argv));
-
-export const agentPlanCommand: CommandModule<object, AgentPlanFlags> = {
-  command: 'agent-plan',
-  describe: describeOf('agent-plan'),
-  builder: (yargs: Argv) =>
-    yargs
-      .group(['host', 'port', 'user', 'node', 'storage', 'bridge', 'remote-dir', 'config'], 'Proxmox host:')
-      .group(VM_OPTION_NAMES, 'VM:')
-      .group(['max-chars', 'json'], 'Plan:')
-      .options({
-        host: { type: 'string', describe: 'Proxmox host, only to label the plan (ssh-mcp holds the connection)' },
-        port: { type: 'number', describe: 'SSH port, only to label the plan [default: 22]' },
-        user: { type: 'string', describe: 'SSH user, only to label the plan [default: root]' },
-        node: TARGET_OPTIONS.node,
-        storage: TARGET_OPTIONS.storage,
-        bridge: TARGET_OPTIONS.bridge,
-        'remote-dir': TARGET_OPTIONS['remote-dir'],
-        config: TARGET_OPTIONS.config,
-        ...VM_OPTIONS,
-        'ssh-key': { ...VM_OPTIONS['ssh-key'], describe: 'Public key file for the VM user, read here and embedded in the plan (required unless --password)' },
-        'max-chars': { type: 'number', describe: `Longest command ssh-mcp accepts (v2: 5000, v1: 1000) [default: ${DEFAULT_MAX_CHARS}]` },
-        json: { type: 'boolean', describe: 'Print {"steps":[{"command","repeat","purpose",...}]} instead of numbered text' },
-      })
-      .example('$0 agent-plan --name web01 --os ubuntu --cores 4 --memory 8192 --ssh-key ~/.ssh/id_ed25519.pub', 'The plan an agent follows with ssh-mcp v2')
-      .example('$0 agent-plan --name web01 --ssh-key ~/.ssh/id_ed25519.pub --max-chars 1000 --json', 'For ssh-mcp v1 (1000-character commands), as JSON') as unknown as Argv<AgentPlanFlags>,
-  handler,
-};
+export function agentPlanCommand(cli: CliContext): CommandModule<object, FlagsOf<typeof builder>> {
+  return { command: 'agent-plan', describe: describeOf('agent-plan'), builder, handler: withJsonErrors(cli, (argv) => run(cli, argv)) };
+}

@@ -1,30 +1,34 @@
-import type { ArgumentsCamelCase, CommandModule } from 'yargs';
-import { describeOf } from './index.js';
-import { capacityText, statsJson } from '../../vm/render.js';
-import { capacityRowSchema, parseData, type CapacityRow } from '../../protocol/data.js';
+import type { Argv, CommandModule } from 'yargs';
+import { capacity, THRESHOLDS } from '../../ops/capacity.js';
 import { LinusError } from '../../protocol/errors.js';
+import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
-import { withOps, type VmFlags } from './vm.js';
+import { withOpsTarget } from '../ops-target.js';
+import { capacityText, statsJson } from '../render/ops.js';
 import { targetOptions } from '../target-options.js';
+import { describeOf, type FlagsOf } from './index.js';
+
+const builder = (yargs: Argv) =>
+  targetOptions(yargs).options({
+    'node-address': { type: 'string', array: true, describe: 'SSH address of another cluster node: <node>=<host>[:port]' },
+    json: { type: 'boolean', describe: 'Print one JSON object on stdout' },
+  });
 
 // `linus capacity`: CPU, memory and storage use per node from one /cluster/resources read.
-export const capacityCommand: CommandModule<object, VmFlags> = {
-  command: 'capacity',
-  describe: describeOf('capacity'),
-  builder: (yargs) =>
-    targetOptions(yargs).options({
-      'node-address': { type: 'string', array: true, describe: 'SSH address of another cluster node: <node>=<host>[:port]' },
-      json: { type: 'boolean', describe: 'Print one JSON object on stdout' },
-    }) as never,
-  handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
-    withOps(argv, async ({ run }) => {
-      const { outcome, stats } = await run(['capacity']);
-      if (!outcome.ok) throw new LinusError({ code: outcome.error.code, message: outcome.error.message, remediation: outcome.error.remediation, exitCode: outcome.error.exitCode });
-      const rows: CapacityRow[] = outcome.data.map((row) => parseData(capacityRowSchema, row, 'capacity row'));
-      const nodes = rows.filter((row) => row.kind === 'node').map(({ kind: _kind, ...rest }) => rest);
-      const storages = rows.filter((row) => row.kind === 'storage').map(({ kind: _kind, ...rest }) => rest);
-      if (argv.json) process.stdout.write(`${JSON.stringify({ ok: true, nodes, storages, thresholds: { warnPercent: 80, refusePercent: 90 }, stats: statsJson(stats) })}\n`);
-      else process.stdout.write(capacityText(rows));
-    }),
-  ),
-};
+export function capacityCommand(cli: CliContext): CommandModule<object, FlagsOf<typeof builder>> {
+  return {
+    command: 'capacity',
+    describe: describeOf('capacity'),
+    builder,
+    handler: withJsonErrors(cli, async (argv) =>
+      withOpsTarget(cli, argv, Boolean(argv.json), async (deps) => {
+        const result = await capacity(deps);
+        if (!result.ok) throw new LinusError({ code: result.error.code, message: result.error.message, remediation: result.error.remediation, exitCode: result.error.exitCode });
+        const nodes = result.data.filter((row) => row.kind === 'node').map(({ kind: _kind, ...rest }) => rest);
+        const storages = result.data.filter((row) => row.kind === 'storage').map(({ kind: _kind, ...rest }) => rest);
+        if (argv.json) cli.io.stdout.write(`${JSON.stringify({ ok: true, nodes, storages, thresholds: THRESHOLDS, stats: statsJson(result.stats) })}\n`);
+        else cli.io.stdout.write(capacityText(result.data));
+      }),
+    ),
+  };
+}

@@ -1,11 +1,16 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import type { CliContext } from '../io.js';
+
+// A command for one run of the CLI: its handler writes to that run's io and sets its exit code.
+// (`any`: a list of commands with different flags has no other yargs type.)
+export type CommandFactory = (cli: CliContext) => CommandModule<object, any>;
 
 // Every command, with what `linus --help` says of it. A command's module (and what it imports:
 // ssh2, zod schemas, the simulator) loads only when that command runs.
 export interface CommandEntry {
   name: string;
   describe: string;
-  load: () => Promise<CommandModule<object, any>>;
+  load: () => Promise<CommandFactory>;
 }
 
 export const COMMANDS: CommandEntry[] = [
@@ -24,3 +29,6 @@ export function describeOf(name: string): string {
   if (!entry) throw new Error(`no command ${name}`);
   return entry.describe;
 }
+
+// The parsed flags of a command, as its yargs builder declares them.
+export type FlagsOf<B extends (yargs: Argv) => Argv<unknown>> = ReturnType<B> extends Argv<infer U> ? U : never;

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { describeOf } from './index.js';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { z } from 'zod';
@@ -10,26 +9,45 @@ import {
   MCP_CLIENTS,
   mcpConfig,
   SSH_MCP_VERSIONS,
-  type ApprovalProfile,
-  type McpClient,
   type McpConfig,
-  type SshMcpVersion,
 } from '../../agents/mcp-config.js';
 import { writeMcpConfig } from '../../agents/write-config.js';
 import { commandSources, parseSettings } from '../../config/load.js';
 import { targetSchema } from '../../config/spec.js';
 import { LinusError } from '../../protocol/errors.js';
 import { knownHostsFiles } from '../../ssh/known-hosts.js';
-import { TARGET_OPTIONS, type TargetFlags } from '../target-options.js';
+import type { CliContext } from '../io.js';
+import { TARGET_OPTIONS } from '../target-options.js';
+import { describeOf, type FlagsOf } from './index.js';
 
-interface McpConfigFlags extends Pick<TargetFlags, 'host' | 'port' | 'user' | 'identity' | 'knownHosts' | 'hostKey' | 'config'> {
-  client: McpClient;
-  sshMcp: SshMcpVersion;
-  profile: ApprovalProfile;
-  serverName: string;
-  write?: string;
-  force?: boolean;
-}
+const builder = (yargs: Argv) =>
+  yargs
+    .group(['client', 'ssh-mcp', 'profile', 'server-name', 'write', 'force'], 'MCP:')
+    .group(['host', 'port', 'user', 'identity', 'known-hosts', 'host-key', 'config'], 'Proxmox host:')
+    .options({
+      client: { type: 'string', choices: MCP_CLIENTS, demandOption: true, describe: 'The MCP client to configure' },
+      'ssh-mcp': { type: 'string', choices: SSH_MCP_VERSIONS, default: 'v2', describe: 'ssh-mcp major version (v2 = 2.11.0, v1 = 1.5.0)' },
+      profile: {
+        type: 'string',
+        choices: APPROVAL_PROFILES,
+        default: 'production',
+        describe: 'production: destructive commands wait for approval; dev: approvalPolicy auto (lab hosts only)',
+      },
+      'server-name': { type: 'string', default: 'proxmox', describe: 'MCP server name and ssh-mcp profile name' },
+      write: { type: 'string', describe: 'Write DIR/ssh-mcp/config.toml (0700/0600) and the client file under DIR instead of printing' },
+      force: { type: 'boolean', describe: 'With --write: replace an existing, different ssh-mcp config.toml' },
+      host: TARGET_OPTIONS.host,
+      port: TARGET_OPTIONS.port,
+      user: TARGET_OPTIONS.user,
+      identity: { type: 'string', describe: 'Private key ssh-mcp logs in with (else the SSH agent)' },
+      'known-hosts': { type: 'string', describe: 'known_hosts file to take the pinned host key from [default: ~/.ssh/known_hosts]' },
+      'host-key': { type: 'string', array: true, describe: 'Pin this host key instead: SHA256:... as ssh-keygen -l prints it' },
+      config: TARGET_OPTIONS.config,
+    })
+    .example('$0 mcp-config --client claude-code --host pve.lan --identity ~/.ssh/id_ed25519 --write .', 'ssh-mcp v2 for Claude Code in this project')
+    .example('$0 mcp-config --client gemini --host pve.lan --host-key SHA256:... --profile dev', 'Print a Gemini CLI entry for a lab host');
+
+type McpConfigFlags = ArgumentsCamelCase<FlagsOf<typeof builder>>;
 
 // Gemini CLI names tools mcp_<server>_<tool>: no underscore in the server name.
 const serverNameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, { error: 'must be lowercase letters, digits and hyphens (at most 40)' });
@@ -53,8 +71,8 @@ function checkIdentity(file: string): string {
   return absolute;
 }
 
-function build(argv: ArgumentsCamelCase<McpConfigFlags>): McpConfig {
-  const sources = commandSources(argv);
+function build(argv: McpConfigFlags, env: NodeJS.ProcessEnv): McpConfig {
+  const sources = commandSources(argv, env);
   const name = serverNameSchema.safeParse(argv.serverName);
   if (!name.success) throw new LinusError({ code: 'INVALID_SPEC', message: `--server-name: ${name.error.issues[0]?.message ?? 'invalid'}` });
   if (argv.host === undefined && !sources.env.LINUS_HOST && !sources.configFile) {
@@ -74,11 +92,12 @@ function build(argv: ArgumentsCamelCase<McpConfigFlags>): McpConfig {
           knownHostsFiles: knownHostsFiles(target.knownHosts),
         })
       : undefined;
-  const configPath = argv.write ? path.resolve(argv.write, 'ssh-mcp', 'config.toml') : defaultSshMcpConfigPath();
+  const configPath = argv.write ? path.resolve(argv.write, 'ssh-mcp', 'config.toml') : defaultSshMcpConfigPath(env);
   return mcpConfig({
     client: argv.client,
-    sshMcp: argv.sshMcp,
-    approval: argv.profile,
+    // yargs checked both against their choices.
+    sshMcp: z.enum(SSH_MCP_VERSIONS).parse(argv.sshMcp),
+    approval: z.enum(APPROVAL_PROFILES).parse(argv.profile),
     name: name.data,
     host: target.host,
     port: target.port,
@@ -109,46 +128,18 @@ function printed(config: McpConfig): string {
   return `${out.join('\n')}\n`;
 }
 
-function handler(argv: ArgumentsCamelCase<McpConfigFlags>): void {
-  const config = build(argv);
+function run(cli: CliContext, argv: McpConfigFlags): void {
+  const config = build(argv, cli.io.env);
   if (!argv.write) {
-    process.stdout.write(printed(config));
+    cli.io.stdout.write(printed(config));
     return;
   }
   const written = writeMcpConfig(path.resolve(argv.write), config, Boolean(argv.force));
   const lines = written.map((file) => `wrote ${file.path}${file.mode ? ` (mode ${file.mode.toString(8)})` : ''}${file.merged ? ' (merged into the existing file)' : ''}`);
   lines.push(...noteLines(config));
-  process.stdout.write(`${lines.join('\n')}\n`);
+  cli.io.stdout.write(`${lines.join('\n')}\n`);
 }
 
-export const mcpConfigCommand: CommandModule<object, McpConfigFlags> = {
-  command: 'mcp-config',
-  describe: describeOf('mcp-config'),
-  builder: (yargs: Argv) =>
-    yargs
-      .group(['client', 'ssh-mcp', 'profile', 'server-name', 'write', 'force'], 'MCP:')
-      .group(['host', 'port', 'user', 'identity', 'known-hosts', 'host-key', 'config'], 'Proxmox host:')
-      .options({
-        client: { type: 'string', choices: MCP_CLIENTS, demandOption: true, describe: 'The MCP client to configure' },
-        'ssh-mcp': { type: 'string', choices: SSH_MCP_VERSIONS, default: 'v2', describe: 'ssh-mcp major version (v2 = 2.11.0, v1 = 1.5.0)' },
-        profile: {
-          type: 'string',
-          choices: APPROVAL_PROFILES,
-          default: 'production',
-          describe: 'production: destructive commands wait for approval; dev: approvalPolicy auto (lab hosts only)',
-        },
-        'server-name': { type: 'string', default: 'proxmox', describe: 'MCP server name and ssh-mcp profile name' },
-        write: { type: 'string', describe: 'Write DIR/ssh-mcp/config.toml (0700/0600) and the client file under DIR instead of printing' },
-        force: { type: 'boolean', describe: 'With --write: replace an existing, different ssh-mcp config.toml' },
-        host: TARGET_OPTIONS.host,
-        port: TARGET_OPTIONS.port,
-        user: TARGET_OPTIONS.user,
-        identity: { type: 'string', describe: 'Private key ssh-mcp logs in with (else the SSH agent)' },
-        'known-hosts': { type: 'string', describe: 'known_hosts file to take the pinned host key from [default: ~/.ssh/known_hosts]' },
-        'host-key': { type: 'string', array: true, describe: 'Pin this host key instead: SHA256:... as ssh-keygen -l prints it' },
-        config: TARGET_OPTIONS.config,
-      })
-      .example('$0 mcp-config --client claude-code --host pve.lan --identity ~/.ssh/id_ed25519 --write .', 'ssh-mcp v2 for Claude Code in this project')
-      .example('$0 mcp-config --client gemini --host pve.lan --host-key SHA256:... --profile dev', 'Print a Gemini CLI entry for a lab host') as unknown as Argv<McpConfigFlags>,
-  handler,
-};
+export function mcpConfigCommand(cli: CliContext): CommandModule<object, FlagsOf<typeof builder>> {
+  return { command: 'mcp-config', describe: describeOf('mcp-config'), builder, handler: (argv) => run(cli, argv) };
+}

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import type { CliContext } from '../io.js';
 import { describeOf } from './index.js';
 import { defaultSandboxDir, readSandbox, sandboxDown, sandboxEnv, sandboxFlags, sandboxOptionsSchema, sandboxSshCommand, sandboxUp, type SandboxInfo } from '../../sim/sandbox.js';
 import { VERSION_PROFILES } from '../../sim/settings.js';
@@ -57,85 +58,87 @@ Stop it: linus sandbox down --dir ${shellQuote(dir)}
 `;
 }
 
-const upCommand: CommandModule<DirArgs, DirArgs & { sshd: boolean; 'existing-vms': number; version: string; prepared: boolean; json: boolean }> = {
-  command: 'up',
-  describe: 'Start a simulated Proxmox VE host in the background and print how to reach it',
-  builder: (yargs) =>
-    withDir(yargs)
-      .version(false)
-      .option('sshd', { type: 'boolean', default: false, describe: 'Serve SSH with a real OpenSSH sshd (needs root and openssh-server)' })
-      .option('existing-vms', { type: 'number', default: 0, describe: 'VMs the host already has' })
-      .option('version', { type: 'string', choices: Object.keys(VERSION_PROFILES), default: '8.4', describe: 'Proxmox VE version to simulate' })
-      .option('prepared', { type: 'boolean', default: false, describe: "A host prepared for linus (snippets on 'local', as 'linus doctor --fix' leaves it) instead of a stock install" })
-      .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
-      .example('$0 sandbox up', 'Start the sandbox in the default directory')
-      .example('$0 sandbox up --sshd --version 8.2 --existing-vms 3', 'Real sshd, PVE 8.2, three VMs already there') ,
-  handler: async (argv) => {
-    const dir = argv.dir ?? defaultSandboxDir();
-    const options = sandboxOptionsSchema.parse({ sshd: argv.sshd, existingVms: argv['existing-vms'], version: argv.version, prepared: argv.prepared });
-    const { alreadyUp, info } = await sandboxUp(dir, options);
-    if (alreadyUp && (info.pveVersion !== options.version || (info.transport === 'sshd') !== options.sshd)) {
-      process.stderr.write(`linus: the running sandbox keeps its settings (PVE ${info.pveVersion}, ${describeTransport(info)}); run 'linus sandbox down' first to change them.\n`);
-    }
-    const headline = alreadyUp ? `A linus sandbox is already up in ${dir}.` : `Started a linus sandbox in ${dir}.`;
-    process.stdout.write(argv.json ? `${JSON.stringify(sandboxJson(dir, info, { alreadyUp }))}\n` : sandboxText(dir, info, headline));
-  },
-};
+export function sandboxCommand(cli: CliContext): CommandModule {
+  const upCommand: CommandModule<DirArgs, DirArgs & { sshd: boolean; 'existing-vms': number; version: string; prepared: boolean; json: boolean }> = {
+    command: 'up',
+    describe: 'Start a simulated Proxmox VE host in the background and print how to reach it',
+    builder: (yargs) =>
+      withDir(yargs)
+        .version(false)
+        .option('sshd', { type: 'boolean', default: false, describe: 'Serve SSH with a real OpenSSH sshd (needs root and openssh-server)' })
+        .option('existing-vms', { type: 'number', default: 0, describe: 'VMs the host already has' })
+        .option('version', { type: 'string', choices: Object.keys(VERSION_PROFILES), default: '8.4', describe: 'Proxmox VE version to simulate' })
+        .option('prepared', { type: 'boolean', default: false, describe: "A host prepared for linus (snippets on 'local', as 'linus doctor --fix' leaves it) instead of a stock install" })
+        .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
+        .example('$0 sandbox up', 'Start the sandbox in the default directory')
+        .example('$0 sandbox up --sshd --version 8.2 --existing-vms 3', 'Real sshd, PVE 8.2, three VMs already there') ,
+    handler: async (argv) => {
+      const dir = argv.dir ?? defaultSandboxDir();
+      const options = sandboxOptionsSchema.parse({ sshd: argv.sshd, existingVms: argv['existing-vms'], version: argv.version, prepared: argv.prepared });
+      const { alreadyUp, info } = await sandboxUp(dir, options);
+      if (alreadyUp && (info.pveVersion !== options.version || (info.transport === 'sshd') !== options.sshd)) {
+        cli.io.stderr.write(`linus: the running sandbox keeps its settings (PVE ${info.pveVersion}, ${describeTransport(info)}); run 'linus sandbox down' first to change them.\n`);
+      }
+      const headline = alreadyUp ? `A linus sandbox is already up in ${dir}.` : `Started a linus sandbox in ${dir}.`;
+      cli.io.stdout.write(argv.json ? `${JSON.stringify(sandboxJson(dir, info, { alreadyUp }))}\n` : sandboxText(dir, info, headline));
+    },
+  };
 
-const statusCommand: CommandModule<DirArgs, DirArgs & { json: boolean }> = {
-  command: 'status',
-  describe: 'Say whether the sandbox is up, and how to reach it',
-  builder: (yargs) =>
-    withDir(yargs)
-      .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
-      .example('$0 sandbox status --json', 'Machine-readable state and connection details') ,
-  handler: (argv) => {
-    const dir = argv.dir ?? defaultSandboxDir();
-    const current = readSandbox(dir);
-    if (argv.json) {
-      const body = current.state === 'up' ? sandboxJson(dir, current.info) : { state: current.state, dir, ...(current.state === 'down' ? {} : { pid: current.pid ?? null }) };
-      process.stdout.write(`${JSON.stringify(body)}\n`);
-    } else if (current.state === 'up') {
-      process.stdout.write(sandboxText(dir, current.info, `The linus sandbox in ${dir} is up.`));
-    } else if (current.state === 'down') {
-      process.stdout.write(`No linus sandbox in ${dir} (down). Start one: linus sandbox up\n`);
-    } else if (current.state === 'starting') {
-      process.stdout.write(`The linus sandbox in ${dir} is starting (daemon pid ${current.pid ?? 'not yet known'}).\n`);
-    } else {
-      process.stdout.write(`The linus sandbox in ${dir} is stale: its daemon${current.pid === undefined ? '' : ` (pid ${current.pid})`} is not running. Clean it up: linus sandbox down --dir ${shellQuote(dir)}\n`);
-    }
-  },
-};
+  const statusCommand: CommandModule<DirArgs, DirArgs & { json: boolean }> = {
+    command: 'status',
+    describe: 'Say whether the sandbox is up, and how to reach it',
+    builder: (yargs) =>
+      withDir(yargs)
+        .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
+        .example('$0 sandbox status --json', 'Machine-readable state and connection details') ,
+    handler: (argv) => {
+      const dir = argv.dir ?? defaultSandboxDir();
+      const current = readSandbox(dir);
+      if (argv.json) {
+        const body = current.state === 'up' ? sandboxJson(dir, current.info) : { state: current.state, dir, ...(current.state === 'down' ? {} : { pid: current.pid ?? null }) };
+        cli.io.stdout.write(`${JSON.stringify(body)}\n`);
+      } else if (current.state === 'up') {
+        cli.io.stdout.write(sandboxText(dir, current.info, `The linus sandbox in ${dir} is up.`));
+      } else if (current.state === 'down') {
+        cli.io.stdout.write(`No linus sandbox in ${dir} (down). Start one: linus sandbox up\n`);
+      } else if (current.state === 'starting') {
+        cli.io.stdout.write(`The linus sandbox in ${dir} is starting (daemon pid ${current.pid ?? 'not yet known'}).\n`);
+      } else {
+        cli.io.stdout.write(`The linus sandbox in ${dir} is stale: its daemon${current.pid === undefined ? '' : ` (pid ${current.pid})`} is not running. Clean it up: linus sandbox down --dir ${shellQuote(dir)}\n`);
+      }
+    },
+  };
 
-const downCommand: CommandModule<DirArgs, DirArgs> = {
-  command: 'down',
-  describe: 'Stop the sandbox (its VMs too) and remove its directory',
-  builder: (yargs) => withDir(yargs).example('$0 sandbox down', 'Stop the sandbox in the default directory') ,
-  handler: async (argv) => {
-    const dir = argv.dir ?? defaultSandboxDir();
-    const { was } = await sandboxDown(dir);
-    const messages = {
-      down: `No linus sandbox in ${dir}; nothing to do.`,
-      up: `Stopped the linus sandbox in ${dir} and removed the directory.`,
-      starting: `Stopped the starting linus sandbox in ${dir} and removed the directory.`,
-      stale: `The linus sandbox in ${dir} was stale (its daemon was not running); cleaned it up and removed the directory.`,
-    };
-    process.stdout.write(`${messages[was]}\n`);
-  },
-};
+  const downCommand: CommandModule<DirArgs, DirArgs> = {
+    command: 'down',
+    describe: 'Stop the sandbox (its VMs too) and remove its directory',
+    builder: (yargs) => withDir(yargs).example('$0 sandbox down', 'Stop the sandbox in the default directory') ,
+    handler: async (argv) => {
+      const dir = argv.dir ?? defaultSandboxDir();
+      const { was } = await sandboxDown(dir);
+      const messages = {
+        down: `No linus sandbox in ${dir}; nothing to do.`,
+        up: `Stopped the linus sandbox in ${dir} and removed the directory.`,
+        starting: `Stopped the starting linus sandbox in ${dir} and removed the directory.`,
+        stale: `The linus sandbox in ${dir} was stale (its daemon was not running); cleaned it up and removed the directory.`,
+      };
+      cli.io.stdout.write(`${messages[was]}\n`);
+    },
+  };
 
-export const sandboxCommand: CommandModule = {
-  command: 'sandbox',
-  describe: describeOf('sandbox'),
-  builder: (yargs) =>
-    yargs
-      .command(upCommand as CommandModule)
-      .command(statusCommand as CommandModule)
-      .command(downCommand as CommandModule)
-      .demandCommand(1, 'Name a sandbox action: up, status or down.')
-      .strict()
-      .example('$0 sandbox up', 'Start it; prints the linus flags, LINUS_* variables and an ssh line')
-      .example('$0 sandbox status', 'Is it up, and where')
-      .example('$0 sandbox down', 'Stop it and remove its directory'),
-  handler: () => undefined,
-};
+  return {
+    command: 'sandbox',
+    describe: describeOf('sandbox'),
+    builder: (yargs) =>
+      yargs
+        .command(upCommand as CommandModule)
+        .command(statusCommand as CommandModule)
+        .command(downCommand as CommandModule)
+        .demandCommand(1, 'Name a sandbox action: up, status or down.')
+        .strict()
+        .example('$0 sandbox up', 'Start it; prints the linus flags, LINUS_* variables and an ssh line')
+        .example('$0 sandbox status', 'Is it up, and where')
+        .example('$0 sandbox down', 'Stop it and remove its directory'),
+    handler: () => undefined,
+  };
+}

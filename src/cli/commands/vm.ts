@@ -1,321 +1,155 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { describeOf } from './index.js';
-import type { z } from 'zod';
-import { commandSources } from '../../config/load.js';
+import { parseCloneSpec } from '../../config/clone-spec.js';
 import { RANGES } from '../../config/rules.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
-import { errorText, LinusError } from '../../protocol/errors.js';
-import { configSchema, deleteSchema, listRowSchema, parseData, powerSchema, resizeSchema, setSchema, statusSchema } from '../../protocol/data.js';
-import { isProgressLog } from '../../protocol/records.js';
-import type { OpOutcome } from '../../protocol/transcript.js';
-import { loadProvisioner } from '../../provisioners/bundle.js';
-import type { ProvisionerFile } from '../../provisioners/remote.js';
-import { cloneVm, cloneArgs, type CloneFlags } from '../../vm/clone.js';
-import { confirmByName } from '../../vm/confirm.js';
-import { checkVmFlags } from '../../vm/flags.js';
-import { parseNodeAddresses, type NodeAddress } from '../../vm/nodes.js';
-import { gib, listText, statsJson } from '../../vm/render.js';
-import { runOp, type OpStats } from '../../vm/run-op.js';
-import { outcomeJson, printWarnings, progressRenderer, summarize } from '../render.js';
+import { checkVmFlags } from '../../config/vm-flags.js';
+import { cloneVm } from '../../jobs/clone.js';
+import { deleteVm, listVms, powerVm, resizeVm, SET_KEYS, setVm, vmConfig, vmStatus, type VmChanges } from '../../ops/vm.js';
+import { LinusError } from '../../protocol/errors.js';
+import type { PowerAction } from '../../provisioners/args.js';
+import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
-import { withTarget, type ResolvedTarget } from '../target.js';
-import { targetOptions, type TargetFlags } from '../target-options.js';
+import { withOpsTarget } from '../ops-target.js';
+import { canPrompt, confirmByName } from '../prompt.js';
+import { opText, writeOpResult } from '../render/ops.js';
+import { progressRenderer } from '../render/progress.js';
+import { writeCloneResult } from '../render/provision.js';
+import { OUTPUT_OPTIONS, targetOptions, type TargetFlags } from '../target-options.js';
 import { VM_OPTIONS } from '../vm-options.js';
-
-export interface VmFlags extends TargetFlags, CloneFlags {
-  id?: number;
-  templateId?: number;
-  json?: boolean;
-  quiet?: boolean;
-  timeout?: number;
-  force?: boolean;
-  yes?: boolean;
-  stop?: boolean;
-  foreign?: boolean;
-  cores?: number;
-  memory?: number;
-  description?: string;
-  tags?: string;
-  disk?: string;
-  size?: string;
-}
-
-export interface OpsContext {
-  resolved: ResolvedTarget;
-  script: ProvisionerFile;
-  nodeAddresses: Record<string, NodeAddress>;
-  run: (args: string[]) => Promise<{ outcome: OpOutcome; stats: OpStats }>;
-}
-
-// Checks the flags, then resolves the target (a real host or --sandbox) and hands out a runner for
-// `vm.sh` commands.
-export async function withOps(argv: ArgumentsCamelCase<VmFlags>, fn: (ctx: OpsContext) => Promise<void>): Promise<void> {
-  checkVmFlags(argv);
-  await withOpsTarget(argv, fn);
-}
-
-// vm clone checks its own flags (cloneArgs: its --timeout range is that of a whole clone job).
-async function withOpsTarget(argv: ArgumentsCamelCase<VmFlags>, fn: (ctx: OpsContext) => Promise<void>): Promise<void> {
-  const script = loadProvisioner('vm');
-  const quiet = Boolean(argv.quiet || argv.json);
-  await withTarget(argv, commandSources(argv), async (resolved) => {
-    const nodeAddresses = parseNodeAddresses(resolved.target.nodeAddresses);
-    return fn({
-      resolved,
-      script,
-      nodeAddresses,
-      run: (args) =>
-        runOp(
-          { ssh: resolved.ssh, script, remoteDir: resolved.target.remoteDir, nodeAddresses, ...(quiet ? {} : { onLog: (line: string) => isProgressLog(line) && process.stderr.write(`linus: ${line}\n`) }) },
-          [...args, '--remote-dir', resolved.target.remoteDir],
-        ),
-    });
-  });
-}
-
-function fail(argv: VmFlags, outcome: Extract<OpOutcome, { ok: false }>, stats: OpStats): void {
-  if (argv.json) process.stdout.write(`${JSON.stringify({ ok: false, error: outcome.error, warnings: outcome.warnings, stats: statsJson(stats) })}\n`);
-  else process.stderr.write(`linus: ${errorText(outcome.error)}`);
-  process.exitCode = outcome.error.exitCode;
-}
-
-// Prints one operation's result: the JSON object, or text, plus warnings on stderr.
-export function finish<T>(argv: VmFlags, result: { outcome: OpOutcome; stats: OpStats }, schema: z.ZodType<T>, text: (data: T) => string, key = 'vm'): void {
-  const { outcome, stats } = result;
-  if (!outcome.ok) return fail(argv, outcome, stats);
-  const data = parseData(schema, outcome.data[0], 'result');
-  if (argv.json) {
-    process.stdout.write(`${JSON.stringify({ ok: true, [key]: data, warnings: outcome.warnings, stats: statsJson(stats) })}\n`);
-    return;
-  }
-  printWarnings(outcome.warnings);
-  if (!argv.quiet) process.stdout.write(text(data));
-}
-
-const vmLabel = (data: { id: number; name: string }) => `VM ${data.id} '${data.name}'`;
+import { describeOf, type FlagsOf } from './index.js';
 
 // linus never touches a VM it did not create: the host refuses one without the `linus` tag
 // (VM_NOT_OWNED) unless --foreign is passed.
 const FOREIGN_OPTION = { foreign: { type: 'boolean', describe: "Act on a VM linus did not create (no 'linus' tag)" } } as const;
 
-function withForeign(argv: VmFlags, args: string[]): string[] {
-  return argv.foreign ? [...args, '--foreign'] : args;
+const common = <T>(yargs: Argv<T>) => targetOptions(yargs).options(OUTPUT_OPTIONS);
+const withId = <T>(yargs: Argv<T>) => common(yargs).positional('id', { type: 'number', describe: 'VM ID', demandOption: true });
+
+function sub<U extends { json?: boolean | undefined }>(cli: CliContext, command: string, describe: string, builder: (yargs: Argv) => Argv<U>, run: (argv: ArgumentsCamelCase<U>) => Promise<void>): CommandModule<object, U> {
+  return { command, describe, builder, handler: withJsonErrors(cli, run) };
 }
 
-function common(yargs: Argv): Argv<VmFlags> {
-  return targetOptions(yargs).options({
-    json: { type: 'boolean', describe: 'Print one JSON object on stdout' },
-    quiet: { type: 'boolean', describe: 'No output but errors' },
-  }) as unknown as Argv<VmFlags>;
+const timeoutBuilder = (yargs: Argv) => withId(yargs).options({ timeout: { type: 'number', describe: 'Seconds to wait for the state [default: 60]' }, ...FOREIGN_OPTION });
+const forceBuilder = (describe: string) => (yargs: Argv) => timeoutBuilder(yargs).options({ force: { type: 'boolean', describe } });
+type PowerFlags = ArgumentsCamelCase<FlagsOf<typeof timeoutBuilder>> & { force?: boolean | undefined };
+
+const setBuilder = (yargs: Argv) =>
+  withId(yargs).options({
+    cores: { type: 'number', describe: 'CPU cores (1-128)' },
+    memory: { type: 'number', describe: `Memory in MiB (${RANGES.vmMemory.min}-${RANGES.vmMemory.max})` },
+    name: { type: 'string', describe: 'New name (a DNS label)' },
+    description: { type: 'string', describe: 'Description (one line)' },
+    tags: { type: 'string', describe: "Tags, ';'-separated (linus' own ownership tags are kept)" },
+    ...FOREIGN_OPTION,
+  });
+
+const resizeBuilder = (yargs: Argv) =>
+  withId(yargs).options({
+    size: { type: 'string', demandOption: true, describe: 'New size in GiB (40) or growth (+10)' },
+    disk: { type: 'string', describe: 'Disk [default: scsi0]' },
+    ...FOREIGN_OPTION,
+  });
+
+const deleteBuilder = (yargs: Argv) =>
+  withId(yargs).options({
+    yes: { type: 'boolean', describe: 'Do not ask' },
+    stop: { type: 'boolean', describe: 'Stop a running VM first (otherwise it is refused)' },
+    timeout: { type: 'number', describe: 'Seconds to wait for the stop [default: 60]' },
+    ...FOREIGN_OPTION,
+  });
+
+const cloneBuilder = (yargs: Argv) =>
+  common(yargs)
+    .positional('template-id', { type: 'number', demandOption: true, describe: 'VM ID of the template' })
+    .options({
+      name: { type: 'string', demandOption: true, describe: 'Name of the new VM (a DNS label)' },
+      linked: { type: 'boolean', describe: 'Linked clone (shares the template disk; default: full copy)' },
+      'vm-user': { type: 'string', describe: "Cloud-init user [default: the template's]" },
+      'ssh-key': { type: 'string', describe: "Public key file for the user [default: the template's keys]" },
+      ip: { type: 'string', describe: "'dhcp' or A.B.C.D/N [default: the template's]" },
+      gateway: VM_OPTIONS.gateway,
+      timeout: VM_OPTIONS.timeout,
+      force: { type: 'boolean', describe: 'Go ahead past 90 % of the node memory or storage' },
+    });
+
+// Checks the flags (config/vm-flags.ts), then runs fn against the target; quiet: no host progress lines.
+function withVmOps(cli: CliContext, argv: TargetFlags & { json?: boolean | undefined; quiet?: boolean | undefined }, fn: Parameters<typeof withOpsTarget>[3]): Promise<void> {
+  checkVmFlags(argv);
+  return withOpsTarget(cli, argv, Boolean(argv.quiet || argv.json), fn);
 }
 
-function withId(yargs: Argv): Argv<VmFlags> {
-  return common(yargs).positional('id', { type: 'number', describe: 'VM ID', demandOption: true }) as unknown as Argv<VmFlags>;
-}
-
-function power(action: 'start' | 'stop' | 'shutdown' | 'reboot', describe: string): CommandModule<object, VmFlags> {
-  return {
-    command: `${action} <id>`,
-    describe,
-    builder: (yargs) => {
-      const built = withId(yargs).options({ timeout: { type: 'number', describe: 'Seconds to wait for the state [default: 60]' }, ...FOREIGN_OPTION });
-      const force = { shutdown: 'Stop the VM if it has not shut down within --timeout', reboot: 'Stop and start the VM if it has not shut down within --timeout' } as const;
-      return (action === 'shutdown' || action === 'reboot' ? built.option('force', { type: 'boolean', describe: force[action] }) : built) as Argv<VmFlags>;
-    },
-    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
-      withOps(argv, async ({ run }) => {
-        const args = ['power', action, String(argv.id)];
-        if (argv.timeout !== undefined) args.push('--timeout', String(argv.timeout));
-        if (argv.force) args.push('--force');
-        finish(argv, await run(withForeign(argv, args)), powerSchema, (data) =>
-          data.changed
-            ? `${vmLabel(data)} is ${data.state} (node ${data.node})${data.forced ? `: it did not shut down in time and was stopped${data.op === 'reboot' ? ' and started again' : ''}` : ''}.\n`
-            : `${vmLabel(data)} was already ${data.state}: nothing to do.\n`,
-        );
-      }),
-    ),
+function subcommands(cli: CliContext): CommandModule<object, any>[] {
+  const power = (action: PowerAction, describe: string, force?: string) => {
+    const run = async (argv: PowerFlags) =>
+      withVmOps(cli, argv, async (deps) => {
+        const options = { ...(argv.timeout === undefined ? {} : { timeout: argv.timeout }), force: Boolean(argv.force), foreign: Boolean(argv.foreign) };
+        writeOpResult(cli, argv, await powerVm(deps, action, argv.id, options), opText.power);
+      });
+    return force === undefined ? sub(cli, `${action} <id>`, describe, timeoutBuilder, run) : sub(cli, `${action} <id>`, describe, forceBuilder(force), run);
   };
-}
-
-function configText(view: { config: Record<string, string>; pending: Record<string, string | null> }): string {
-  const lines = Object.keys(view.config).sort().map((key) => `${key}: ${view.config[key]}`);
-  const pending = Object.keys(view.pending).sort();
-  if (pending.length > 0) lines.push('', '[PENDING] (applied at the next reboot)', ...pending.map((key) => `${key}: ${view.pending[key] ?? '(deleted)'}`));
-  return `${lines.join('\n')}\n`;
-}
-
-async function deleteHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
-  const interactive = !argv.yes && !argv.json && Boolean(process.stdin.isTTY && process.stderr.isTTY);
-  if (!argv.yes && !interactive) {
-    throw new LinusError({ code: 'CONFIRMATION_REQUIRED', message: `deleting VM ${argv.id} needs --yes (or a terminal to type its name)` });
-  }
-  await withOps(argv, async ({ run }) => {
-    const args = ['delete', String(argv.id), '--yes'];
-    if (interactive) {
-      const status = await run(['status', String(argv.id)]);
-      if (!status.outcome.ok) return fail(argv, status.outcome, status.stats);
-      const vm = parseData(statusSchema, status.outcome.data[0], 'result');
-      if (!(await confirmByName(vm.id, vm.name, vm.linus))) {
-        throw new LinusError({ code: 'CONFIRMATION_REQUIRED', message: `the name typed is not '${vm.name}': VM ${vm.id} was not deleted` });
-      }
-      args.push('--expect-name', vm.name);
-    }
-    if (argv.stop) args.push('--stop');
-    if (argv.timeout !== undefined) args.push('--timeout', String(argv.timeout));
-    finish(argv, await run(withForeign(argv, args)), deleteSchema, (data) =>
-      `${vmLabel(data)} deleted${data.stopped ? ' (stopped first)' : ''}; volumes removed: ${data.volumes.join(', ') || 'none'}.\n`,
-    );
-  });
-}
-
-async function cloneHandler(argv: ArgumentsCamelCase<VmFlags>): Promise<void> {
-  const keys = argv.sshKey === undefined ? undefined : readPublicKeys(argv.sshKey);
-  const args = cloneArgs(Number(argv.templateId), argv, keys);
-  await withOpsTarget(argv, async ({ resolved, script, nodeAddresses }) => {
-    const tty = Boolean(process.stderr.isTTY) && !argv.json;
-    const onEvent = progressRenderer({ quiet: Boolean(argv.quiet) || Boolean(argv.json), tty, write: (text) => process.stderr.write(text) });
-    const { outcome, stats } = await cloneVm({ ssh: resolved.ssh, script, remoteDir: resolved.target.remoteDir, nodeAddresses, onEvent }, args);
-    if (tty && !argv.quiet) process.stderr.write('\r\x1b[2K');
-    const { warnings } = outcome;
-    if (argv.json) process.stdout.write(outcomeJson(outcome, { stats, warnings }));
-    else {
-      printWarnings(warnings);
-      if (!argv.quiet || !outcome.ok) (outcome.ok ? process.stdout : process.stderr).write(summarize(outcome, 'Clone'));
-    }
-    if (!outcome.ok) process.exitCode = outcome.error.exitCode;
-  });
-}
-
-// What `vm set` changes; vm.sh set takes each as --<key> <value>.
-const SET_KEYS = ['cores', 'memory', 'name', 'description', 'tags'] as const;
-
-const subcommands: CommandModule<object, VmFlags>[] = [
-  {
-    command: 'list',
-    describe: 'Every VM of the cluster: node, status, cores, memory, disk, IP (guest agent) and whether linus made it',
-    builder: (yargs) => common(yargs),
-    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
-      withOps(argv, async ({ run }) => {
-        const { outcome, stats } = await run(['list']);
-        if (!outcome.ok) return fail(argv, outcome, stats);
-        const vms = outcome.data.map((row) => parseData(listRowSchema, row, 'result'));
-        if (argv.json) process.stdout.write(`${JSON.stringify({ ok: true, vms, warnings: outcome.warnings, stats: statsJson(stats) })}\n`);
-        else if (!argv.quiet) process.stdout.write(listText(vms));
-      }),
+  return [
+    sub(cli, 'list', 'Every VM of the cluster: node, status, cores, memory, disk, IP (guest agent) and whether linus made it', common, async (argv) =>
+      withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await listVms(deps), opText.list, 'vms')),
     ),
-  },
-  {
-    command: 'status <id>',
-    describe: 'Power state, lock, template flag and owner of one VM',
-    builder: (yargs) => withId(yargs),
-    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
-      withOps(argv, async ({ run }) =>
-        finish(argv, await run(['status', String(argv.id)]), statusSchema, (data) =>
-          `${vmLabel(data)} on node ${data.node}: ${data.state}${data.lock ? `, locked (${data.lock})` : ''}${data.template ? ', template' : ''}, ${data.linus ? 'created by linus' : 'not created by linus'}\n`,
-        ),
-      ),
+    sub(cli, 'status <id>', 'Power state, lock, template flag and owner of one VM', withId, async (argv) =>
+      withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await vmStatus(deps, argv.id), opText.status)),
     ),
-  },
-  power('start', 'Start a VM and wait until it runs'),
-  power('stop', 'Stop a VM at once (like pulling the plug) and wait until it is stopped'),
-  power('shutdown', 'Shut a VM down cleanly (ACPI or guest agent); --force stops it after --timeout'),
-  power('reboot', 'Reboot a running VM and wait until it runs again; --force stops and starts it if the shutdown times out'),
-  {
-    command: 'config <id>',
-    describe: 'Print the VM config, and its changes pending until the next reboot',
-    builder: (yargs) => withId(yargs),
-    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
-      withOps(argv, async ({ run }) => finish(argv, await run(['config', String(argv.id)]), configSchema, (data) => configText(data.view))),
+    power('start', 'Start a VM and wait until it runs'),
+    power('stop', 'Stop a VM at once (like pulling the plug) and wait until it is stopped'),
+    power('shutdown', 'Shut a VM down cleanly (ACPI or guest agent); --force stops it after --timeout', 'Stop the VM if it has not shut down within --timeout'),
+    power('reboot', 'Reboot a running VM and wait until it runs again; --force stops and starts it if the shutdown times out', 'Stop and start the VM if it has not shut down within --timeout'),
+    sub(cli, 'config <id>', 'Print the VM config, and its changes pending until the next reboot', withId, async (argv) =>
+      withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await vmConfig(deps, argv.id), opText.config)),
     ),
-  },
-  {
-    command: 'set <id>',
-    describe: 'Change cores, memory, name, description or tags (a running VM keeps cores/memory pending until reboot)',
-    builder: (yargs) =>
-      withId(yargs).options({
-        cores: { type: 'number', describe: 'CPU cores (1-128)' },
-        memory: { type: 'number', describe: `Memory in MiB (${RANGES.vmMemory.min}-${RANGES.vmMemory.max})` },
-        name: { type: 'string', describe: 'New name (a DNS label)' },
-        description: { type: 'string', describe: 'Description (one line)' },
-        tags: { type: 'string', describe: "Tags, ';'-separated (linus' own ownership tags are kept)" },
-        ...FOREIGN_OPTION,
-      }) as unknown as Argv<VmFlags>,
-    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) => {
-      const given = SET_KEYS.filter((key) => argv[key] !== undefined);
-      if (given.length === 0) {
+    sub(cli, 'set <id>', 'Change cores, memory, name, description or tags (a running VM keeps cores/memory pending until reboot)', setBuilder, async (argv) => {
+      const changes: VmChanges = Object.fromEntries(SET_KEYS.filter((key) => argv[key] !== undefined).map((key) => [key, argv[key] as string | number]));
+      if (Object.keys(changes).length === 0) {
         throw new LinusError({ code: 'INVALID_SPEC', message: 'nothing to set: give --cores, --memory, --name, --description or --tags', remediation: 'Fix the named value and run again; nothing was sent to the host.' });
       }
-      return withOps(argv, async ({ run }) => {
-        const args = ['set', String(argv.id), ...given.flatMap((key) => [`--${key}`, String(argv[key])])];
-        finish(argv, await run(withForeign(argv, args)), setSchema, (data) => {
-          if (!data.changed && data.pending.length === 0) return `${vmLabel(data)} already has these settings: nothing to do.\n`;
-          const applied = data.applied.length > 0 ? `applied: ${data.applied.join(', ')}` : '';
-          const pending = data.pending.length > 0 ? `pending until the next reboot: ${data.pending.join(', ')}` : '';
-          return `${vmLabel(data)}: ${[applied, pending].filter(Boolean).join('; ')}\n`;
-        });
-      });
+      await withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await setVm(deps, argv.id, changes, { foreign: Boolean(argv.foreign) }), opText.set));
     }),
-  },
-  {
-    command: 'resize <id>',
-    describe: 'Grow a disk (never shrink) and verify the new size from the config',
-    builder: (yargs) =>
-      withId(yargs).options({
-        size: { type: 'string', demandOption: true, describe: 'New size in GiB (40) or growth (+10)' },
-        disk: { type: 'string', describe: 'Disk [default: scsi0]' },
-        ...FOREIGN_OPTION,
-      }) as unknown as Argv<VmFlags>,
-    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(async (argv) =>
-      withOps(argv, async ({ run }) => {
-        const args = ['resize', String(argv.id), '--size', String(argv.size)];
-        if (argv.disk !== undefined) args.push('--disk', argv.disk);
-        finish(argv, await run(withForeign(argv, args)), resizeSchema, (data) =>
-          data.changed
-            ? `${vmLabel(data)} ${data.disk}: ${gib(data.beforeBytes)} -> ${gib(data.sizeBytes)}\n`
-            : `${vmLabel(data)} ${data.disk} is already ${gib(data.sizeBytes)}: nothing to do.\n`,
-        );
+    sub(cli, 'resize <id>', 'Grow a disk (never shrink) and verify the new size from the config', resizeBuilder, async (argv) =>
+      withVmOps(cli, argv, async (deps) => {
+        const options = { ...(argv.disk === undefined ? {} : { disk: argv.disk }), foreign: Boolean(argv.foreign) };
+        writeOpResult(cli, argv, await resizeVm(deps, argv.id, String(argv.size), options), opText.resize);
       }),
     ),
-  },
-  {
-    command: 'delete <id>',
-    describe: 'Destroy a VM with its disks and cloud-init volume (needs --yes or a typed confirmation)',
-    builder: (yargs) =>
-      withId(yargs).options({
-        yes: { type: 'boolean', describe: 'Do not ask' },
-        stop: { type: 'boolean', describe: 'Stop a running VM first (otherwise it is refused)' },
-        timeout: { type: 'number', describe: 'Seconds to wait for the stop [default: 60]' },
-        ...FOREIGN_OPTION,
-      }) as unknown as Argv<VmFlags>,
-    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(deleteHandler),
-  },
-  {
-    command: 'clone <template-id>',
-    describe: 'Clone a template (full or --linked), set cloud-init user/key/IP, start it and wait until SSH answers',
-    builder: (yargs) =>
-      common(yargs)
-        .positional('template-id', { type: 'number', demandOption: true, describe: 'VM ID of the template' })
-        .options({
-          name: { type: 'string', demandOption: true, describe: 'Name of the new VM (a DNS label)' },
-          linked: { type: 'boolean', describe: 'Linked clone (shares the template disk; default: full copy)' },
-          'vm-user': { type: 'string', describe: "Cloud-init user [default: the template's]" },
-          'ssh-key': { type: 'string', describe: "Public key file for the user [default: the template's keys]" },
-          ip: { type: 'string', describe: "'dhcp' or A.B.C.D/N [default: the template's]" },
-          gateway: VM_OPTIONS.gateway,
-          timeout: VM_OPTIONS.timeout,
-          force: { type: 'boolean', describe: 'Go ahead past 90 % of the node memory or storage' },
-        }) as unknown as Argv<VmFlags>,
-    handler: withJsonErrors<ArgumentsCamelCase<VmFlags>>(cloneHandler),
-  },
-];
+    sub(cli, 'delete <id>', 'Destroy a VM with its disks and cloud-init volume (needs --yes or a typed confirmation)', deleteBuilder, async (argv) => {
+      const interactive = !argv.yes && !argv.json && canPrompt(cli.io);
+      if (!argv.yes && !interactive) {
+        throw new LinusError({ code: 'CONFIRMATION_REQUIRED', message: `deleting VM ${argv.id} needs --yes (or a terminal to type its name)` });
+      }
+      await withVmOps(cli, argv, async (deps) => {
+        const options = {
+          stop: Boolean(argv.stop),
+          foreign: Boolean(argv.foreign),
+          ...(argv.timeout === undefined ? {} : { timeout: argv.timeout }),
+          ...(interactive ? { confirm: (vm: { id: number; name: string; linus: boolean }) => confirmByName(cli.io, vm.id, vm.name, vm.linus) } : {}),
+        };
+        writeOpResult(cli, argv, await deleteVm(deps, argv.id, options), opText.delete);
+      });
+    }),
+    sub(cli, 'clone <template-id>', 'Clone a template (full or --linked), set cloud-init user/key/IP, start it and wait until SSH answers', cloneBuilder, async (argv) => {
+      // Its --timeout is that of a whole clone job: checked by parseCloneSpec, not checkVmFlags.
+      const keys = argv.sshKey === undefined ? undefined : readPublicKeys(argv.sshKey);
+      const spec = parseCloneSpec(Number(argv.templateId), argv);
+      const json = Boolean(argv.json);
+      const quiet = Boolean(argv.quiet);
+      await withOpsTarget(cli, argv, quiet || json, async (deps) => {
+        const tty = Boolean(cli.io.stderr.isTTY) && !json;
+        const onEvent = progressRenderer({ quiet: quiet || json, tty, write: (text) => cli.io.stderr.write(text) });
+        const result = await cloneVm({ ssh: deps.ssh, remoteDir: deps.remoteDir, nodeAddresses: deps.nodeAddresses, onEvent }, spec, keys);
+        writeCloneResult(cli, { json, quiet, tty }, result);
+      });
+    }),
+  ];
+}
 
-export const vmCommand: CommandModule<object, VmFlags> = {
-  command: 'vm <command>',
-  describe: describeOf('vm'),
-  builder: (yargs: Argv) => {
-    let built = yargs;
-    for (const sub of subcommands) built = built.command(sub as CommandModule);
-    return built.demandCommand(1, 'Name a vm command.') as unknown as Argv<VmFlags>;
-  },
-  handler: () => undefined,
-};
+export function vmCommand(cli: CliContext): CommandModule<object, object> {
+  return {
+    command: 'vm <command>',
+    describe: describeOf('vm'),
+    builder: (yargs: Argv) => subcommands(cli).reduce((built, command) => built.command(command), yargs).demandCommand(1, 'Name a vm command.'),
+    handler: () => undefined,
+  };
+}

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { provisionerArgs } from '../../../src/cli/commands/provision.js';
 import { readPublicKeys } from '../../../src/config/ssh-key.js';
 import { targetSchema, vmSpecSchema } from '../../../src/config/spec.js';
-import type { ProgressEvent } from '../../../src/jobs/follow.js';
-import { provision } from '../../../src/jobs/provision.js';
+import { runJob, type ProgressEvent } from '../../../src/jobs/run-job.js';
+import { provisionerArgs } from '../../../src/provisioners/args.js';
 import { loadProvisioner } from '../../../src/provisioners/bundle.js';
 import { connect } from '../../../src/ssh/connection.js';
 import { startRelay, startTarget, type Target } from '../../helpers/driver.js';
@@ -24,7 +23,7 @@ describe('following a job across dropped connections', () => {
       const args = provisionerArgs(targetSchema.parse({ host: info.host, remoteDir: info.remoteDir }), spec, readPublicKeys(`${info.identityFile}.pub`), false);
       const events: ProgressEvent[] = [];
       let cut = false;
-      const { outcome, stats } = await provision(
+      const { outcome, stats } = await runJob(
         {
           connect: () => connect({ host: info.host, port: relay.port, user: info.user, identityFile: info.identityFile, knownHostsFiles: [], pins: [info.hostKeyFingerprint] }),
           provisioner: loadProvisioner('proxmox'),

@@ -7,12 +7,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { agentPlanCommand } from '../../../src/cli/commands/agent-plan.js';
 import { provisionCommand } from '../../../src/cli/commands/provision.js';
+import { processIo } from '../../../src/cli/io.js';
 import { runCli } from '../../helpers/driver.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-agent-cli-'));
 const key = path.join(dir, 'id_ed25519');
 execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'me@laptop', '-f', key]);
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+// The commands' builders only: nothing runs.
+const cli = { io: processIo(), exitCode: 0 };
 
 interface YargsOptions {
   key: Record<string, boolean>;
@@ -23,7 +26,7 @@ interface YargsOptions {
 }
 
 // yargs' own record of a command's options (getOptions is public in yargs 18, untyped in @types/yargs).
-function options(command: CommandModule<object, never>): YargsOptions {
+function options(command: Pick<CommandModule, 'builder'>): YargsOptions {
   const instance = yargs([]);
   (command.builder as (y: Argv) => Argv)(instance);
   return (instance as unknown as { getOptions(): YargsOptions }).getOptions();
@@ -33,8 +36,8 @@ const VM_FLAGS = ['name', 'os', 'cores', 'memory', 'disk', 'vm-user', 'ssh-key',
 
 describe('linus agent-plan', () => {
   it('takes the VM flags of provision with the same types and choices, and none of its SSH credential flags', () => {
-    const plan = options(agentPlanCommand as CommandModule<object, never>);
-    const provision = options(provisionCommand as CommandModule<object, never>);
+    const plan = options(agentPlanCommand(cli));
+    const provision = options(provisionCommand(cli));
     for (const flag of VM_FLAGS) {
       expect(flag in plan.key, flag).toBe(true);
       for (const kind of ['string', 'number', 'boolean'] as const) expect(plan[kind].includes(flag), `${flag} ${kind}`).toBe(provision[kind].includes(flag));

@@ -7,7 +7,7 @@ import { classifyCommand } from 'ssh-mcp/build/policy/classifier.js';
 import { sanitizeCommand } from 'ssh-mcp/build/guard/sanitizer.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildAgentPlan, PlanTooLongError, type AgentPlan } from '../../../src/agents/plan.js';
-import { provisionerArgs } from '../../../src/cli/commands/provision.js';
+import { provisionerArgs } from '../../../src/provisioners/args.js';
 import { targetSchema, vmSpecSchema } from '../../../src/config/spec.js';
 import { remotePath, type ProvisionerFile } from '../../../src/provisioners/remote.js';
 

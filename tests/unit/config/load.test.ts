@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSettings } from '../../../src/config/load.js';
 import { targetSchema, vmSpecSchema } from '../../../src/config/spec.js';
 import { LinusError } from '../../../src/protocol/errors.js';
-import { parseNodeAddresses } from '../../../src/vm/nodes.js';
+import { parseNodeAddresses } from '../../../src/host/nodes.js';
 
 function tempFile(name: string, text: string): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'linus-cfg-')), name);

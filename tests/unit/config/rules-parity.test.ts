@@ -8,9 +8,10 @@ import { OS_ALIASES, OS_CATALOG, OS_NAMES, resolveOs } from '../../../src/config
 import { CLONE_STEPS, PROVISION_STEPS } from '../../../src/config/rules.js';
 import { targetSchema, vmSpecSchema } from '../../../src/config/spec.js';
 import { bundleFromSources, type Provisioner } from '../../../src/provisioners/bundle.js';
-import { cloneArgs } from '../../../src/vm/clone.js';
-import { checkVmFlags } from '../../../src/vm/flags.js';
-import { expandNames } from '../../../src/vm/placement.js';
+import { parseCloneSpec } from '../../../src/config/clone-spec.js';
+import { cloneArgs } from '../../../src/provisioners/args.js';
+import { checkVmFlags } from '../../../src/config/vm-flags.js';
+import { expandNames } from '../../../src/config/names.js';
 
 // The driver's checks (zod) and the host's (the bash of the bundles the driver uploads) take the
 // same table of values: what the driver accepts, sent as the driver sends it, the host accepts;
@@ -178,10 +179,10 @@ describe('the driver and the host check values by one rule set', () => {
     expectParity({
       bundle: VM,
       samples,
-      driver: (sample) => accepts(() => cloneArgs(templateId(sample), flagsOf(sample), undefined)),
+      driver: (sample) => accepts(() => parseCloneSpec(templateId(sample), flagsOf(sample))),
       host: (sample, ok) => {
         // What the driver sends: the argv it builds; what it refuses, as given.
-        if (ok) return ['clone_checks', ...cloneArgs(templateId(sample), flagsOf(sample), undefined), '--remote-dir', '/var/lib/linus'];
+        if (ok) return ['clone_checks', ...cloneArgs(parseCloneSpec(templateId(sample), flagsOf(sample)), undefined, '/var/lib/linus')];
         const raw = { template: sample.templateId ?? '9000', name: sample.name ?? 'web01', user: sample.vmUser, ip: sample.ip, gateway: sample.gateway, timeout: sample.timeout };
         return ['clone_checks', ...Object.entries(raw).flatMap(([key, value]) => (value === undefined ? [] : [`--${key}`, value]))];
       },

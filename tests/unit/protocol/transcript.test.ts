@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { LinusError } from '../../../src/protocol/errors.js';
 import { cleanupRecords, hostResult, opOutcome, parseTranscript, toOutcome, type Transcript } from '../../../src/protocol/transcript.js';
 import type { SshTarget } from '../../../src/ssh/connection.js';
-import { otherNodeTarget } from '../../../src/vm/nodes.js';
+import { otherNodeTarget } from '../../../src/host/nodes.js';
 
 const success = [
   'LINUS_PROTOCOL:1',

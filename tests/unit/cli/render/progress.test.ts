@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { progressRenderer } from '../../../src/cli/render.js';
+import { progressRenderer } from '../../../../src/cli/render/progress.js';
 
 describe('progress lines', () => {
   it("shows the host's log once: not protocol lines, nor its echo of the error and warnings the result repeats", () => {

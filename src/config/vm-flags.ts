@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { flagName } from '../config/load.js';
-import { LIMITS, matches, PATTERNS, RANGES, patternSchema, type RangeName } from '../config/rules.js';
+import { flagName } from './load.js';
+import { LIMITS, matches, PATTERNS, RANGES, patternSchema, type RangeName } from './rules.js';
 import { LinusError } from '../protocol/errors.js';
 
 // The values of `linus vm ...` flags, checked before anything is sent to the host (which checks
@@ -25,8 +25,9 @@ export const vmFlagsSchema = z.object({
 }).partial();
 
 // Throws INVALID_SPEC naming every bad flag; flags that were not given are not checked.
-export function checkVmFlags(argv: Record<string, unknown>): void {
-  const given = Object.fromEntries(Object.keys(vmFlagsSchema.shape).filter((key) => argv[key] !== undefined).map((key) => [key, argv[key]]));
+export function checkVmFlags(argv: object): void {
+  const flags = new Map(Object.entries(argv));
+  const given = Object.fromEntries(Object.keys(vmFlagsSchema.shape).filter((key) => flags.get(key) !== undefined).map((key) => [key, flags.get(key)]));
   const parsed = vmFlagsSchema.safeParse(given);
   if (parsed.success) return;
   const lines = parsed.error.issues.map((issue) => {

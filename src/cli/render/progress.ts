@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
-import type { StepName } from '../config/rules.js';
-import type { ProgressEvent } from '../jobs/follow.js';
-import { errorText } from '../protocol/errors.js';
-import { isProgressLog } from '../protocol/records.js';
-import type { ProvisionOutcome } from '../protocol/transcript.js';
+import type { StepName } from '../../config/rules.js';
+import type { ProgressEvent } from '../../jobs/run-job.js';
+import { isProgressLog } from '../../protocol/records.js';
+import type { TextOut } from '../io.js';
 
 export interface RenderOptions {
   quiet: boolean;
@@ -74,30 +73,6 @@ export function progressRenderer(options: RenderOptions): (event: ProgressEvent,
 }
 
 // Without --json the warnings go to stderr; with it they are in the JSON object instead.
-export function printWarnings(warnings: readonly string[]): void {
-  for (const warning of warnings) process.stderr.write(`linus: warning: ${warning}\n`);
-}
-
-// `vm clone` runs through the provisioning pipeline too; only its failure line names it.
-export function summarize(outcome: ProvisionOutcome, action: 'Provision' | 'Clone' = 'Provision'): string {
-  if (outcome.kind === 'dry-run') return `Dry run: nothing was changed. These commands would run on the host:\n${outcome.plan.map((line) => `  ${line}`).join('\n')}\n`;
-  if (outcome.kind === 'failure') {
-    const vm = outcome.vmId === undefined ? '' : ` (VM ${outcome.vmId} was rolled back)`;
-    return `${action} failed${vm}: ${errorText(outcome.error)}`;
-  }
-  const { vm } = outcome;
-  const lines = [
-    `VM ${vm.id} '${vm.name}' is ready on node ${vm.node}: ${vm.cores} cores, ${vm.memoryMiB} MiB, ${vm.diskGiB} GiB, ${vm.os}`,
-    `  ssh ${vm.user}@${vm.ip}`,
-  ];
-  if (vm.password !== undefined) lines.push(`  password for ${vm.user} (shown once, not stored by linus): ${vm.password}`);
-  return `${lines.join('\n')}\n`;
-}
-
-export function outcomeJson(outcome: ProvisionOutcome, extra: Record<string, unknown> = {}): string {
-  if (outcome.kind === 'failure') {
-    return `${JSON.stringify({ ok: false, error: outcome.error, runId: outcome.runId, vmId: outcome.vmId ?? null, ...extra })}\n`;
-  }
-  if (outcome.kind === 'dry-run') return `${JSON.stringify({ ok: true, dryRun: true, plan: outcome.plan, runId: outcome.runId, ...extra })}\n`;
-  return `${JSON.stringify({ ok: true, vm: outcome.vm, runId: outcome.runId, ...extra })}\n`;
+export function printWarnings(stderr: TextOut, warnings: readonly string[]): void {
+  for (const warning of warnings) stderr.write(`linus: warning: ${warning}\n`);
 }

@@ -33,3 +33,12 @@ export function otherNodeTarget(otherNode: string | undefined, base: SshTarget, 
   const address = otherNode === undefined ? undefined : addresses[otherNode];
   return otherNode !== undefined && address ? { node: otherNode, ssh: nodeTarget(base, address) } : undefined;
 }
+
+// Where to run a provisioner for a VM on <node>: the host linus connected to when that is the node
+// (or the node is unknown), else the node's address from the map. An explicit --node without an
+// address goes through --host.
+export function sshForNode(node: string, local: string | undefined, base: SshTarget, addresses: Record<string, NodeAddress>): SshTarget {
+  if (node === local) return base;
+  const address = addresses[node];
+  return address ? nodeTarget(base, address) : base;
+}

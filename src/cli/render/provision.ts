@@ -1,0 +1,88 @@
+import type { JobStats } from '../../jobs/run-job.js';
+import type { ProvisionResult } from '../../jobs/provision.js';
+import { errorText } from '../../protocol/errors.js';
+import type { ProvisionOutcome } from '../../protocol/transcript.js';
+import type { CliContext } from '../io.js';
+import { printWarnings } from './progress.js';
+
+// `vm clone` runs as a job like a provision; only its failure line names it.
+export function summarize(outcome: ProvisionOutcome, action: 'Provision' | 'Clone' = 'Provision'): string {
+  if (outcome.kind === 'dry-run') return `Dry run: nothing was changed. These commands would run on the host:\n${outcome.plan.map((line) => `  ${line}`).join('\n')}\n`;
+  if (outcome.kind === 'failure') {
+    const vm = outcome.vmId === undefined ? '' : ` (VM ${outcome.vmId} was rolled back)`;
+    return `${action} failed${vm}: ${errorText(outcome.error)}`;
+  }
+  const { vm } = outcome;
+  const lines = [
+    `VM ${vm.id} '${vm.name}' is ready on node ${vm.node}: ${vm.cores} cores, ${vm.memoryMiB} MiB, ${vm.diskGiB} GiB, ${vm.os}`,
+    `  ssh ${vm.user}@${vm.ip}`,
+  ];
+  if (vm.password !== undefined) lines.push(`  password for ${vm.user} (shown once, not stored by linus): ${vm.password}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function outcomeJson(outcome: ProvisionOutcome, extra: Record<string, unknown> = {}): string {
+  if (outcome.kind === 'failure') {
+    return `${JSON.stringify({ ok: false, error: outcome.error, runId: outcome.runId, vmId: outcome.vmId ?? null, ...extra })}\n`;
+  }
+  if (outcome.kind === 'dry-run') return `${JSON.stringify({ ok: true, dryRun: true, plan: outcome.plan, runId: outcome.runId, ...extra })}\n`;
+  return `${JSON.stringify({ ok: true, vm: outcome.vm, runId: outcome.runId, ...extra })}\n`;
+}
+
+export interface ProvisionView {
+  json: boolean;
+  quiet: boolean;
+  // --count was given: the JSON has a `vms` list, the text a line per VM and a total.
+  many: boolean;
+  // The live status line was drawn on stderr: cleared before the result.
+  tty: boolean;
+}
+
+// The result of `linus provision`: one JSON object, or text; the exit code of the first failure.
+export function writeProvisionResult(cli: CliContext, view: ProvisionView, result: ProvisionResult): void {
+  const { stdout, stderr } = cli.io;
+  const { placement, runs } = result;
+  const placeWarnings = placement?.warnings ?? [];
+  const placeStat = placement ? { place: placement.stats } : {};
+  if (placement?.error) {
+    if (view.json) stdout.write(`${JSON.stringify({ ok: false, error: placement.error, ...(view.many ? { vms: [] } : {}), warnings: placeWarnings, stats: placeStat })}\n`);
+    else stderr.write(`linus: ${errorText(placement.error)}Nothing was created.\n`);
+    cli.exitCode = placement.error.exitCode;
+    return;
+  }
+  if (view.tty && !view.quiet) stderr.write('\r\x1b[2K');
+  const failed = runs.find((entry) => !entry.outcome.ok);
+  const runWarnings = runs.flatMap((entry) => entry.outcome.warnings);
+  const warnings = [...placeWarnings, ...runWarnings];
+  if (!view.json) printWarnings(stderr, runWarnings);
+  if (!view.many) {
+    const { outcome, stats } = runs[0] as { outcome: ProvisionOutcome; stats: JobStats };
+    if (view.json) stdout.write(outcomeJson(outcome, { warnings, stats: { ...stats, ...placeStat } }));
+    else if (!view.quiet || !outcome.ok) (outcome.ok ? stdout : stderr).write(summarize(outcome));
+  } else if (view.json) {
+    const vms = runs.map(({ name, node, outcome, stats }) => ({ name, node, ...(JSON.parse(outcomeJson(outcome, { stats })) as Record<string, unknown>) }));
+    stdout.write(`${JSON.stringify({ ok: failed === undefined, vms, warnings, stats: placeStat })}\n`);
+  } else {
+    for (const { name, outcome } of runs) {
+      if (view.quiet && outcome.ok) continue;
+      (outcome.ok ? stdout : stderr).write(`[${name}] ${summarize(outcome)}`);
+    }
+    const ok = runs.filter((entry) => entry.outcome.ok).length;
+    if (!view.quiet || failed) stderr.write(`${ok} of ${runs.length} VMs ready${failed ? `; ${runs.length - ok} failed and were rolled back` : ''}.\n`);
+  }
+  if (failed && !failed.outcome.ok) cli.exitCode = failed.outcome.error.exitCode;
+}
+
+// The result of `linus vm clone`.
+export function writeCloneResult(cli: CliContext, view: Omit<ProvisionView, 'many'>, result: { outcome: ProvisionOutcome; stats: JobStats }): void {
+  const { stdout, stderr } = cli.io;
+  const { outcome, stats } = result;
+  if (view.tty && !view.quiet) stderr.write('\r\x1b[2K');
+  const { warnings } = outcome;
+  if (view.json) stdout.write(outcomeJson(outcome, { stats, warnings }));
+  else {
+    printWarnings(stderr, warnings);
+    if (!view.quiet || !outcome.ok) (outcome.ok ? stdout : stderr).write(summarize(outcome, 'Clone'));
+  }
+  if (!outcome.ok) cli.exitCode = outcome.error.exitCode;
+}

@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { runHostScript, type HostEvent } from '../host/run.js';
+import { LinusError, toLinusError } from '../protocol/errors.js';
+import { isFinal, toOutcome, type ProvisionOutcome } from '../protocol/transcript.js';
+import { jobCancelArgs, jobRunArgs } from '../provisioners/args.js';
+import type { ProvisionerFile } from '../provisioners/remote.js';
+import type { Connection } from '../ssh/connection.js';
+import { cleanupRun } from './cleanup.js';
+import { followJob } from './follow.js';
+import { DEFAULT_RETRY, backoffDelay, isTransient, sleep, type RetryPolicy } from './retry.js';
+
+export type ProgressEvent =
+  | HostEvent
+  | { kind: 'reconnect'; attempt: number; delayMs: number; reason: string }
+  | { kind: 'retry'; attempt: number; delayMs: number; code: string }
+  | { kind: 'cancel' };
+
+export interface JobDeps {
+  // A fresh connection per call: reconnects after a drop go through here too.
+  connect: () => Promise<Connection>;
+  provisioner: ProvisionerFile;
+  remoteDir: string;
+  // Every event carries the run id of the attempt it belongs to.
+  onEvent: (event: ProgressEvent, runId: string) => void;
+  // Aborted on Ctrl-C: the host job is cancelled and its rollback awaited.
+  signal?: AbortSignal;
+  retry?: RetryPolicy;
+  // How long to keep reconnecting to follow a started job before giving up on it.
+  followBudgetMs?: number;
+  maxCommandChars?: number;
+  newRunId?: () => string;
+  // Seconds one `wait` follows the job before it returns and is asked again (default 30).
+  waitSeconds?: number;
+}
+
+export interface JobStats {
+  execs: number;
+  uploads: number;
+  reconnects: number;
+  attempts: number;
+}
+
+export function emptyJobStats(): JobStats {
+  return { execs: 0, uploads: 0, reconnects: 0, attempts: 0 };
+}
+
+// One attempt's view of the deps: its events carry its run id already.
+export type AttemptDeps = Omit<JobDeps, 'onEvent'> & { onEvent: (event: ProgressEvent) => void };
+
+export function newRunId(): string {
+  return `r${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+// One attempt with one run id: run (uploading first if needed), follow through drops, cancel on abort.
+async function attempt(deps: AttemptDeps, runArgs: string[], runId: string, stats: JobStats): Promise<ProvisionOutcome> {
+  const seen = { lines: 0 };
+  const exec = async (connection: Connection, args: string[], skip = 0) =>
+    runHostScript(connection, deps.provisioner, args, {
+      remoteDir: deps.remoteDir,
+      skip,
+      seen,
+      ...(deps.maxCommandChars === undefined ? {} : { maxCommandChars: deps.maxCommandChars }),
+      onExec: () => (stats.execs += 1),
+      onEvent: (event) => {
+        if (event.kind === 'upload') stats.uploads += 1;
+        deps.onEvent(event);
+      },
+    });
+  let connection: Connection | undefined;
+  let live = false;
+  let cancelled: Promise<ProvisionOutcome> | undefined;
+  // Cancelling goes over a second channel; the job then ends the running `run` with its own block.
+  const cancel = (): Promise<ProvisionOutcome> => {
+    cancelled ??= (async () => {
+      deps.onEvent({ kind: 'cancel' });
+      const args = jobCancelArgs(runId, deps.remoteDir);
+      if (connection && live) return toOutcome((await exec(connection, args)).transcript);
+      const fresh = await deps.connect();
+      try {
+        return toOutcome((await exec(fresh, args)).transcript);
+      } finally {
+        await fresh.close().catch(() => undefined);
+      }
+    })();
+    return cancelled;
+  };
+  const onAbort = () => void cancel().catch(() => undefined);
+  try {
+    if (deps.signal?.aborted) throw new LinusError({ code: 'CANCELLED', message: 'cancelled before anything was sent to the host' });
+    connection = await deps.connect();
+    live = true;
+    void connection.closed.then(() => {
+      live = false;
+    });
+    deps.signal?.addEventListener('abort', onAbort, { once: true });
+    const { transcript } = await exec(connection, jobRunArgs(runId, runArgs));
+    if (cancelled) return await cancelled;
+    if (isFinal(transcript)) return toOutcome(transcript);
+    throw new LinusError({ code: 'CONNECTION_FAILED', message: 'the run command ended before the job reported a result' });
+  } catch (error) {
+    const linusError = toLinusError(error);
+    if (cancelled) return await cancelled;
+    if (linusError.code !== 'CONNECTION_FAILED') throw linusError;
+    // The host job runs detached: follow it on a new connection instead of starting over.
+    return followJob({ deps, runId, cause: linusError, stats, shown: seen.lines, cancel, exec: async (open, args, skip) => (await exec(open, args, skip)).transcript });
+  } finally {
+    deps.signal?.removeEventListener('abort', onAbort);
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+// After a failed run that had claimed a VM: make sure nothing of it is left, even if the
+// host-side rollback could not finish. Costs one exec, on failures only.
+async function confirmCleanup(deps: JobDeps, runId: string, stats: JobStats): Promise<void> {
+  try {
+    const connection = await deps.connect();
+    try {
+      stats.execs += 1;
+      const report = await cleanupRun(connection, deps.provisioner, deps.remoteDir, runId);
+      for (const vmId of report.cleaned) deps.onEvent({ kind: 'log', line: `removed VM ${vmId} that run ${runId} left behind` }, runId);
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+  } catch (error) {
+    deps.onEvent({ kind: 'log', line: `could not confirm the clean-up of run ${runId}: ${toLinusError(error).message}; 'linus gc' removes leftovers` }, runId);
+  }
+}
+
+// Runs one host job (a provision or a clone) to its end: attempts with fresh run ids while
+// failures are transient. An attempt's rollback has finished when its final block arrives, so the
+// next attempt never overlaps it.
+export async function runJob(deps: JobDeps, runArgs: string[]): Promise<{ outcome: ProvisionOutcome; stats: JobStats }> {
+  const policy = deps.retry ?? DEFAULT_RETRY;
+  const stats = emptyJobStats();
+  for (let index = 0; ; index += 1) {
+    const runId = (deps.newRunId ?? newRunId)();
+    stats.attempts += 1;
+    let outcome: ProvisionOutcome;
+    try {
+      outcome = await attempt({ ...deps, onEvent: (event) => deps.onEvent(event, runId) }, runArgs, runId, stats);
+    } catch (error) {
+      const linusError = toLinusError(error);
+      if (!linusError.transient || index + 1 >= policy.attempts || deps.signal?.aborted) throw linusError;
+      outcome = { ok: false, kind: 'failure', runId, error: linusError.toJSON(), steps: [], warnings: [], logs: [] };
+    }
+    if (!outcome.ok && outcome.vmId !== undefined) await confirmCleanup(deps, runId, stats);
+    if (outcome.ok || !isTransient(outcome.error.code) || index + 1 >= policy.attempts || deps.signal?.aborted) return { outcome, stats };
+    const delayMs = backoffDelay(index, policy);
+    deps.onEvent({ kind: 'retry', attempt: index + 2, delayMs, code: outcome.error.code }, runId);
+    await sleep(delayMs, deps.signal);
+  }
+}

@@ -1,0 +1,123 @@
+import type { CloneSpec } from '../config/clone-spec.js';
+import { OS_CATALOG, resolveOs } from '../config/os-images.js';
+import type { Target, VmSpec } from '../config/spec.js';
+
+// The argv contract between the driver and the two provisioners: every value was validated by
+// zod (config/) and is validated again on the host by the same rules (shell/lib/rules.sh).
+
+type TargetPlace = Pick<Target, 'remoteDir' | 'node' | 'storage' | 'bridge' | 'snippetsStorage'>;
+
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+// proxmox.sh run: one VM from a cloud image.
+// capacity: 'check' the 80/90 % thresholds on the host, 'force' past 90 %, or 'placed' (vm.sh place did).
+export function provisionerArgs(target: TargetPlace, spec: VmSpec, sshKeys: string | undefined, dryRun: boolean, capacity: 'check' | 'force' | 'placed' = 'check'): string[] {
+  const os = resolveOs(spec.os);
+  const args = ['--remote-dir', target.remoteDir, '--node', target.node, '--storage', target.storage, '--bridge', target.bridge];
+  args.push('--name', spec.name, '--os', os, '--cores', String(spec.cores), '--memory', String(spec.memory), '--disk', String(spec.disk));
+  args.push('--user', spec.vmUser ?? OS_CATALOG[os].user, '--ip', spec.ip, '--timeout', String(spec.timeout));
+  if (sshKeys !== undefined) args.push('--ssh-key-b64', b64(sshKeys));
+  if (spec.password) args.push('--password');
+  if (spec.gateway) args.push('--gateway', spec.gateway);
+  if (spec.dns) args.push('--dns', spec.dns.trim().split(/\s+/).join(' '));
+  if (spec.searchDomain) args.push('--search-domain', spec.searchDomain);
+  if (spec.vlan !== undefined) args.push('--vlan', String(spec.vlan));
+  if (spec.imageUrl) args.push('--image-url', spec.imageUrl);
+  if (spec.imageSha256) args.push('--image-sha256', spec.imageSha256.toLowerCase());
+  args.push('--cpu', spec.cpu);
+  if (spec.upgrade) args.push('--upgrade');
+  if (target.snippetsStorage) args.push('--snippets-storage', target.snippetsStorage);
+  if (capacity !== 'check') args.push('--capacity', capacity);
+  if (dryRun) args.push('--dry-run');
+  return args;
+}
+
+// proxmox.sh cleanup and gc.
+export function cleanupArgs(runId: string, remoteDir: string): string[] {
+  return ['cleanup', runId, '--remote-dir', remoteDir];
+}
+
+export function gcArgs(remoteDir: string, olderThanSeconds: number, dryRun: boolean): string[] {
+  return ['gc', '--remote-dir', remoteDir, '--older-than', String(olderThanSeconds), ...(dryRun ? ['--dry-run'] : [])];
+}
+
+// A job's own commands (either provisioner): run, wait, cancel.
+export function jobRunArgs(runId: string, runArgs: readonly string[]): string[] {
+  return ['run', '--run-id', runId, ...runArgs];
+}
+
+export function jobWaitArgs(runId: string, remoteDir: string, offset: number, maxSeconds: number): string[] {
+  return ['wait', runId, '--remote-dir', remoteDir, '--offset', String(offset), '--max-seconds', String(maxSeconds)];
+}
+
+export function jobCancelArgs(runId: string, remoteDir: string): string[] {
+  return ['cancel', runId, '--remote-dir', remoteDir];
+}
+
+// vm.sh run for a clone (a job like a provision).
+export function cloneArgs(spec: CloneSpec, sshKeys: string | undefined, remoteDir: string): string[] {
+  const args = ['--template', String(spec.templateId), '--name', spec.name];
+  if (spec.linked) args.push('--linked');
+  if (spec.vmUser) args.push('--user', spec.vmUser);
+  if (sshKeys !== undefined) args.push('--ssh-key-b64', b64(sshKeys));
+  if (spec.ip) args.push('--ip', spec.ip);
+  if (spec.gateway) args.push('--gateway', spec.gateway);
+  if (spec.timeout !== undefined) args.push('--timeout', String(spec.timeout));
+  if (spec.force) args.push('--force');
+  args.push('--remote-dir', remoteDir);
+  return args;
+}
+
+export interface PlaceRequest {
+  // A node name or 'auto'.
+  node: string;
+  storage: string;
+  bridge: string;
+  memoryMiB: number;
+  diskGiB: number;
+  count: number;
+  force: boolean;
+}
+
+// vm.sh place. Auto placement only among the nodes linus reaches: `reachable` lists them.
+export function placeArgs(request: PlaceRequest, remoteDir: string, reachable: readonly string[] | undefined): string[] {
+  const args = ['place', '--node', request.node, '--storage', request.storage, '--bridge', request.bridge];
+  args.push('--memory', String(request.memoryMiB), '--disk', String(request.diskGiB), '--count', String(request.count));
+  if (request.force) args.push('--force');
+  if (reachable !== undefined) args.push('--reachable', reachable.join(','));
+  args.push('--remote-dir', remoteDir);
+  return args;
+}
+
+// The other vm.sh operations; runOp appends --remote-dir.
+export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot';
+
+const foreign = (on: boolean | undefined) => (on ? ['--foreign'] : []);
+const timeout = (seconds: number | undefined) => (seconds === undefined ? [] : ['--timeout', String(seconds)]);
+
+export const opArgs = {
+  list: (): string[] => ['list'],
+  capacity: (): string[] => ['capacity'],
+  status: (id: number): string[] => ['status', String(id)],
+  config: (id: number): string[] => ['config', String(id)],
+  power: (action: PowerAction, id: number, options: { timeout?: number; force?: boolean; foreign?: boolean }): string[] => [
+    'power', action, String(id), ...timeout(options.timeout), ...(options.force ? ['--force'] : []), ...foreign(options.foreign),
+  ],
+  // Each change as --<key> <value>.
+  set: (id: number, changes: ReadonlyArray<readonly [string, string | number]>, options: { foreign?: boolean }): string[] => [
+    'set', String(id), ...changes.flatMap(([key, value]) => [`--${key}`, String(value)]), ...foreign(options.foreign),
+  ],
+  resize: (id: number, size: string, options: { disk?: string; foreign?: boolean }): string[] => [
+    'resize', String(id), '--size', size, ...(options.disk === undefined ? [] : ['--disk', options.disk]), ...foreign(options.foreign),
+  ],
+  delete: (id: number, options: { expectName?: string; stop?: boolean; timeout?: number; foreign?: boolean }): string[] => [
+    'delete', String(id), '--yes', ...(options.expectName === undefined ? [] : ['--expect-name', options.expectName]), ...(options.stop ? ['--stop'] : []), ...timeout(options.timeout), ...foreign(options.foreign),
+  ],
+  doctor: (target: Pick<Target, 'node' | 'storage' | 'bridge' | 'snippetsStorage'>, options: { vlan?: number; os?: string }): string[] => [
+    'doctor', '--node', target.node, '--storage', target.storage, '--bridge', target.bridge,
+    ...(target.snippetsStorage ? ['--snippets-storage', target.snippetsStorage] : []),
+    ...(options.vlan === undefined ? [] : ['--vlan', String(options.vlan)]),
+    ...(options.os === undefined ? [] : ['--os', resolveOs(options.os)]),
+  ],
+  doctorFix: (storage: string, content: string): string[] => ['doctor-fix', storage, '--content', content],
+};
