@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { targetSchema, vmSpecSchema } from '../../../src/config/spec.js';
+import { place } from '../../../src/jobs/placement.js';
+import { provisionVms } from '../../../src/jobs/provision.js';
+import { runJob, type ProgressEvent } from '../../../src/jobs/run-job.js';
+import { provisionerArgs } from '../../../src/provisioners/args.js';
+import { loadProvisioner } from '../../../src/provisioners/bundle.js';
+import { createSimHost, type SimHost } from '../../../src/sim/host.js';
+import { localConnect, localTarget } from '../../helpers/local-connection.js';
+
+const GiB = 1024 ** 3;
+
+// The provisioning coordinator against the simulated host through an in-process connection:
+// placement, a refused run and its effects, cancellation. Full provisions (image, boot, SSH) are
+// covered through the CLI in tests/integration/driver.
+describe('jobs: placement and provisioning', () => {
+  let host: SimHost;
+  const provisioners = { proxmox: loadProvisioner('proxmox'), vm: loadProvisioner('vm') };
+  beforeAll(async () => {
+    host = await createSimHost({ settings: { nodes: [{ name: 'pve', memoryBytes: 8 * GiB }, { name: 'pve2', memoryBytes: 16 * GiB }] } });
+  });
+  afterAll(async () => {
+    await host.dispose();
+    fs.rmSync(host.root, { recursive: true, force: true });
+  });
+
+  const target = () => targetSchema.parse({ host: 'pve', remoteDir: host.paths.remoteDir });
+  const spec = (name: string, memory = 2048) => vmSpecSchema.parse({ name, memory, password: true });
+
+  it('places VMs on the reachable nodes with the most free memory, counting those already placed', async () => {
+    const placed = await place(
+      { ssh: localTarget(), connect: localConnect(host), provisioner: provisioners.vm, remoteDir: host.paths.remoteDir, nodeAddresses: { pve2: { host: 'pve2' } } },
+      { node: 'auto', storage: 'local-lvm', bridge: 'vmbr0', memoryMiB: 4096, diskGiB: 4, count: 3, force: false },
+    );
+    expect(placed).toMatchObject({ ok: true, nodes: ['pve2', 'pve2', 'pve'], local: 'pve' });
+  });
+
+  it('refuses a run whose VMs do not fit the node before anything is created', async () => {
+    const result = await provisionVms(
+      { ssh: localTarget(), connect: localConnect(host, { pve2: 'pve2' }), nodeAddresses: { pve2: { host: 'pve2' } }, provisioners, onEvent: () => undefined },
+      { target: { ...target(), node: 'pve' }, specs: [spec('big-1', 4096), spec('big-2', 4096)], sshKeys: undefined, dryRun: false, force: false, many: true },
+    );
+    expect(result.runs).toEqual([]);
+    expect(result.placement?.error?.code).toBe('INSUFFICIENT_MEMORY');
+    expect(host.listVms()).toEqual([]);
+  });
+
+  it('reports a run the host refuses as a failure with its code, leaving nothing behind', async () => {
+    const events: ProgressEvent[] = [];
+    const args = provisionerArgs({ ...target(), storage: 'nope' }, spec('refused'), undefined, false);
+    const { outcome, stats } = await runJob({ connect: () => localConnect(host)(localTarget()), provisioner: provisioners.proxmox, remoteDir: host.paths.remoteDir, onEvent: (event) => events.push(event) }, args);
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'STORAGE_NOT_FOUND' } });
+    expect(stats.attempts).toBe(1);
+    expect(events.some((event) => event.kind === 'step' && event.step.endsWith(':validate'))).toBe(true);
+    expect(host.listVms()).toEqual([]);
+    expect(host.locks()).toEqual([]);
+  });
+
+  it('sends nothing to the host once cancelled', async () => {
+    const connect = localConnect(host);
+    const controller = new AbortController();
+    controller.abort();
+    const args = provisionerArgs(target(), spec('never'), undefined, false);
+    await expect(runJob({ connect: () => connect(localTarget()), provisioner: provisioners.proxmox, remoteDir: host.paths.remoteDir, onEvent: () => undefined, signal: controller.signal }, args)).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(connect.opened()).toBe(0);
+  });
+});
