@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { main } from '../../src/cli/main.js';
+import type { CliIo } from '../../src/cli/io.js';
 import { hostSettingsSchema } from '../../src/sim/settings.js';
 import { startSandboxServices, type RunningSandbox, type SandboxOptions } from '../../src/sim/sandbox.js';
 
@@ -54,8 +57,29 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
   };
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+// The CLI as a child process: for what only the process boundary shows (signals, exit status,
+// what reaches the real stdout).
+export function runCliProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return startCli(args, env).result;
+}
+
+// The CLI in this process (main(argv, io)), with the environment a spawned one would get: what
+// it writes, its exit code. No terminal, no stdin, no Ctrl-C.
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  let exited: (code: number) => void = () => undefined;
+  const exit = new Promise<number>((resolve) => (exited = resolve));
+  const io: CliIo = {
+    stdout: { write: (text) => void (stdout += text) },
+    stderr: { write: (text) => void (stderr += text) },
+    stdin: Readable.from([]),
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    onInterrupt: () => () => undefined,
+    exit: (code) => exited(code),
+  };
+  const code = await Promise.race([main(args, io), exit]);
+  return { code, signal: null, stdout, stderr, json: () => JSON.parse(stdout) as Record<string, any> };
 }
 
 export interface Target extends RunningSandbox {

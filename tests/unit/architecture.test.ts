@@ -51,8 +51,22 @@ function violation({ from, to }: Import): string | undefined {
   return undefined;
 }
 
+// Where the driver may touch its process (streams, exit status, environment, signals): the
+// program's entry and the CliIo it builds; everything else gets them injected, so main() runs
+// in-process. The build script and the simulator are programs of their own.
+const PROCESS_USERS = new Set(['cli/io.ts', 'cli/main.ts', 'cli/logger.ts', 'provisioners/build-cli.ts', 'agents/mcp-config.ts']);
+
 describe('layers (docs/architecture.md)', () => {
-  const imports = sourceFiles(SRC).flatMap((file) => importsOf(file, fs.readFileSync(file, 'utf8')));
+  const files = sourceFiles(SRC);
+  const imports = files.flatMap((file) => importsOf(file, fs.readFileSync(file, 'utf8')));
+
+  it('touches the process only where the CLI meets it', () => {
+    const touching = files
+      .map((file) => path.relative(SRC, file).split(path.sep).join('/'))
+      .filter((rel) => !rel.startsWith('sim/') && !PROCESS_USERS.has(rel))
+      .filter((rel) => /\bprocess\.(stdout|stderr|stdin|exit|exitCode|env|on|once|argv)\b/.test(fs.readFileSync(path.join(SRC, rel), 'utf8')));
+    expect(touching).toEqual([]);
+  });
 
   it('reads the imports of every source file', () => {
     expect(imports.length).toBeGreaterThan(300);
