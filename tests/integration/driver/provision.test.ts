@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultsInput } from '../../../src/sim/faults.js';
 import { DEFAULT_BRIDGE } from '../../../src/sim/settings.js';
-import { settledLeftovers, runCli, startCli, startRelay, startTarget, type Target } from '../../helpers/driver.js';
+import { settledLeftovers, runCli, runCliProcess, startCli, startRelay, startTarget, type Target } from '../../helpers/driver.js';
 import { describeWithSshd } from '../../helpers/require-sshd.js';
 
 function suite(transport: 'embedded' | 'sshd') {
@@ -17,8 +17,9 @@ function suite(transport: 'embedded' | 'sshd') {
   afterAll(async () => target.dispose());
   afterEach(() => target.simHost.clearFaults());
 
+  // As a child process: the JSON on the real stdout and the process' exit status.
   it('provisions a ready VM whose config is exactly what was asked, and reports the real NIC address', async () => {
-    const result = await runCli([
+    const result = await runCliProcess([
       'provision', ...target.flags(), ...target.vmFlags(`web-${transport}`),
       '--cores', '3', '--memory', '3072', '--disk', '12', '--vlan', '20', '--dns', '1.1.1.1 8.8.8.8', '--json',
     ]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../helpers/driver.js';
+import { runCli, runCliProcess } from '../../helpers/driver.js';
 
 // Port 1 on loopback refuses connections: an answer other than CONNECTION_FAILED (exit 20) means
 // the value was refused before linus tried to reach the host.
@@ -23,13 +23,14 @@ describe('linus vm flags are checked before anything is sent to the host', () =>
     expect(result.json()).toMatchObject({ ok: false, error: { code: 'INVALID_SPEC', message: expect.stringMatching(message) } });
   });
 
+  // As a child process: only the JSON object reaches the real stdout, and the exit status is 1.
   it('answers argument errors yargs finds with one JSON object too under --json', async () => {
     for (const args of [['vm', 'resize', '101'], ['vm', 'start'], ['vm', 'start', '101', '--bogus']]) {
-      const result = await runCli([...args, ...unreachable, '--json']);
+      const result = await runCliProcess([...args, ...unreachable, '--json']);
       expect(result.code).toBe(1);
       expect(result.json()).toMatchObject({ ok: false, error: { code: 'INVALID_SPEC', exitCode: 1 } });
     }
-    const text = await runCli(['vm', 'start', '101', '--bogus', ...unreachable]);
+    const text = await runCliProcess(['vm', 'start', '101', '--bogus', ...unreachable]);
     expect(text.stdout).toBe('');
     expect(text.stderr).toMatch(/Unknown argument: bogus \[INVALID_SPEC\]/);
   });
