@@ -17,7 +17,7 @@ export type Connect = (target: SshTarget) => Promise<Connection>;
 export const defaultConnect: Connect = sshConnect;
 
 // Below the smallest SSH packet limit we meet (ssh2 servers take 35000 bytes; OpenSSH 256 KiB).
-export const MAX_COMMAND_CHARS = 32_000;
+const MAX_COMMAND_CHARS = 32_000;
 
 export interface HostScriptOptions {
   remoteDir: string;
@@ -82,7 +82,7 @@ export async function runHostScript(connection: Connection, provisioner: Provisi
 }
 
 // Opens a connection for fn and always closes it afterwards.
-export async function withHost<T>(connect: Connect, target: SshTarget, fn: (connection: Connection) => Promise<T>): Promise<T> {
+async function withHost<T>(connect: Connect, target: SshTarget, fn: (connection: Connection) => Promise<T>): Promise<T> {
   const connection = await connect(target);
   try {
     return await fn(connection);

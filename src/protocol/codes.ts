@@ -3,7 +3,7 @@ import { z } from 'zod';
 // One table for every stable error code: the host-side provisioner (shell/lib/result.sh) and the
 // driver share it; tests/unit/protocol/codes.test.ts keeps the shell copy in step.
 export const ERROR_CODES = {
-  // Provisioner: exit codes 1-6 keep the original plan's meanings.
+  // Provisioner (exit codes 1-11).
   INVALID_SPEC: { exitCode: 1, transient: false, remediation: 'Fix the named parameter and run again.' },
   MISSING_DEPENDENCY: { exitCode: 2, transient: false, remediation: 'Install the named tool on the Proxmox host (it ships with Proxmox VE).' },
   UNSUPPORTED_PVE: { exitCode: 2, transient: false, remediation: 'Use Proxmox VE 8.0 or newer (8.x or 9.x).' },

@@ -130,7 +130,7 @@ export function bundleFromSources(name: string, root = packageRoot(), version = 
   return assembleProvisioner(name, version, body);
 }
 
-// manifest.json describes the provisioner (as before); other entries have manifest-<name>.json.
+// manifest.json describes the proxmox provisioner; the others have manifest-<name>.json.
 export function manifestPath(root = packageRoot(), name: ProvisionerName = 'proxmox'): string {
   return path.join(root, 'dist', 'provisioners', name === 'proxmox' ? 'manifest.json' : `manifest-${name}.json`);
 }

@@ -8,14 +8,14 @@ import { printWarnings } from './progress.js';
 
 const GiB = 1024 ** 3;
 
-export const gib = (bytes: number): string => `${(bytes / GiB).toFixed(1)} GiB`;
+const gib = (bytes: number): string => `${(bytes / GiB).toFixed(1)} GiB`;
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
 }
 
-export function listText(vms: ListRow[]): string {
+function listText(vms: ListRow[]): string {
   if (vms.length === 0) return 'No VMs in the cluster.\n';
   const rows = [['VMID', 'NAME', 'NODE', 'STATUS', 'CORES', 'MEM(MiB)', 'DISK(GiB)', 'IP', 'LINUS']];
   for (const vm of vms) {

@@ -6,7 +6,7 @@ import type { CliContext } from '../io.js';
 import { printWarnings } from './progress.js';
 
 // `vm clone` runs as a job like a provision; only its failure line names it.
-export function summarize(outcome: ProvisionOutcome, action: 'Provision' | 'Clone' = 'Provision'): string {
+function summarize(outcome: ProvisionOutcome, action: 'Provision' | 'Clone' = 'Provision'): string {
   if (outcome.kind === 'dry-run') return `Dry run: nothing was changed. These commands would run on the host:\n${outcome.plan.map((line) => `  ${line}`).join('\n')}\n`;
   if (outcome.kind === 'failure') {
     const vm = outcome.vmId === undefined ? '' : ` (VM ${outcome.vmId} was rolled back)`;
@@ -21,7 +21,7 @@ export function summarize(outcome: ProvisionOutcome, action: 'Provision' | 'Clon
   return `${lines.join('\n')}\n`;
 }
 
-export function outcomeJson(outcome: ProvisionOutcome, extra: Record<string, unknown> = {}): string {
+function outcomeJson(outcome: ProvisionOutcome, extra: Record<string, unknown> = {}): string {
   if (outcome.kind === 'failure') {
     return `${JSON.stringify({ ok: false, error: outcome.error, runId: outcome.runId, vmId: outcome.vmId ?? null, ...extra })}\n`;
   }
