@@ -38,16 +38,24 @@ export function powerVm(deps: OpsDeps, action: PowerAction, id: number, options:
   return one(deps, opArgs.power(action, id, options), powerSchema);
 }
 
-// What `vm set` changes; vm.sh set takes each as --<key> <value>.
-export const SET_KEYS = ['cores', 'memory', 'name', 'description', 'tags'] as const;
-export type VmChanges = Partial<Record<(typeof SET_KEYS)[number], string | number>>;
+// What `vm set` changes, in this order; vm.sh set takes each as --<key> <value>.
+const SET_KEYS = ['cores', 'memory', 'name', 'description', 'tags'] as const;
+export type VmChanges = ReadonlyArray<readonly [(typeof SET_KEYS)[number], string | number]>;
 
-export function setVm(deps: OpsDeps, id: number, changes: VmChanges, options: { foreign?: boolean }): Promise<OpResult<VmSet>> {
-  const given = SET_KEYS.flatMap((key) => (changes[key] === undefined ? [] : [[key, changes[key]] as const]));
-  if (given.length === 0) {
+// The changes the flags ask for; none is an error found before anything is sent to the host.
+export function vmChanges(flags: Partial<Record<(typeof SET_KEYS)[number], string | number | undefined>>): VmChanges {
+  const changes = SET_KEYS.flatMap((key) => {
+    const value = flags[key];
+    return value === undefined ? [] : [[key, value] as const];
+  });
+  if (changes.length === 0) {
     throw new LinusError({ code: 'INVALID_SPEC', message: 'nothing to set: give --cores, --memory, --name, --description or --tags', remediation: 'Fix the named value and run again; nothing was sent to the host.' });
   }
-  return one(deps, opArgs.set(id, given, options), setSchema);
+  return changes;
+}
+
+export function setVm(deps: OpsDeps, id: number, changes: VmChanges, options: { foreign?: boolean }): Promise<OpResult<VmSet>> {
+  return one(deps, opArgs.set(id, changes, options), setSchema);
 }
 
 export function resizeVm(deps: OpsDeps, id: number, size: string, options: { disk?: string; foreign?: boolean }): Promise<OpResult<VmResize>> {

@@ -67,7 +67,9 @@ async function run(cli: CliContext, argv: DoctorFlags): Promise<void> {
           throw new LinusError({ code: 'CONFIRMATION_REQUIRED', message: 'nothing was changed: the answer was not yes', remediation });
         }
       },
-      onFixed: (fix, changed) => argv.json || stdout.write(`applied: ${fix.command}${changed ? '' : ' (it was already so)'}\n`),
+      onFixed: (fix, changed) => {
+        if (!argv.json) stdout.write(`applied: ${fix.command}${changed ? '' : ' (it was already so)'}\n`);
+      },
     });
     finish(cli, argv, result);
   });

@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { commandSources } from '../../config/load.js';
-import { gc } from '../../ops/gc.js';
+import { gc, type GcReport } from '../../ops/gc.js';
 import { LinusError } from '../../protocol/errors.js';
 import { parseDuration } from '../duration.js';
 import type { CliContext } from '../io.js';
@@ -33,7 +33,7 @@ async function run(cli: CliContext, argv: GcFlags): Promise<void> {
     throw new LinusError({ code: 'INVALID_SPEC', message: 'gc removes VMs: pass --yes to do it, or --dry-run to see what it would remove' });
   }
   await withTarget(argv, commandSources(argv, io.env), async (resolved) => {
-    const review = { show: (preview: Parameters<typeof gcText>[0]) => io.stderr.write(gcText(preview)), confirm: async () => (await ask(io, "Remove these? Type 'yes': ")) === 'yes' };
+    const review = { show: (preview: GcReport) => io.stderr.write(gcText(preview)), confirm: async () => (await ask(io, "Remove these? Type 'yes': ")) === 'yes' };
     const report = await gc({ ssh: resolved.ssh, remoteDir: resolved.target.remoteDir }, { olderThanSeconds, dryRun, yes }, review);
     io.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : gcText(report));
   });

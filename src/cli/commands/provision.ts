@@ -95,7 +95,9 @@ async function run(cli: CliContext, argv: ProvisionFlags): Promise<void> {
           nodeAddresses,
           signal: controller.signal,
           onEvent: (name, event, runId) => renderers.get(name)?.(event, runId),
-          onPlaced: (warnings) => json || printWarnings(io.stderr, warnings),
+          onPlaced: (warnings) => {
+            if (!json) printWarnings(io.stderr, warnings);
+          },
         },
         { target: resolved.target, specs, sshKeys, dryRun: Boolean(argv.dryRun), force: Boolean(argv.force), many },
       );

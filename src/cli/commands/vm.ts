@@ -4,7 +4,7 @@ import { RANGES } from '../../config/rules.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
 import { checkVmFlags } from '../../config/vm-flags.js';
 import { cloneVm } from '../../jobs/clone.js';
-import { deleteVm, listVms, powerVm, resizeVm, SET_KEYS, setVm, vmConfig, vmStatus, type VmChanges } from '../../ops/vm.js';
+import { deleteVm, listVms, powerVm, resizeVm, setVm, vmChanges, vmConfig, vmStatus } from '../../ops/vm.js';
 import { LinusError } from '../../protocol/errors.js';
 import type { PowerAction } from '../../provisioners/args.js';
 import type { CliContext } from '../io.js';
@@ -102,10 +102,7 @@ function subcommands(cli: CliContext): CommandModule<object, any>[] {
       withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await vmConfig(deps, argv.id), opText.config)),
     ),
     sub(cli, 'set <id>', 'Change cores, memory, name, description or tags (a running VM keeps cores/memory pending until reboot)', setBuilder, async (argv) => {
-      const changes: VmChanges = Object.fromEntries(SET_KEYS.filter((key) => argv[key] !== undefined).map((key) => [key, argv[key] as string | number]));
-      if (Object.keys(changes).length === 0) {
-        throw new LinusError({ code: 'INVALID_SPEC', message: 'nothing to set: give --cores, --memory, --name, --description or --tags', remediation: 'Fix the named value and run again; nothing was sent to the host.' });
-      }
+      const changes = vmChanges(argv);
       await withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await setVm(deps, argv.id, changes, { foreign: Boolean(argv.foreign) }), opText.set));
     }),
     sub(cli, 'resize <id>', 'Grow a disk (never shrink) and verify the new size from the config', resizeBuilder, async (argv) =>

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capacity } from '../../../src/ops/capacity.js';
 import type { OpsDeps } from '../../../src/ops/run-op.js';
-import { deleteVm, listVms, powerVm, resizeVm, setVm, vmConfig, vmStatus } from '../../../src/ops/vm.js';
+import { deleteVm, listVms, powerVm, resizeVm, setVm, vmChanges, vmConfig, vmStatus } from '../../../src/ops/vm.js';
 import { loadProvisioner } from '../../../src/provisioners/bundle.js';
 import { createSimHost, type SimHost } from '../../../src/sim/host.js';
 import { localConnect, localTarget } from '../../helpers/local-connection.js';
@@ -43,7 +43,7 @@ describe('ops: linus vm operations', () => {
     expect(started).toMatchObject({ ok: true, data: { id: 100, op: 'start', changed: true, state: 'running' } });
     expect(host.listVms().find((vm) => vm.vmid === 100)?.running).toBe(true);
 
-    const set = await setVm(deps, 101, { cores: 3, description: 'web tier' }, { foreign: true });
+    const set = await setVm(deps, 101, vmChanges({ cores: 3, description: 'web tier' }), { foreign: true });
     expect(set.ok && set.data.changed).toBe(true);
     expect(host.vmConfig(101)).toMatchObject({ cores: '3', description: 'web tier' });
     const config = await vmConfig(deps, 101);
