@@ -135,7 +135,7 @@ function subcommands(cli: CliContext): CommandModule<object, any>[] {
       await withOpsTarget(cli, argv, quiet || json, async (deps) => {
         const tty = Boolean(cli.io.stderr.isTTY) && !json;
         const onEvent = progressRenderer({ quiet: quiet || json, tty, write: (text) => cli.io.stderr.write(text) });
-        const result = await cloneVm({ ssh: deps.ssh, remoteDir: deps.remoteDir, nodeAddresses: deps.nodeAddresses, onEvent }, spec, keys);
+        const result = await cloneVm({ ssh: deps.ssh, remoteDir: deps.remoteDir, nodeAddresses: deps.nodeAddresses, ...(deps.provisioner ? { provisioner: deps.provisioner } : {}), onEvent }, spec, keys);
         writeCloneResult(cli, { json, quiet, tty }, result);
       });
     }),
