@@ -104,10 +104,12 @@ PERL
 # Node, storage, capacity and name checks from one /cluster/resources read (and the VM lists of
 # nodes with VMs too new to be named there).
 check_cluster() {
-  local out key value resources
+  local out key value resources read_at
+  read_at=$(date +%s)
   pve pvesh get /cluster/resources --output-format json || pve_fail NODE_NOT_FOUND "cannot read /cluster/resources"
   resources=$PVE_OUT
   resources_fill_new resources
+  pick_vm_ids "$resources" "$read_at"
   out=$(perl -e "$(_facts_program)" "${SPEC[node]:-}" "${SPEC[storage]:-}" "${SPEC[name]}" "$(local_node_name)" "$ALLOC_STORAGE_TYPES" <<<"$resources") ||
     die INTERNAL "cannot parse /cluster/resources"
   FACTS=()

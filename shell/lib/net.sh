@@ -23,9 +23,11 @@ IP_SOURCE=""
 readonly PROBE_MAX_ADDRESSES=4094
 # With an agent expected, how long it alone is asked before a probe may help (the agent may come
 # late: a package mirror, or --upgrade).
-readonly AGENT_GRACE=20
+AGENT_GRACE=$(scaled_seconds 20)
+readonly AGENT_GRACE
 # How long SSH may stay silent at an address found by agent or probe before it is looked up again.
-readonly RECHECK_AFTER=10
+RECHECK_AFTER=$(scaled_seconds 10)
+readonly RECHECK_AFTER
 
 # Picks the IPv4 of the interface whose MAC is net0's from `qm guest cmd <id>
 # network-get-interfaces` JSON on stdin (or the pvesh {"result": [...]} form). Never lo,

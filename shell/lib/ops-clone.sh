@@ -117,12 +117,13 @@ _clone_plan_address() { # <template net0>
   SPEC[ip]=$keep_ip
 }
 
-# `qm clone` is the claim: an ID taken meanwhile moves on to the next one (bounded).
+# `qm clone` is the claim: an ID taken meanwhile moves on to the next candidate.
 clone_create() {
-  local id=$NEXT_ID tries
+  local id i
   local -a args=(--name "${SPEC[name]}" --full "${SPEC[full]}")
   ((SPEC[full])) && args+=(--storage "${SPEC[storage]}")
-  for ((tries = 0; tries < CLAIM_TRIES; tries++, id++)); do
+  for ((i = 0; i < ${#FREE_IDS[@]}; i++)); do
+    id=${FREE_IDS[i]}
     CLONE_ID=$id
     if pve qm clone "${SPEC[template]}" "$id" "${args[@]}"; then
       CLONE_OWNED=1
@@ -131,13 +132,11 @@ clone_create() {
       return 0
     fi
     CLONE_ID=""
-    if [[ "$PVE_ERR" =~ (VM|CT)\ $id\ already\ exists || "$PVE_ERR" == *"config file already exists"* ]]; then
-      log "VM ID $id is taken; trying $((id + 1))"
-      continue
-    fi
-    ops_fail CREATE_FAILED "qm clone ${SPEC[template]} $id failed"
+    [[ "$PVE_ERR" =~ (VM|CT)\ $id\ already\ exists || "$PVE_ERR" == *"config file already exists"* ]] ||
+      ops_fail CREATE_FAILED "qm clone ${SPEC[template]} $id failed"
+    log_id_taken "$id" "$i"
   done
-  die ID_CLAIM_EXHAUSTED "VM IDs $NEXT_ID to $((id - 1)) were all taken while we tried"
+  die_ids_exhausted
 }
 
 # Our ownership tags (the template's other tags stay), then cloud-init overrides.
@@ -216,7 +215,7 @@ clone_run() {
   clone_step validate
   clone_check
   clone_step claim
-  next_vm_id
+  pick_vm_ids "$RESOURCES_JSON" "$RESOURCES_READ_AT"
   clone_create
   clone_step create
   clone_configure

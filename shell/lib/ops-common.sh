@@ -10,6 +10,8 @@ OP_ARGS=()
 declare -gA VMR=()
 # The last /cluster/resources answer (JSON), for later checks on the same read.
 RESOURCES_JSON=""
+# When that read started (epoch).
+RESOURCES_READ_AT=0
 
 # Parses <arg...> by a spec such as "timeout: force" (see parse_options) into OPT and OP_ARGS.
 ops_parse() { # <spec> <arg...>
@@ -38,6 +40,8 @@ ops_int() { # <key> <min> <max> <default>
 
 # Reads /cluster/resources once (every type: nodes and storages serve the capacity checks).
 ops_read_resources() {
+  # shellcheck disable=SC2034 # read by clone_run (ops-clone.sh)
+  RESOURCES_READ_AT=$(date +%s)
   pve pvesh get /cluster/resources --output-format json || pve_fail NODE_NOT_FOUND "cannot read /cluster/resources"
   RESOURCES_JSON=$PVE_OUT
 }

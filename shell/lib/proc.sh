@@ -13,9 +13,31 @@ bg_run() { # <command> <arg...>
   return "$rc"
 }
 
-# Sleeps; a signal cuts it short.
+# A simulated host runs its clock faster (LINUS_TIME_SCALE, e.g. 0.1: src/sim/settings.ts
+# clockScale); a real host leaves it unset. It shortens poll intervals and graces, never an
+# operator's --timeout. In thousandths.
+TIME_PERMILLE=1000
+if [[ "${LINUS_TIME_SCALE:-}" =~ ^0?\.([0-9]{1,3})$ ]]; then
+  TIME_PERMILLE=${BASH_REMATCH[1]}00
+  TIME_PERMILLE=$((10#${TIME_PERMILLE:0:3}))
+  ((TIME_PERMILLE > 0)) || TIME_PERMILLE=1
+fi
+readonly TIME_PERMILLE
+
+# Whole seconds on the host's clock (at least 1).
+scaled_seconds() { # <seconds>
+  local s=$((($1 * TIME_PERMILLE + 999) / 1000))
+  echo $((s > 0 ? s : 1))
+}
+
+# Sleeps <seconds> (up to 3 decimals) on the host's clock; a signal cuts it short.
 nap() { # <seconds>
-  bg_run sleep "$1" || true
+  local ms=0
+  [[ "$1" =~ ^([0-9]+)(\.([0-9]{1,3}))?$ ]] || die INTERNAL "nap: not a duration: $1"
+  ms=${BASH_REMATCH[3]}000
+  ms=$((10#${BASH_REMATCH[1]} * 1000 + 10#${ms:0:3}))
+  ms=$((ms * TIME_PERMILLE / 1000))
+  bg_run sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))" || true
 }
 
 # Stops a local background command left by an interrupted bg_run (never a Proxmox call).

@@ -2,9 +2,9 @@
 # Steps 3-6: claim an ID by creating the VM (one `qm create` with disk import and cloud-init),
 # grow and verify it, start it; and the rollback that removes only the VM this run created.
 
-NEXT_ID=""
-# When the last nextid call that found an ID free started (epoch): the ID was free then.
-NEXT_ID_SEEN=0
+# Candidate VM IDs (pick_vm_ids), and when the read that found them free started (epoch).
+FREE_IDS=()
+IDS_SEEN=0
 # The ID of a `qm create` we ran (in flight or done): the only VM the rollback may touch, and only
 # if its config carries our run tag or is still nothing but our claim (claim.sh).
 CLAIM_ID=""
@@ -148,25 +148,31 @@ build_create_args() { # <job dir> <version>
   return 0
 }
 
-# A candidate ID; not reserved (nextid only reads the vmlist): `qm create` is the claim.
-next_vm_id() {
-  NEXT_ID_SEEN=$(date +%s)
-  pve pvesh get /cluster/nextid --output-format json || pve_fail CREATE_FAILED "cannot get a free VM ID"
-  [[ "$PVE_OUT" =~ ^\"?([1-9][0-9]{2,8})\"?$ ]] || die INTERNAL "unexpected /cluster/nextid answer"
-  NEXT_ID=${BASH_REMATCH[1]}
+# Candidate IDs: the first CLAIM_TRIES from 100 up that /cluster/resources lists for no VM or CT.
+# It lists every guest of the cluster from the vmlist nextid reads (reference §9, §10), so no
+# nextid call is needed; neither reserves anything: `qm create` (or `qm clone`) is the claim.
+pick_vm_ids() { # <resources json> <epoch the read started>
+  local ids
+  ids=$(perl -MJSON::PP -e '
+    my $res = eval { decode_json(do { local $/; <STDIN> }) };
+    die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
+    my %used = map { ($_->{vmid} // "") => 1 } grep { ref $_ eq "HASH" && ($_->{type} // "") =~ /^(qemu|lxc)$/ } @$res;
+    my @free;
+    for (my $id = 100; $id < 1000000 && @free < $ARGV[0]; $id++) { push @free, $id unless $used{$id} }
+    print "@free\n";' "$CLAIM_TRIES" <<<"$1") || die INTERNAL "cannot parse /cluster/resources"
+  read -r -a FREE_IDS <<<"$ids"
+  ((${#FREE_IDS[@]})) || die CREATE_FAILED "no free VM ID from 100 to 999999 on the cluster"
+  IDS_SEEN=$2
 }
 
-# Creates the VM; an ID taken meanwhile (`VM <id> already exists on node ...`) moves on to the next
-# one, a bounded number of times, each first seen free by nextid. The ID is recorded in the job
-# directory before `qm create` runs (claim.sh). Prints LINUS_VM_ID once the ID is ours.
+# Creates the VM with the first candidate ID; one taken meanwhile (`VM <id> already exists on
+# node ...`) moves on to the next. The ID is recorded in the job directory before `qm create`
+# runs (claim.sh). Prints LINUS_VM_ID once the ID is ours.
 create_vm() {
-  local id=$NEXT_ID tries
-  for ((tries = 0; tries < CLAIM_TRIES; tries++, id++)); do
-    if ((tries)) && ! _id_free "$id"; then
-      log "VM ID $id is taken; trying $((id + 1))"
-      continue
-    fi
-    claim_record "$id" "${SPEC[storage]}" "$NEXT_ID_SEEN"
+  local id i
+  for ((i = 0; i < ${#FREE_IDS[@]}; i++)); do
+    id=${FREE_IDS[i]}
+    claim_record "$id" "${SPEC[storage]}" "$IDS_SEEN"
     CLAIM_ID=$id
     if pve qm create "$id" "${CREATE_ARGS[@]}"; then
       VM_ID=$id
@@ -174,26 +180,24 @@ create_vm() {
       emit VM_ID "$id"
       return 0
     fi
-    if [[ "$PVE_ERR" =~ (VM|CT)\ $id\ already\ exists ]]; then
-      CLAIM_ID=""
-      claim_clear
-      log "VM ID $id is taken; trying $((id + 1))"
-      continue
-    fi
-    pve_fail CREATE_FAILED "qm create $id failed"
+    [[ "$PVE_ERR" =~ (VM|CT)\ $id\ already\ exists ]] || pve_fail CREATE_FAILED "qm create $id failed"
+    CLAIM_ID=""
+    claim_clear
+    log_id_taken "$id" "$i"
   done
-  die ID_CLAIM_EXHAUSTED "VM IDs $NEXT_ID to $((id - 1)) were all taken while we tried"
+  die_ids_exhausted
 }
 
-# Whether nextid says <id> is free now (`--vmid`: the ID back, or `VM <id> already exists`).
-_id_free() { # <vmid>
-  NEXT_ID_SEEN=$(date +%s)
-  if pve pvesh get /cluster/nextid --vmid "$1" --output-format json; then
-    [[ "$PVE_OUT" =~ ^\"?$1\"?$ ]] || die INTERNAL "unexpected /cluster/nextid --vmid $1 answer"
-    return 0
+log_id_taken() { # <vmid> <index in FREE_IDS>
+  if (($2 + 1 < ${#FREE_IDS[@]})); then
+    log "VM ID $1 is taken; trying ${FREE_IDS[$2 + 1]}"
+  else
+    log "VM ID $1 is taken"
   fi
-  [[ "$PVE_ERR" == *"$1 already exists"* ]] || pve_fail CREATE_FAILED "cannot check VM ID $1"
-  return 1
+}
+
+die_ids_exhausted() {
+  die ID_CLAIM_EXHAUSTED "VM IDs ${FREE_IDS[*]} were all taken while we tried"
 }
 
 # A key of VM_CONFIG (current values only, not the [PENDING] or snapshot sections).

@@ -88,9 +88,8 @@ provision() { # <dry-run 0|1>
   step claim
   prepare_cloudinit "$job_dir" "$dry"
   build_create_args "$job_dir" "$LINUS_VERSION"
-  next_vm_id
   if ((dry)); then
-    id=$NEXT_ID
+    id=${FREE_IDS[0]}
     plan qm create "$id" "${CREATE_ARGS[@]}"
     plan qm resize "$id" scsi0 "${SPEC[disk]}G"
     plan qm config "$id"

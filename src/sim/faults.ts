@@ -41,13 +41,13 @@ export const faultsSchema = z
       .object({ vmid: z.number().int().optional(), commands: z.array(z.string()).optional() })
       .strict()
       .optional(),
-    // nextid answers from this stale vmlist (set by SimHost.setFaults from `nextidStale: true`),
-    // so concurrent callers get the same ID, as with pmxcfs lag.
-    nextidStaleVmids: z.array(z.number().int()).optional(),
+    // nextid and /cluster/resources answer from this stale vmlist (set by SimHost.setFaults from
+    // `vmlistStale: true`), so concurrent callers pick the same free ID, as with pmxcfs lag.
+    staleVmids: z.array(z.number().int()).optional(),
     // Nodes reported offline.
     offlineNodes: z.array(z.string()).optional(),
   })
   .strict();
 
 export type Faults = z.infer<typeof faultsSchema>;
-export type FaultsInput = Omit<Faults, 'nextidStaleVmids'> & { nextidStale?: boolean };
+export type FaultsInput = Omit<Faults, 'staleVmids'> & { vmlistStale?: boolean };

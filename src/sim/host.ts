@@ -81,6 +81,7 @@ function linkTools(dir: string, missing: readonly string[]): void {
 
 function hostShellScript(paths: SimPaths, node: string, settings: HostSettings): string {
   const env = hostEnv(paths, node);
+  if (settings.clockScale < 1) env.LINUS_TIME_SCALE = String(settings.clockScale);
   const exports = Object.entries(env)
     .map(([key, value]) => `export ${key}=${shellQuote(value)}`)
     .join('\n');
@@ -143,7 +144,7 @@ export interface SimHost {
   node: string;
   hostShell(node?: string): string;
   env(node?: string): Record<string, string>;
-  // Replaces sim/faults.json; `nextidStale: true` freezes the vmlist nextid answers from.
+  // Replaces sim/faults.json; `vmlistStale: true` freezes the vmlist nextid and /cluster/resources answer from.
   setFaults(faults: FaultsInput): void;
   clearFaults(): void;
   calls(): CallRecord[];
@@ -176,8 +177,8 @@ export function openSimHost(root: string): SimHost {
     hostShell: (node = firstNode) => paths.hostShell(node),
     env: (node = firstNode) => hostEnv(paths, node),
     setFaults(input) {
-      const { nextidStale, ...rest } = input;
-      const faults: Faults = faultsSchema.parse(nextidStale ? { ...rest, nextidStaleVmids: vmlist().map((entry) => entry.vmid) } : rest);
+      const { vmlistStale, ...rest } = input;
+      const faults: Faults = faultsSchema.parse(vmlistStale ? { ...rest, staleVmids: vmlist().map((entry) => entry.vmid) } : rest);
       fs.writeFileSync(paths.faultsJson, `${JSON.stringify(faults, null, 2)}\n`);
     },
     clearFaults() {

@@ -75,6 +75,10 @@ export const hostSettingsSchema = z
     prepared: z.boolean().default(false),
     // Bytes a storage can hold, by storage id (the config itself lives in etc/pve/storage.cfg).
     storageCapacity: z.record(z.string(), z.number().int().positive()).default({ local: 100 * GiB, 'local-lvm': 500 * GiB }),
+    // How much faster than a real host's the simulated host's clock runs for linus's poll
+    // intervals and graces (LINUS_TIME_SCALE in the host's environment, shell/lib/proc.sh): the
+    // delays below are set in the same faster time. 1 on a sandbox an operator tries; tests use less.
+    clockScale: z.number().min(0.001).max(1).default(1),
     // Time from `qm start` until the guest agent answers and the guest's sshd listens.
     bootDelayMs: z.number().int().nonnegative().default(1500),
     // qga_check_running waits this long for guest-ping before "QEMU guest agent is not running".

@@ -128,12 +128,12 @@ linus_value() { # <KEY>
   assert_line 'LINUS_VM_ID:100'
 }
 
-@test "a provision makes 8 Proxmox calls, counted by the simulator's call log (no agent to poll on a stock host)" {
+@test "a provision makes 7 Proxmox calls, counted by the simulator's call log (no agent to poll on a stock host)" {
   sim_setup '{"bootDelayMs":0}'
   run sim_host "bash $BUNDLE run $(opts e2e-count0)"
   assert_success
   assert_equal "$(sim_call_count '^qm guest cmd ')" 0
-  assert_equal "$(sim_call_count)" 8
+  assert_equal "$(sim_call_count)" 7
   # The provisioner's own count of its calls agrees with the simulator's log.
   assert_equal "$(call_count "$output")" "$(sim_call_count)"
 }
@@ -158,8 +158,8 @@ linus_value() { # <KEY>
   local busy_total busy_polls
   busy_total=$(sim_call_count)
   busy_polls=$(sim_call_count '^qm guest cmd ')
-  assert_equal "$((busy_total - busy_polls))" 8
-  assert_equal "$((empty_total - empty_polls))" 8
+  assert_equal "$((busy_total - busy_polls))" 7
+  assert_equal "$((empty_total - empty_polls))" 7
   assert_equal "$busy_total" "$empty_total"
   # The 300 VMs are untouched: no call names one of them.
   run sim_calls

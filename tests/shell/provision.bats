@@ -63,10 +63,10 @@ tags: linus;linus-$run_id"
   assert_output ''
 }
 
-@test "a successful provision makes 8 Proxmox calls, the snippets path once, plus agent polls" {
+@test "a successful provision makes 7 Proxmox calls, the snippets path once, plus agent polls" {
   run bash "$ENTRY" run "${OPTS[@]}"
   assert_success
-  assert_equal "$(call_count "$output")" 10
+  assert_equal "$(call_count "$output")" 9
   assert_equal "$(grep -c '^linus: call: pvesm path' <<<"$output")" 1
   assert_equal "$(grep -c '^linus: call: qm guest cmd' <<<"$output")" 1
 }
@@ -79,7 +79,7 @@ tags: linus;linus-$run_id"
   run bash "$ENTRY" run "${OPTS[@]}"
   assert_success
   assert_line 'LINUS_VM_ID:400'
-  assert_equal "$(call_count "$output")" 10
+  assert_equal "$(call_count "$output")" 9
 }
 
 @test "a name already in use fails with NAME_CONFLICT naming its VMID, before anything is made" {

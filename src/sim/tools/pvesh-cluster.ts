@@ -26,9 +26,9 @@ function nextIdRange(ctx: ToolContext): [number, number] {
 }
 
 // API2/Cluster.pm `nextid` (§9): a read of the vmlist, not a reservation. The answer is a Perl
-// string, so JSON output is "100". With the nextidStale fault it reads a stale vmlist.
+// string, so JSON output is "100". With the vmlistStale fault it reads a stale vmlist.
 export const nextid: GetHandler = async (ctx, _path, params) => {
-  const taken = new Set(ctx.faults.nextidStaleVmids ?? clusterVmlist(ctx.paths, nodeNames(ctx)).map((entry) => entry.vmid));
+  const taken = new Set(ctx.faults.staleVmids ?? clusterVmlist(ctx.paths, nodeNames(ctx)).map((entry) => entry.vmid));
   if (params.vmid !== undefined) {
     const vmid = Number(params.vmid);
     if (taken.has(vmid)) throw paramExc({ vmid: `VM ${vmid} already exists` });
@@ -43,13 +43,16 @@ export const nextid: GetHandler = async (ctx, _path, params) => {
 // appeared less than resourcesLagMs ago has no RRD entry yet, so it gets only what
 // API2Tools.pm `extract_vm_stats` (pve-manager 9.x l.81-90) sets without one, plus lock and tags
 // from the config (API2/Cluster.pm l.554-555, l.589-593). Older VMs show their live state (the
-// lag of a status change or a rename is not modelled).
+// lag of a status change or a rename is not modelled). The VMs are the vmlist's, as nextid's are:
+// with the vmlistStale fault, only those of the stale list that still exist.
 export const resources: GetHandler = async (ctx, _path, params) => {
   const type = params.type;
   const out: Array<Record<string, unknown>> = [];
   if (type === undefined || type === 'vm') {
     const now = Date.now();
+    const stale = ctx.faults.staleVmids === undefined ? undefined : new Set(ctx.faults.staleVmids);
     for (const { vmid, node } of clusterVmlist(ctx.paths, nodeNames(ctx))) {
+      if (stale !== undefined && !stale.has(vmid)) continue;
       const config = readConfig(ctx.paths, node, vmid);
       if (!config) continue;
       const status = vmStatus(ctx, vmid, config);

@@ -103,8 +103,8 @@ describe('linus provision under failure', () => {
     expect(target.simHost.listVms().filter((vm) => vm.config.name === 'lock-retry')).toHaveLength(1);
   });
 
-  it('gives 6 concurrent provisions 6 distinct VMs although nextid hands them all the same ID', async () => {
-    target.simHost.setFaults({ nextidStale: true });
+  it('gives 6 concurrent provisions 6 distinct VMs although a stale vmlist shows them all the same free ID', async () => {
+    target.simHost.setFaults({ vmlistStale: true });
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, index) => runCli(['provision', ...target.flags(), ...target.vmFlags(`par-${index}`), '--json'])),
     );

@@ -40,17 +40,20 @@ describe('concurrent VM creation', () => {
     expect((await localRunner(host, 'pve2').exec('pvesh get /cluster/nextid')).stdout).toBe('101\n');
   });
 
-  it('nextidStale: concurrent callers all get the same ID, and only one create wins', async () => {
-    host.setFaults({ nextidStale: true });
+  it('vmlistStale: concurrent callers all get the same ID, and only one create wins', async () => {
+    host.setFaults({ vmlistStale: true });
     const runner = localRunner(host);
     const ids = await Promise.all(Array.from({ length: 5 }, () => runner.exec('pvesh get /cluster/nextid')));
     expect(ids.map((result) => result.stdout)).toEqual(Array(5).fill('100\n'));
     const creates = await Promise.all(ids.map(() => runner.exec('id=$(pvesh get /cluster/nextid) && qm create "$id"')));
     expect(creates.filter((result) => result.code === 0)).toHaveLength(1);
-    // The stale list still answers 100 after it was taken.
+    // The stale list still answers 100 after it was taken, and /cluster/resources does not list it.
     expect((await runner.exec('pvesh get /cluster/nextid')).stdout).toBe('100\n');
+    const listed = async () => (JSON.parse((await runner.exec('pvesh get /cluster/resources --type vm --output-format json')).stdout) as Array<{ vmid: number }>).map((entry) => entry.vmid);
+    expect(await listed()).toEqual([]);
     host.clearFaults();
     expect((await runner.exec('pvesh get /cluster/nextid')).stdout).toBe('101\n');
+    expect(await listed()).toEqual([100]);
   });
 });
 

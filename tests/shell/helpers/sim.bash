@@ -15,11 +15,14 @@ require_sim() {
 # Lays out a fresh simulated host under $BATS_TEST_TMPDIR/sim (createSimHost from
 # dist/src/sim/host.js, which also seeds <existing VMs> stopped non-linus VMs 100...), and sets
 # SIM_ROOT, SIM_REMOTE (the provisioner's --remote-dir), SIM_SHELL and BUNDLE.
+# The host's clock runs 10x faster for the provisioner's poll intervals unless the settings say
+# otherwise (clockScale, src/sim/settings.ts).
 sim_setup() { # [settings JSON] [existing VMs]
   SIM_ROOT="$BATS_TEST_TMPDIR/sim"
   node --input-type=module -e '
     const { createSimHost } = await import(process.argv[1]);
-    await createSimHost({ root: process.argv[2], settings: JSON.parse(process.argv[3]), existingVms: Number(process.argv[4]) });' \
+    const settings = { clockScale: 0.1, ...JSON.parse(process.argv[3]) };
+    await createSimHost({ root: process.argv[2], settings, existingVms: Number(process.argv[4]) });' \
     "$REPO_ROOT/dist/src/sim/host.js" "$SIM_ROOT" "${1:-{\}}" "${2:-0}"
   SIM_REMOTE="$SIM_ROOT/var/lib/linus"
   SIM_SHELL="$SIM_ROOT/sim/host-shell-pve"

@@ -1,0 +1,54 @@
+// One provision, then ten at once, on one simulated host with a real host's timings
+// (docs/benchmarks.md): the host's work for one VM is mostly waiting (the guest boots, its address
+// appears), so ten should cost little more than one.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startSandboxServices, type RunningSandbox } from '../src/sim/sandbox.js';
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+const COUNT = Number(process.env.BENCH_CONCURRENT ?? 10);
+
+function provision(sandbox: RunningSandbox, name: string): Promise<void> {
+  const { info } = sandbox;
+  const args = [
+    CLI, 'provision', '--host', info.host, '--port', String(info.port), '--user', info.user, '--identity', info.identityFile,
+    '--known-hosts', info.knownHostsFile, '--node', info.node, '--storage', info.storage, '--bridge', info.bridge,
+    '--remote-dir', info.remoteDir, '--name', name, '--ssh-key', `${info.identityFile}.pub`,
+    '--image-url', info.imageUrl, '--image-sha256', info.imageSha256, '--json',
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`provision ${name} exited ${String(code)}:\n${stderr.slice(-2000)}`))));
+  });
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return (performance.now() - started) / 1000;
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-bench-'));
+  const sandbox = await startSandboxServices(dir, {});
+  try {
+    // The first run uploads the provisioner and downloads the image: both measured runs find them cached.
+    await provision(sandbox, 'warm-up');
+    const one = await timed(() => provision(sandbox, 'one'));
+    const many = await timed(() => Promise.all(Array.from({ length: COUNT }, (_, index) => provision(sandbox, `many-${index}`))));
+    const ratio = many / one;
+    process.stdout.write(`provisions on one stock simulated host: 1 in ${one.toFixed(1)} s, ${COUNT} at once in ${many.toFixed(1)} s (${ratio.toFixed(2)}x)\n`);
+    process.stdout.write(`${ratio <= 1.5 ? 'met    ' : 'MISSED '} ${COUNT} concurrent provisions in at most 1.5x the time of one (${ratio.toFixed(2)}x)\n`);
+    process.stdout.write(`${JSON.stringify({ concurrency: { count: COUNT, oneSeconds: one, manySeconds: many, ratio } })}\n\n`);
+  } finally {
+    await sandbox.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
