@@ -41,6 +41,12 @@ sim_host() { # <command string>
   "$SIM_SHELL" -c "$1"
 }
 
+# lib_run on the simulated host: <bash code> runs in a fresh bash there with the provisioner's
+# sources loaded, so its functions make real calls to the simulated tools.
+sim_lib_run() { # <bash code>
+  run sim_host "$(printf '%q ' bash -c 'source "$1"; WORK_DIR=$(mktemp -d); set +e; eval "$2"' _ "$ENTRY" "$1")"
+}
+
 # Adds an NFS storage with images content to storage.cfg (with the fault storageOffline, one
 # whose server is down).
 sim_nfs_storage() { # <storage id>
