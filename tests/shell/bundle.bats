@@ -5,23 +5,28 @@
 load helpers/common
 load helpers/sim
 
+# Bundles the current shell/ sources with the built bundler into a directory of this file's own;
+# dist/ is left as it is.
 setup_file() {
   local root
   root="$(cd "$(dirname "$BATS_TEST_FILENAME")/../.." && pwd)"
-  (cd "$root" && npx tsc -p tsconfig.json >/dev/null 2>&1; node dist/src/provisioners/build-cli.js >/dev/null) ||
-    true
+  export BUILT_DIR="$BATS_FILE_TMPDIR/provisioners"
+  [[ ! -f "$root/dist/src/provisioners/build-cli.js" ]] ||
+    node "$root/dist/src/provisioners/build-cli.js" --out-dir "$BUILT_DIR" >/dev/null
 }
 
 setup() {
   require_sim
+  [[ -f "$BUILT_DIR/manifest.json" ]] || fail "the bundler wrote nothing to $BUILT_DIR"
   local built
-  built="$REPO_ROOT/dist/provisioners/$(perl -MJSON::PP -e 'local $/; print decode_json(<STDIN>)->{file}' <"$REPO_ROOT/dist/provisioners/manifest.json")"
+  built="$BUILT_DIR/$(perl -MJSON::PP -e 'local $/; print decode_json(<STDIN>)->{file}' <"$BUILT_DIR/manifest.json")"
   # Copied alone into an empty directory: it must not need shell/lib.
   cp "$built" "$BATS_TEST_TMPDIR/provisioner.sh"
   COPY="$BATS_TEST_TMPDIR/provisioner.sh"
 }
 
-# The simulated host, prepared: the guest's agent gives its address at once (its setup names the built bundle BUNDLE; these tests run COPY).
+# The simulated host, prepared: the guest's agent gives the address at once. (sim_setup points
+# BUNDLE at dist/; these tests run COPY.)
 host() {
   test_image 2
   sim_setup '{"prepared":true,"bootDelayMs":0,"agentInstallDelayMs":0,"agentPingTimeoutMs":300,"lockTimeoutMs":1500}'
