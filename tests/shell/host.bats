@@ -2,14 +2,12 @@
 # shell/lib/host.sh: step 1 (validate) on the simulated host: tools, the Proxmox VE version, node,
 # storage, capacity, name and bridge. As a stock host has them: names that /cluster/resources
 # does not show yet, storages that list images but cannot allocate, SDN VNets as bridges, and a
-# host without curl. Each refusal comes before anything is created.
+# host without curl. Each refusal comes before anything is created (too little room reported, an
+# offline node too).
 
 load helpers/common
 load helpers/sim
 
-FAST='{"bootDelayMs":300,"agentPingTimeoutMs":500,"lockTimeoutMs":1500}'
-# A host prepared for linus (snippets on `local`) whose guests boot and start their agent at once.
-PREPARED='{"prepared":true,"bootDelayMs":0,"agentInstallDelayMs":0,"agentPingTimeoutMs":300,"lockTimeoutMs":1500}'
 RID=host-run1
 
 setup() {
@@ -353,4 +351,23 @@ require_wget() {
   assert_failure 2
   assert_line 'LINUS_ERROR_CODE:MISSING_DEPENDENCY'
   assert_line --partial "'pvesm'"
+}
+
+# The faults of src/sim/faults.ts that end here: each run fails with its code and leaves nothing
+# behind (assert_failed_clean), or succeeds where the provisioner has a way around it.
+@test "a storage that reports too little room: INSUFFICIENT_STORAGE before any write" {
+  sim_setup '{"storageCapacity":{"local":107374182400,"local-lvm":4294967296}}'
+  sim_provision
+  assert_failed_clean INSUFFICIENT_STORAGE 10
+  run sim_calls
+  refute_output --regexp '^qm '
+}
+
+@test "offlineNodes: NODE_OFFLINE before any write" {
+  sim_setup "$FAST"
+  sim_faults '{"offlineNodes":["pve"]}'
+  sim_provision
+  assert_failed_clean NODE_OFFLINE 4
+  run sim_calls
+  refute_output --regexp '^qm '
 }

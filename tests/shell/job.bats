@@ -2,13 +2,11 @@
 # shell/lib/job.sh on the simulated host: start returns at once, wait follows from an offset and is
 # re-runnable, cancel and signals roll back (after an interrupted qm create has finished), dropped
 # sessions don't. The simulator's createCrash "hang" fault (src/sim/faults.ts) holds `qm create`
-# in flight, flock held, until the test lets it go on.
+# in flight, flock held, until the test lets it go on. Signals and cancel also while the job waits
+# for the address.
 
 load helpers/common
 load helpers/sim
-
-# A host prepared for linus whose guests boot and start their agent at once.
-PREPARED='{"prepared":true,"bootDelayMs":0,"agentInstallDelayMs":0,"agentPingTimeoutMs":300,"lockTimeoutMs":1500}'
 
 setup() {
   require_sim
@@ -221,4 +219,49 @@ release_when_rollback_waits() { # <run-id>
   assert_failure 1
   job wait job-opts1
   assert_success
+}
+# Starts a job that will sit in the IP step (no agent, no neighbour entry, long timeout) and
+# waits until its VM exists.
+start_stuck_job() {
+  sim_faults '{"agent":"never","neighbour":false}'
+  run sim_host "bash $BUNDLE start $(sim_opts --timeout 600)"
+  assert_success
+  assert_line 'LINUS_JOB:RUNNING'
+  wait_job_log "$RID" '^LINUS_STEP:7/9:ip$'
+  assert_equal "$(sim_tagged "$RID")" 100
+  assert_equal "$(sim_running_guests)" 100
+}
+
+# A signal to the job process: it rolls back and records CANCELLED.
+signal_job() { # <signal>
+  sim_setup "$FAST"
+  start_stuck_job
+  kill -"$1" "$(cat "$(sim_job "$RID")/pid")"
+  run sim_host "bash $BUNDLE wait $RID --remote-dir $SIM_REMOTE --max-seconds 60 2>&1"
+  assert_failed_clean CANCELLED 130 100
+  assert_line "LINUS_ERROR:cancelled by SIG$1"
+  assert_line 'linus: rollback: VM 100 and its volumes removed'
+  assert_equal "$(sim_vms)" ''
+}
+
+@test "SIGTERM to a running job: rolled back, CANCELLED" {
+  signal_job TERM
+}
+
+@test "SIGINT to a running job: rolled back, CANCELLED" {
+  signal_job INT
+}
+
+@test "SIGHUP to a running job: rolled back, CANCELLED" {
+  signal_job HUP
+}
+
+@test "cancel while running: CANCELLED, VM gone" {
+  sim_setup "$FAST"
+  start_stuck_job
+  run sim_host "bash $BUNDLE cancel $RID --remote-dir $SIM_REMOTE 2>&1"
+  assert_failed_clean CANCELLED 130 100
+  assert_line 'linus: rollback: VM 100 and its volumes removed'
+  assert_equal "$(sim_vms)" ''
+  assert_equal "$(sim_running_guests)" ''
 }

@@ -3,12 +3,11 @@
 # link-local, docker or bridge decoys); the neighbour table when there is no agent; the SSH banner
 # probe; and on the simulated host (a stock one unless said): the agent polled with backoff, a
 # static address another machine holds before and after the VM boots, an image that ships the
-# agent, a stale neighbour entry. Reference §15.1, §15.3, §15.5, §15.14.
+# agent, a stale neighbour entry; the agent and guest SSH faults. Reference §15.1, §15.3, §15.5, §15.14.
 
 load helpers/common
 load helpers/sim
 
-FAST='{"bootDelayMs":300,"agentPingTimeoutMs":500,"lockTimeoutMs":1500}'
 GUEST_IP=127.77.0.5
 MAC=bc:24:11:5e:22:9f
 
@@ -107,12 +106,22 @@ ARP
   refute_line --partial 'call: qm guest cmd'
 }
 
-# Each poll before the agent is up waits agentPingTimeoutMs for guest-ping and gets `QEMU guest
-# agent is not running` (qemu-server Agent.pm qga_check_running); the agent comes 4.5 s after
-# `qm start`: after the second poll (about 2 s in: 1 s of backoff), before the third (about 5 s in).
+# A silent agent makes `qm guest cmd` fail with `QEMU guest agent is not running` (qemu-server
+# Agent.pm qga_check_running); the fault is lifted after the second poll, in the backoff before
+# the third, so the third poll gets the answer. The guest stays out of the neighbour table (whose
+# probe would otherwise give the address first).
 @test "the agent is polled with backoff until it answers" {
-  sim_setup '{"prepared":true,"bootDelayMs":0,"agentInstallDelayMs":4500,"agentPingTimeoutMs":1000,"lockTimeoutMs":1500}'
-  run sim_host "bash $ENTRY run $(opts poll-run1)"
+  sim_setup '{"prepared":true,"bootDelayMs":0,"agentInstallDelayMs":0,"agentPingTimeoutMs":300,"lockTimeoutMs":1500}'
+  sim_faults '{"agent":"never","neighbour":false}'
+  sim_host "bash $ENTRY start $(opts poll-run1)" >/dev/null
+  local log i
+  log="$(sim_job poll-run1)/log"
+  for ((i = 0; i < 300; i++)); do
+    (($(grep -c 'QEMU guest agent is not running' "$log" 2>/dev/null) >= 2)) && break
+    sleep 0.1
+  done
+  sim_faults '{"neighbour":false}'
+  run sim_host "bash $ENTRY wait poll-run1 --remote-dir $SIM_REMOTE --max-seconds 90"
   assert_success
   assert_equal "$(grep -c 'call: qm guest cmd' <<<"$output")" 3
   assert_line 'linus: qm: QEMU guest agent is not running'
@@ -183,7 +192,6 @@ ARP
   refute_line --regexp '^cicustom:'
 }
 
-
 @test "a stale neighbour entry for the VM's MAC: SSH stays silent there, the address is looked up again" {
   sim_setup '{"bootDelayMs":3000,"agentPingTimeoutMs":500,"lockTimeoutMs":1500}'
   sim_host "bash $BUNDLE start $(opts stale-entry)" >/dev/null
@@ -197,4 +205,42 @@ ARP
   assert_line 'linus: address 127.88.0.250 from the neighbour table'
   assert_line --regexp "^linus: VM 100 is now at $(sim_guest_ip 100 | sed 's/\./\\./g') \\(was 127\\.88\\.0\\.250\\)$"
   assert_line "LINUS_VM_IP:$(sim_guest_ip 100)"
+}
+
+# The faults of src/sim/faults.ts that end here: each run fails with its code and leaves nothing
+# behind (assert_failed_clean), or succeeds where the provisioner has a way around it.
+@test "agent never, neighbour on: SUCCESS through the neighbour table with the guest's IP" {
+  sim_setup "$FAST"
+  sim_faults '{"agent":"never"}'
+  sim_provision
+  assert_success
+  assert_line 'LINUS_RESULT:SUCCESS'
+  assert_line --regexp '^linus: address 127\.88\.[0-9.]+ from the neighbour table$'
+  assert_equal "$(linus_value VM_IP)" "$(sim_guest_ip 100)"
+}
+
+@test "agent answering late (an image that ships it): SUCCESS through the agent" {
+  test_image 8 rocky-9
+  sim_setup "$FAST"
+  sim_faults '{"agent":{"delayMs":2500},"neighbour":false}'
+  sim_provision --os rocky
+  assert_success
+  assert_line --regexp '^linus: address 127\.88\.[0-9.]+ from the guest agent$'
+  assert_equal "$(linus_value VM_IP)" "$(sim_guest_ip 100)"
+}
+
+@test "agent never, neighbour false: IP_TIMEOUT, VM rolled back" {
+  sim_setup "$FAST"
+  sim_faults '{"agent":"never","neighbour":false}'
+  sim_provision --timeout 3
+  assert_failed_clean IP_TIMEOUT 6 100
+  assert_equal "$(sim_vms)" ''
+}
+
+@test "guestSsh never: SSH_TIMEOUT, VM rolled back" {
+  sim_setup "$FAST"
+  sim_faults '{"guestSsh":"never"}'
+  sim_provision --timeout 4
+  assert_failed_clean SSH_TIMEOUT 6 100
+  assert_equal "$(sim_vms)" ''
 }

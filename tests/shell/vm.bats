@@ -1,12 +1,10 @@
 #!/usr/bin/env bats
-# shell/lib/vm.sh on the simulated host: ID claims, resize verification and rollback, each on its
-# own against the host's state.
+# shell/lib/vm.sh on the simulated host: ID claims (races with concurrent runs and a foreign VM
+# included), resize verification and rollback, each on its own against the host's state; the
+# create, resize and start faults of src/sim/faults.ts, each rolled back to nothing.
 
 load helpers/common
 load helpers/sim
-
-# A host prepared for linus whose guests boot and start their agent at once: the shortest runs.
-PREPARED='{"prepared":true,"bootDelayMs":0,"agentInstallDelayMs":0,"agentPingTimeoutMs":300,"lockTimeoutMs":1500}'
 
 setup() {
   require_sim
@@ -132,4 +130,162 @@ bad"
   with_request 'FAIL_MSG=boom; CLAIM_ID=100; rollback; echo "msg=$FAIL_MSG"'
   assert_line --partial "msg=boom (rollback: VM 100 was not removed (VM 100 is running - destroy failed)"
   assert_equal "$(sim_vms)" 100
+}
+
+# The faults of src/sim/faults.ts that end here: each run fails with its code and leaves nothing
+# behind (assert_failed_clean), or succeeds where the provisioner has a way around it.
+@test "importFail: CREATE_FAILED, the half-created VM and its volumes are gone" {
+  sim_setup "$FAST"
+  sim_faults '{"importFail":true}'
+  sim_provision
+  assert_failed_clean CREATE_FAILED 5 100
+  assert_line --partial 'LINUS_ERROR:qm create 100 failed: unable to create VM 100 - copy failed'
+  assert_equal "$(sim_vms)" ''
+  assert_equal "$(sim_volumes)" ''
+}
+
+# API2/Qemu.pm create_vm (qemu-server 9.2.6 l.1374, l.1478-1558): the worker that allocates the
+# disks is killed before it writes the full config; only `lock: create` and the volumes remain.
+@test "createCrash kill: qm create killed mid-import while the job lives; the rollback removes its claim and volumes" {
+  sim_setup "$FAST"
+  sim_faults '{"createCrash":"kill"}'
+  sim_provision
+  assert_failed_clean CREATE_FAILED 5 100
+  assert_line 'LINUS_ERROR:qm create 100 failed: exit status 137'
+  assert_line 'linus: rollback: VM 100 is only our claim (its qm create never finished): removing it'
+  assert_line 'linus: VM 100 (a qm create that never finished) removed with local-lvm:vm-100-cloudinit local-lvm:vm-100-disk-0'
+  assert_equal "$(sim_vms)" ''
+  assert_equal "$(sim_volumes)" ''
+  [[ ! -e "$(sim_job "$RID")/claim" ]] || fail "the claim is still recorded"
+}
+
+# The storageFull fault makes the allocation fail while /cluster/resources still reports room
+# (as when a thin pool hits its threshold), so the capacity pre-check passes and `qm create`'s
+# worker fails: CREATE_FAILED with the storage's message. INSUFFICIENT_STORAGE is the pre-check's
+# code, for a storage that reports too little room (next test), before anything is created.
+@test "storageFull: CREATE_FAILED with the storage's message, nothing left" {
+  sim_setup "$FAST"
+  sim_faults '{"storageFull":["local-lvm"]}'
+  sim_provision
+  assert_failed_clean CREATE_FAILED 5 100
+  assert_line --partial 'free space in thin pool pve/data reached threshold'
+  assert_equal "$(sim_volumes)" ''
+}
+
+@test "heldLock on create: LOCK_TIMEOUT, nothing left" {
+  sim_setup "$FAST"
+  sim_faults '{"heldLock":{"commands":["create"]}}'
+  sim_provision
+  assert_failed_clean LOCK_TIMEOUT 5
+  assert_line --partial "got timeout"
+  assert_equal "$(sim_vms)" ''
+}
+
+@test "heldLock on resize: LOCK_TIMEOUT (qm resize exits 0), VM rolled back" {
+  sim_setup "$FAST"
+  sim_faults '{"heldLock":{"commands":["disk resize"]}}'
+  sim_provision
+  assert_failed_clean LOCK_TIMEOUT 5 100
+  assert_line --regexp "^LINUS_ERROR:.*can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout"
+  assert_equal "$(sim_vms)" ''
+}
+
+@test "heldLock on start: LOCK_TIMEOUT, VM rolled back" {
+  sim_setup "$FAST"
+  sim_faults '{"heldLock":{"vmid":100,"commands":["start"]}}'
+  sim_provision
+  assert_failed_clean LOCK_TIMEOUT 5 100
+  assert_equal "$(sim_vms)" ''
+}
+
+@test "startFail: START_FAILED, VM rolled back" {
+  sim_setup "$FAST"
+  sim_faults '{"startFail":true}'
+  sim_provision
+  assert_failed_clean START_FAILED 5 100
+  assert_line --partial 'start failed: QEMU exited with code 1'
+  assert_equal "$(sim_vms)" ''
+}
+
+# qm destroy --destroy-unreferenced-disks 1 activates every storage with images content; one
+# that is not online fails it after the referenced disks were freed, leaving the config (§15.7).
+@test "storageOffline (an NFS storage the VM does not use) and startFail: the rollback still removes the VM" {
+  sim_setup "$FAST"
+  sim_nfs_storage nfs1
+  sim_faults '{"startFail":true,"storageOffline":["nfs1"]}'
+  sim_provision
+  assert_failed_clean START_FAILED 5 100
+  refute_line --partial 'rollback: VM 100 was not removed'
+  assert_equal "$(sim_vms)" ''
+}
+
+@test "resizeFail: RESIZE_FAILED although qm resize exits 0, VM rolled back" {
+  sim_setup "$FAST"
+  sim_faults '{"resizeFail":true}'
+  sim_provision
+  assert_failed_clean RESIZE_FAILED 5 100
+  assert_line --regexp '^LINUS_ERROR:disk of VM 100 is 2G, not 8G: command .*lvextend.* failed: exit code 5$'
+  assert_equal "$(sim_vms)" ''
+}
+
+@test "nextidStale with 6 concurrent runs: 6 distinct VMs, all SUCCESS" {
+  sim_setup "$FAST"
+  sim_faults '{"nextidStaleVmids":[]}'
+  local i pids=()
+  for i in 1 2 3 4 5 6; do
+    sim_host "bash $BUNDLE run $(RID=race-run$i sim_opts --name race$i) >$BATS_TEST_TMPDIR/out$i 2>&1" &
+    pids+=($!)
+  done
+  local failed=0
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || failed=1
+  done
+  local ids=() ips=()
+  for i in 1 2 3 4 5 6; do
+    run cat "$BATS_TEST_TMPDIR/out$i"
+    assert_line 'LINUS_RESULT:SUCCESS'
+    ids+=("$(linus_value VM_ID)")
+    ips+=("$(linus_value VM_IP)")
+    assert_equal "$(sim_tagged "race-run$i")" "$(linus_value VM_ID)"
+    assert_equal "$(linus_value VM_IP)" "$(sim_guest_ip "$(linus_value VM_ID)")"
+  done
+  ((failed == 0)) || fail "a run exited non-zero"
+  assert_equal "$(printf '%s\n' "${ids[@]}" | sort -u | wc -l)" 6
+  assert_equal "$(printf '%s\n' "${ips[@]}" | sort -u | wc -l)" 6
+  assert_equal "$(sim_vms | tr '\n' ' ')" '100 101 102 103 104 105 '
+  # The claims did collide (every run was told 100) and were retried.
+  (($(sim_call_count '^qm create ') > 6)) || fail "no ID collision happened: the test proves nothing"
+  assert_equal "$(sim_call_count '^pvesh get /cluster/nextid --output-format json$')" 6
+  assert_equal "$(sim_locks)" ''
+  assert_equal "$(sim_orphan_volumes)" ''
+}
+
+@test "a foreign VM that wins the ID race is never touched, on success" {
+  sim_setup "$FAST"
+  sim_qm_create 100 foreign
+  local before
+  before=$(sim_conf 100)
+  sim_faults '{"nextidStaleVmids":[]}'
+  sim_provision
+  assert_success
+  assert_line 'LINUS_VM_ID:101'
+  assert_line 'linus: VM ID 100 is taken; trying 101'
+  assert_equal "$(sim_conf 100)" "$before"
+  run sim_calls
+  refute_output --regexp '^qm (config|stop|destroy|set|resize|start) 100'
+}
+
+@test "a foreign VM that wins the ID race is never touched, on rollback" {
+  sim_setup "$FAST"
+  sim_qm_create 100 foreign
+  local before
+  before=$(sim_conf 100)
+  sim_faults '{"nextidStaleVmids":[],"startFail":true}'
+  sim_provision
+  assert_failed_clean START_FAILED 5 101
+  assert_equal "$(sim_vms)" 100
+  assert_equal "$(sim_conf 100)" "$before"
+  assert_equal "$(sim_volumes | cut -d' ' -f1 | sort -u)" 100
+  run sim_calls
+  refute_output --regexp '^qm (config|stop|destroy|set|resize|start) 100'
 }
