@@ -355,6 +355,7 @@ require_wget() {
 
 # The faults of src/sim/faults.ts that end here: each run fails with its code and leaves nothing
 # behind (assert_failed_clean), or succeeds where the provisioner has a way around it.
+
 @test "a storage that reports too little room: INSUFFICIENT_STORAGE before any write" {
   sim_setup '{"storageCapacity":{"local":107374182400,"local-lvm":4294967296}}'
   sim_provision

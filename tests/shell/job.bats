@@ -220,6 +220,7 @@ release_when_rollback_waits() { # <run-id>
   job wait job-opts1
   assert_success
 }
+
 # Starts a job that will sit in the IP step (no agent, no neighbour entry, long timeout) and
 # waits until its VM exists.
 start_stuck_job() {

@@ -209,6 +209,7 @@ ARP
 
 # The faults of src/sim/faults.ts that end here: each run fails with its code and leaves nothing
 # behind (assert_failed_clean), or succeeds where the provisioner has a way around it.
+
 @test "agent never, neighbour on: SUCCESS through the neighbour table with the guest's IP" {
   sim_setup "$FAST"
   sim_faults '{"agent":"never"}'

@@ -221,6 +221,7 @@ tags: linus;linus-$run_id"
 
 # The faults of src/sim/faults.ts that end here: each run fails with its code and leaves nothing
 # behind (assert_failed_clean), or succeeds where the provisioner has a way around it.
+
 @test "latencyMs: SUCCESS, and every call took at least the latency" {
   sim_setup "$FAST"
   sim_faults '{"latencyMs":250}'

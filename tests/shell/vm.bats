@@ -134,6 +134,7 @@ bad"
 
 # The faults of src/sim/faults.ts that end here: each run fails with its code and leaves nothing
 # behind (assert_failed_clean), or succeeds where the provisioner has a way around it.
+
 @test "importFail: CREATE_FAILED, the half-created VM and its volumes are gone" {
   sim_setup "$FAST"
   sim_faults '{"importFail":true}'
