@@ -6,8 +6,6 @@
 load helpers/common
 load helpers/sim
 
-FAST='{"bootDelayMs":300,"agentPingTimeoutMs":500,"lockTimeoutMs":1500}'
-
 setup() {
   require_sim
   test_image 2

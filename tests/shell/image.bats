@@ -1,11 +1,12 @@
 #!/usr/bin/env bats
-# The image step alone: checksum files (GNU, BSD, sha512), verification, cache reuse, partial
-# downloads, virtual size.
+# shell/lib/image.sh, the image step alone (no Proxmox call): checksum files (GNU, BSD, sha512),
+# verification, cache reuse, partial downloads, virtual size.
 
 load helpers/common
 
 setup() {
-  fake_host
+  REMOTE="$BATS_TEST_TMPDIR/remote"
+  test_image 2
   SUMS="$BATS_TEST_TMPDIR/sums"
 }
 

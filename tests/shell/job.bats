@@ -1,174 +1,268 @@
 #!/usr/bin/env bats
-# Detached jobs: start returns at once, wait follows from an offset and is re-runnable, cancel
-# and signals roll back (after an interrupted qm create has finished), dropped sessions don't.
+# shell/lib/job.sh on the simulated host: start returns at once, wait follows from an offset and is
+# re-runnable, cancel and signals roll back (after an interrupted qm create has finished), dropped
+# sessions don't. The simulator's createCrash "hang" fault (src/sim/faults.ts) holds `qm create`
+# in flight, flock held, until the test lets it go on. Signals and cancel also while the job waits
+# for the address.
 
 load helpers/common
+load helpers/sim
 
 setup() {
-  fake_host
-  ssh_listener "$GUEST_IP"
-  mapfile -t OPTS < <(std_opts)
+  require_sim
+  test_image 2
 }
 
 teardown() {
-  stop_listener
-  local pid
-  for pid in "$REMOTE"/jobs/*/pid; do
-    [[ -f "$pid" ]] && kill "$(cat "$pid")" 2>/dev/null || true
-  done
+  sim_teardown
 }
 
-wait_for_log() { # <run-id> <text>
+# The options of a request, quoted for the host shell's bash -c.
+opts() { # [more options]
+  printf '%q ' --remote-dir "$SIM_REMOTE" --name web01 --cores 2 --memory 2048 --disk 8 \
+    --ssh-key-b64 "$TEST_KEY_B64" --image-url "$IMAGE_URL" --image-sha256 "$IMAGE_SHA" --timeout 30 "$@"
+}
+
+job() { # <command> <run-id> [more options]
+  run sim_host "bash $ENTRY $1 $2 --remote-dir $SIM_REMOTE ${*:3}"
+}
+
+hold_create() {
+  sim_faults '{"createCrash":"hang"}'
+}
+
+release_create() {
+  sim_faults '{}'
+}
+
+# Waits until <run-id>'s `qm create` of VM 100 is in flight: its config holds only `lock: create`.
+wait_create_held() { # <run-id>
   local i
-  for ((i = 0; i < 100; i++)); do
-    grep -qF -- "$2" "$REMOTE/jobs/$1/log" 2>/dev/null && return 0
-    sleep 0.1
+  wait_job_log "$1" 'call: qm create'
+  for ((i = 0; i < 150; i++)); do
+    [[ "$(sim_conf 100 2>/dev/null)" == 'lock: create' ]] && return 0
+    sleep 0.2
   done
-  fail "log of $1 never showed: $2"
+  fail "the qm create of $1 never got under way"
+}
+
+# Lets the held `qm create` of <run-id> go on once the job's rollback waits for it.
+release_when_rollback_waits() { # <run-id>
+  wait_job_log "$1" 'rollback: waiting for the Proxmox call in flight to finish'
+  assert_equal "$(sim_conf 100)" 'lock: create'
+  release_create
 }
 
 @test "start returns at once with the run id; wait follows, resumes from an offset, and re-runs" {
-  echo 2 >"$PVE_STUB_STATE/create_sleep"
-  run bash "$ENTRY" start "${OPTS[@]}" --run-id job-001
+  sim_setup "$PREPARED"
+  hold_create
+  run sim_host "bash $ENTRY start $(opts --run-id job-001)"
   assert_success
   assert_output --partial 'LINUS_RUN_ID:job-001'
   assert_line 'LINUS_JOB:RUNNING'
-  run bash "$ENTRY" wait job-001 --remote-dir "$REMOTE" --max-seconds 0
+  wait_create_held job-001
+  job wait job-001 --max-seconds 0
   assert_failure 75
   assert_line 'LINUS_JOB:RUNNING'
   refute_line 'LINUS_END'
   local offset
   offset=$(sed -n 's/^LINUS_OFFSET://p' <<<"$output")
-  run bash "$ENTRY" wait job-001 --remote-dir "$REMOTE" --offset "$offset"
+  ((offset > 0)) || fail "no log before the held qm create: offset $offset"
+  release_create
+  job wait job-001 --offset "$offset"
   assert_success
   assert_line 'LINUS_JOB:FINISHED'
   assert_line 'LINUS_RESULT:SUCCESS'
   assert_equal "${lines[-1]}" 'LINUS_END'
-  local first_half=$output
-  run bash "$ENTRY" wait job-001 --remote-dir "$REMOTE"
+  refute_line 'LINUS_STEP:1/9:validate'
+  job wait job-001
   assert_success
   assert_line 'LINUS_STEP:1/9:validate'
   assert_line 'LINUS_RESULT:SUCCESS'
-  [[ "$first_half" != *LINUS_STEP:1/9:validate* || "$offset" == 0 ]] || fail "offset did not skip the start of the log"
-  assert [ -f "$REMOTE/jobs/job-001/result" ]
-  assert_equal "$(cat "$REMOTE/jobs/job-001/state")" finished
-  assert_equal "$(cat "$REMOTE/jobs/job-001/exit")" 0
+  local dir
+  dir=$(sim_job job-001)
+  assert [ -f "$dir/result" ]
+  assert_equal "$(cat "$dir/state")" finished
+  assert_equal "$(cat "$dir/exit")" 0
 }
 
 @test "the password is shown by the first wait only and never kept in the log" {
-  run bash "$ENTRY" start "${OPTS[@]}" --run-id job-pw1 --password
+  sim_setup "$PREPARED"
+  run sim_host "bash $ENTRY start $(opts --run-id job-pw1 --password)"
   assert_success
-  run bash "$ENTRY" wait job-pw1 --remote-dir "$REMOTE"
+  job wait job-pw1
   assert_success
   assert_line --regexp '^LINUS_VM_PASSWORD:'
   local pw
   pw=$(sed -n 's/^LINUS_VM_PASSWORD://p' <<<"$output")
-  run bash "$ENTRY" wait job-pw1 --remote-dir "$REMOTE"
+  job wait job-pw1
   assert_success
   refute_line --regexp '^LINUS_VM_PASSWORD:'
-  refute grep -rqF "$pw" "$REMOTE/jobs/job-pw1"
+  refute grep -rqF "$pw" "$(sim_job job-pw1)"
 }
 
 @test "starting the same run id twice is one job; with other options it is refused" {
-  run bash "$ENTRY" start "${OPTS[@]}" --run-id job-dup1
+  sim_setup "$PREPARED"
+  run sim_host "bash $ENTRY start $(opts --run-id job-dup1)"
   assert_success
-  run bash "$ENTRY" start "${OPTS[@]}" --run-id job-dup1
+  run sim_host "bash $ENTRY start $(opts --run-id job-dup1)"
   assert_success
   assert_line --partial 'was already started'
-  run bash "$ENTRY" start "${OPTS[@]}" --run-id job-dup1 --cores 4
+  run sim_host "bash $ENTRY start $(opts --run-id job-dup1 --cores 4)"
   assert_failure 1
   assert_line --partial 'already used by another request'
-  run bash "$ENTRY" wait job-dup1 --remote-dir "$REMOTE"
+  job wait job-dup1
   assert_success
-  assert_equal "$(fake_vms)" 100
+  assert_equal "$(sim_vms)" 100
 }
 
 @test "wait and cancel on an unknown run id are JOB_NOT_FOUND" {
-  run bash "$ENTRY" wait nosuch-job --remote-dir "$REMOTE"
+  local remote="$BATS_TEST_TMPDIR/remote"
+  run bash "$ENTRY" wait nosuch-job --remote-dir "$remote"
   assert_failure 11
   assert_line 'LINUS_ERROR_CODE:JOB_NOT_FOUND'
-  run bash "$ENTRY" cancel nosuch-job --remote-dir "$REMOTE"
+  run bash "$ENTRY" cancel nosuch-job --remote-dir "$remote"
   assert_failure 11
-  run bash "$ENTRY" wait 'x;rm' --remote-dir "$REMOTE"
+  run bash "$ENTRY" wait 'x;rm' --remote-dir "$remote"
   assert_failure 1
 }
 
 @test "cancel during qm create lets the create finish, then removes only our VM: CANCELLED" {
-  echo 2 >"$PVE_STUB_STATE/create_sleep"
-  printf 'name: foreign\ntags: other\n' >"$PVE_STUB_STATE/vms/150.conf"
-  run bash "$ENTRY" start "${OPTS[@]}" --run-id job-cancel1
+  sim_setup "$PREPARED"
+  sim_qm_create 150 foreign other
+  hold_create
+  run sim_host "bash $ENTRY start $(opts --run-id job-cancel1)"
   assert_success
-  wait_for_log job-cancel1 'call: qm create'
-  run bash "$ENTRY" cancel job-cancel1 --remote-dir "$REMOTE"
-  assert_failure 130
+  wait_create_held job-cancel1
+  sim_host "bash $ENTRY cancel job-cancel1 --remote-dir $SIM_REMOTE" >"$BATS_TEST_TMPDIR/cancel.out" 2>&1 &
+  local canceller=$! status=0
+  release_when_rollback_waits job-cancel1
+  wait "$canceller" || status=$?
+  assert_equal "$status" 130
+  run cat "$BATS_TEST_TMPDIR/cancel.out"
   assert_line 'LINUS_ERROR_CODE:CANCELLED'
   assert_line 'LINUS_EXIT:130'
   assert_line --partial 'waiting for the Proxmox call in flight to finish'
   assert_line --partial 'rollback: VM 100 and its volumes removed'
   assert_equal "${lines[-1]}" 'LINUS_END'
-  assert_equal "$(fake_vms)" 150
-  assert_equal "$(cat "$REMOTE/jobs/job-cancel1/exit")" 130
+  assert_equal "$(sim_vms)" 150
+  assert_equal "$(cat "$(sim_job job-cancel1)/exit")" 130
 }
 
-@test "TERM, INT or HUP sent to the job itself roll it back" {
+@test "TERM, INT or HUP sent to the job itself during qm create roll it back" {
+  sim_setup "$PREPARED"
   local sig n=0
   for sig in TERM INT HUP; do
     n=$((n + 1))
-    echo 1 >"$PVE_STUB_STATE/create_sleep"
-    run bash "$ENTRY" start "${OPTS[@]/web01/web0$n}" --run-id "job-sig$n-x"
-    wait_for_log "job-sig$n-x" 'call: qm create'
-    kill "-$sig" "$(cat "$REMOTE/jobs/job-sig$n-x/pid")"
-    run bash "$ENTRY" wait "job-sig$n-x" --remote-dir "$REMOTE"
+    hold_create
+    run sim_host "bash $ENTRY start $(opts --name "web0$n" --run-id "job-sig$n-x")"
+    wait_create_held "job-sig$n-x"
+    kill "-$sig" "$(cat "$(sim_job "job-sig$n-x")/pid")"
+    release_when_rollback_waits "job-sig$n-x"
+    job wait "job-sig$n-x"
     assert_failure 130
     assert_line "LINUS_ERROR:cancelled by SIG$sig"
-    assert_equal "$(fake_vms)" ''
+    assert_equal "$(sim_vms)" ''
   done
 }
 
 @test "run cancels its job on INT/TERM but only detaches on HUP (the job goes on)" {
-  echo 1 >"$PVE_STUB_STATE/create_sleep"
-  bash "$ENTRY" run "${OPTS[@]}" --run-id job-run1 >"$BATS_TEST_TMPDIR/run1.out" 2>&1 &
+  sim_setup "$PREPARED"
+  hold_create
+  # exec all the way down: $! is the provisioner's own process.
+  "$SIM_SHELL" -c "exec bash $ENTRY run $(opts --run-id job-run1)" >"$BATS_TEST_TMPDIR/run1.out" 2>&1 &
   local runner=$!
-  wait_for_log job-run1 'call: qm create'
+  wait_create_held job-run1
   kill -TERM "$runner"
+  release_when_rollback_waits job-run1
   wait "$runner" || true
   run cat "$BATS_TEST_TMPDIR/run1.out"
   assert_line 'LINUS_ERROR_CODE:CANCELLED'
   assert_line 'LINUS_JOB:FINISHED'
-  assert_equal "$(fake_vms)" ''
+  assert_equal "$(sim_vms)" ''
 
-  bash "$ENTRY" run "${OPTS[@]}" --run-id job-run2 >"$BATS_TEST_TMPDIR/run2.out" 2>&1 &
+  hold_create
+  "$SIM_SHELL" -c "exec bash $ENTRY run $(opts --run-id job-run2)" >"$BATS_TEST_TMPDIR/run2.out" 2>&1 &
   runner=$!
-  wait_for_log job-run2 'call: qm create'
+  wait_create_held job-run2
   kill -HUP "$runner"
   local status=0
   wait "$runner" || status=$?
   assert_equal "$status" 75
-  run bash "$ENTRY" wait job-run2 --remote-dir "$REMOTE"
+  release_create
+  job wait job-run2
   assert_success
   assert_line 'LINUS_RESULT:SUCCESS'
 }
 
 @test "a job killed without a chance to clean up is reported, not waited for forever" {
-  echo 3 >"$PVE_STUB_STATE/create_sleep"
-  run bash "$ENTRY" start "${OPTS[@]}" --run-id job-kill9
-  wait_for_log job-kill9 'call: qm create'
-  kill -KILL "$(cat "$REMOTE/jobs/job-kill9/pid")"
-  run bash "$ENTRY" wait job-kill9 --remote-dir "$REMOTE" --max-seconds 10
+  sim_setup "$PREPARED"
+  hold_create
+  run sim_host "bash $ENTRY start $(opts --run-id job-kill9)"
+  wait_create_held job-kill9
+  kill -KILL "$(cat "$(sim_job job-kill9)/pid")"
+  job wait job-kill9 --max-seconds 10
   assert_failure 70
   assert_line 'LINUS_ERROR_CODE:INTERNAL'
   assert_line --partial 'ended without a result'
 }
 
 @test "wait options are validated" {
-  run bash "$ENTRY" start "${OPTS[@]}" --run-id job-opts1
-  run bash "$ENTRY" wait job-opts1 --remote-dir "$REMOTE" --offset 99999999
+  sim_setup "$PREPARED"
+  run sim_host "bash $ENTRY start $(opts --run-id job-opts1)"
+  job wait job-opts1 --offset 99999999
   assert_failure 1
   assert_line --partial 'past the end of the log'
-  run bash "$ENTRY" wait job-opts1 --remote-dir "$REMOTE" --max-seconds x
+  job wait job-opts1 --max-seconds x
   assert_failure 1
-  run bash "$ENTRY" wait job-opts1 --remote-dir "$REMOTE" --bogus 1
+  job wait job-opts1 --bogus 1
   assert_failure 1
-  run bash "$ENTRY" wait job-opts1 --remote-dir "$REMOTE"
+  job wait job-opts1
   assert_success
+}
+
+# Starts a job that will sit in the IP step (no agent, no neighbour entry, long timeout) and
+# waits until its VM exists.
+start_stuck_job() {
+  sim_faults '{"agent":"never","neighbour":false}'
+  run sim_host "bash $BUNDLE start $(sim_opts --timeout 600)"
+  assert_success
+  assert_line 'LINUS_JOB:RUNNING'
+  wait_job_log "$RID" '^LINUS_STEP:7/9:ip$'
+  assert_equal "$(sim_tagged "$RID")" 100
+  assert_equal "$(sim_running_guests)" 100
+}
+
+# A signal to the job process: it rolls back and records CANCELLED.
+signal_job() { # <signal>
+  sim_setup "$FAST"
+  start_stuck_job
+  kill -"$1" "$(cat "$(sim_job "$RID")/pid")"
+  run sim_host "bash $BUNDLE wait $RID --remote-dir $SIM_REMOTE --max-seconds 60 2>&1"
+  assert_failed_clean CANCELLED 130 100
+  assert_line "LINUS_ERROR:cancelled by SIG$1"
+  assert_line 'linus: rollback: VM 100 and its volumes removed'
+  assert_equal "$(sim_vms)" ''
+}
+
+@test "SIGTERM to a running job: rolled back, CANCELLED" {
+  signal_job TERM
+}
+
+@test "SIGINT to a running job: rolled back, CANCELLED" {
+  signal_job INT
+}
+
+@test "SIGHUP to a running job: rolled back, CANCELLED" {
+  signal_job HUP
+}
+
+@test "cancel while running: CANCELLED, VM gone" {
+  sim_setup "$FAST"
+  start_stuck_job
+  run sim_host "bash $BUNDLE cancel $RID --remote-dir $SIM_REMOTE 2>&1"
+  assert_failed_clean CANCELLED 130 100
+  assert_line 'linus: rollback: VM 100 and its volumes removed'
+  assert_equal "$(sim_vms)" ''
+  assert_equal "$(sim_running_guests)" ''
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env bats
-# Validation of every option: hostile or malformed values stop with INVALID_SPEC before any
-# Proxmox call, and never reach qm.
+# shell/lib/spec.sh: validation of every option: hostile or malformed values stop with
+# INVALID_SPEC before any Proxmox call, and never reach qm; defaults per OS.
 
 load helpers/common
 
 setup() {
-  fake_host
+  REMOTE="$BATS_TEST_TMPDIR/remote"
+  # Any well-formed checksum: nothing here downloads.
+  IMAGE_SHA=$(printf 'linus' | sha256sum | cut -d' ' -f1)
 }
 
 invalid() { # <option...>
@@ -14,6 +16,7 @@ invalid() { # <option...>
   assert_line 'LINUS_ERROR_CODE:INVALID_SPEC'
   assert_line 'LINUS_EXIT:1'
   assert_equal "${lines[-1]}" 'LINUS_END'
+  # pve() logs every call before it runs the tool: no such line, no Proxmox call.
   refute_line --partial 'linus: call:'
 }
 
@@ -93,6 +96,13 @@ invalid() { # <option...>
   assert_line --partial 'never uses an unverified image'
   invalid --image-url 'ftp://example.com/x.img' --image-sha256 "$IMAGE_SHA"
   invalid --image-sha256 abc
+}
+
+@test "a RHEL 9 family OS on a CPU type without x86-64-v2 is refused before anything is sent to qm" {
+  invalid --image-url file:///images/rocky.qcow2 --image-sha256 "$IMAGE_SHA" --os rocky --cpu kvm64
+  assert_line --partial 'LINUS_ERROR:--os rocky-9 needs a CPU type with x86-64-v2 (its kernel does not boot on kvm64)'
+  invalid --image-url file:///images/ubuntu.qcow2 --image-sha256 "$IMAGE_SHA" --cpu Pentium9
+  assert_line --partial 'LINUS_ERROR:--cpu must be a CPU type Proxmox knows'
 }
 
 @test "validate_spec fills defaults per OS" {

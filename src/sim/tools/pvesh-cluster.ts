@@ -96,9 +96,12 @@ export const resources: GetHandler = async (ctx, _path, params) => {
       out.push({ ...summary, 'cgroup-mode': 2 });
     }
   }
+  // Only storages enabled on the node: API2/Cluster.pm (pve-manager 9.x l.652) skips the rest with
+  // storage_check_enabled (pve-storage Storage.pm l.280-291: `disable`, then the `nodes` list).
   if (type === undefined || type === 'storage') {
     for (const node of ctx.settings.nodes) {
       for (const entry of nodeStorageEntries(ctx, node.name)) {
+        if (entry.enabled === 0) continue;
         out.push({
           content: entry.content,
           disk: entry.used,

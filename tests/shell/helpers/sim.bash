@@ -5,6 +5,12 @@
 
 SIM_MAIN="$REPO_ROOT/dist/src/sim/tools/main.js"
 
+# Settings for sim_setup. FAST: a stock host whose guests boot in 0.3 s, with short agent pings and
+# lock waits (the code paths are the real ones). PREPARED: a host prepared for linus (snippets on
+# `local`) whose guests boot and start their agent at once: the shortest runs.
+FAST='{"bootDelayMs":300,"agentPingTimeoutMs":500,"lockTimeoutMs":1500}'
+PREPARED='{"prepared":true,"bootDelayMs":0,"agentInstallDelayMs":0,"agentPingTimeoutMs":300,"lockTimeoutMs":1500}'
+
 # Skips when the simulator is not built, unless CI is set (then a missing simulator fails).
 require_sim() {
   [[ -f "$SIM_MAIN" && -f "$REPO_ROOT/dist/provisioners/manifest.json" ]] && return 0
@@ -42,6 +48,12 @@ sim_foreign() { # <ip> [no-ssh]
 
 sim_host() { # <command string>
   "$SIM_SHELL" -c "$1"
+}
+
+# lib_run on the simulated host: <bash code> runs in a fresh bash there with the provisioner's
+# sources loaded, so its functions make real calls to the simulated tools.
+sim_lib_run() { # <bash code>
+  run sim_host "$(printf '%q ' bash -c 'source "$1"; WORK_DIR=$(mktemp -d); set +e; eval "$2"' _ "$ENTRY" "$1")"
 }
 
 # Adds an NFS storage with images content to storage.cfg (with the fault storageOffline, one
@@ -282,4 +294,35 @@ wait_job_log() { # <run-id> <regex> [seconds]
     sleep 0.2
   done
   fail "job $1 never logged /$2/: $(tail -n 20 "$log" 2>/dev/null)"
+}
+
+# The run id of sim_opts, sim_provision and assert_failed_clean (a test file may set its own).
+RID=fault-run1
+
+# The options of a request as run $RID (VM f01, 8 GiB, the test image), quoted for the host
+# shell's bash -c.
+sim_opts() { # [more options]
+  printf '%q ' --run-id "$RID" --remote-dir "$SIM_REMOTE" --name f01 --disk 8 --ssh-key-b64 "$TEST_KEY_B64" \
+    --image-url "$IMAGE_URL" --image-sha256 "$IMAGE_SHA" --timeout 60 "$@"
+}
+
+# A whole run of the bundle with sim_opts, stderr merged into $output.
+sim_provision() { # [more options]
+  run sim_host "bash $BUNDLE run $(sim_opts "$@") 2>&1"
+}
+
+# The failure block with <code> and <exit>, and nothing left of run $RID.
+assert_failed_clean() { # <code> <exit> [vmid...]
+  assert_failure "$2"
+  assert_line 'LINUS_RESULT:FAILURE'
+  assert_line "LINUS_ERROR_CODE:$1"
+  assert_line "LINUS_EXIT:$2"
+  assert_equal "${lines[-1]}" 'LINUS_END'
+  assert_equal "$(cat "$(sim_job "$RID")/exit")" "$2"
+  assert_no_leftovers "$RID" "${@:3}"
+}
+
+# The value of the last LINUS_<key> line in $output.
+linus_value() { # <KEY>
+  sed -n "s/^LINUS_$1://p" <<<"$output" | tail -n 1
 }

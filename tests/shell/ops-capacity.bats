@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# vm list against the simulated Proxmox VE host.
+# shell/lib/ops-capacity.sh (vm list, capacity, place) against the simulated Proxmox VE host.
 
 load helpers/common
 load helpers/sim
@@ -53,4 +53,38 @@ max_agent_overlap() {
   overlap=$(max_agent_overlap)
   ((overlap <= 8)) || fail "$overlap agent calls overlapped (at most 8 allowed)"
   ((overlap >= 2)) || fail "the agent calls ran one at a time ($overlap)"
+}
+
+ops() { # <args...>
+  run sim_host "bash $(printf '%q' "$ENTRY_OPS") $(printf '%q ' "$@") --remote-dir $(printf '%q' "$SIM_REMOTE")"
+}
+
+# The simulated node has 64 GiB (src/sim/settings.ts memoryBytes).
+@test "place holds new VMs to the capacity thresholds: past 90 % only with --force, past 100 % never" {
+  sim_setup "$FAST"
+  ops place --memory 2048 --disk 8 --count 2
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"nodes":\["pve","pve"\]'
+  refute_line --regexp '^LINUS_WARNING:'
+  ops place --memory 30000 --count 2
+  assert_failure 10
+  assert_line 'LINUS_ERROR_CODE:CAPACITY_EXCEEDED'
+  assert_line --regexp "^LINUS_ERROR:VM 2 of 2 on node pve: the memory of node 'pve' would be 9[0-9.]+ % used"
+  ops place --memory 30000 --count 2 --force
+  assert_success
+  assert_line --regexp "^LINUS_WARNING:VM 2 of 2 on node pve: the memory of node 'pve' will be 9[0-9.]+ % used \\(over 90 %, --force\\)$"
+  ops place --memory 40000 --count 2 --force
+  assert_failure 10
+  assert_line 'LINUS_ERROR_CODE:INSUFFICIENT_MEMORY'
+}
+
+@test "place finds no node when the only one is offline or lacks the bridge" {
+  sim_setup "$FAST"
+  ops place --node pve --bridge vmbr9
+  assert_failure
+  assert_line 'LINUS_ERROR_CODE:BRIDGE_NOT_FOUND'
+  sim_faults '{"offlineNodes":["pve"]}'
+  ops place
+  assert_failure
+  assert_line 'LINUS_ERROR_CODE:NODE_NOT_FOUND'
 }

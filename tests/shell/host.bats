@@ -1,12 +1,13 @@
 #!/usr/bin/env bats
-# Step 1 (validate) against the simulated host as a stock Proxmox VE host has it: names that
-# /cluster/resources does not show yet, storages that list images but cannot allocate, SDN VNets
-# as bridges, and a host without curl. Each refusal comes before anything is created.
+# shell/lib/host.sh: step 1 (validate) on the simulated host: tools, the Proxmox VE version, node,
+# storage, capacity, name and bridge. As a stock host has them: names that /cluster/resources
+# does not show yet, storages that list images but cannot allocate, SDN VNets as bridges, and a
+# host without curl. Each refusal comes before anything is created (too little room reported, an
+# offline node too).
 
 load helpers/common
 load helpers/sim
 
-FAST='{"bootDelayMs":300,"agentPingTimeoutMs":500,"lockTimeoutMs":1500}'
 RID=host-run1
 
 setup() {
@@ -26,6 +27,13 @@ opts() { # [more options]
 
 provision() { # [more options]
   run sim_host "bash $BUNDLE run $(opts "$@") 2>&1"
+}
+
+# The provisioner's sources asked for VM web01 (2 cores, 2048 MiB, 8 GiB) with a fresh run id:
+# several runs in one test.
+provision_web01() { # [more options]
+  run sim_host "bash $ENTRY run $(printf '%q ' --remote-dir "$SIM_REMOTE" --name web01 --cores 2 --memory 2048 --disk 8 \
+    --ssh-key-b64 "$TEST_KEY_B64" --image-url "$IMAGE_URL" --image-sha256 "$IMAGE_SHA" --timeout 30 "$@")"
 }
 
 # The failure block with <code> and <exit>, nothing created, and no call that writes (replaces
@@ -213,4 +221,154 @@ require_wget() {
   assert_refused_early MISSING_DEPENDENCY 2
   run sim_calls
   assert_output ''
+}
+
+@test "a storage that does not exist and a disabled one (not in /cluster/resources) are told apart" {
+  sim_setup "$PREPARED"
+  provision_web01 --storage nosuch
+  assert_failure 3
+  assert_line 'LINUS_ERROR_CODE:STORAGE_NOT_FOUND'
+  assert_line "LINUS_ERROR:storage 'nosuch' does not exist"
+  printf '\nzfspool: tank\n\tpool rpool/data\n\tcontent images\n\tdisable\n' >>"$SIM_ROOT/etc/pve/storage.cfg"
+  # pve-manager API2/Cluster.pm (9.x l.652) lists only storages enabled on the node.
+  run sim_host 'pvesh get /cluster/resources --type storage --output-format json'
+  refute_output --partial '"storage":"tank"'
+  provision_web01 --storage tank
+  assert_failure 3
+  assert_line "LINUS_ERROR:storage 'tank' is disabled or not available on node 'pve'"
+}
+
+@test "a storage without images content, or too small, is refused" {
+  sim_setup "$PREPARED"
+  provision_web01 --storage local
+  assert_failure 3
+  assert_line --partial "does not hold VM images"
+  provision_web01 --disk 60000
+  assert_failure 10
+  assert_line 'LINUS_ERROR_CODE:INSUFFICIENT_STORAGE'
+  provision_web01 --memory 100000
+  assert_failure 10
+  assert_line 'LINUS_ERROR_CODE:INSUFFICIENT_MEMORY'
+}
+
+@test "past 90 % of the node memory is CAPACITY_EXCEEDED before anything is made; past 80 % a warning" {
+  # The simulated node uses 2 GiB itself (src/sim/tools/pvesh-nodes.ts memoryUsed): with the
+  # VM's 2 GiB that is 92.2 % of this node.
+  sim_setup "$(perl -MJSON::PP -e 'my $s = decode_json($ARGV[0]); $s->{nodes} = [{ name => "pve", memoryBytes => int(4 * 1024 ** 3 * 1000 / 922) }];
+    print encode_json($s)' "$PREPARED")"
+  provision_web01
+  assert_failure 10
+  assert_line 'LINUS_ERROR_CODE:CAPACITY_EXCEEDED'
+  assert_line "LINUS_ERROR:VM 'web01' on node pve: the memory of node 'pve' would be 92.2 % used (over 90 %); pass --force to go ahead anyway"
+  refute_line --partial 'call: qm create'
+  assert_equal "$(sim_vms)" ''
+  provision_web01 --capacity force
+  assert_success
+  assert_line "LINUS_WARNING:VM 'web01' on node pve: the memory of node 'pve' will be 92.2 % used (over 90 %, --force)"
+}
+
+@test "past 80 % of the storage is a warning; the driver's placement can take the check over" {
+  sim_setup "$PREPARED"
+  # 500 GiB pool: 395 GiB of another VM's disks + 8 GiB is 80.6 %.
+  sim_qm_create 150 big '' --scsi1 local-lvm:394
+  provision_web01
+  assert_success
+  assert_line "LINUS_WARNING:VM 'web01' on node pve: the storage 'local-lvm' will be 80.6 % used (over 80 %)"
+  provision_web01 --name web02 --capacity placed
+  assert_success
+  refute_line --partial 'LINUS_WARNING'
+  provision_web01 --capacity maybe
+  assert_failure 1
+  assert_line 'LINUS_ERROR_CODE:INVALID_SPEC'
+}
+
+@test "a missing bridge, an unknown node and an offline node fail with their codes" {
+  sim_setup "$PREPARED"
+  provision_web01 --bridge vmbr9
+  assert_failure 3
+  assert_line 'LINUS_ERROR_CODE:BRIDGE_NOT_FOUND'
+  provision_web01 --bridge eth0
+  assert_failure 3
+  assert_line "LINUS_ERROR:bridge 'eth0' does not exist on node 'pve'"
+  provision_web01 --node pve2
+  assert_failure 3
+  assert_line 'LINUS_ERROR_CODE:NODE_NOT_FOUND'
+  sim_faults '{"offlineNodes":["pve"]}'
+  provision_web01
+  assert_failure 4
+  assert_line 'LINUS_ERROR_CODE:NODE_OFFLINE'
+  assert_equal "$(sim_vms)" ''
+}
+
+# The simulator models the supported releases only (src/sim/settings.ts VERSION_PROFILES): a 7.4
+# answer comes from pve() replaced in the run itself, which fails on any other Proxmox call.
+@test "an old PVE fails with UNSUPPORTED_PVE before any other Proxmox call" {
+  sim_setup "$PREPARED"
+  run sim_host "$(printf '%q ' bash -c '
+    source "$1"
+    shift
+    WORK_DIR=$(mktemp -d)
+    trap on_exit EXIT
+    pve() {
+      log "call: $*"
+      [[ "$1" == pveversion ]] || die INTERNAL "unexpected call: $*"
+      PVE_OUT="pve-manager/7.4.3/9002ab8a (running kernel: 5.15.107-2-pve)" PVE_ERR="" PVE_RC=0
+    }
+    parse_spec "$@"
+    validate_spec
+    provision 0' _ "$ENTRY" --remote-dir "$SIM_REMOTE" --name web01 --ssh-key-b64 "$TEST_KEY_B64" \
+    --image-url "$IMAGE_URL" --image-sha256 "$IMAGE_SHA")"
+  assert_failure 2
+  assert_line 'LINUS_ERROR_CODE:UNSUPPORTED_PVE'
+  assert_line 'LINUS_ERROR:Proxmox VE 7.4 is not supported'
+  assert_equal "$(call_count "$output")" 1
+  assert_equal "$(sim_vms)" ''
+}
+
+@test "--node naming another node of the cluster than this host is VM_ON_OTHER_NODE: qm would create it here" {
+  sim_setup "$(perl -MJSON::PP -e 'my $s = decode_json($ARGV[0]); $s->{nodes} = [{ name => "pve" }, { name => "pve2" }]; print encode_json($s)' "$PREPARED")"
+  # A host name with its domain (`uname -n` prints what /etc/hostname holds): the node is its first label.
+  mkdir -p "$BATS_TEST_TMPDIR/fqdn"
+  printf '#!/bin/sh\n[ "$1" = -n ] && echo pve.example.lan && exit 0\nexec /bin/uname "$@"\n' >"$BATS_TEST_TMPDIR/fqdn/uname"
+  chmod +x "$BATS_TEST_TMPDIR/fqdn/uname"
+  local path="PATH=$BATS_TEST_TMPDIR/fqdn:\$PATH"
+  run sim_host "$path bash $ENTRY run $(printf '%q ' --remote-dir "$SIM_REMOTE" --name web01 --disk 8 --ssh-key-b64 "$TEST_KEY_B64" \
+    --image-url "$IMAGE_URL" --image-sha256 "$IMAGE_SHA" --timeout 30 --node pve2)"
+  assert_failure 17
+  assert_line 'LINUS_ERROR_CODE:VM_ON_OTHER_NODE'
+  assert_line "LINUS_ERROR:this host is node 'pve', not 'pve2': qm creates VMs only on the node it runs on"
+  refute_line --partial 'call: qm create'
+  run sim_host "$path bash $ENTRY run $(printf '%q ' --remote-dir "$SIM_REMOTE" --name web01 --disk 8 --ssh-key-b64 "$TEST_KEY_B64" \
+    --image-url "$IMAGE_URL" --image-sha256 "$IMAGE_SHA" --timeout 30 --node pve)"
+  assert_success
+  assert_line 'LINUS_VM_NODE:pve'
+}
+
+@test "a missing tool is MISSING_DEPENDENCY" {
+  sim_setup "$PREPARED"
+  rm "$SIM_ROOT/bin/pvesm"
+  provision_web01
+  assert_failure 2
+  assert_line 'LINUS_ERROR_CODE:MISSING_DEPENDENCY'
+  assert_line --partial "'pvesm'"
+}
+
+# The faults of src/sim/faults.ts that end here: each run fails with its code and leaves nothing
+# behind (assert_failed_clean), or succeeds where the provisioner has a way around it.
+
+@test "a storage that reports too little room: INSUFFICIENT_STORAGE before any write" {
+  sim_setup '{"storageCapacity":{"local":107374182400,"local-lvm":4294967296}}'
+  sim_provision
+  assert_failed_clean INSUFFICIENT_STORAGE 10
+  run sim_calls
+  refute_output --regexp '^qm '
+}
+
+@test "offlineNodes: NODE_OFFLINE before any write" {
+  sim_setup "$FAST"
+  sim_faults '{"offlineNodes":["pve"]}'
+  sim_provision
+  assert_failed_clean NODE_OFFLINE 4
+  run sim_calls
+  refute_output --regexp '^qm '
 }

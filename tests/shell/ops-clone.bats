@@ -1,0 +1,75 @@
+#!/usr/bin/env bats
+# shell/lib/ops-clone.sh (vm.sh run: clone a template as a job) on the simulated host: the clone
+# is tagged as linus' and keeps the template's other tags; a taken ID moves the claim on; a failed
+# start destroys the clone and never the template.
+
+load helpers/common
+load helpers/sim
+
+RID=clone-run1
+
+setup() {
+  require_sim
+  test_image 2
+  ENTRY_OPS="$REPO_ROOT/shell/ops/vm.sh"
+}
+
+teardown() {
+  sim_teardown
+}
+
+# Template 9000 as an operator makes one: an imported cloud image, cloud-init drive, `qm template`.
+template() {
+  sim_qm_create 9000 tpl 'base;web' --scsi0 "local-lvm:0,import-from=$IMAGE_FILE" --ide2 local-lvm:cloudinit \
+    --boot order=scsi0 --ciuser ubuntu --description 'linus 0.1.0 os=ubuntu-24.04'
+  sim_host 'qm template 9000' >/dev/null || fail "qm template 9000 failed"
+}
+
+clone() { # [more options]
+  run sim_host "bash $(printf '%q' "$ENTRY_OPS") run $(printf '%q ' --run-id "$RID" --remote-dir "$SIM_REMOTE" \
+    --template 9000 --name c1 --ssh-key-b64 "$TEST_KEY_B64" --timeout 60 "$@") 2>&1"
+}
+
+@test "a clone of a template is tagged as linus', keeps the template's tags and reports like a provision" {
+  sim_setup "$PREPARED"
+  template
+  local before
+  before=$(sim_conf 9000)
+  clone
+  assert_success
+  assert_line 'LINUS_RESULT:SUCCESS'
+  assert_line 'LINUS_VM_ID:100'
+  assert_line 'LINUS_VM_OS:ubuntu-24.04'
+  assert_equal "$(linus_value VM_IP)" "$(sim_guest_ip 100)"
+  run sim_conf 100
+  assert_line "tags: base;linus;linus-$RID;web"
+  assert_line 'name: c1'
+  assert_equal "$(sim_conf 9000)" "$before"
+}
+
+@test "an ID taken between the resources read and qm clone moves the claim on; the VM that took it is untouched" {
+  sim_setup "$PREPARED"
+  template
+  sim_qm_create 100 foreign
+  local before
+  before=$(sim_conf 100)
+  sim_faults '{"staleVmids":[]}'
+  clone
+  assert_success
+  assert_line 'linus: VM ID 100 is taken; trying 101'
+  assert_line 'LINUS_VM_ID:101'
+  assert_equal "$(sim_conf 100)" "$before"
+}
+
+@test "startFail: START_FAILED, the clone is destroyed with its volumes, the template stays" {
+  sim_setup "$PREPARED"
+  template
+  local before
+  before=$(sim_conf 9000)
+  sim_faults '{"startFail":true}'
+  clone
+  assert_failed_clean START_FAILED 5 100
+  assert_equal "$(sim_vms)" 9000
+  assert_equal "$(sim_conf 9000)" "$before"
+  assert_equal "$(sim_volumes | cut -d' ' -f1 | sort -u)" 9000
+}
