@@ -9,7 +9,7 @@ import { localConnect, localTarget } from '../../helpers/local-connection.js';
 import { localRunner } from '../../helpers/local-runner.js';
 
 // A clone runs as a job like a provision: claimed, created, started, and rolled back when the
-// guest never answers. (A clone that comes up is tested through the CLI in tests/integration/vm.)
+// guest never answers. (A clone that comes up is tested through the CLI in tests/integration/cli/vm.test.ts.)
 describe('jobs: clone', () => {
   let host: SimHost;
   beforeAll(async () => {

@@ -13,7 +13,7 @@ const GiB = 1024 ** 3;
 
 // The provisioning coordinator against the simulated host through an in-process connection:
 // placement, a refused run and its effects, cancellation. Full provisions (image, boot, SSH) are
-// covered through the CLI in tests/integration/driver.
+// covered through the CLI in tests/integration/cli.
 describe('jobs: placement and provisioning', () => {
   let host: SimHost;
   const provisioners = { proxmox: loadProvisioner('proxmox'), vm: loadProvisioner('vm') };

@@ -6,7 +6,7 @@ import { createSimHost, type SimHost } from '../../../src/sim/host.js';
 import { localConnect, localTarget } from '../../helpers/local-connection.js';
 
 // `linus gc` as a coordinator: the review before removal, and what the host reports. (Leftovers of
-// real runs are removed through the CLI in tests/integration/driver/gc.test.ts.)
+// real runs are removed through the CLI in tests/integration/cli/gc.test.ts.)
 describe('ops: gc', () => {
   let host: SimHost;
   beforeAll(async () => {
