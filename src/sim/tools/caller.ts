@@ -8,6 +8,8 @@ export interface Caller {
   pid: number;
   // Set when the client's connection closed before the call ended.
   hungUp: boolean;
+  // Makes the client SIGKILL itself after relaying the output written so far.
+  kill(): void;
 }
 
 const current = new AsyncLocalStorage<Caller>();
@@ -58,8 +60,11 @@ export function sleep(ms: number): Promise<void> {
   return survive(new Promise((resolve) => setTimeout(resolve, ms)));
 }
 
-// SIGKILL for the call: its client dies (the shell sees 137) and the call never goes on.
+// SIGKILL for the call: its client dies (the shell sees 137) once it has relayed what the call
+// wrote, as a killed tool's output is in its pipe already, and the call never goes on.
 export function killCaller(): Promise<never> {
-  process.kill(lockOwner(), 'SIGKILL');
+  const caller = current.getStore();
+  if (caller) caller.kill();
+  else process.kill(process.pid, 'SIGKILL');
   return new Promise<never>(() => undefined);
 }

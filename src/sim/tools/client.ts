@@ -3,8 +3,9 @@ import type { SimPaths } from '../paths.js';
 
 // The tool server's answer is a stream of frames: <type byte> <payload length, uint32 BE> <payload>.
 // `accepted` comes first (a connection closed before it never ran the call and is retried), then
-// output in the order the tool wrote it, then `exit` with the exit status.
-export const FRAME = { accepted: 'a', stdout: 'o', stderr: 'e', exit: 'x' } as const;
+// output in the order the tool wrote it, then `exit` with the exit status, or `kill`: the call's
+// process dies of SIGKILL once the output before it is out (faults.createCrash 'kill').
+export const FRAME = { accepted: 'a', stdout: 'o', stderr: 'e', exit: 'x', kill: 'k' } as const;
 
 function perlString(value: string): string {
   return `'${value.replace(/[\\']/g, (char) => `\\${char}`)}'`;
@@ -110,6 +111,8 @@ sub relay {
         $accepted = 1;
       } elsif ($type eq 'x') {
         return $data;
+      } elsif ($type eq 'k') {
+        kill('KILL', $$);
       } else {
         # A reader that went away (qm list | head -1) only stops that stream, as for a real tool.
         my $fh = $type eq 'o' ? \*STDOUT : \*STDERR;

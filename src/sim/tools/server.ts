@@ -48,13 +48,13 @@ function frame(type: string, text: string): Buffer {
 }
 
 async function serveCall(socket: net.Socket, request: Request): Promise<void> {
-  const caller: Caller = { pid: request.pid, hungUp: socket.destroyed };
-  socket.on('close', () => {
-    caller.hungUp = true;
-  });
   const send = (type: string) => (text: string) => {
     if (!socket.destroyed) socket.write(frame(type, text));
   };
+  const caller: Caller = { pid: request.pid, hungUp: socket.destroyed, kill: () => send(FRAME.kill)('') };
+  socket.on('close', () => {
+    caller.hungUp = true;
+  });
   send(FRAME.accepted)('');
   let exitCode: number;
   try {
