@@ -44,7 +44,9 @@ function startCall(h: SimHost, command: string): { child: ChildProcess; done: Pr
 async function hangingCreate(h: SimHost) {
   h.setFaults({ createCrash: 'hang' });
   const call = startCall(h, `qm create 100 --scsi0 local-lvm:0,import-from=${fixture.image} --tags linus`);
-  await waitFor(() => (h.locks().includes('/var/lock/qemu-server/lock-100.conf') ? true : undefined), 20_000);
+  // Its volume is allocated: the call runs on without a wait up to the hang (disk-create.ts).
+  await waitFor(() => (h.volumes().length === 1 ? true : undefined), 20_000);
+  expect(h.locks()).toEqual(['/var/lock/qemu-server/lock-100.conf', '100: create']);
   return call;
 }
 
