@@ -8,6 +8,8 @@ import { startForeignMachine, stopForeignMachines, type ForeignMachine } from '.
 import { stopGuest } from './guest-control.js';
 import { runningPid } from './guest-record.js';
 import { hostSettingsSchema, VERSION_PROFILES, type HostSettings, type HostSettingsInput } from './settings.js';
+import { processAlive } from './tools/caller.js';
+import { toolShim } from './tools/client.js';
 import { emptyConfig, serializeVmConfig } from './tools/config-format.js';
 import { holderAlive } from './tools/file-lock.js';
 import { randomMac } from './tools/macs.js';
@@ -22,9 +24,9 @@ import { shellQuote } from '../util/shell-quote.js';
 
 export const SIM_TOOLS = ['qm', 'pvesh', 'pvesm', 'pveversion'] as const;
 
-// The compiled tool entry: bash on the simulated host runs it.
-export function simToolsEntry(): string {
-  return compiledSimFile(path.join('tools', 'main.js'));
+// The compiled tool server: the first tool call on a simulated host starts it.
+export function simToolServer(): string {
+  return compiledSimFile(path.join('tools', 'server.js'));
 }
 
 // storage.cfg of a fresh install (pve-docs pvesm.adoc l.160-177, reference §15.2): no storage
@@ -114,11 +116,8 @@ export function layoutSimHost(root: string, input: HostSettingsInput = {}): { pa
   if (!fs.existsSync(paths.storageCfg)) fs.writeFileSync(paths.storageCfg, defaultStorageCfg(settings));
   fs.mkdirSync(path.join(paths.root, 'var', 'lib', 'vz', 'images'), { recursive: true });
   if (!fs.existsSync(paths.neighTable)) fs.writeFileSync(paths.neighTable, ARP_HEADER);
-  const entry = simToolsEntry();
-  for (const tool of SIM_TOOLS) {
-    const shim = `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(entry)} ${tool} "$@"\n`;
-    fs.writeFileSync(path.join(paths.bin, tool), shim, { mode: 0o755 });
-  }
+  const server = simToolServer();
+  for (const tool of SIM_TOOLS) fs.writeFileSync(path.join(paths.bin, tool), toolShim(tool, paths, server), { mode: 0o755 });
   if (settings.missingTools.length > 0) linkTools(paths.usrBin, settings.missingTools);
   else fs.rmSync(paths.usrBin, { recursive: true, force: true });
   // A node's host name is its node name (as on Proxmox); the shell scripts read it with `uname -n`.
@@ -156,12 +155,28 @@ export interface SimHost {
   locks(): string[];
   // A machine that is not a VM holding <ip> on the node's LAN (answers ARP, and SSH unless ssh: false).
   addForeignMachine(machine: { ip: string; mac?: string; ssh?: boolean }): Promise<ForeignMachine>;
-  // Stops every guest daemon and foreign machine (the host's files stay).
+  // Stops the tool server, every guest daemon and foreign machine (the host's files stay).
   dispose(): Promise<void>;
 }
 
 function readSettings(paths: SimPaths): HostSettings {
   return hostSettingsSchema.parse(JSON.parse(fs.readFileSync(paths.hostJson, 'utf8')));
+}
+
+// SIGTERM to the host's tool server, if its pid file names one serving this root; calls in flight
+// end with it (their clients exit 70).
+async function stopToolServer(paths: SimPaths): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number.parseInt(fs.readFileSync(paths.toolServerPid, 'utf8'), 10);
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (!cmdline.includes(simToolServer()) || !cmdline.includes(paths.root)) return;
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 5000;
+  while (processAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 export function openSimHost(root: string): SimHost {
@@ -222,6 +237,7 @@ export function openSimHost(root: string): SimHost {
     },
     addForeignMachine: (machine) => startForeignMachine(paths, machine),
     async dispose() {
+      await stopToolServer(paths);
       await stopForeignMachines(paths);
       if (!fs.existsSync(paths.runDir)) return;
       const vmids = fs

@@ -28,6 +28,12 @@ export function simPaths(root: string) {
     hostJson: path.join(abs, 'sim', 'host.json'),
     faultsJson: path.join(abs, 'sim', 'faults.json'),
     callLog: path.join(abs, 'sim', 'calls.jsonl'),
+    // The tool server every tool call goes to (src/sim/tools/server.ts): its socket, pid and log,
+    // and the lock its clients take to start one.
+    toolSocket: path.join(abs, 'sim', 'tools.sock'),
+    toolServerPid: path.join(abs, 'sim', 'tool-server.pid'),
+    toolServerLock: path.join(abs, 'sim', 'tool-server.lock'),
+    toolServerLog: path.join(abs, 'sim', 'tool-server.log'),
     volumesDir: path.join(abs, 'sim', 'volumes'),
     guestsDir: path.join(abs, 'sim', 'guests'),
     leasesJson: path.join(abs, 'sim', 'leases.json'),

@@ -1,10 +1,11 @@
 import net from 'node:net';
 import { guestQgaSocket } from '../guest-record.js';
 import type { SimPaths } from '../paths.js';
+import { survive } from './caller.js';
 
 // A QGA request over the guest's virtio-serial socket: the answer, or undefined if none came in time.
 export function agentRequest(paths: SimPaths, vmid: number, execute: string, timeoutMs: number): Promise<{ return?: unknown; error?: { class: string; desc: string } } | undefined> {
-  return new Promise((resolve) => {
+  return survive(new Promise((resolve) => {
     const socket = net.createConnection(guestQgaSocket(paths, vmid));
     let buffer = '';
     const finish = (value: { return?: unknown; error?: { class: string; desc: string } } | undefined) => {
@@ -25,5 +26,5 @@ export function agentRequest(paths: SimPaths, vmid: number, execute: string, tim
         finish(undefined);
       }
     });
-  });
+  }));
 }

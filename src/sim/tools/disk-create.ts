@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isDriveKey, type ConfigSection } from './config-format.js';
-import type { ToolContext } from './context.js';
+import { callerFile, type ToolContext } from './context.js';
 import { paramExc, PveDie } from './die.js';
 import { imageInfo } from './image-size.js';
 import { createCrashPoint } from './create-crash.js';
@@ -106,7 +106,7 @@ export async function createDisks(
       let source = '';
       if (importFrom !== undefined) {
         source = sourcePath(ctx, importFrom);
-        info = imageInfo(source);
+        info = imageInfo(callerFile(ctx, source));
         if (!info) throw new PveDie(`can't find file '${importFrom}'`);
         size = info.size;
       }

@@ -19,10 +19,10 @@ const NOT_CONFIG = ['vmid', 'archive', 'bwlimit', 'force', 'ha-managed', 'live-r
 // API2/Qemu.pm `create_vm` (§3): checks, the atomic claim (`lock: create`), then the worker.
 export async function run(ctx: ToolContext, args: string[]): Promise<number> {
   const params = getOptions(args, CREATE_PROPS, ['vmid']);
-  mapSshKeysFile(params);
+  mapSshKeysFile(ctx, params);
   validateParams(params, CREATE_PROPS);
   const vmid = Number(params.vmid);
-  if (params.sshkeys !== undefined) validateSshKeys(params.sshkeys);
+  if (params.sshkeys !== undefined) await validateSshKeys(ctx, params.sshkeys);
   checkDriveParams(ctx, params);
   addRandomMacs(params);
 

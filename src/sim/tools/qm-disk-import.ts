@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { ToolContext } from './context.js';
+import { callerFile, type ToolContext } from './context.js';
 import { PveDie } from './die.js';
 import { imageInfo } from './image-size.js';
 import { reportImport } from './import-progress.js';
@@ -31,8 +31,9 @@ export async function run(ctx: ToolContext, args: string[]): Promise<number> {
   await lockConfig(ctx, vmid, async () => {
     const config = loadConfig(ctx, vmid);
     checkLock(config);
-    const info = imageInfo(source);
-    if (!fs.existsSync(source) || !info) throw new PveDie(`${source}: non-existent or non-regular file`, 2);
+    const file = callerFile(ctx, source);
+    const info = imageInfo(file);
+    if (!fs.existsSync(file) || !info) throw new PveDie(`${source}: non-existent or non-regular file`, 2);
     const storage = storageConfig(ctx.paths, storageId);
     if (!enabledOnNode(storage, ctx.node)) throw new PveDie(`storage '${storageId}' is disabled`);
     if (!storage.content.includes('images')) throw new PveDie(`storage ${storageId} does not support vm images`);

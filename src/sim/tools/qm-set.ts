@@ -39,7 +39,7 @@ function detachDrive(ctx: ToolContext, vmid: number, config: VmConfig, value: st
 // `$update_vm_api` (§5): checks, `update VM ...` line, disks, pending or applied changes.
 export async function run(ctx: ToolContext, args: string[]): Promise<number> {
   const params = getOptions(args, SET_PROPS, ['vmid']);
-  mapSshKeysFile(params);
+  mapSshKeysFile(ctx, params);
   validateParams(params, SET_PROPS);
   const vmid = Number(params.vmid);
 
@@ -48,7 +48,7 @@ export async function run(ctx: ToolContext, args: string[]): Promise<number> {
     .sort()
     .map((key) => `-${key} ${key === 'cipassword' ? '<hidden>' : params[key]}`)
     .join(' ');
-  if (params.sshkeys !== undefined) validateSshKeys(params.sshkeys);
+  if (params.sshkeys !== undefined) await validateSshKeys(ctx, params.sshkeys);
   const changes = Object.fromEntries(Object.entries(params).filter(([key]) => !NOT_CONFIG.includes(key)));
   const deletes = splitList(params.delete).map((key) => (key === 'cdrom' ? 'ide2' : key));
   if (deletes.length === 0 && params.revert === undefined && Object.keys(changes).length === 0) throw new PveDie('no options specified');

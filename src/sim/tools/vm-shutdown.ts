@@ -1,7 +1,8 @@
 import { stopGuest } from '../guest-control.js';
 import { agentRequest } from './agent-client.js';
 import type { VmConfig } from './config-format.js';
-import { sleep, type ToolContext } from './context.js';
+import { sleep } from './caller.js';
+import type { ToolContext } from './context.js';
 import { PveDie } from './die.js';
 import { parsePropertyString } from './property-string.js';
 

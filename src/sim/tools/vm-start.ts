@@ -85,7 +85,7 @@ export async function startVm(ctx: ToolContext, vmid: number, options: { skiploc
     ...plan,
     sshPort: ctx.settings.guestSshPort,
     probePort: ctx.settings.guestProbePort,
-  });
+  }, ctx.env);
   if (!started.ok) {
     ctx.out(`linus-sim: guest ${vmid} cannot listen on ${address.ip ?? '?'}:${ctx.settings.guestSshPort}: ${started.code} ${started.message}\n`);
     throw new PveDie(QEMU_FAILED);

@@ -3,7 +3,7 @@
 # host's state (configs, volume records, lock files, guests, the call log) straight from its
 # directory so that assertions never depend on the tools under test.
 
-SIM_MAIN="$REPO_ROOT/dist/src/sim/tools/main.js"
+SIM_MAIN="$REPO_ROOT/dist/src/sim/tools/server.js"
 
 # Settings for sim_setup. FAST: a stock host whose guests boot in 0.3 s, with short agent pings and
 # lock waits (the code paths are the real ones). PREPARED: a host prepared for linus (snippets on
@@ -89,8 +89,8 @@ sim_faults() { # <faults JSON>
 }
 
 # Stops what a test may have left running under the sim root: provisioner jobs (TERM, so they roll
-# back) and guest daemons (only processes whose pid files live under the root and whose command
-# line names it).
+# back), guest daemons, foreign machines and the tool server (only processes whose pid files live
+# under the root and whose command line names it).
 sim_teardown() {
   if [[ -n "${SIM_IMAGE_SERVER_PID:-}" ]]; then
     kill -TERM "$SIM_IMAGE_SERVER_PID" 2>/dev/null || true
@@ -126,6 +126,12 @@ sim_teardown() {
   done
   # Foreign machines stop when their record goes.
   rm -f "$SIM_ROOT"/sim/foreign/*.json
+  # The host's tool server (src/sim/tools/server.ts) ends with the test, as SimHost.dispose ends it.
+  pid=$(cat "$SIM_ROOT/sim/tool-server.pid" 2>/dev/null) || pid=""
+  if _sim_owns "$pid" tools/server.js; then
+    kill -TERM "$pid" 2>/dev/null || true
+    _sim_gone_within "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
+  fi
   return 0
 }
 

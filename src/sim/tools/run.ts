@@ -1,10 +1,16 @@
 import fs from 'node:fs';
 import type { CallRecord } from '../call-log.js';
-import { loadContext, sleep, type ToolContext } from './context.js';
+import { sleep, survive } from './caller.js';
+import { loadContext, type CallIo, type ToolContext } from './context.js';
 import { ParamError, PveDie, withNewline } from './die.js';
 
-// Entry of the simulated host tools: `main.js <tool> args...`. Every call is logged to
-// sim/calls.jsonl, and faults.latencyMs is paid up front like Perl's start-up cost.
+// One call of a simulated host tool, as the tool server received it from a shim's client.
+export interface ToolCall {
+  tool: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
 type ToolRunner = (ctx: ToolContext, args: string[]) => Promise<number>;
 
 const TOOLS: Record<string, () => Promise<ToolRunner>> = {
@@ -14,8 +20,7 @@ const TOOLS: Record<string, () => Promise<ToolRunner>> = {
   pveversion: async () => (await import('./pveversion.js')).runPveversion,
 };
 
-function report(error: unknown, ctx: ToolContext | undefined): number {
-  const err = ctx?.err ?? ((text: string) => fs.writeSync(2, text));
+function report(error: unknown, err: (text: string) => void): number {
   if (error instanceof ParamError) {
     err(error.render());
     return 255;
@@ -28,25 +33,26 @@ function report(error: unknown, ctx: ToolContext | undefined): number {
   return 70;
 }
 
-async function main(): Promise<number> {
+// Runs the call and logs it to sim/calls.jsonl; faults.latencyMs is paid up front like Perl's
+// start-up cost. A call whose caller died never returns (and is not logged), as a killed tool.
+export async function runTool(call: ToolCall, io: CallIo): Promise<number> {
   const started = Date.now();
-  const [tool = '', ...args] = process.argv.slice(2);
   let ctx: ToolContext | undefined;
   let exitCode: number;
   try {
-    ctx = loadContext();
+    ctx = loadContext(call.env, io);
     if (ctx.faults.latencyMs) await sleep(ctx.faults.latencyMs);
-    const load = TOOLS[tool];
-    if (!load) throw new PveDie(`linus-sim: unknown tool '${tool}'`, 127);
-    exitCode = await (await load())(ctx, args);
+    const load = TOOLS[call.tool];
+    if (!load) throw new PveDie(`linus-sim: unknown tool '${call.tool}'`, 127);
+    exitCode = await survive((await load())(ctx, call.args));
   } catch (error) {
-    exitCode = report(error, ctx);
+    exitCode = report(error, io.err);
   }
   if (ctx) {
     const record: CallRecord = {
       time: new Date(started).toISOString(),
-      tool,
-      argv: args,
+      tool: call.tool,
+      argv: call.args,
       exitCode,
       durationMs: Date.now() - started,
       node: ctx.node,
@@ -55,5 +61,3 @@ async function main(): Promise<number> {
   }
   return exitCode;
 }
-
-process.exit(await main());
