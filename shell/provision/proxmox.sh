@@ -18,38 +18,15 @@ export LC_ALL=C
 
 LINUS_VERSION="0.0.0-dev" # linus:version
 # The name `version` reports (LINUS_PROVISIONER).
+# shellcheck disable=SC2034 # read by the libs (result.sh)
 readonly PROVISIONER=proxmox
 LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)" # linus:source-only
-# shellcheck source=shell/lib/log.sh
-source "$LIB_DIR/log.sh" # linus:include lib/log.sh
-# shellcheck source=shell/lib/result.sh
-source "$LIB_DIR/result.sh" # linus:include lib/result.sh
-# shellcheck source=shell/lib/proc.sh
-source "$LIB_DIR/proc.sh" # linus:include lib/proc.sh
-# shellcheck source=shell/lib/rules.sh
-source "$LIB_DIR/rules.sh" # linus:include lib/rules.sh
-# shellcheck source=shell/lib/spec.sh
-source "$LIB_DIR/spec.sh" # linus:include lib/spec.sh
-# shellcheck source=shell/lib/pve.sh
-source "$LIB_DIR/pve.sh" # linus:include lib/pve.sh
-# shellcheck source=shell/lib/capacity.sh
-source "$LIB_DIR/capacity.sh" # linus:include lib/capacity.sh
-# shellcheck source=shell/lib/host.sh
-source "$LIB_DIR/host.sh" # linus:include lib/host.sh
-# shellcheck source=shell/lib/image.sh
-source "$LIB_DIR/image.sh" # linus:include lib/image.sh
-# shellcheck source=shell/lib/vm.sh
-source "$LIB_DIR/vm.sh" # linus:include lib/vm.sh
-# shellcheck source=shell/lib/claim.sh
-source "$LIB_DIR/claim.sh" # linus:include lib/claim.sh
-# shellcheck source=shell/lib/net.sh
-source "$LIB_DIR/net.sh" # linus:include lib/net.sh
-# shellcheck source=shell/lib/job.sh
-source "$LIB_DIR/job.sh" # linus:include lib/job.sh
-# shellcheck source=shell/lib/gc.sh
-source "$LIB_DIR/gc.sh" # linus:include lib/gc.sh
+LINUS_LIBS=(log result proc rules spec pve capacity host image vm claim net job gc) # linus:libs
+# shellcheck disable=SC1090 # LINUS_LIBS lists them; shellcheck checks shell/lib/*.sh on their own
+for lib in "${LINUS_LIBS[@]}"; do source "$LIB_DIR/$lib.sh"; done # linus:source-only
 
 # Where the ERR trap saw the last failing command (for INTERNAL messages).
+# shellcheck disable=SC2034 # read by the libs
 ERR_WHERE=""
 
 step() { # <name>
@@ -135,6 +112,7 @@ success_block() {
   emit VM_NODE "${SPEC[node]}"
 }
 
+# shellcheck disable=SC2034 # FAIL_CODE and FAIL_MSG are read by the EXIT trap (result.sh)
 on_signal() { # <name>
   FAIL_CODE=CANCELLED
   FAIL_MSG="cancelled by SIG$1"
@@ -184,7 +162,7 @@ _launch() { # <option...>
   parse_spec "$@"
   validate_spec
   emit RUN_ID "${SPEC[run_id]}"
-  ((SPEC[dry_run] == 0)) || _dry_run
+  [[ "${SPEC[dry_run]}" == 0 ]] || _dry_run
   job_launch "$SELF" "$@"
 }
 

@@ -29,10 +29,9 @@ export interface Provisioner extends ProvisionerManifest {
 }
 
 const SHEBANG = '#!/usr/bin/env bash';
-const INCLUDE = /^source "\$LIB_DIR\/([a-z0-9-]+)\.sh" # linus:include lib\/([a-z0-9-]+)\.sh$/;
+const LIBS_LINE = /^LINUS_LIBS=\(([a-z0-9 -]+)\) # linus:libs$/;
 const VERSION_LINE = /^LINUS_VERSION="[^"]*" # linus:version$/;
 const SOURCE_ONLY = /# linus:source-only$/;
-const SHELLCHECK_SOURCE = /^# shellcheck source=/;
 const ANY_SOURCE = /^\s*(source|\.)\s/;
 const VERSION_FORMAT = /^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$/;
 
@@ -44,9 +43,10 @@ function bundleError(message: string): LinusError {
   return new LinusError({ code: 'INTERNAL', message: `provisioner bundle: ${message}` });
 }
 
-// Inlines every `source "$LIB_DIR/x.sh" # linus:include lib/x.sh` line of the entry script, pins
-// the version, and drops source-only lines. Anything else that sources a file is refused, so
-// the result never depends on files next to it.
+// Replaces the entry script's `LINUS_LIBS=(x y) # linus:libs` line with lib/x.sh and lib/y.sh in
+// that order (the sources load them with a source-only loop), pins the version, and drops
+// source-only lines. Anything else that sources a file is refused, so the result never depends on
+// files next to it.
 export function bundleBody(entry: string, readLib: (relPath: string) => string, version: string): string {
   if (!VERSION_FORMAT.test(version)) throw bundleError(`version '${version}' is not a semantic version`);
   const lines = entry.split('\n');
@@ -54,22 +54,22 @@ export function bundleBody(entry: string, readLib: (relPath: string) => string, 
   const out: string[] = [];
   let versions = 0;
   for (const line of lines.slice(1)) {
-    const include = INCLUDE.exec(line);
-    if (include) {
-      const [, file, marked] = include;
-      if (file !== marked) throw bundleError(`include marker does not match its source line: ${line}`);
-      const lib = readLib(`lib/${file}.sh`);
-      for (const libLine of lib.split('\n')) {
-        if (ANY_SOURCE.test(libLine)) throw bundleError(`lib/${file}.sh sources another file: ${libLine}`);
+    const libs = LIBS_LINE.exec(line);
+    if (libs) {
+      for (const file of (libs[1] ?? '').split(' ').filter(Boolean)) {
+        const lib = readLib(`lib/${file}.sh`);
+        for (const libLine of lib.split('\n')) {
+          if (ANY_SOURCE.test(libLine)) throw bundleError(`lib/${file}.sh sources another file: ${libLine}`);
+        }
+        out.push(`# --- lib/${file}.sh ---`, ...lib.replace(/\n+$/, '').split('\n').filter((l) => l !== '# shellcheck shell=bash'));
       }
-      out.push(`# --- lib/${file}.sh ---`, ...lib.replace(/\n+$/, '').split('\n').filter((l) => l !== '# shellcheck shell=bash'));
     } else if (VERSION_LINE.test(line)) {
       versions += 1;
       out.push(`LINUS_VERSION="${version}"`);
-    } else if (SOURCE_ONLY.test(line) || SHELLCHECK_SOURCE.test(line)) {
+    } else if (SOURCE_ONLY.test(line)) {
       continue;
     } else if (ANY_SOURCE.test(line)) {
-      throw bundleError(`unmarked source line (mark it '# linus:include lib/<file>.sh'): ${line}`);
+      throw bundleError(`a source line outside the libs loop (list the lib in 'LINUS_LIBS=(...) # linus:libs'): ${line}`);
     } else {
       out.push(line);
     }

@@ -18,13 +18,16 @@ const ENTRY = [
   '{',
   'LINUS_VERSION="0.0.0-dev" # linus:version',
   'LIB_DIR="$(dirname "$0")/../lib" # linus:source-only',
-  '# shellcheck source=shell/lib/a.sh',
-  'source "$LIB_DIR/a.sh" # linus:include lib/a.sh',
+  'LINUS_LIBS=(a b) # linus:libs',
+  'for lib in "${LINUS_LIBS[@]}"; do source "$LIB_DIR/$lib.sh"; done # linus:source-only',
   'main() { hello; }',
   '}',
   '',
 ].join('\n');
-const LIBS: Record<string, string> = { 'lib/a.sh': '# shellcheck shell=bash\nhello() { echo "hi $LINUS_VERSION"; }\n' };
+const LIBS: Record<string, string> = {
+  'lib/a.sh': '# shellcheck shell=bash\nhello() { echo "hi $LINUS_VERSION"; }\n',
+  'lib/b.sh': '# shellcheck shell=bash\nB=1\n',
+};
 const readLib = (rel: string): string => {
   const text = LIBS[rel];
   if (text === undefined) throw new Error(`no ${rel}`);
@@ -34,12 +37,12 @@ const readLib = (rel: string): string => {
 describe('bundleBody', () => {
   it('inlines marked includes, pins the version and drops source-only lines', () => {
     const body = bundleBody(ENTRY, readLib, '1.2.3');
-    expect(body).toBe(['{', 'LINUS_VERSION="1.2.3"', '# --- lib/a.sh ---', 'hello() { echo "hi $LINUS_VERSION"; }', 'main() { hello; }', '}', ''].join('\n'));
+    expect(body).toBe(['{', 'LINUS_VERSION="1.2.3"', '# --- lib/a.sh ---', 'hello() { echo "hi $LINUS_VERSION"; }', '# --- lib/b.sh ---', 'B=1', 'main() { hello; }', '}', ''].join('\n'));
   });
 
   it('refuses unmarked or mismatched source lines, sourcing libs and a missing version line', () => {
-    expect(() => bundleBody(ENTRY.replace(' # linus:include lib/a.sh', ''), readLib, '1.2.3')).toThrow(/unmarked source line/);
-    expect(() => bundleBody(ENTRY.replace('# linus:include lib/a.sh', '# linus:include lib/b.sh'), readLib, '1.2.3')).toThrow(/unmarked|does not match/);
+    expect(() => bundleBody(ENTRY.replace('main()', 'source "$LIB_DIR/a.sh"\nmain()'), readLib, '1.2.3')).toThrow(/a source line outside the libs loop/);
+    expect(() => bundleBody(ENTRY.replace('(a b)', '(a c)'), readLib, '1.2.3')).toThrow(/no lib\/c\.sh/);
     expect(() => bundleBody(ENTRY, () => '. /etc/profile\n', '1.2.3')).toThrow(/sources another file/);
     expect(() => bundleBody(ENTRY.replace(' # linus:version', ''), readLib, '1.2.3')).toThrow(/one '# linus:version' line/);
     expect(() => bundleBody(ENTRY.replace('#!/usr/bin/env bash', '#!/bin/sh'), readLib, '1.2.3')).toThrow(/must start/);
