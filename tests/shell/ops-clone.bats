@@ -53,7 +53,8 @@ clone() { # [more options]
   sim_qm_create 100 foreign
   local before
   before=$(sim_conf 100)
-  sim_faults '{"staleVmids":[]}'
+  # A stale vmlist that has the template but not VM 100 yet.
+  sim_faults '{"staleVmids":[9000]}'
   clone
   assert_success
   assert_line 'linus: VM ID 100 is taken; trying 101'
