@@ -77,7 +77,7 @@ claim_check() { # <vmid> <run-id>
   elif _claim_config_bare; then
     CLAIM_STATE=claim
   else
-    # shellcheck disable=SC2034 # read by rollback (vm.sh) and gc.sh
+    # shellcheck disable=SC2034 # read by rollback (create.sh) and gc.sh
     CLAIM_STATE=other
   fi
 }
@@ -163,9 +163,9 @@ _claim_volumes() { # <var> <vmid> <storage>
   local re="^${storage//./\\.}:($id/)?vm-$id-(disk-[0-9]+|cloudinit)(\\.(raw|qcow2|vmdk))?\$"
   _out=()
   if ! pve pvesm list "$storage" --vmid "$id" --content images; then
-    # shellcheck disable=SC2034 # read by rollback (vm.sh) and gc.sh
+    # shellcheck disable=SC2034 # read by rollback (create.sh) and gc.sh
     CLAIM_FAILED=1
-    # shellcheck disable=SC2034 # read by rollback (vm.sh) and gc.sh
+    # shellcheck disable=SC2034 # read by rollback (create.sh) and gc.sh
     CLAIM_REASON="cannot list the volumes of VM $id on $storage: $(pve_message)"
     return 1
   fi

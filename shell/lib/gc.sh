@@ -315,7 +315,7 @@ _gc_destroy() { # <vmid> <node> <run-id> <status> <min-age or ""> <gone-is-clean
     _gc_failed "$vmid" "cannot read its config: $(pve_message)"
     return 0
   fi
-  # shellcheck disable=SC2034 # read by config_get (vm.sh)
+  # shellcheck disable=SC2034 # read by config_get (create.sh)
   VM_CONFIG=$PVE_OUT
   if ! _gc_config_tagged "$run_id"; then
     _gc_skip "$vmid" tag-changed

@@ -222,7 +222,7 @@ clone_run() {
   clone_verify
   clone_step cloudinit
   clone_step start
-  # shellcheck disable=SC2034 # read by rollback_destroy (lib/vm.sh)
+  # shellcheck disable=SC2034 # read by rollback_destroy (lib/create.sh)
   START_TRIED=1
   pve qm start "$VM_ID" || ops_fail START_FAILED "qm start $VM_ID failed"
   clone_step ip

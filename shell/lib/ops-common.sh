@@ -93,7 +93,7 @@ ops_load_config() { # <vmid>
     [[ "$PVE_ERR" == *"does not exist"* ]] && die VM_NOT_FOUND "VM $1 does not exist (any more)"
     ops_fail VM_OP_FAILED "cannot read the config of VM $1"
   fi
-  # shellcheck disable=SC2034 # read by config_get (lib/vm.sh)
+  # shellcheck disable=SC2034 # read by config_get (lib/create.sh)
   VM_CONFIG=$PVE_OUT
   if name=$(config_get name); then
     VMR[name]=${name//[^A-Za-z0-9.-]/}

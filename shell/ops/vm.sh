@@ -29,7 +29,7 @@ LINUS_VERSION="0.0.0-dev" # linus:version
 # shellcheck disable=SC2034 # read by the libs (result.sh)
 readonly PROVISIONER=vm
 LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)" # linus:source-only
-LINUS_LIBS=(log result proc rules spec pve capacity host vm claim net job gc ops-common ops-power ops-config ops-delete ops-capacity ops-clone ops-doctor) # linus:libs
+LINUS_LIBS=(log result proc rules spec pve capacity host create claim net job gc ops-common ops-power ops-config ops-delete ops-capacity ops-clone ops-doctor) # linus:libs
 # shellcheck disable=SC1090 # LINUS_LIBS lists them; shellcheck checks shell/lib/*.sh on their own
 for lib in "${LINUS_LIBS[@]}"; do source "$LIB_DIR/$lib.sh"; done # linus:source-only
 

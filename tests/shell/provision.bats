@@ -3,7 +3,7 @@
 # prepared for linus (`local` holds snippets, so vendor-data brings the guest agent): the VM it
 # makes, the protocol output, the number of Proxmox calls, secrets, and the dry run. Then the
 # bundle end to end, mostly on a stock host. A step's own refusals and faults are in the file of
-# its shell/lib script (host.bats, vm.bats, net.bats, job.bats).
+# its shell/lib script (host.bats, create.bats, net.bats, job.bats).
 
 load helpers/common
 load helpers/sim

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# shell/lib/vm.sh on the simulated host: ID claims (races with concurrent runs and a foreign VM
+# shell/lib/create.sh on the simulated host: ID claims (races with concurrent runs and a foreign VM
 # included), resize verification and rollback, each on its own against the host's state; the
 # create, resize and start faults of src/sim/faults.ts, each rolled back to nothing.
 
