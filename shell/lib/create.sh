@@ -172,7 +172,10 @@ create_vm() {
   local id i
   for ((i = 0; i < ${#FREE_IDS[@]}; i++)); do
     id=${FREE_IDS[i]}
-    claim_record "$id" "${SPEC[storage]}" "$IDS_SEEN"
+    if ! claim_record "$id" "${SPEC[storage]}" "$IDS_SEEN"; then
+      log "VM ID $id is being claimed by another run on this host"
+      continue
+    fi
     CLAIM_ID=$id
     if pve qm create "$id" "${CREATE_ARGS[@]}"; then
       VM_ID=$id
