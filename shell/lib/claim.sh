@@ -22,17 +22,19 @@ CLAIM_REASON=""
 CLAIM_FAILED=0
 
 # Records the ID this run's `qm create` is about to try (only inside a job). Returns 1, recording
-# nothing, when another job of this host has recorded that ID: concurrent runs read the same free
-# IDs, and a second `qm create` of one ID waits on the first one's flock for its whole disk import
-# before it learns the ID is taken (reference §3 step 7). The check and the write hold one flock.
+# nothing, when another job of this host is trying that ID or, still running, has created it:
+# concurrent runs read the same free IDs, and a second `qm create` of one ID waits on the first
+# one's flock for its whole disk import before it learns the ID is taken (reference §3 step 7).
+# The check and the write hold one flock.
 claim_record() { # <vmid> <storage> <epoch the ID was seen free>
   [[ -n "$JOB_DIR" ]] || return 0
   local jobs=${JOB_DIR%/*} lock_fd file rc=0
   exec {lock_fd}>>"$jobs/.claims.lock"
   flock -w 10 "$lock_fd" || die LOCK_TIMEOUT "cannot lock $jobs/.claims.lock within 10 s"
-  for file in "$jobs"/*/claim; do
-    [[ -f "$file" && "$file" != "$JOB_DIR/claim" ]] || continue
-    [[ "$(<"$file")" != "$1 "* ]] || rc=1
+  for file in "$jobs"/*/claim "$jobs"/*/vmid; do
+    [[ -f "$file" && "${file%/*}" != "$JOB_DIR" ]] || continue
+    [[ "$file" == */claim || "$(cat -- "${file%/*}/state" 2>/dev/null)" == running ]] || continue
+    [[ "$(<"$file")" != "$1"[!0-9]* && "$(<"$file")" != "$1" ]] || rc=1
   done
   ((rc)) || _write_file "$JOB_DIR/claim" "$1 $2 $3"$'\n'
   exec {lock_fd}>&-

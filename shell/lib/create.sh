@@ -179,6 +179,8 @@ create_vm() {
     CLAIM_ID=$id
     if pve qm create "$id" "${CREATE_ARGS[@]}"; then
       VM_ID=$id
+      # Other runs of this host skip it while this job runs (claim_record).
+      [[ -z "$JOB_DIR" ]] || _write_file "$JOB_DIR/vmid" "$id"$'\n'
       claim_clear
       emit VM_ID "$id"
       return 0

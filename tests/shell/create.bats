@@ -285,6 +285,21 @@ bad"
   assert_equal "$(sim_vms)" 101
 }
 
+@test "an ID a running job of this host created is skipped; a finished job's is not" {
+  sim_setup "$PREPARED"
+  mkdir -p "$SIM_REMOTE/jobs/running-run" "$SIM_REMOTE/jobs/finished-run"
+  echo 100 >"$SIM_REMOTE/jobs/running-run/vmid"
+  echo running >"$SIM_REMOTE/jobs/running-run/state"
+  echo 101 >"$SIM_REMOTE/jobs/finished-run/vmid"
+  echo finished >"$SIM_REMOTE/jobs/finished-run/state"
+  with_request "JOB_DIR='$SIM_REMOTE/jobs/mine-001'; pick_vm_ids '[]' \"\$(date +%s)\"; create_vm; cat \"\$JOB_DIR/vmid\""
+  assert_success
+  assert_line --partial 'VM ID 100 is being claimed by another run on this host'
+  assert_line 'LINUS_VM_ID:101'
+  assert_line 101
+  assert_equal "$(sim_vms)" 101
+}
+
 @test "a foreign VM that wins the ID race is never touched, on success" {
   sim_setup "$FAST"
   sim_qm_create 100 foreign
