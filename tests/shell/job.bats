@@ -19,8 +19,7 @@ teardown() {
 
 # The options of a request, quoted for the host shell's bash -c.
 opts() { # [more options]
-  printf '%q ' --remote-dir "$SIM_REMOTE" --name web01 --cores 2 --memory 2048 --disk 8 \
-    --ssh-key-b64 "$TEST_KEY_B64" --image-url "$IMAGE_URL" --image-sha256 "$IMAGE_SHA" --timeout 30 "$@"
+  web01_opts "$@"
 }
 
 job() { # <command> <run-id> [more options]

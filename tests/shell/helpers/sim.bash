@@ -307,6 +307,12 @@ RID=fault-run1
 
 # The options of a request as run $RID (VM f01, 8 GiB, the test image), quoted for the host
 # shell's bash -c.
+# A request for web01 (2 cores, 2048 MiB, 8 GiB, 30 s), quoted for the host shell's bash -c.
+web01_opts() { # [more options]
+  printf '%q ' --remote-dir "$SIM_REMOTE" --name web01 --cores 2 --memory 2048 --disk 8 \
+    --ssh-key-b64 "$TEST_KEY_B64" --image-url "$IMAGE_URL" --image-sha256 "$IMAGE_SHA" --timeout 30 "$@"
+}
+
 sim_opts() { # [more options]
   printf '%q ' --run-id "$RID" --remote-dir "$SIM_REMOTE" --name f01 --disk 8 --ssh-key-b64 "$TEST_KEY_B64" \
     --image-url "$IMAGE_URL" --image-sha256 "$IMAGE_SHA" --timeout 60 "$@"
