@@ -29,8 +29,10 @@ CLAIM_FAILED=0
 claim_record() { # <vmid> <storage> <epoch the ID was seen free>
   [[ -n "$JOB_DIR" ]] || return 0
   local jobs=${JOB_DIR%/*} lock_fd file rc=0
-  exec {lock_fd}>>"$jobs/.claims.lock"
-  flock -w 10 "$lock_fd" || die LOCK_TIMEOUT "cannot lock $jobs/.claims.lock within 10 s"
+  # Beside jobs/, which holds nothing but job directories.
+  local lock=${jobs%/*}/claims.lock
+  exec {lock_fd}>>"$lock"
+  flock -w 10 "$lock_fd" || die LOCK_TIMEOUT "cannot lock $lock within 10 s"
   for file in "$jobs"/*/claim "$jobs"/*/vmid; do
     [[ -f "$file" && "${file%/*}" != "$JOB_DIR" ]] || continue
     [[ "$file" == */claim || "$(cat -- "${file%/*}/state" 2>/dev/null)" == running ]] || continue
