@@ -176,7 +176,7 @@ storage_cfg() { # <with data 0|1>
   assert_refused_early BRIDGE_NOT_FOUND 3
   provision --name br02 --run-id host-run2 --dry-run
   assert_success
-  assert_line 'linus: bridge vmbr0: bridge, this node at 127.88.0.2/24'
+  assert_line 'linus: bridge vmbr0: bridge, this node at 127.84.0.2/24'
 }
 
 # The simulated host without curl runs this machine's wget (.ci/run installs it).

@@ -60,7 +60,7 @@ sim_setup_vm() { # [settings JSON]
 
 @test "on a prepared host storage.snippets passes and no fix is offered" {
   sim_setup_vm '{"prepared":true}'
-  ops doctor --node pve --storage local-lvm --bridge vmbr0 --vlan 42
+  ops doctor --node pve --storage local-lvm --bridge vmbr0 --vlan 43
   assert_success
   run check_of storage.snippets
   assert_output --partial '"status":"ok"'

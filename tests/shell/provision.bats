@@ -34,7 +34,7 @@ provision() { # [more options]
 
 @test "a run provisions the VM the request describes and reports it" {
   sim_setup "$PREPARED"
-  provision --vlan 42 --dns "1.1.1.1 8.8.8.8" --search-domain example.com
+  provision --vlan 43 --dns "1.1.1.1 8.8.8.8" --search-domain example.com
   assert_success
   assert_line --index 0 'LINUS_PROTOCOL:1'
   assert_line 'LINUS_RESULT:SUCCESS'
@@ -62,7 +62,7 @@ memory: 2048
 nameserver: 1.1.1.1 8.8.8.8
 searchdomain: example.com
 tags: linus;linus-$run_id"
-  assert grep -qE '^net0: virtio=BC:24:11:[0-9A-F:]{8},bridge=vmbr0,tag=42$' <<<"$conf"
+  assert grep -qE '^net0: virtio=BC:24:11:[0-9A-F:]{8},bridge=vmbr0,tag=43$' <<<"$conf"
   assert grep -qE '^scsi0: local-lvm:vm-100-disk-0,size=8G$' <<<"$conf"
   assert grep -q '^sshkeys: ssh-ed25519%20AAAA' <<<"$conf"
   assert_equal "$(sim_running_guests)" 100
@@ -168,11 +168,11 @@ tags: linus;linus-$run_id"
   sim_setup "$PREPARED"
   # Nothing answers there before the VM runs (IP_IN_USE otherwise): the guest's sshd comes with it.
   sim_faults '{"agent":"never"}'
-  provision --ip 127.88.0.50/24 --gateway 127.88.0.1
+  provision --ip 127.84.0.50/24 --gateway 127.84.0.1
   assert_success
-  assert_line 'LINUS_VM_IP:127.88.0.50'
+  assert_line 'LINUS_VM_IP:127.84.0.50'
   refute_line --partial 'call: qm guest cmd'
-  assert_equal "$(sim_conf 100 | grep '^ipconfig0: ')" 'ipconfig0: ip=127.88.0.50/24,gw=127.88.0.1'
+  assert_equal "$(sim_conf 100 | grep '^ipconfig0: ')" 'ipconfig0: ip=127.84.0.50/24,gw=127.84.0.1'
 }
 
 @test "--password returns a password once, stores only its SHA-256 crypt hash, never logs it" {
@@ -247,12 +247,12 @@ tags: linus;linus-$run_id"
   assert_line 'LINUS_VM_DISK:8'
   assert_line 'LINUS_VM_NODE:pve'
   assert_equal "${lines[-1]}" 'LINUS_END'
-  assert_line --regexp '^linus: address: a probe of 127\.88\.0\.2/24 on vmbr0, then the neighbour table by MAC'
-  assert_line --regexp '^linus: address 127\.88\.0\.[0-9]+ from the neighbour table$'
-  assert_line --regexp '^linus: 127\.88\.0\.[0-9]+ belongs to VM 100 \(MAC bc:24:11:'
+  assert_line --regexp '^linus: address: a probe of 127\.84\.0\.2/24 on vmbr0, then the neighbour table by MAC'
+  assert_line --regexp '^linus: address 127\.84\.0\.[0-9]+ from the neighbour table$'
+  assert_line --regexp '^linus: 127\.84\.0\.[0-9]+ belongs to VM 100 \(MAC bc:24:11:'
   local ip
   ip=$(sim_guest_ip 100)
-  [[ "$ip" == 127.88.0.* ]] || fail "the guest got no DHCP lease: '$ip'"
+  [[ "$ip" == 127.84.0.* ]] || fail "the guest got no DHCP lease: '$ip'"
   assert_equal "$(linus_value VM_IP)" "$ip"
 
   run sim_conf 100
@@ -279,7 +279,7 @@ tags: linus;linus-$run_id"
 
 @test "a DHCP provision on a VLAN the node has no address on: refused before anything is created" {
   sim_setup "$FAST"
-  run sim_host "bash $BUNDLE run $(run_opts e2e-novlan --vlan 42)"
+  run sim_host "bash $BUNDLE run $(run_opts e2e-novlan --vlan 43)"
   assert_failure 3
   assert_line 'LINUS_ERROR_CODE:IP_DISCOVERY_UNAVAILABLE'
   assert_line --partial "run 'linus doctor --fix'"
@@ -291,31 +291,31 @@ tags: linus;linus-$run_id"
 
 @test "the same VLAN provision on a prepared host: vendor-data installs the agent, which gives the address" {
   sim_setup '{"bootDelayMs":300,"agentPingTimeoutMs":500,"agentInstallDelayMs":1000,"prepared":true}'
-  run sim_host "bash $BUNDLE run $(run_opts e2e-vlan --vlan 42)"
+  run sim_host "bash $BUNDLE run $(run_opts e2e-vlan --vlan 43)"
   assert_success
   assert_line --regexp '^linus: address [0-9.]+ from the guest agent$'
   local ip
   ip=$(sim_guest_ip 100)
-  [[ "$ip" == 127.89.42.* ]] || fail "the guest got no lease on VLAN 42: '$ip'"
+  [[ "$ip" == 127.89.43.* ]] || fail "the guest got no lease on VLAN 43: '$ip'"
   assert_equal "$(linus_value VM_IP)" "$ip"
   run sim_conf 100
   assert_line 'agent: enabled=1'
   assert_line 'cicustom: vendor=local:snippets/linus-qga.yaml'
   assert_line 'ciupgrade: 0'
-  assert_line --regexp '^net0: virtio=[0-9A-F:]{17},bridge=vmbr0,tag=42$'
+  assert_line --regexp '^net0: virtio=[0-9A-F:]{17},bridge=vmbr0,tag=43$'
   run cat "$SIM_ROOT/var/lib/vz/snippets/linus-qga.yaml"
   assert_line '  - qemu-guest-agent'
 }
 
 @test "a static IP provision reports the static address, configures the gateway and checks who answers there" {
   sim_setup "$FAST"
-  run sim_host "bash $BUNDLE run $(run_opts e2e-static --name static01 --ip 127.88.0.50/24 --gateway 127.88.0.1)"
+  run sim_host "bash $BUNDLE run $(run_opts e2e-static --name static01 --ip 127.84.0.50/24 --gateway 127.84.0.1)"
   assert_success
-  assert_line 'LINUS_VM_IP:127.88.0.50'
-  assert_line 'linus: static address 127.88.0.50 is free: nothing on vmbr0 answered for it'
-  assert_line --regexp '^linus: 127\.88\.0\.50 belongs to VM 100 \(MAC bc:24:11:'
+  assert_line 'LINUS_VM_IP:127.84.0.50'
+  assert_line 'linus: static address 127.84.0.50 is free: nothing on vmbr0 answered for it'
+  assert_line --regexp '^linus: 127\.84\.0\.50 belongs to VM 100 \(MAC bc:24:11:'
   run sim_conf 100
-  assert_line 'ipconfig0: ip=127.88.0.50/24,gw=127.88.0.1'
+  assert_line 'ipconfig0: ip=127.84.0.50/24,gw=127.84.0.1'
   assert_line --regexp '^net0: virtio=[0-9A-F:]{17},bridge=vmbr0$'
 }
 

@@ -22,14 +22,19 @@ require_sim() {
 # dist/src/sim/host.js, which also seeds <existing VMs> stopped non-linus VMs 100...), and sets
 # SIM_ROOT, SIM_REMOTE (the provisioner's --remote-dir), SIM_SHELL and BUNDLE.
 # The host's clock runs 10x faster for the provisioner's poll intervals unless the settings say
-# otherwise (clockScale, src/sim/settings.ts).
+# otherwise (clockScale, src/sim/settings.ts). A node without bridges of its own gets vmbr0 on
+# 127.84.0.0/24 (node .2, router .1), and the VLANs the bats tests use are not the vitest suite's:
+# the two suites can run at once without their guests meeting on an address.
 sim_setup() { # [settings JSON] [existing VMs]
   SIM_ROOT="$BATS_TEST_TMPDIR/sim"
   node --input-type=module -e '
     const { createSimHost } = await import(process.argv[1]);
+    const { DEFAULT_BRIDGE } = await import(process.argv[5]);
+    const lan = { network: "127.84.0.0/24", gateway: "127.84.0.1", hostAddress: "127.84.0.2" };
     const settings = { clockScale: 0.1, ...JSON.parse(process.argv[3]) };
+    settings.nodes = (settings.nodes ?? [{ name: "pve" }]).map((node) => (node.bridges ? node : { ...node, bridges: [{ ...DEFAULT_BRIDGE, ...lan }] }));
     await createSimHost({ root: process.argv[2], settings, existingVms: Number(process.argv[4]) });' \
-    "$REPO_ROOT/dist/src/sim/host.js" "$SIM_ROOT" "${1:-{\}}" "${2:-0}"
+    "$REPO_ROOT/dist/src/sim/host.js" "$SIM_ROOT" "${1:-{\}}" "${2:-0}" "$REPO_ROOT/dist/src/sim/settings.js"
   SIM_REMOTE="$SIM_ROOT/var/lib/linus"
   SIM_SHELL="$SIM_ROOT/sim/host-shell-pve"
   [[ -x "$SIM_SHELL" ]] || fail "the simulator wrote no $SIM_SHELL"
