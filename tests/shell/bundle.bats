@@ -32,10 +32,6 @@ host() {
   sim_setup '{"prepared":true,"bootDelayMs":0,"agentInstallDelayMs":0,"agentPingTimeoutMs":300,"lockTimeoutMs":1500}'
 }
 
-teardown() {
-  sim_teardown
-}
-
 # The options of a typical request, quoted for the host shell's bash -c.
 opts() { # [more options]
   printf '%q ' --name web01 --cores 2 --memory 2048 --disk 8 --ssh-key-b64 "$TEST_KEY_B64" \

@@ -11,10 +11,6 @@ setup() {
   sim_setup "$FAST"
 }
 
-teardown() {
-  sim_teardown
-}
-
 # What `qm create 100` leaves when it is killed mid-import (faults.ts createCrash kill, qemu-server
 # API2/Qemu.pm create_vm): a config holding only `lock: create`, and the volumes made so far.
 killed_create() {

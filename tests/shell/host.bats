@@ -15,10 +15,6 @@ setup() {
   test_image 2
 }
 
-teardown() {
-  sim_teardown
-}
-
 # The options of a request, quoted for the host shell's bash -c.
 opts() { # [more options]
   printf '%q ' --run-id "$RID" --remote-dir "$SIM_REMOTE" --disk 8 --ssh-key-b64 "$TEST_KEY_B64" \

@@ -4,15 +4,6 @@
 load helpers/common
 load helpers/sim
 
-setup() {
-  require_sim
-  ENTRY_OPS="$REPO_ROOT/shell/ops/vm.sh"
-}
-
-teardown() {
-  sim_teardown
-}
-
 # The most agent calls in flight at one moment, from the simulator's call log (start time and
 # duration of every call).
 max_agent_overlap() {
@@ -53,10 +44,6 @@ max_agent_overlap() {
   overlap=$(max_agent_overlap)
   ((overlap <= 8)) || fail "$overlap agent calls overlapped (at most 8 allowed)"
   ((overlap >= 2)) || fail "the agent calls ran one at a time ($overlap)"
-}
-
-ops() { # <args...>
-  run sim_host "bash $(printf '%q' "$ENTRY_OPS") $(printf '%q ' "$@") --remote-dir $(printf '%q' "$SIM_REMOTE")"
 }
 
 # The simulated node has 64 GiB (src/sim/settings.ts memoryBytes).

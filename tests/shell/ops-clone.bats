@@ -11,11 +11,6 @@ RID=clone-run1
 setup() {
   require_sim
   test_image 2
-  ENTRY_OPS="$REPO_ROOT/shell/ops/vm.sh"
-}
-
-teardown() {
-  sim_teardown
 }
 
 # Template 9000 as an operator makes one: an imported cloud image, cloud-init drive, `qm template`.

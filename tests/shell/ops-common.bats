@@ -8,12 +8,7 @@ load helpers/sim
 
 setup() {
   require_sim
-  ENTRY_OPS="$REPO_ROOT/shell/ops/vm.sh"
   sim_setup "$FAST"
-}
-
-teardown() {
-  sim_teardown
 }
 
 # Runs <bash code> on the simulated host with vm.sh's sources loaded (as sim_lib_run does for the

@@ -6,19 +6,6 @@
 load helpers/common
 load helpers/sim
 
-setup() {
-  require_sim
-  ENTRY_OPS="$REPO_ROOT/shell/ops/vm.sh"
-}
-
-teardown() {
-  sim_teardown
-}
-
-ops() { # <args...>
-  run sim_host "bash $(printf '%q' "$ENTRY_OPS") $(printf '%q ' "$@") --remote-dir $(printf '%q' "$SIM_REMOTE")"
-}
-
 # VM 101 of linus (1 GiB scsi0 on local-lvm), stopped.
 linus_vm() {
   sim_setup "$FAST"

@@ -4,19 +4,6 @@
 load helpers/common
 load helpers/sim
 
-setup() {
-  require_sim
-  ENTRY_OPS="$REPO_ROOT/shell/ops/vm.sh"
-}
-
-teardown() {
-  sim_teardown
-}
-
-ops() { # <args...>
-  run sim_host "bash $(printf '%q' "$ENTRY_OPS") $(printf '%q ' "$@") --remote-dir $(printf '%q' "$SIM_REMOTE")"
-}
-
 # qm destroy --destroy-unreferenced-disks 1 activates every storage with images content; one that
 # is not online fails it after the referenced disks were freed, leaving the config (§15.7).
 @test "delete removes the VM, its disk and cloud-init volume while an NFS storage it does not use is offline" {

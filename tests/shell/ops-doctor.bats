@@ -6,14 +6,6 @@
 load helpers/common
 load helpers/sim
 
-setup() {
-  require_sim
-}
-
-teardown() {
-  sim_teardown
-}
-
 # Runs `vm.sh <args>` on the simulated node pve; its output stays in OPS_OUT for check_of.
 ops() { # <args...>
   run sim_host "$(printf '%q ' bash "$VM_BUNDLE" "$@") --remote-dir $SIM_REMOTE"

@@ -25,13 +25,8 @@ run_power() { # <args...>
 }
 
 setup() {
-  ENTRY_OPS="$REPO_ROOT/shell/ops/vm.sh"
   export CALLS="$BATS_TEST_TMPDIR/calls"
   : >"$CALLS"
-}
-
-teardown() {
-  sim_teardown
 }
 
 # A PVE 8.2 host (simulated) with VM 101 of linus running, its config enabling the agent while

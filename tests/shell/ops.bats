@@ -6,16 +6,9 @@
 load helpers/common
 load helpers/sim
 
+# Some tests here run the entry script directly: no simulator needed to start.
 setup() {
-  ENTRY_OPS="$REPO_ROOT/shell/ops/vm.sh"
-}
-
-teardown() {
-  sim_teardown
-}
-
-ops() { # <args...>
-  run sim_host "bash $(printf '%q' "$ENTRY_OPS") $(printf '%q ' "$@") --remote-dir $(printf '%q' "$SIM_REMOTE")"
+  :
 }
 
 @test "an unknown command is INVALID_SPEC listing the commands; version names the vm scripts" {

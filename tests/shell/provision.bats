@@ -13,10 +13,6 @@ setup() {
   test_image 2
 }
 
-teardown() {
-  sim_teardown
-}
-
 # The options of a typical request, quoted for the host shell's bash -c.
 opts() { # [more options]
   web01_opts "$@"

@@ -11,10 +11,6 @@ setup() {
   sim_setup "$FAST"
 }
 
-teardown() {
-  sim_teardown
-}
-
 @test "a call is logged and keeps stdout, stderr and the status apart" {
   sim_qm_create 100 web
   sim_lib_run 'pve qm config 100; echo "rc=$PVE_RC"; echo "out=${PVE_OUT%%$'"'\n'"'*}"; pve qm config 999; echo "rc=$? $PVE_RC"; echo "err=$PVE_ERR"; echo "out=[$PVE_OUT]"'

@@ -343,3 +343,21 @@ assert_failed_clean() { # <code> <exit> [vmid...]
 linus_value() { # <KEY>
   sed -n "s/^LINUS_$1://p" <<<"$output" | tail -n 1
 }
+
+# The vm provisioner's entry script, run from the sources.
+ENTRY_OPS="$REPO_ROOT/shell/ops/vm.sh"
+
+# Runs `vm.sh <args> --remote-dir <remote>` on the simulated node pve; bats' $output and $status.
+ops() { # <args...>
+  run sim_host "bash $(printf '%q' "$ENTRY_OPS") $(printf '%q ' "$@") --remote-dir $(printf '%q' "$SIM_REMOTE")"
+}
+
+# Every file that loads this one: the simulator must be built; each test's host goes away after
+# it. A file's own setup or teardown replaces these.
+setup() {
+  require_sim
+}
+
+teardown() {
+  sim_teardown
+}
