@@ -11,16 +11,11 @@ setup() {
   test_image 2
 }
 
-# The options of a request, quoted for the host shell's bash -c.
-opts() { # [more options]
-  web01_opts "$@"
-}
-
 # A script on the simulated host that prepares request mine-001 (steps 1-3 up to the create
 # arguments) and then runs $1.
 with_request() { # <bash code>
   local job="$SIM_REMOTE/jobs/mine-001"
-  sim_lib_run "parse_spec $(opts --run-id mine-001); validate_spec
+  sim_lib_run "parse_spec $(web01_opts --run-id mine-001); validate_spec
     check_cluster; image_resolve; image_fetch; mkdir -p '$job'
     prepare_cloudinit '$job' 0; build_create_args '$job' 1.0.0; $1"
 }
@@ -35,7 +30,7 @@ with_request() { # <bash code>
   before100=$(sim_conf 100)
   before101=$(sim_conf 101)
   sim_faults '{"staleVmids":[]}'
-  run sim_host "bash $ENTRY run $(opts)"
+  run sim_host "bash $ENTRY run $(web01_opts)"
   assert_success
   assert_line --partial 'VM ID 100 is taken; trying 101'
   assert_line --partial 'VM ID 101 is taken; trying 102'
@@ -67,7 +62,7 @@ with_request() { # <bash code>
 @test "a resize that fails silently (exit 0) is caught from the config: RESIZE_FAILED" {
   sim_setup "$PREPARED"
   sim_faults '{"resizeFail":true}'
-  run sim_host "bash $ENTRY run $(opts)"
+  run sim_host "bash $ENTRY run $(web01_opts)"
   assert_failure 5
   assert_line 'LINUS_ERROR_CODE:RESIZE_FAILED'
   assert_line --regexp '^LINUS_ERROR:disk of VM 100 is 2G, not 8G: command .*lvextend.* failed: exit code 5$'

@@ -13,11 +13,6 @@ setup() {
   test_image 2
 }
 
-# The options of a request, quoted for the host shell's bash -c.
-opts() { # [more options]
-  web01_opts "$@"
-}
-
 job() { # <command> <run-id> [more options]
   run sim_host "bash $ENTRY $1 $2 --remote-dir $SIM_REMOTE ${*:3}"
 }
@@ -51,7 +46,7 @@ release_when_rollback_waits() { # <run-id>
 @test "start returns at once with the run id; wait follows, resumes from an offset, and re-runs" {
   sim_setup "$PREPARED"
   hold_create
-  run sim_host "bash $ENTRY start $(opts --run-id job-001)"
+  run sim_host "bash $ENTRY start $(web01_opts --run-id job-001)"
   assert_success
   assert_output --partial 'LINUS_RUN_ID:job-001'
   assert_line 'LINUS_JOB:RUNNING'
@@ -83,7 +78,7 @@ release_when_rollback_waits() { # <run-id>
 
 @test "the password is shown by the first wait only and never kept in the log" {
   sim_setup "$PREPARED"
-  run sim_host "bash $ENTRY start $(opts --run-id job-pw1 --password)"
+  run sim_host "bash $ENTRY start $(web01_opts --run-id job-pw1 --password)"
   assert_success
   job wait job-pw1
   assert_success
@@ -98,12 +93,12 @@ release_when_rollback_waits() { # <run-id>
 
 @test "starting the same run id twice is one job; with other options it is refused" {
   sim_setup "$PREPARED"
-  run sim_host "bash $ENTRY start $(opts --run-id job-dup1)"
+  run sim_host "bash $ENTRY start $(web01_opts --run-id job-dup1)"
   assert_success
-  run sim_host "bash $ENTRY start $(opts --run-id job-dup1)"
+  run sim_host "bash $ENTRY start $(web01_opts --run-id job-dup1)"
   assert_success
   assert_line --partial 'was already started'
-  run sim_host "bash $ENTRY start $(opts --run-id job-dup1 --cores 4)"
+  run sim_host "bash $ENTRY start $(web01_opts --run-id job-dup1 --cores 4)"
   assert_failure 1
   assert_line --partial 'already used by another request'
   job wait job-dup1
@@ -126,7 +121,7 @@ release_when_rollback_waits() { # <run-id>
   sim_setup "$PREPARED"
   sim_qm_create 150 foreign other
   hold_create
-  run sim_host "bash $ENTRY start $(opts --run-id job-cancel1)"
+  run sim_host "bash $ENTRY start $(web01_opts --run-id job-cancel1)"
   assert_success
   wait_create_held job-cancel1
   sim_host "bash $ENTRY cancel job-cancel1 --remote-dir $SIM_REMOTE" >"$BATS_TEST_TMPDIR/cancel.out" 2>&1 &
@@ -150,7 +145,7 @@ release_when_rollback_waits() { # <run-id>
   for sig in TERM INT HUP; do
     n=$((n + 1))
     hold_create
-    run sim_host "bash $ENTRY start $(opts --name "web0$n" --run-id "job-sig$n-x")"
+    run sim_host "bash $ENTRY start $(web01_opts --name "web0$n" --run-id "job-sig$n-x")"
     wait_create_held "job-sig$n-x"
     kill "-$sig" "$(cat "$(sim_job "job-sig$n-x")/pid")"
     release_when_rollback_waits "job-sig$n-x"
@@ -165,7 +160,7 @@ release_when_rollback_waits() { # <run-id>
   sim_setup "$PREPARED"
   hold_create
   # exec all the way down: $! is the provisioner's own process.
-  "$SIM_SHELL" -c "exec bash $ENTRY run $(opts --run-id job-run1)" >"$BATS_TEST_TMPDIR/run1.out" 2>&1 &
+  "$SIM_SHELL" -c "exec bash $ENTRY run $(web01_opts --run-id job-run1)" >"$BATS_TEST_TMPDIR/run1.out" 2>&1 &
   local runner=$!
   wait_create_held job-run1
   kill -TERM "$runner"
@@ -177,7 +172,7 @@ release_when_rollback_waits() { # <run-id>
   assert_equal "$(sim_vms)" ''
 
   hold_create
-  "$SIM_SHELL" -c "exec bash $ENTRY run $(opts --run-id job-run2)" >"$BATS_TEST_TMPDIR/run2.out" 2>&1 &
+  "$SIM_SHELL" -c "exec bash $ENTRY run $(web01_opts --run-id job-run2)" >"$BATS_TEST_TMPDIR/run2.out" 2>&1 &
   runner=$!
   wait_create_held job-run2
   kill -HUP "$runner"
@@ -193,7 +188,7 @@ release_when_rollback_waits() { # <run-id>
 @test "a job killed without a chance to clean up is reported, not waited for forever" {
   sim_setup "$PREPARED"
   hold_create
-  run sim_host "bash $ENTRY start $(opts --run-id job-kill9)"
+  run sim_host "bash $ENTRY start $(web01_opts --run-id job-kill9)"
   wait_create_held job-kill9
   kill -KILL "$(cat "$(sim_job job-kill9)/pid")"
   job wait job-kill9 --max-seconds 10
@@ -204,7 +199,7 @@ release_when_rollback_waits() { # <run-id>
 
 @test "wait options are validated" {
   sim_setup "$PREPARED"
-  run sim_host "bash $ENTRY start $(opts --run-id job-opts1)"
+  run sim_host "bash $ENTRY start $(web01_opts --run-id job-opts1)"
   job wait job-opts1 --offset 99999999
   assert_failure 1
   assert_line --partial 'past the end of the log'

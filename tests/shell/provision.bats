@@ -13,11 +13,6 @@ setup() {
   test_image 2
 }
 
-# The options of a typical request, quoted for the host shell's bash -c.
-opts() { # [more options]
-  web01_opts "$@"
-}
-
 # The options of run <run-id> without a name (the provisioner makes one up), for the bundle.
 run_opts() { # <run-id> [more options]
   printf '%q ' --run-id "$1" --remote-dir "$SIM_REMOTE" --disk 8 --ssh-key-b64 "$TEST_KEY_B64" \
@@ -25,7 +20,7 @@ run_opts() { # <run-id> [more options]
 }
 
 provision() { # [more options]
-  run sim_host "bash $ENTRY run $(opts "$@")"
+  run sim_host "bash $ENTRY run $(web01_opts "$@")"
 }
 
 @test "a run provisions the VM the request describes and reports it" {
@@ -130,7 +125,7 @@ tags: linus;linus-$run_id"
 @test "a failed create reports CREATE_FAILED with the Proxmox message and leaves nothing" {
   sim_setup "$PREPARED"
   sim_faults '{"latencyMs":800}'
-  run sim_host "bash $ENTRY start $(opts --run-id create-gone)"
+  run sim_host "bash $ENTRY start $(web01_opts --run-id create-gone)"
   assert_success
   wait_job_log create-gone '^LINUS_STEP:2/9:image$'
   perl -0pi -e 's/lvmthin: local-lvm\n(\t[^\n]*\n)*//' "$SIM_ROOT/etc/pve/storage.cfg"
