@@ -4,9 +4,10 @@ export default defineConfig({
   test: {
     root: new URL('..', import.meta.url).pathname,
     include: ['tests/**/*.test.ts'],
-    // Integration tests start sshd, guests and image servers on loopback: one file at a time
-    // keeps the 2-core machine from timing them out.
-    fileParallelism: false,
+    // Files run at once: each simulated host has a loopback block of its own
+    // (src/sim/address-block.ts), and most of a file's time is waiting on simulated guests.
+    fileParallelism: true,
+    maxWorkers: 3,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -2,12 +2,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { leaseFile, releaseAddressBlock, reserveAddressBlock } from './address-block.js';
 import { callRecordSchema, type CallRecord } from './call-log.js';
 import { faultsSchema, type Faults, type FaultsInput } from './faults.js';
 import { startForeignMachine, stopForeignMachines, type ForeignMachine } from './foreign.js';
 import { stopGuest } from './guest-control.js';
 import { runningPid } from './guest-record.js';
-import { hostSettingsSchema, VERSION_PROFILES, type HostSettings, type HostSettingsInput } from './settings.js';
+import { hostSettingsSchema, VERSION_PROFILES, type HostSettings, type HostSettingsInput, type HostSettingsSource } from './settings.js';
 import { processAlive } from './tools/caller.js';
 import { toolShim } from './tools/client.js';
 import { emptyConfig, serializeVmConfig } from './tools/config-format.js';
@@ -104,10 +105,19 @@ if [ "$*" = "-n" ] && [ -n "\${${SIM_ENV.node}:-}" ]; then echo "\$${SIM_ENV.nod
 exec /bin/uname "$@"
 `;
 
+function readLaidOutBlock(paths: SimPaths): number | undefined {
+  return fs.existsSync(paths.hostJson) ? readSettings(paths).addressBlock : undefined;
+}
+
 // Lays out a fresh simulated host under root (idempotent for an existing root: keeps its state).
 export function layoutSimHost(root: string, input: HostSettingsInput = {}): { paths: SimPaths; settings: HostSettings } {
   const paths = simPaths(root);
-  const settings = hostSettingsSchema.parse(input);
+  const addressBlock = reserveAddressBlock(paths.root, input.addressBlock ?? readLaidOutBlock(paths));
+  if (input.addressBlock !== undefined && addressBlock !== input.addressBlock) {
+    releaseAddressBlock(paths.root, addressBlock);
+    throw new Error(`simulator: address block ${input.addressBlock} is leased by another simulated host (${leaseFile(input.addressBlock)}): reserve one with reserveAddressBlock`);
+  }
+  const settings = hostSettingsSchema.parse({ ...input, addressBlock });
   for (const dir of [paths.bin, paths.sim, paths.lockDir, paths.runDir, path.dirname(paths.neighTable), paths.remoteDir, paths.home, paths.volumesDir, paths.guestsDir]) {
     fs.mkdirSync(dir, { recursive: true });
   }
@@ -239,12 +249,14 @@ export function openSimHost(root: string): SimHost {
     async dispose() {
       await stopToolServer(paths);
       await stopForeignMachines(paths);
-      if (!fs.existsSync(paths.runDir)) return;
-      const vmids = fs
-        .readdirSync(paths.runDir)
-        .map((file) => /^(\d+)\.pid$/.exec(file)?.[1])
-        .filter((vmid): vmid is string => vmid !== undefined);
-      await Promise.all(vmids.map((vmid) => stopGuest(paths, Number(vmid))));
+      if (fs.existsSync(paths.runDir)) {
+        const vmids = fs
+          .readdirSync(paths.runDir)
+          .map((file) => /^(\d+)\.pid$/.exec(file)?.[1])
+          .filter((vmid): vmid is string => vmid !== undefined);
+        await Promise.all(vmids.map((vmid) => stopGuest(paths, Number(vmid))));
+      }
+      releaseAddressBlock(paths.root, settings.addressBlock);
     },
   };
   return host;
@@ -279,9 +291,14 @@ function seedVms(paths: SimPaths, settings: HostSettings, count: number): void {
   }
 }
 
-export async function createSimHost(opts: { root?: string; settings?: HostSettingsInput; existingVms?: number } = {}): Promise<SimHost> {
+export async function createSimHost(opts: { root?: string; settings?: HostSettingsSource; existingVms?: number } = {}): Promise<SimHost> {
   const root = opts.root ?? makeSimRoot();
-  const { paths, settings } = layoutSimHost(root, opts.settings ?? {});
+  let input = opts.settings ?? {};
+  if (typeof input === 'function') {
+    const addressBlock = reserveAddressBlock(root, readLaidOutBlock(simPaths(root)));
+    input = { ...input(`127.${addressBlock}`), addressBlock };
+  }
+  const { paths, settings } = layoutSimHost(root, input);
   if (opts.existingVms) seedVms(paths, settings, opts.existingVms);
   return openSimHost(paths.root);
 }

@@ -39,10 +39,11 @@ export function poolOf(lan: Lan): string[] {
   return out;
 }
 
-// A tag without its own settings: a /24 of its own in 127.89.0.0-127.104.255.0 with a router at
-// .1 and DHCP, and no address of the node's (a VLAN the node itself is not on).
-function derivedVlan(tag: number): { network: string; gateway: string; dhcp: boolean } {
-  const prefix = `127.${89 + (tag >> 8)}.${tag & 255}`;
+// A tag without its own settings: a /24 of its own in the host's block, 127.<block>.<tag>.0/24 for
+// tags up to 255 (higher tags wrap round, 256 onto 1), with a router at .1 and DHCP, and no address
+// of the node's (a VLAN the node itself is not on).
+function derivedVlan(block: number, tag: number): { network: string; gateway: string; dhcp: boolean } {
+  const prefix = `127.${block}.${1 + ((tag - 1) % 255)}`;
   return { network: `${prefix}.0/24`, gateway: `${prefix}.1`, dhcp: true };
 }
 
@@ -72,7 +73,7 @@ export function resolveLan(settings: HostSettings, node: string, bridge: string,
   const onBridge = entry?.bridges.find((candidate) => candidate.name === bridge);
   if (onBridge) {
     if (tag === undefined) return lanOf(bridge, onBridge);
-    const vlan = onBridge.vlans.find((candidate) => candidate.tag === tag) ?? derivedVlan(tag);
+    const vlan = onBridge.vlans.find((candidate) => candidate.tag === tag) ?? derivedVlan(settings.addressBlock, tag);
     return lanOf(`${bridge}.${tag}`, vlan);
   }
   const vnet = vnetsOnNode(settings, node).find((candidate) => candidate.name === bridge);

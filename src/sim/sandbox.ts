@@ -8,7 +8,7 @@ import { shellQuote } from '../util/shell-quote.js';
 import { createSimHost, openSimHost, type SimHost } from './host.js';
 import { startImageServer } from './image-server.js';
 import { compiledSimFile, simPaths } from './paths.js';
-import { VERSION_PROFILES, type HostSettingsInput, type VersionProfile } from './settings.js';
+import { VERSION_PROFILES, withSettings, type HostSettingsSource, type VersionProfile } from './settings.js';
 import { startSshEndpoint, type SshEndpoint } from './ssh-endpoint.js';
 import { startSshd } from './sshd.js';
 
@@ -106,12 +106,12 @@ async function closeAll(closers: Array<() => Promise<void>>): Promise<void> {
 
 // Starts the simulated host, its SSH endpoint and the image server in this process.
 // <settings> (host.json) are for tests: an operator's sandbox keeps a real host's timings.
-export async function startSandboxServices(dir: string, input: SandboxOptions = {}, settings: HostSettingsInput = {}): Promise<RunningSandbox> {
+export async function startSandboxServices(dir: string, input: SandboxOptions = {}, settings: HostSettingsSource = {}): Promise<RunningSandbox> {
   const options = sandboxOptionsSchema.parse(input);
   const files = sandboxFiles(dir);
   const closers: Array<() => Promise<void>> = [];
   try {
-    const simHost = await createSimHost({ root: files.hostRoot, settings: { ...settings, version: options.version, prepared: options.prepared }, existingVms: options.existingVms });
+    const simHost = await createSimHost({ root: files.hostRoot, settings: withSettings(settings, (host) => ({ ...host, version: options.version, prepared: options.prepared })), existingVms: options.existingVms });
     closers.push(() => simHost.dispose());
     const start = options.sshd ? startSshd : startSshEndpoint;
     const endpoint: SshEndpoint = await start({ hostShell: simHost.hostShell(), dir: files.ssh });

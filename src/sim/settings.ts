@@ -53,7 +53,11 @@ export const vnetSchema = z
   })
   .strict();
 
-export const DEFAULT_BRIDGE = { name: 'vmbr0', vlanAware: true, network: '127.88.0.0/24', gateway: '127.88.0.1', hostAddress: '127.88.0.2' };
+// vmbr0 of a node without bridges of its own: the first /24 of the host's block <net> (`127.<block>`,
+// address-block.ts), router .1, the node .2.
+export function defaultBridge(net: string) {
+  return { name: 'vmbr0', vlanAware: true, network: `${net}.0.0/24`, gateway: `${net}.0.1`, hostAddress: `${net}.0.2` };
+}
 
 export const nodeSchema = z
   .object({
@@ -61,13 +65,17 @@ export const nodeSchema = z
     online: z.boolean().default(true),
     cpus: z.number().int().positive().default(16),
     memoryBytes: z.number().int().positive().default(64 * GiB),
-    bridges: z.array(bridgeSchema).default([bridgeSchema.parse(DEFAULT_BRIDGE)]),
+    // Absent: defaultBridge of the host's address block.
+    bridges: z.array(bridgeSchema).optional(),
   })
   .strict();
 
 export const hostSettingsSchema = z
   .object({
     version: z.enum(Object.keys(VERSION_PROFILES) as [VersionProfile, ...VersionProfile[]]).default('8.4'),
+    // The loopback /16 (127.<block>.0.0/16) of this host's networks: layoutSimHost leases one per
+    // host (address-block.ts); 88 for settings read without a host.
+    addressBlock: z.number().int().min(1).max(254).default(88),
     nodes: z.array(nodeSchema).min(1).default([nodeSchema.parse({ name: 'pve' })]),
     sdnVnets: z.array(vnetSchema).default([]),
     // A host prepared for linus: `local` also holds snippets (written into storage.cfg when the
@@ -105,7 +113,16 @@ export const hostSettingsSchema = z
     // (`ciupgrade` unset or 1, §15.4: minutes on a real mirror).
     packageUpgradeDelayMs: z.number().int().nonnegative().default(120_000),
   })
-  .strict();
+  .strict()
+  .transform((settings) => ({ ...settings, nodes: settings.nodes.map((node) => ({ ...node, bridges: node.bridges ?? [bridgeSchema.parse(defaultBridge(`127.${settings.addressBlock}`))] })) }));
 
 export type HostSettings = z.infer<typeof hostSettingsSchema>;
 export type HostSettingsInput = z.input<typeof hostSettingsSchema>;
+
+// Settings, or a function of the host's network prefix (`127.<block>`) for settings that name
+// addresses of the host's own block (createSimHost leases the block first).
+export type HostSettingsSource = HostSettingsInput | ((net: string) => HostSettingsInput);
+
+export function withSettings(source: HostSettingsSource, more: (input: HostSettingsInput) => HostSettingsInput): (net: string) => HostSettingsInput {
+  return (net) => more(typeof source === 'function' ? source(net) : source);
+}

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
 import type { CliIo } from '../../src/cli/io.js';
-import type { HostSettingsInput } from '../../src/sim/settings.js';
+import { withSettings, type HostSettingsSource } from '../../src/sim/settings.js';
 import { startSandboxServices, type RunningSandbox, type SandboxOptions } from '../../src/sim/sandbox.js';
 
 export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli/main.js');
@@ -91,9 +91,9 @@ export interface Target extends RunningSandbox {
 
 // A simulated host behind a real SSH endpoint, with short boot, agent install and agent timeouts,
 // and a clock 10x faster for the provisioner's poll intervals, for speed.
-export async function startTarget(options: SandboxOptions = {}, settings: HostSettingsInput = {}): Promise<Target> {
+export async function startTarget(options: SandboxOptions = {}, settings: HostSettingsSource = {}): Promise<Target> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-driver-'));
-  const running = await startSandboxServices(dir, options, { clockScale: 0.1, bootDelayMs: 300, agentPingTimeoutMs: 300, agentInstallDelayMs: 500, ...settings });
+  const running = await startSandboxServices(dir, options, withSettings(settings, (host) => ({ clockScale: 0.1, bootDelayMs: 300, agentPingTimeoutMs: 300, agentInstallDelayMs: 500, ...host })));
   const { info } = running;
   return {
     ...running,

@@ -586,7 +586,7 @@ LS
 }
 
 @test "gc skips a linus VM on another node (qm only reaches this node's VMs)" {
-  sim_setup '{"nodes":[{"name":"pve"},{"name":"pve2","bridges":[{"name":"vmbr0","network":"127.87.0.0/24","gateway":"127.87.0.1","hostAddress":"127.87.0.2"}]}]}'
+  sim_setup '{"nodes":[{"name":"pve"},{"name":"pve2","bridges":[{"name":"vmbr0","network":"$SIM_NET.200.0/24","gateway":"$SIM_NET.200.1","hostAddress":"$SIM_NET.200.2"}]}]}'
   "$SIM_ROOT/sim/host-shell-pve2" -c "qm create 240 --name remote --memory 512 --tags 'linus;linus-bad-run8'" >/dev/null
   fake_job bad-run8 failed 7200
   gc

@@ -151,7 +151,7 @@ storage_cfg() { # <with data 0|1>
 # of the node's zones (get_local_vnets); GET .../network/{iface} reads /etc/network/interfaces only.
 @test "--bridge naming an SDN VNet passes step 1 and the VM starts on it" {
   # Prepared: the node has no address on a VNet it could probe, so the guest agent finds the address.
-  sim_setup '{"bootDelayMs":300,"agentPingTimeoutMs":500,"lockTimeoutMs":1500,"agentInstallDelayMs":300,"prepared":true,"sdnVnets":[{"name":"vnet1","zone":"zone1","network":"127.111.7.0/24","gateway":"127.111.7.1"}]}'
+  sim_setup '{"bootDelayMs":300,"agentPingTimeoutMs":500,"lockTimeoutMs":1500,"agentInstallDelayMs":300,"prepared":true,"sdnVnets":[{"name":"vnet1","zone":"zone1","network":"$SIM_NET.200.0/24","gateway":"$SIM_NET.200.1"}]}'
   run sim_host 'pvesh get /nodes/pve/network/vnet1 --output-format json'
   assert_failure
   provision --name vn01 --bridge vnet1
@@ -172,7 +172,7 @@ storage_cfg() { # <with data 0|1>
   assert_refused_early BRIDGE_NOT_FOUND 3
   provision --name br02 --run-id host-run2 --dry-run
   assert_success
-  assert_line 'linus: bridge vmbr0: bridge, this node at 127.84.0.2/24'
+  assert_line "linus: bridge vmbr0: bridge, this node at $SIM_NET.0.2/24"
 }
 
 # The simulated host without curl runs this machine's wget (.ci/run installs it).

@@ -125,7 +125,7 @@ ARP
   assert_success
   assert_equal "$(grep -c 'call: qm guest cmd' <<<"$output")" 3
   assert_line 'linus: qm: QEMU guest agent is not running'
-  assert_line --regexp '^linus: address 127\.84\.0\.[0-9]+ from the guest agent$'
+  assert_line --regexp "^linus: address $SIM_NET_RE\.0\.[0-9]+ from the guest agent$"
 }
 
 @test "an SSH banner is recognised; a silent or non-SSH port is not" {
@@ -139,11 +139,11 @@ ARP
 
 @test "a static address a machine answers SSH at: IP_IN_USE before anything is created" {
   sim_setup "$FAST"
-  sim_foreign 127.84.0.60 >/dev/null
-  run sim_host "bash $BUNDLE run $(opts ip-ssh --ip 127.84.0.60/24 --gateway 127.84.0.1)"
+  sim_foreign "$SIM_NET.0.60" >/dev/null
+  run sim_host "bash $BUNDLE run $(opts ip-ssh --ip $SIM_NET.0.60/24 --gateway $SIM_NET.0.1)"
   assert_failure 9
   assert_line 'LINUS_ERROR_CODE:IP_IN_USE'
-  assert_line 'LINUS_ERROR:127.84.0.60 already answers SSH on port 22: another machine holds that address'
+  assert_line "LINUS_ERROR:$SIM_NET.0.60 already answers SSH on port 22: another machine holds that address"
   assert_equal "$(sim_vms)" ''
   run sim_calls
   refute_output --regexp '^qm '
@@ -152,30 +152,30 @@ ARP
 @test "a static address a silent machine holds (ARP only): IP_IN_USE naming its MAC, nothing created" {
   sim_setup "$FAST"
   local mac
-  mac=$(sim_foreign 127.84.0.61 no-ssh)
-  run sim_host "bash $BUNDLE run $(opts ip-arp --ip 127.84.0.61/24 --gateway 127.84.0.1)"
+  mac=$(sim_foreign "$SIM_NET.0.61" no-ssh)
+  run sim_host "bash $BUNDLE run $(opts ip-arp --ip $SIM_NET.0.61/24 --gateway $SIM_NET.0.1)"
   assert_failure 9
-  assert_line "LINUS_ERROR:127.84.0.61 is already in use on vmbr0 by the machine with MAC $mac"
+  assert_line "LINUS_ERROR:$SIM_NET.0.61 is already in use on vmbr0 by the machine with MAC $mac"
   assert_equal "$(sim_vms)" ''
   assert_equal "$(sim_volumes)" ''
 }
 
 @test "the node's own address is refused as a static --ip" {
   sim_setup "$FAST"
-  run sim_host "bash $BUNDLE run $(opts ip-node --ip 127.84.0.2/24 --gateway 127.84.0.1)"
+  run sim_host "bash $BUNDLE run $(opts ip-node --ip $SIM_NET.0.2/24 --gateway $SIM_NET.0.1)"
   assert_failure 9
-  assert_line "LINUS_ERROR:127.84.0.2 is node pve's own address on vmbr0"
+  assert_line "LINUS_ERROR:$SIM_NET.0.2 is node pve's own address on vmbr0"
 }
 
 @test "a machine that takes the address while the VM boots: IP_IN_USE after boot, and the VM rolled back" {
   sim_setup '{"bootDelayMs":4000,"agentPingTimeoutMs":500,"lockTimeoutMs":1500}'
-  sim_host "bash $BUNDLE start $(opts ip-late --ip 127.84.0.62/24 --gateway 127.84.0.1)" >/dev/null
+  sim_host "bash $BUNDLE start $(opts ip-late --ip $SIM_NET.0.62/24 --gateway $SIM_NET.0.1)" >/dev/null
   wait_job_log ip-late 'LINUS_STEP:6/9:start'
   local mac
-  mac=$(sim_foreign 127.84.0.62)
+  mac=$(sim_foreign "$SIM_NET.0.62")
   run sim_host "bash $BUNDLE wait ip-late --remote-dir $SIM_REMOTE --max-seconds 90"
   assert_failure 9
-  assert_line --regexp "^LINUS_ERROR:127\\.84\\.0\\.62 answers SSH, but it belongs to MAC $mac, not to VM 100 \\(bc:24:11:"
+  assert_line --regexp "^LINUS_ERROR:$SIM_NET_RE\\.0\\.62 answers SSH, but it belongs to MAC $mac, not to VM 100 \\(bc:24:11:"
   assert_no_leftovers ip-late 100
 }
 
@@ -184,8 +184,8 @@ ARP
   sim_setup "$FAST"
   run sim_host "bash $BUNDLE run $(opts rocky-agent --os rocky)"
   assert_success
-  assert_line 'linus: address: from the guest agent the image ships (a probe of 127.84.0.2/24 if it is late)'
-  assert_line --regexp '^linus: address 127\.84\.0\.[0-9]+ from the guest agent$'
+  assert_line "linus: address: from the guest agent the image ships (a probe of $SIM_NET.0.2/24 if it is late)"
+  assert_line --regexp "^linus: address $SIM_NET_RE\.0\.[0-9]+ from the guest agent$"
   run sim_conf 100
   assert_line 'agent: enabled=1'
   assert_line 'cpu: x86-64-v2-AES'
@@ -199,11 +199,11 @@ ARP
   local mac
   mac=$(sed -n 's/^net0: virtio=\([0-9A-F:]*\),.*/\1/p' <<<"$(sim_conf 100)")
   # What the table could hold from an earlier lease of the same NIC.
-  printf '%-16s 0x1         0x2         %-17s     *        vmbr0\n' 127.84.0.250 "${mac,,}" >>"$SIM_ROOT/proc/net/arp"
+  printf '%-16s 0x1         0x2         %-17s     *        vmbr0\n' "$SIM_NET.0.250" "${mac,,}" >>"$SIM_ROOT/proc/net/arp"
   run sim_host "bash $BUNDLE wait stale-entry --remote-dir $SIM_REMOTE --max-seconds 90"
   assert_success
-  assert_line 'linus: address 127.84.0.250 from the neighbour table'
-  assert_line --regexp "^linus: VM 100 is now at $(sim_guest_ip 100 | sed 's/\./\\./g') \\(was 127\\.84\\.0\\.250\\)$"
+  assert_line "linus: address "$SIM_NET.0.250" from the neighbour table"
+  assert_line --regexp "^linus: VM 100 is now at $(sim_guest_ip 100 | sed 's/\./\\./g') \\(was $SIM_NET_RE\\.0\\.250\\)$"
   assert_line "LINUS_VM_IP:$(sim_guest_ip 100)"
 }
 
@@ -216,7 +216,7 @@ ARP
   sim_provision
   assert_success
   assert_line 'LINUS_RESULT:SUCCESS'
-  assert_line --regexp '^linus: address 127\.84\.[0-9.]+ from the neighbour table$'
+  assert_line --regexp "^linus: address $SIM_NET_RE\.[0-9.]+ from the neighbour table$"
   assert_equal "$(linus_value VM_IP)" "$(sim_guest_ip 100)"
 }
 
@@ -226,7 +226,7 @@ ARP
   sim_faults '{"agent":{"delayMs":2500},"neighbour":false}'
   sim_provision --os rocky
   assert_success
-  assert_line --regexp '^linus: address 127\.84\.[0-9.]+ from the guest agent$'
+  assert_line --regexp "^linus: address $SIM_NET_RE\.[0-9.]+ from the guest agent$"
   assert_equal "$(linus_value VM_IP)" "$(sim_guest_ip 100)"
 }
 

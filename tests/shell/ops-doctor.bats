@@ -36,7 +36,7 @@ sim_setup_vm() { # [settings JSON]
 }
 
 @test "a VNet as --bridge: bridge.<vnet> passes as it does in the provisioner's own step 1" {
-  sim_setup_vm '{"sdnVnets":[{"name":"vnet1","zone":"zone1","network":"127.90.1.0/24"}]}'
+  sim_setup_vm '{"sdnVnets":[{"name":"vnet1","zone":"zone1","network":"$SIM_NET.200.0/24"}]}'
   run sim_host "$(printf '%q ' bash "$BUNDLE" run --dry-run --remote-dir "$SIM_REMOTE" --node pve --storage local-lvm --bridge vnet1 \
     --name dry --ssh-key-b64 "$TEST_KEY_B64" --image-url http://127.0.0.1:9/none.img --image-sha256 "$(printf '0%.0s' {1..64})")"
   assert_line 'linus: bridge vnet1: vnet'

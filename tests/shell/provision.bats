@@ -159,11 +159,11 @@ tags: linus;linus-$run_id"
   sim_setup "$PREPARED"
   # Nothing answers there before the VM runs (IP_IN_USE otherwise): the guest's sshd comes with it.
   sim_faults '{"agent":"never"}'
-  provision --ip 127.84.0.50/24 --gateway 127.84.0.1
+  provision --ip $SIM_NET.0.50/24 --gateway $SIM_NET.0.1
   assert_success
-  assert_line 'LINUS_VM_IP:127.84.0.50'
+  assert_line "LINUS_VM_IP:$SIM_NET.0.50"
   refute_line --partial 'call: qm guest cmd'
-  assert_equal "$(sim_conf 100 | grep '^ipconfig0: ')" 'ipconfig0: ip=127.84.0.50/24,gw=127.84.0.1'
+  assert_equal "$(sim_conf 100 | grep '^ipconfig0: ')" "ipconfig0: ip=$SIM_NET.0.50/24,gw=$SIM_NET.0.1"
 }
 
 @test "--password returns a password once, stores only its SHA-256 crypt hash, never logs it" {
@@ -238,12 +238,12 @@ tags: linus;linus-$run_id"
   assert_line 'LINUS_VM_DISK:8'
   assert_line 'LINUS_VM_NODE:pve'
   assert_equal "${lines[-1]}" 'LINUS_END'
-  assert_line --regexp '^linus: address: a probe of 127\.84\.0\.2/24 on vmbr0, then the neighbour table by MAC'
-  assert_line --regexp '^linus: address 127\.84\.0\.[0-9]+ from the neighbour table$'
-  assert_line --regexp '^linus: 127\.84\.0\.[0-9]+ belongs to VM 100 \(MAC bc:24:11:'
+  assert_line --regexp "^linus: address: a probe of $SIM_NET_RE\.0\.2/24 on vmbr0, then the neighbour table by MAC"
+  assert_line --regexp "^linus: address $SIM_NET_RE\.0\.[0-9]+ from the neighbour table$"
+  assert_line --regexp "^linus: $SIM_NET_RE\.0\.[0-9]+ belongs to VM 100 \(MAC bc:24:11:"
   local ip
   ip=$(sim_guest_ip 100)
-  [[ "$ip" == 127.84.0.* ]] || fail "the guest got no DHCP lease: '$ip'"
+  [[ "$ip" == "$SIM_NET".0.* ]] || fail "the guest got no DHCP lease: '$ip'"
   assert_equal "$(linus_value VM_IP)" "$ip"
 
   run sim_conf 100
@@ -287,7 +287,7 @@ tags: linus;linus-$run_id"
   assert_line --regexp '^linus: address [0-9.]+ from the guest agent$'
   local ip
   ip=$(sim_guest_ip 100)
-  [[ "$ip" == 127.89.43.* ]] || fail "the guest got no lease on VLAN 43: '$ip'"
+  [[ "$ip" == "$SIM_NET".43.* ]] || fail "the guest got no lease on VLAN 43: '$ip'"
   assert_equal "$(linus_value VM_IP)" "$ip"
   run sim_conf 100
   assert_line 'agent: enabled=1'
@@ -300,13 +300,13 @@ tags: linus;linus-$run_id"
 
 @test "a static IP provision reports the static address, configures the gateway and checks who answers there" {
   sim_setup "$FAST"
-  run sim_host "bash $BUNDLE run $(run_opts e2e-static --name static01 --ip 127.84.0.50/24 --gateway 127.84.0.1)"
+  run sim_host "bash $BUNDLE run $(run_opts e2e-static --name static01 --ip $SIM_NET.0.50/24 --gateway $SIM_NET.0.1)"
   assert_success
-  assert_line 'LINUS_VM_IP:127.84.0.50'
-  assert_line 'linus: static address 127.84.0.50 is free: nothing on vmbr0 answered for it'
-  assert_line --regexp '^linus: 127\.84\.0\.50 belongs to VM 100 \(MAC bc:24:11:'
+  assert_line "LINUS_VM_IP:$SIM_NET.0.50"
+  assert_line "linus: static address $SIM_NET.0.50 is free: nothing on vmbr0 answered for it"
+  assert_line --regexp "^linus: $SIM_NET_RE\.0\.50 belongs to VM 100 \(MAC bc:24:11:"
   run sim_conf 100
-  assert_line 'ipconfig0: ip=127.84.0.50/24,gw=127.84.0.1'
+  assert_line "ipconfig0: ip=$SIM_NET.0.50/24,gw=$SIM_NET.0.1"
   assert_line --regexp '^net0: virtio=[0-9A-F:]{17},bridge=vmbr0$'
 }
 

@@ -33,8 +33,9 @@ function suite(transport: 'embedded' | 'sshd') {
     expect(checks['storage.snippets']).toMatchObject({ status: 'warn', fix: FIX });
     // vmbr0 has the node's address: a DHCP guest there is found by a probe.
     expect(checks['network.address-discovery']).toMatchObject({ status: 'ok', fix: null });
-    expect(checks['network.address-discovery']?.message).toMatch(/a probe of 127\.88\.0\.2\/24 on vmbr0/);
-    expect(checks['bridge.vmbr0']?.message).toBe("bridge, VLAN-aware, the node's address 127.88.0.2/24 (--bridge)");
+    const node = `127.${target.simHost.settings.addressBlock}.0.2/24`;
+    expect(checks['network.address-discovery']?.message).toContain(`a probe of ${node} on vmbr0`);
+    expect(checks['bridge.vmbr0']?.message).toBe(`bridge, VLAN-aware, the node's address ${node} (--bridge)`);
     expect(checks['storage.images']?.message).toMatch(/^local-lvm \(lvmthin, content rootdir,images\): [\d.]+ GiB free of 500\.0 GiB$/);
     expect(report.fixes).toEqual([{ id: 'storage.snippets', command: FIX, applied: false }]);
     expect(storageCfg(target)).toContain(`\tcontent ${STOCK_LOCAL}\n`);
@@ -101,7 +102,7 @@ describe('linus doctor on a stock host, and provision after its fix', () => {
     expect(result.code, result.stderr).toBe(0);
     const { vm, runId } = result.json();
     expect(target.simHost.vmConfig(vm.id)).toMatchObject({ cicustom: 'vendor=local:snippets/linus-qga.yaml', agent: 'enabled=1' });
-    expect(vm.ip).toMatch(/^127\.89\.42\.\d+$/);
+    expect(vm.ip).toMatch(new RegExp(`^127\\.${target.simHost.settings.addressBlock}\\.42\\.`));
     const log = fs.readFileSync(path.join(target.info.remoteDir, 'jobs', runId, 'log'), 'utf8');
     expect(log).toContain(`address ${vm.ip} from the guest agent`);
   });

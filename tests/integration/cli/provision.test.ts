@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultsInput } from '../../../src/sim/faults.js';
-import { DEFAULT_BRIDGE } from '../../../src/sim/settings.js';
+import { defaultBridge } from '../../../src/sim/settings.js';
 import { settledLeftovers, runCli, runCliProcess, startCli, startRelay, startTarget, type Target } from '../../helpers/driver.js';
 import { describeWithSshd } from '../../helpers/require-sshd.js';
 
@@ -11,8 +11,8 @@ function suite(transport: 'embedded' | 'sshd') {
   let target: Target;
   beforeAll(async () => {
     // The node has an address on VLAN 20 (vmbr0.20): the guest there is found by a probe.
-    const vlan20 = { tag: 20, network: '127.90.20.0/24', gateway: '127.90.20.1', hostAddress: '127.90.20.2' };
-    target = await startTarget({ sshd: transport === 'sshd' }, { nodes: [{ name: 'pve', bridges: [{ ...DEFAULT_BRIDGE, vlans: [vlan20] }] }] });
+    const vlan20 = (lan: string) => ({ tag: 20, network: `${lan}.20.0/24`, gateway: `${lan}.20.1`, hostAddress: `${lan}.20.2` });
+    target = await startTarget({ sshd: transport === 'sshd' }, (lan) => ({ nodes: [{ name: 'pve', bridges: [{ ...defaultBridge(lan), vlans: [vlan20(lan)] }] }] }));
   });
   afterAll(async () => target.dispose());
   afterEach(() => target.simHost.clearFaults());

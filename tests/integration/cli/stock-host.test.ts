@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_BRIDGE } from '../../../src/sim/settings.js';
+import { defaultBridge } from '../../../src/sim/settings.js';
 import { runCli, settledLeftovers, startTarget, type Target } from '../../helpers/driver.js';
 
 // `linus provision` end to end on the simulated stock host (reference §15): no snippets storage,
@@ -9,7 +9,7 @@ import { runCli, settledLeftovers, startTarget, type Target } from '../../helper
 describe('linus provision on a stock host', () => {
   let target: Target;
   // vmbr1: a LAN the node has no address on (the guest network of a VLAN-only setup).
-  const vmbr1 = { name: 'vmbr1', network: '127.86.0.0/24', gateway: '127.86.0.1' };
+  const vmbr1 = (lan: string) => ({ name: 'vmbr1', network: `${lan}.200.0/24`, gateway: `${lan}.200.1` });
   const guestOf = (vmid: number) => JSON.parse(fs.readFileSync(path.join(target.simHost.paths.guestsDir, `${vmid}.json`), 'utf8'));
   const image = (os: string) => {
     const served = target.info.images[os];
@@ -18,7 +18,7 @@ describe('linus provision on a stock host', () => {
   };
 
   beforeAll(async () => {
-    target = await startTarget({}, { nodes: [{ name: 'pve', bridges: [DEFAULT_BRIDGE, vmbr1] }] });
+    target = await startTarget({}, (lan) => ({ nodes: [{ name: 'pve', bridges: [defaultBridge(lan), vmbr1(lan)] }] }));
   });
   afterAll(async () => target.dispose());
 
@@ -50,11 +50,12 @@ describe('linus provision on a stock host', () => {
   });
 
   it('a static --ip another machine answers at is refused with IP_IN_USE before anything is created', async () => {
-    await target.simHost.addForeignMachine({ ip: '127.88.0.70' });
+    const net = `127.${target.simHost.settings.addressBlock}`;
+    await target.simHost.addForeignMachine({ ip: `${net}.0.70` });
     const before = target.simHost.listVms().length;
-    const result = await runCli(['provision', ...target.flags(), ...target.vmFlags('taken01'), '--ip', '127.88.0.70/24', '--gateway', '127.88.0.1', '--json']);
+    const result = await runCli(['provision', ...target.flags(), ...target.vmFlags('taken01'), '--ip', `${net}.0.70/24`, '--gateway', `${net}.0.1`, '--json']);
     expect(result.code).toBe(9);
-    expect(result.json().error).toMatchObject({ code: 'IP_IN_USE', message: '127.88.0.70 already answers SSH on port 22: another machine holds that address' });
+    expect(result.json().error).toMatchObject({ code: 'IP_IN_USE', message: `${net}.0.70 already answers SSH on port 22: another machine holds that address` });
     expect(target.simHost.listVms()).toHaveLength(before);
     expect((await settledLeftovers(target)).runningJobs).toEqual([]);
   });

@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createSimHost, type SimHost } from '../../../src/sim/host.js';
-import type { HostSettingsInput } from '../../../src/sim/settings.js';
+import { withSettings, type HostSettingsSource } from '../../../src/sim/settings.js';
 import { fixtureDir, GUEST_SSH_PORT, localRunner, readBanner, waitFor } from '../../helpers/local-runner.js';
 
 // The simulated guest and its network as a stock host and a real guest behave (reference §15):
@@ -11,8 +11,8 @@ const fixture = fixtureDir();
 const PROBE_PORT = process.getuid?.() === 0 ? 9 : 2009;
 let host: SimHost | undefined;
 
-async function makeHost(settings: HostSettingsInput = {}) {
-  host = await createSimHost({ settings: { bootDelayMs: 300, agentPingTimeoutMs: 300, guestSshPort: GUEST_SSH_PORT, guestProbePort: PROBE_PORT, ...settings } });
+async function makeHost(settings: HostSettingsSource = {}) {
+  host = await createSimHost({ settings: withSettings(settings, (input) => ({ bootDelayMs: 300, agentPingTimeoutMs: 300, guestSshPort: GUEST_SSH_PORT, guestProbePort: PROBE_PORT, ...input })) });
   return { host, run: localRunner(host).exec };
 }
 
@@ -99,7 +99,7 @@ describe('the guest agent of an image without one', () => {
     expect((await run(`qm create 100 --agent 1 --net0 virtio,bridge=vmbr0 --scsi0 local-lvm:0,import-from=${fixture.image} && qm start 100`)).code).toBe(0);
     await sleep(2500);
     expect(await agentUp(run, 100)).toBe(false);
-    expect(guestIp(h, 100)).toMatch(/^127\.88\.0\./);
+    expect(guestIp(h, 100)).toMatch(new RegExp(`^127\\.${h.settings.addressBlock}\\.0\\.`));
   });
 
   // Cloudinit.pm read_cloudinit_snippets_file: the ISO is generated at start and reads each file.
@@ -146,17 +146,17 @@ describe("the node's neighbour table", () => {
   });
 
   it('learns it at boot when the node is the guest gateway, and never where the node has no address', async () => {
-    const bridges = [
-      { name: 'vmbr0', network: '127.88.0.0/24', gateway: '127.88.0.2', hostAddress: '127.88.0.2' },
-      { name: 'vmbr1', network: '127.86.0.0/24', gateway: '127.86.0.1' },
+    const bridges = (net: string) => [
+      { name: 'vmbr0', network: `${net}.0.0/24`, gateway: `${net}.0.2`, hostAddress: `${net}.0.2` },
+      { name: 'vmbr1', network: `${net}.200.0/24`, gateway: `${net}.200.1` },
     ];
-    const { host: h, run } = await makeHost({ nodes: [{ name: 'pve', bridges }] });
+    const { host: h, run } = await makeHost((net) => ({ nodes: [{ name: 'pve', bridges: bridges(net) }] }));
     const image = `--scsi0 local-lvm:0,import-from=${fixture.image}`;
     expect((await run(`qm create 100 --net0 virtio,bridge=vmbr0 ${image} && qm create 101 --net0 virtio,bridge=vmbr1 ${image} && qm start 100 && qm start 101`)).code).toBe(0);
     await waitFor(async () => (neighbours(h).length > 0 ? true : undefined), 5000);
     expect(neighbours(h).map((entry) => entry[0])).toEqual([guestIp(h, 100)]);
     const other = guestIp(h, 101) as string;
-    expect(other).toMatch(/^127\.86\.0\./);
+    expect(other).toMatch(new RegExp(`^127\\.${h.settings.addressBlock}\\.200\\.`));
     await sendProbe(other);
     expect(await waitFor(async () => readBanner(other, GUEST_SSH_PORT).catch(() => undefined), 5000)).toMatch(/^SSH-2\.0-/);
     await sleep(300);
@@ -166,34 +166,36 @@ describe("the node's neighbour table", () => {
   // §15.14: a static address may already belong to another machine that answers SSH.
   it('a foreign machine answers ARP and SSH at its address; a VM given the same address starts and stays silent there', async () => {
     const { host: h, run } = await makeHost();
-    const foreign = await h.addForeignMachine({ ip: '127.88.0.50' });
-    expect(await readBanner('127.88.0.50', GUEST_SSH_PORT)).toBe('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n');
-    expect(neighbours(h)).toEqual([['127.88.0.50', '0x1', '0x2', foreign.mac, '*', 'vmbr0']]);
-    const created = await run(`qm create 100 --net0 virtio,bridge=vmbr0 --ide2 local-lvm:cloudinit --ipconfig0 ip=127.88.0.50/24,gw=127.88.0.1 --scsi0 local-lvm:0,import-from=${fixture.image}`);
+    const ip = `127.${h.settings.addressBlock}.0.50`;
+    const foreign = await h.addForeignMachine({ ip });
+    expect(await readBanner(ip, GUEST_SSH_PORT)).toBe('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n');
+    expect(neighbours(h)).toEqual([[ip, '0x1', '0x2', foreign.mac, '*', 'vmbr0']]);
+    const created = await run(`qm create 100 --net0 virtio,bridge=vmbr0 --ide2 local-lvm:cloudinit --ipconfig0 ip=${ip}/24,gw=127.${h.settings.addressBlock}.0.1 --scsi0 local-lvm:0,import-from=${fixture.image}`);
     expect(created.code).toBe(0);
     expect((await run('qm start 100')).code).toBe(0);
     await sleep(800);
-    expect(await readBanner('127.88.0.50', GUEST_SSH_PORT)).toBe('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n');
+    expect(await readBanner(ip, GUEST_SSH_PORT)).toBe('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n');
     expect(neighbours(h).map((entry) => entry[3])).toEqual([foreign.mac]);
   });
 });
 
 describe('networks: VLANs and SDN VNets', () => {
   it("a tagged guest leases from its VLAN's network; the node lists a VLAN interface only where it has an address", async () => {
-    const bridges = [{ name: 'vmbr0', vlanAware: true, network: '127.88.0.0/24', gateway: '127.88.0.1', hostAddress: '127.88.0.2', vlans: [{ tag: 30, network: '127.90.30.0/24', gateway: '127.90.30.1', hostAddress: '127.90.30.2' }] }];
-    const { host: h, run } = await makeHost({ nodes: [{ name: 'pve', bridges }] });
+    const bridges = (net: string) => [{ name: 'vmbr0', vlanAware: true, network: `${net}.0.0/24`, gateway: `${net}.0.1`, hostAddress: `${net}.0.2`, vlans: [{ tag: 30, network: `${net}.30.0/24`, gateway: `${net}.30.1`, hostAddress: `${net}.30.2` }] }];
+    const { host: h, run } = await makeHost((net) => ({ nodes: [{ name: 'pve', bridges: bridges(net) }] }));
+    const net = `127.${h.settings.addressBlock}`;
     expect((await run(`qm create 100 --net0 virtio,bridge=vmbr0,tag=42 --scsi0 local-lvm:0,import-from=${fixture.image} && qm start 100`)).code).toBe(0);
     await sleep(800);
-    expect(guestIp(h, 100)).toMatch(/^127\.89\.42\./);
+    expect(guestIp(h, 100)).toMatch(new RegExp(`^${net}\\.42\\.`));
     const vlans = JSON.parse((await run('pvesh get /nodes/pve/network --type vlan --output-format json')).stdout) as Array<Record<string, unknown>>;
-    expect(vlans).toEqual([expect.objectContaining({ iface: 'vmbr0.30', type: 'vlan', 'vlan-id': '30', 'vlan-raw-device': 'vmbr0', cidr: '127.90.30.2/24' })]);
+    expect(vlans).toEqual([expect.objectContaining({ iface: 'vmbr0.30', type: 'vlan', 'vlan-id': '30', 'vlan-raw-device': 'vmbr0', cidr: `${net}.30.2/24` })]);
     const bridge = JSON.parse((await run('pvesh get /nodes/pve/network/vmbr0 --output-format json')).stdout) as Record<string, unknown>;
-    expect(bridge).toMatchObject({ type: 'bridge', cidr: '127.88.0.2/24', address: '127.88.0.2', netmask: '24', gateway: '127.88.0.1' });
+    expect(bridge).toMatchObject({ type: 'bridge', cidr: `${net}.0.2/24`, address: `${net}.0.2`, netmask: '24', gateway: `${net}.0.1` });
   });
 
   // pve-manager API2/Network.pm index (any_bridge adds get_local_vnets), pve-network SDN.pm get_local_vnets.
   it('network --type any_bridge lists SDN VNets, the interface file does not, and qm start takes a VNet', async () => {
-    const { run } = await makeHost({ sdnVnets: [{ name: 'vnet1', zone: 'zone1', network: '127.85.0.0/24', gateway: '127.85.0.1' }] });
+    const { run } = await makeHost((net) => ({ sdnVnets: [{ name: 'vnet1', zone: 'zone1', network: `${net}.200.0/24`, gateway: `${net}.200.1` }] }));
     const list = JSON.parse((await run('pvesh get /nodes/pve/network --type any_bridge --output-format json')).stdout) as Array<Record<string, unknown>>;
     expect(list.map((entry) => [entry.iface, entry.type])).toEqual([['vmbr0', 'bridge'], ['vnet1', 'vnet']]);
     expect(list[1]).toEqual({ active: '1', comments: null, iface: 'vnet1', ipam: 0, type: 'vnet', vlanaware: 0 });

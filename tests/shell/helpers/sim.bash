@@ -22,19 +22,22 @@ require_sim() {
 # dist/src/sim/host.js, which also seeds <existing VMs> stopped non-linus VMs 100...), and sets
 # SIM_ROOT, SIM_REMOTE (the provisioner's --remote-dir), SIM_SHELL and BUNDLE.
 # The host's clock runs 10x faster for the provisioner's poll intervals unless the settings say
-# otherwise (clockScale, src/sim/settings.ts). A node without bridges of its own gets vmbr0 on
-# 127.84.0.0/24 (node .2, router .1), and the VLANs the bats tests use are not the vitest suite's:
-# the two suites can run at once without their guests meeting on an address.
+# otherwise (clockScale, src/sim/settings.ts). The host leases a loopback /16 of its own
+# (src/sim/address-block.ts) so that tests can run at once: SIM_NET is its first two octets
+# (SIM_NET_RE the same as a regular expression), and
+# vmbr0 of a node without bridges of its own is $SIM_NET.0.0/24 (router .1, node .2). A literal
+# $SIM_NET in the settings names it too (single-quoted: sim_setup replaces it).
 sim_setup() { # [settings JSON] [existing VMs]
   SIM_ROOT="$BATS_TEST_TMPDIR/sim"
-  node --input-type=module -e '
+  SIM_NET=$(node --input-type=module -e '
     const { createSimHost } = await import(process.argv[1]);
-    const { DEFAULT_BRIDGE } = await import(process.argv[5]);
-    const lan = { network: "127.84.0.0/24", gateway: "127.84.0.1", hostAddress: "127.84.0.2" };
-    const settings = { clockScale: 0.1, ...JSON.parse(process.argv[3]) };
-    settings.nodes = (settings.nodes ?? [{ name: "pve" }]).map((node) => (node.bridges ? node : { ...node, bridges: [{ ...DEFAULT_BRIDGE, ...lan }] }));
-    await createSimHost({ root: process.argv[2], settings, existingVms: Number(process.argv[4]) });' \
-    "$REPO_ROOT/dist/src/sim/host.js" "$SIM_ROOT" "${1:-{\}}" "${2:-0}" "$REPO_ROOT/dist/src/sim/settings.js"
+    const { reserveAddressBlock } = await import(process.argv[5]);
+    const addressBlock = reserveAddressBlock(process.argv[2]);
+    const settings = { clockScale: 0.1, addressBlock, ...JSON.parse(process.argv[3].replaceAll("$SIM_NET", `127.${addressBlock}`)) };
+    await createSimHost({ root: process.argv[2], settings, existingVms: Number(process.argv[4]) });
+    console.log(`127.${addressBlock}`);' \
+    "$REPO_ROOT/dist/src/sim/host.js" "$SIM_ROOT" "${1:-{\}}" "${2:-0}" "$REPO_ROOT/dist/src/sim/address-block.js") || fail "the simulator could not lay out a host"
+  SIM_NET_RE=${SIM_NET//./\\.}
   SIM_REMOTE="$SIM_ROOT/var/lib/linus"
   SIM_SHELL="$SIM_ROOT/sim/host-shell-pve"
   [[ -x "$SIM_SHELL" ]] || fail "the simulator wrote no $SIM_SHELL"
@@ -137,6 +140,11 @@ sim_teardown() {
     kill -TERM "$pid" 2>/dev/null || true
     _sim_gone_within "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
   fi
+  # Its address block goes back to the machine's pool, as SimHost.dispose gives it back.
+  local block=${SIM_NET:-}
+  block=${block#127.}
+  local lease="${TMPDIR:-/tmp}/linus-sim-address-blocks/$block"
+  [[ -n "$block" && "$(cat "$lease" 2>/dev/null)" == "$SIM_ROOT" ]] && rm -f "$lease"
   return 0
 }
 
