@@ -6,9 +6,12 @@
 
 # Set in the job process itself: where its final block goes.
 JOB_DIR=""
-# The log slice read by log_chunk and the offset after it.
+# The job log being followed: its descriptor (log_open), the complete lines log_chunk read last,
+# the offset after them, and a last line not yet complete.
+LOG_FD=""
 CHUNK=""
 NEXT_OFFSET=0
+LOG_PARTIAL=""
 # Set by the traps while following a job: 1 for INT/TERM (cancel), 2 for HUP (detach).
 FOLLOW_SIGNAL=0
 readonly EXIT_RUNNING=75
@@ -84,20 +87,40 @@ job_launch() { # <script> <option...>
 }
 
 # Whether the job process still runs (no pid file yet means it is starting). A killed job whose
-# parent never reaps it stays a zombie, which kill 0 still finds: its /proc state says Z.
+# parent never reaps it stays a zombie: its /proc state says Z. Builtins only: following a job
+# asks this every half second.
 job_alive() { # <dir>
   [[ -f "$1/pid" ]] || return 0
-  perl -e 'my $p = shift; exit 1 unless kill(0, $p) || $!{EPERM};
-    if (open(my $fh, "<", "/proc/$p/stat")) { exit 1 if <$fh> =~ /^\d+ \(.*\) Z/s } exit 0' "$(<"$1/pid")"
+  local pid="" stat
+  read -r pid <"$1/pid" || [[ -n "$pid" ]] || return 0
+  [[ "$pid" =~ ^[1-9][0-9]{0,9}$ ]] || return 1
+  { IFS= read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
+  stat=${stat##*) }
+  [[ "${stat:0:1}" != Z ]]
 }
 
-# The complete lines of the log from <offset> on, into CHUNK and NEXT_OFFSET.
-log_chunk() { # <log> <offset>
-  local LC_ALL=C data
-  data=$(perl -e 'open(my $f, "<:raw", $ARGV[0]) or exit 1; seek($f, $ARGV[1], 0) or exit 1; local $/;
-    my $d = <$f> // ""; my $i = rindex($d, "\n"); print substr($d, 0, $i + 1) if $i >= 0' "$1" "$2" && printf x)
-  CHUNK=${data%x}
-  NEXT_OFFSET=$(($2 + ${#CHUNK}))
+# Opens <log> for log_chunk, from byte <offset> on.
+log_open() { # <log> <offset>
+  local LC_ALL=C
+  exec {LOG_FD}<"$1"
+  LOG_PARTIAL=""
+  NEXT_OFFSET=$2
+  if (($2 > 0)); then
+    IFS= read -r -d '' -N "$2" -u "$LOG_FD" _ || true
+  fi
+}
+
+# The complete lines the log gained since the last call, into CHUNK, and NEXT_OFFSET after them.
+# Builtins only, as job_alive.
+log_chunk() {
+  local LC_ALL=C line
+  CHUNK=""
+  while IFS= read -r -u "$LOG_FD" line; do
+    CHUNK+="$LOG_PARTIAL$line"$'\n'
+    LOG_PARTIAL=""
+  done
+  LOG_PARTIAL+=$line
+  NEXT_OFFSET=$((NEXT_OFFSET + ${#CHUNK}))
 }
 
 # Prints the final block, with the password the first time only, and LINUS_END.
@@ -131,9 +154,10 @@ follow_job() { # <dir> <offset> <max-seconds or ""> <forward 0|1>
   FOLLOW_SIGNAL=0
   trap 'FOLLOW_SIGNAL=1' INT TERM
   trap 'FOLLOW_SIGNAL=2' HUP
+  log_open "$dir/log" "$offset"
   while :; do
-    state=$(job_state "$dir")
-    log_chunk "$dir/log" "$offset"
+    read -r state <"$dir/state" || true
+    log_chunk
     printf '%s' "$CHUNK"
     offset=$NEXT_OFFSET
     [[ "$state" == finished ]] && break

@@ -256,3 +256,42 @@ signal_job() { # <signal>
   assert_equal "$(sim_vms)" ''
   assert_equal "$(sim_running_guests)" ''
 }
+
+@test "log_chunk hands out complete lines only, from an offset, counting bytes; a half-written line waits" {
+  local log="$BATS_TEST_TMPDIR/log"
+  printf 'one\nzwei – drei\nhal' >"$log"
+  lib_run "log_open '$log' 4; log_chunk; printf '[%s] %s\n' \"\$CHUNK\" \"\$NEXT_OFFSET\"
+    printf 'f\nfour\n' >>'$log'; log_chunk; printf '[%s] %s\n' \"\$CHUNK\" \"\$NEXT_OFFSET\"
+    log_chunk; printf '[%s] %s\n' \"\$CHUNK\" \"\$NEXT_OFFSET\""
+  assert_success
+  # 'zwei – drei\n' is 14 bytes (the dash is 3): 4 + 14 = 18, then 'half\nfour\n' is 10 more.
+  assert_output $'[zwei – drei\n] 18\n[half\nfour\n] 28\n[] 28'
+  assert_equal "$(wc -c <"$log")" 28
+}
+
+@test "job_alive: a running job is alive; an exited one, a zombie and a malformed pid file are not" {
+  local dir="$BATS_TEST_TMPDIR/jobdir" parent i
+  mkdir -p "$dir"
+  lib_run "job_alive '$dir'"
+  assert_success
+  # A parent that never reaps its child leaves the child a zombie.
+  perl -e '$| = 1; my $child = fork() // die; exit 0 unless $child; print "$child\n"; sleep 30' >"$dir/pid" &
+  parent=$!
+  for ((i = 0; i < 50; i++)); do
+    [[ -s "$dir/pid" && "$(cut -d' ' -f3 "/proc/$(<"$dir/pid")/stat" 2>/dev/null)" == Z ]] && break
+    sleep 0.1
+  done
+  assert_equal "$(cut -d' ' -f3 "/proc/$(<"$dir/pid")/stat")" Z
+  lib_run "job_alive '$dir'"
+  assert_failure
+  echo "$parent" >"$dir/pid"
+  lib_run "job_alive '$dir'"
+  assert_success
+  kill "$parent"
+  wait "$parent" || true
+  lib_run "job_alive '$dir'"
+  assert_failure
+  echo nonsense >"$dir/pid"
+  lib_run "job_alive '$dir'"
+  assert_failure
+}
