@@ -2,12 +2,15 @@
 # Step 2: a verified cloud image in a content-addressed cache, <remote-dir>/images/<algo>.<hash>.img
 # (the dot keeps the hash a token of its own: ssh-mcp redacts long high-entropy runs).
 # The hash comes from --image-sha256 or the distribution's checksum file (sha256 or sha512). A
-# download goes to a temp file and is renamed only once verified; a flock on the images
-# directory makes concurrent runs share one download.
+# download goes to a temp file and is renamed only once verified, and is hashed again only once
+# something wrote to it (its stat key under images/.verified/); a flock on the images directory
+# makes concurrent runs share one download.
 
 IMG_ALGO=""
 IMG_HASH=""
 IMG_PATH=""
+# How image_cached knew the cached copy is right.
+CACHE_HIT=""
 # A partial download to remove if we stop early.
 IMG_TMP=""
 
@@ -96,12 +99,48 @@ _hash_of() { # <file>
   echo "$hash"
 }
 
-# Whether the cache already holds the image with the right content (a bad copy is removed).
+# What stat says of a file. A verified copy keeps all four until something writes to it: any write
+# or touch moves the change time, which nobody can set back.
+_stat_key() { # <file>
+  stat -c '%s %i %.9Y %.9Z' -- "$1" 2>/dev/null
+}
+
+# Where the stat key of a verified cache entry is kept.
+_stamp_path() {
+  echo "${IMG_PATH%/*}/.verified/${IMG_PATH##*/}"
+}
+
+# Records that IMG_PATH, as it is now, holds the verified image.
+_stamp_image() {
+  local stamp key
+  stamp=$(_stamp_path)
+  key=$(_stat_key "$IMG_PATH") || return 0
+  mkdir -p -- "${stamp%/*}" || return 0
+  if ! { printf '%s\n' "$key" >"$stamp.tmp" && mv -f -- "$stamp.tmp" "$stamp"; }; then
+    rm -f -- "$stamp.tmp"
+  fi
+}
+
+# Whether the cache already holds the image with the right content (a bad copy is removed). A cloud
+# image is hundreds of MB: it is hashed when it enters the cache, and again only once its stat key
+# changed.
 image_cached() {
   [[ -f "$IMG_PATH" ]] || return 1
-  [[ "$(_hash_of "$IMG_PATH")" == "$IMG_HASH" ]] && return 0
+  local stamp key recorded=""
+  stamp=$(_stamp_path)
+  key=$(_stat_key "$IMG_PATH") || key=""
+  [[ ! -f "$stamp" ]] || read -r recorded <"$stamp" || true
+  if [[ -n "$key" && "$key" == "$recorded" ]]; then
+    CACHE_HIT="verified when it was cached"
+    return 0
+  fi
+  if [[ "$(_hash_of "$IMG_PATH")" == "$IMG_HASH" ]]; then
+    _stamp_image
+    CACHE_HIT="hashed again"
+    return 0
+  fi
   log "cached $IMG_PATH does not match its hash; fetching it again"
-  rm -f -- "$IMG_PATH"
+  rm -f -- "$IMG_PATH" "$stamp"
   return 1
 }
 
@@ -112,7 +151,7 @@ image_fetch() {
   exec {lock_fd}<"$dir"
   bg_run flock -w 3600 "$lock_fd" || die IMAGE_DOWNLOAD_FAILED "timed out waiting for another download into $dir"
   if image_cached; then
-    log "image cache hit: $IMG_PATH"
+    log "image cache hit: $IMG_PATH ($CACHE_HIT)"
   else
     IMG_TMP="$dir/.$IMG_HASH.$$.part"
     log "downloading ${SPEC[image_url]} with $(_downloader)"
@@ -122,6 +161,7 @@ image_fetch() {
       _image_fail IMAGE_CHECKSUM_MISMATCH "${SPEC[image_url]} has $IMG_ALGO $got, expected $IMG_HASH"
     mv -f -- "$IMG_TMP" "$IMG_PATH"
     IMG_TMP=""
+    _stamp_image
     log "image verified and cached: $IMG_PATH"
   fi
   exec {lock_fd}<&-
