@@ -28,15 +28,22 @@ CLAIM_FAILED=0
 # The check and the write hold one flock.
 claim_record() { # <vmid> <storage> <epoch the ID was seen free>
   [[ -n "$JOB_DIR" ]] || return 0
-  local jobs=${JOB_DIR%/*} lock_fd file rc=0
+  local jobs=${JOB_DIR%/*} lock_fd file state id rc=0
   # Beside jobs/, which holds nothing but job directories.
   local lock=${jobs%/*}/claims.lock
   exec {lock_fd}>>"$lock"
   flock -w 10 "$lock_fd" || die LOCK_TIMEOUT "cannot lock $lock within 10 s"
+  # Builtins only in the loop: a host keeps a directory for every job it ran.
   for file in "$jobs"/*/claim "$jobs"/*/vmid; do
     [[ -f "$file" && "${file%/*}" != "$JOB_DIR" ]] || continue
-    [[ "$file" == */claim || "$(cat -- "${file%/*}/state" 2>/dev/null)" == running ]] || continue
-    [[ "$(<"$file")" != "$1"[!0-9]* && "$(<"$file")" != "$1" ]] || rc=1
+    if [[ "$file" == */vmid ]]; then
+      state=""
+      { read -r state <"${file%/*}/state"; } 2>/dev/null || true
+      [[ "$state" == running ]] || continue
+    fi
+    id=""
+    read -r id _ <"$file" || true
+    [[ "$id" != "$1" ]] || rc=1
   done
   ((rc)) || _write_file "$JOB_DIR/claim" "$1 $2 $3"$'\n'
   exec {lock_fd}>&-
