@@ -3,6 +3,9 @@ import path from 'node:path';
 import { LinusError } from '../protocol/errors.js';
 import type { McpConfig } from './mcp-config.js';
 
+// What --write writes: an ssh-mcp config (ssh-mcp servers only) and the client's file.
+export type ClientFiles = Pick<McpConfig, 'toml' | 'client'>;
+
 export interface WrittenFile {
   path: string;
   mode?: number;
@@ -29,7 +32,7 @@ function writePrivateToml(file: string, content: string, force: boolean): Writte
 }
 
 // Adds (or replaces) this server in the client's file and keeps every other setting and server.
-function mergeClientJson(file: string, config: McpConfig): WrittenFile {
+function mergeClientJson(file: string, config: ClientFiles): WrittenFile {
   const [name, entry] = Object.entries(config.client.document.mcpServers)[0] ?? [];
   if (name === undefined) throw new LinusError({ code: 'INTERNAL', message: 'an MCP client document without a server' });
   let document: Record<string, unknown> = {};
@@ -56,7 +59,7 @@ function mergeClientJson(file: string, config: McpConfig): WrittenFile {
 }
 
 // --write DIR: the ssh-mcp config at config.toml.path and the client's file under DIR.
-export function writeMcpConfig(dir: string, config: McpConfig, force: boolean): WrittenFile[] {
+export function writeMcpConfig(dir: string, config: ClientFiles, force: boolean): WrittenFile[] {
   const written: WrittenFile[] = [];
   if (config.toml) written.push(writePrivateToml(config.toml.path, config.toml.content, force));
   written.push(mergeClientJson(path.join(dir, config.client.file), config));

@@ -119,10 +119,31 @@ describe('linus mcp-config', () => {
     [['--client', 'claude-code', '--host', 'unknown.lan', '--known-hosts', '/dev/null'], 21, /no host key to pin/],
     [['--client', 'claude-code', '--host', 'pve.lan', '--host-key', 'SHA256:short'], 1, /--host-key: must be a fingerprint/],
     [['--client', 'gemini', '--host', 'pve.lan', '--host-key', 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '--server-name', 'pve_1'], 1, /--server-name: must be lowercase/],
+    [['--client', 'claude-code', '--host', 'pve.lan', '--host-key', 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '--read-only'], 1, /--read-only and --allow-foreign are settings of the linus server/],
+    [['--client', 'claude-code', '--server', 'linus'], 1, /--host: is required/],
+    [['--client', 'claude-code', '--server', 'linus', '--host', 'pve.lan', '--identity', `${key}.pub`], 25, /is not a private key file/],
   ])('refuses %j with exit %i', async (args, code, message) => {
     const result = await runCli(['mcp-config', ...args]);
     expect(result.code).toBe(code);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(message);
+  });
+
+  it('--server linus --write merges a linus entry that starts this installation, with absolute paths, and writes no ssh-mcp config', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-home-'));
+    const project = path.join(home, 'project');
+    fs.mkdirSync(project);
+    fs.writeFileSync(path.join(project, '.mcp.json'), JSON.stringify({ mcpServers: { other: { command: 'x', args: [] } } }));
+    const result = await runCli(
+      ['mcp-config', '--client', 'claude-code', '--server', 'linus', '--host', 'pve.lan', '--identity', path.relative(process.cwd(), key), '--node', 'pve2', '--read-only', '--write', project],
+      { HOME: home, XDG_CONFIG_HOME: path.join(home, 'xdg') },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`wrote ${path.join(project, '.mcp.json')} (merged into the existing file)`);
+    const servers = JSON.parse(fs.readFileSync(path.join(project, '.mcp.json'), 'utf8')).mcpServers;
+    expect(Object.keys(servers)).toEqual(['other', 'linus']);
+    expect(servers.linus).toEqual({ type: 'stdio', command: process.execPath, args: [expect.stringMatching(/\/src\/cli\/main\.js$/), 'mcp', '--host', 'pve.lan', '--identity', key, '--node', 'pve2', '--read-only'] });
+    expect(fs.existsSync(path.join(home, 'xdg'))).toBe(false);
+    fs.rmSync(home, { recursive: true, force: true });
   });
 });
