@@ -168,7 +168,8 @@ ARP
 }
 
 @test "a machine that takes the address while the VM boots: IP_IN_USE after boot, and the VM rolled back" {
-  sim_setup '{"bootDelayMs":4000,"agentPingTimeoutMs":500,"lockTimeoutMs":1500}'
+  # The boot waits long enough for the foreign machine to come up first on a loaded machine.
+  sim_setup '{"bootDelayMs":8000,"agentPingTimeoutMs":500,"lockTimeoutMs":1500}'
   sim_host "bash $BUNDLE start $(opts ip-late --ip $SIM_NET.0.62/24 --gateway $SIM_NET.0.1)" >/dev/null
   wait_job_log ip-late 'LINUS_STEP:6/9:start'
   local mac
