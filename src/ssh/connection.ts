@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Client, type ConnectConfig } from 'ssh2';
+import { Client, utils, type ConnectConfig } from 'ssh2';
 import { LinusError } from '../protocol/errors.js';
 import { checkHostKey, preferredHostKeyAlgorithms, type HostKeyPolicy } from './host-key.js';
 import { fingerprint } from './known-hosts.js';
@@ -53,12 +53,38 @@ function authMethods(target: SshTarget): string[] {
   );
 }
 
-function readIdentity(file: string): Buffer {
+// The identity file, checked before anything connects: ssh2 would throw a bare parse error from
+// inside connect().
+export function readIdentity(file: string, passphrase?: string): Buffer {
+  let key: Buffer;
   try {
-    return fs.readFileSync(file);
+    key = fs.readFileSync(file);
   } catch (cause) {
     throw new LinusError({ code: 'CONFIG_INVALID', message: `cannot read the identity file ${file}: ${(cause as Error).message}`, remediation: 'Pass --identity with a readable private key file.', cause });
   }
+  const parsed = utils.parseKey(key, passphrase);
+  if (parsed instanceof Error) {
+    if (/no passphrase given/.test(parsed.message)) {
+      throw new LinusError({
+        code: 'AUTH_FAILED',
+        message: `the identity file ${file} is encrypted and no passphrase was given`,
+        remediation: 'Load the key into your ssh-agent (ssh-add) and leave out --identity, or set LINUS_SSH_KEY_PASSPHRASE in the environment.',
+      });
+    }
+    if (/bad passphrase/.test(parsed.message)) {
+      throw new LinusError({ code: 'AUTH_FAILED', message: `LINUS_SSH_KEY_PASSPHRASE does not decrypt the identity file ${file}`, remediation: 'Set LINUS_SSH_KEY_PASSPHRASE to the key\'s passphrase, or use your ssh-agent.' });
+    }
+    throw new LinusError({ code: 'CONFIG_INVALID', message: `the identity file ${file} is not a private key linus can read (${parsed.message})`, remediation: 'Pass --identity with an OpenSSH or PEM private key file (ed25519, ecdsa or rsa).' });
+  }
+  const [first] = Array.isArray(parsed) ? parsed : [parsed];
+  if (first !== undefined && !first.isPrivateKey()) {
+    throw new LinusError({
+      code: 'CONFIG_INVALID',
+      message: `the identity file ${file} holds a public key`,
+      remediation: `Pass the private half (${file.replace(/\.pub$/, '')}, without .pub); the public key goes to the host's authorized_keys and to --ssh-key.`,
+    });
+  }
+  return key;
 }
 
 export async function connect(target: SshTarget): Promise<Connection> {
@@ -80,7 +106,7 @@ export async function connect(target: SshTarget): Promise<Connection> {
       return decision.accepted;
     },
     ...(algorithms ? { algorithms: { serverHostKey: algorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } } : {}),
-    ...(target.identityFile ? { privateKey: readIdentity(target.identityFile) } : {}),
+    ...(target.identityFile ? { privateKey: readIdentity(target.identityFile, target.passphrase) } : {}),
     ...(target.passphrase !== undefined ? { passphrase: target.passphrase } : {}),
     ...(target.agentSocket ? { agent: target.agentSocket } : {}),
     ...(target.password !== undefined ? { password: target.password } : {}),
