@@ -28,6 +28,7 @@ export function checkHostKey(policy: HostKeyPolicy, keyBlob: Buffer): HostKeyDec
       error: new LinusError({
         code: 'HOST_KEY_MISMATCH',
         message: `host key of ${where} is ${presented}, but --host-key pins ${policy.pins.join(', ')}`,
+        remediation: `If the host's key was changed on purpose, check ${presented} on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and pin that instead: --host-key ${presented} (or hostKey in the config file).`,
       }),
     };
   }

@@ -94,7 +94,11 @@ describe('host key policy', () => {
 
   it('checks pins instead of known_hosts, and honours @revoked', () => {
     expect(checkHostKey({ host: 'h', port: 22, knownHostsFiles: [], pins: [keyA.fp] }, keyA.blob).accepted).toBe(true);
-    expect(checkHostKey({ host: 'h', port: 22, knownHostsFiles: [], pins: [keyA.fp] }, keyB.blob).error?.code).toBe('HOST_KEY_MISMATCH');
+    const pinned = checkHostKey({ host: 'h', port: 22, knownHostsFiles: [], pins: [keyA.fp] }, keyB.blob).error;
+    expect(pinned?.code).toBe('HOST_KEY_MISMATCH');
+    // A pin is fixed by pinning the new key, not by editing known_hosts.
+    expect(pinned?.remediation).toContain(`pin that instead: --host-key ${keyB.fp}`);
+    expect(pinned?.remediation).not.toContain('ssh-keygen -R');
     const [type, data] = keyA.line.split(' ');
     const file = knownHosts('revoked', `@revoked * ${type} ${data}\nh ${type} ${data}\n`);
     expect(checkHostKey({ host: 'h', port: 22, knownHostsFiles: [file] }, keyA.blob).error?.message).toMatch(/@revoked/);
