@@ -29,11 +29,17 @@ async function run(cli: CliContext, argv: GcFlags): Promise<void> {
   const olderThanSeconds = parseDuration('--older-than', argv.olderThan ?? '1h');
   const dryRun = Boolean(argv.dryRun);
   const yes = Boolean(argv.yes);
-  if (!dryRun && !yes && (!io.stdin.isTTY || argv.json)) {
-    throw new LinusError({ code: 'INVALID_SPEC', message: 'gc removes VMs: pass --yes to do it, or --dry-run to see what it would remove' });
-  }
+  // Without a terminal to ask on, gc looks first: nothing to remove is a success; something to
+  // remove needs --yes.
+  const canAsk = Boolean(io.stdin.isTTY) && !argv.json;
   await withTarget(argv, commandSources(argv, io.env), async (resolved) => {
-    const review = { show: (preview: GcReport) => io.stderr.write(gcText(preview)), confirm: async () => (await ask(io, "Remove these? Type 'yes': ")) === 'yes' };
+    const review = {
+      show: (preview: GcReport) => void (argv.json ? undefined : io.stderr.write(gcText(preview))),
+      confirm: async () => {
+        if (!canAsk) throw new LinusError({ code: 'INVALID_SPEC', message: 'gc would remove what is listed above: pass --yes to do it, or --dry-run to only list it' });
+        return (await ask(io, "Remove these? Type 'yes': ")) === 'yes';
+      },
+    };
     const report = await gc({ ssh: resolved.ssh, remoteDir: resolved.target.remoteDir }, { olderThanSeconds, dryRun, yes }, review);
     io.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : gcText(report));
   });

@@ -32,10 +32,20 @@ describe('linus gc', () => {
   }, 120_000);
   afterAll(async () => target.dispose());
 
-  it('refuses to remove anything without --yes or --dry-run when not on a terminal', async () => {
+  it('refuses to remove anything without --yes or --dry-run when not on a terminal, and says what it would remove', async () => {
     const result = await runCli(['gc', ...target.flags(), '--older-than', '0', '--json']);
     expect(result.code).toBe(1);
     expect(result.json().error.message).toMatch(/--yes/);
+    expect(target.simHost.vmConfig(leftoverId)).toBeDefined();
+    const text = await runCli(['gc', ...target.flags(), '--older-than', '0']);
+    expect(text.code).toBe(1);
+    expect(text.stderr).toContain(`VM ${leftoverId}`);
+  });
+
+  it('without --yes and with nothing to remove, succeeds and says so', async () => {
+    const result = await runCli(['gc', ...target.flags(), '--older-than', '1h', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ cleaned: [], candidates: [] });
     expect(target.simHost.vmConfig(leftoverId)).toBeDefined();
   });
 
