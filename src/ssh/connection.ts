@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Client, utils, type ConnectConfig } from 'ssh2';
+import ssh2, { Client, type ConnectConfig } from 'ssh2';
 import { LinusError } from '../protocol/errors.js';
 import { checkHostKey, preferredHostKeyAlgorithms, type HostKeyPolicy } from './host-key.js';
 import { fingerprint } from './known-hosts.js';
@@ -62,7 +62,7 @@ export function readIdentity(file: string, passphrase?: string): Buffer {
   } catch (cause) {
     throw new LinusError({ code: 'CONFIG_INVALID', message: `cannot read the identity file ${file}: ${(cause as Error).message}`, remediation: 'Pass --identity with a readable private key file.', cause });
   }
-  const parsed = utils.parseKey(key, passphrase);
+  const parsed = ssh2.utils.parseKey(key, passphrase);
   if (parsed instanceof Error) {
     if (/no passphrase given/.test(parsed.message)) {
       throw new LinusError({
