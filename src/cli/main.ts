@@ -30,8 +30,23 @@ export async function buildCli(argv: string[], cli: CliContext): Promise<Argv> {
     // yargs' own parse errors are operator errors: message + remediation, stable code, exit 1.
     .fail((message, error) => {
       if (error) throw error;
-      throw new LinusError({ code: 'INVALID_SPEC', message: message ?? 'invalid arguments', remediation: "Run 'linus --help' or 'linus <command> --help'." });
+      throw new LinusError({ code: 'INVALID_SPEC', message: parseMessage(message ?? 'invalid arguments', argv), remediation: "Run 'linus --help' or 'linus <command> --help'." });
     });
+}
+
+// yargs' words for an unknown command or a value that looks like short options, said plainly.
+function parseMessage(message: string, argv: string[]): string {
+  const command = argv.find((word) => !word.startsWith('-'));
+  const suggestion = /^Did you mean (\S+)\?$/.exec(message);
+  if (suggestion && command !== undefined && !COMMANDS.some((entry) => entry.name === command)) {
+    return `'${command}' is not a linus command (did you mean ${suggestion[1]}?)`;
+  }
+  const dashed = argv.find((word, index) => /^-[^-\d]{2,}/.test(word) && index > 0 && argv[index - 1]?.startsWith('--'));
+  if (/^Unknown arguments?:/.test(message) && dashed !== undefined) {
+    const option = argv[argv.indexOf(dashed) - 1] as string;
+    return `${option} got no value: '${dashed}' reads as short options; a value that starts with '-' is written ${option}=${dashed}`;
+  }
+  return message;
 }
 
 // One run of the CLI against the given io (the process' own by default); returns the exit code.

@@ -124,7 +124,10 @@ export function patternSchema(name: PatternName): z.ZodString {
 }
 
 // An integer in <name>'s range from a number or a numeric string (flags, files, environment).
+// One message for every way a value misses the range, naming what was given: a flag such as
+// `--disk 20G` arrives as NaN, which zod would report as "expected number, received NaN".
 export function rangeSchema(name: RangeName): z.ZodCoercedNumber {
   const { min, max } = RANGES[name];
-  return z.coerce.number().int().min(min).max(max);
+  const error = (issue: { input?: unknown }) => `must be a whole number from ${min} to ${max}${Number.isNaN(issue.input) ? ' (digits only, no unit)' : `, got ${String(issue.input)}`}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
 }
