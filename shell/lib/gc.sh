@@ -234,7 +234,7 @@ _gc_age() { # <path>
   echo $(($(date +%s) - mtime))
 }
 
-# Records a job that died without a result as finished (INTERNAL), as `wait` does.
+# Records a job that died without a result as finished (JOB_LOST), as `wait` does.
 _gc_settle_died() { # <dir>
   log "job ${1##*/} ended without a result: recording it as failed"
   _job_vanished "$1"

@@ -137,8 +137,8 @@ print_final() { # <dir>
 
 # A job process that vanished without a result (killed with SIGKILL, host crash) is finished.
 _job_vanished() { # <dir>
-  failure_block INTERNAL "the job process ended without a result (killed?); check the VM list" |
-    job_publish "$1" "${CODE_EXIT[INTERNAL]}"
+  failure_block JOB_LOST "the job process ended without a result: it was killed (SIGKILL, out of memory or a reboot) before it could roll back" |
+    job_publish "$1" "${CODE_EXIT[JOB_LOST]}"
 }
 
 # Prints the log from <offset> as it grows until the job finishes or <max-seconds> pass, then

@@ -30,6 +30,7 @@ IP_IN_USE|9|Another machine already answers at that address: pick a free --ip, o
 INSUFFICIENT_STORAGE|10|Free space on the storage, pick another --storage, or ask for a smaller --disk.
 INSUFFICIENT_MEMORY|10|Free memory on the node, pick another --node, or ask for less --memory.
 JOB_NOT_FOUND|11|Check the run id; jobs live under <remote-dir>/jobs on the host that ran them.
+JOB_LOST|11|The job was killed before it could roll back: 'linus gc --dry-run' lists what it left and 'linus gc --yes' removes it; then run again.
 VM_NOT_FOUND|12|Check the VM ID with 'linus vm list'.
 VM_LOCKED|13|A Proxmox task holds the VM (see its lock); wait for it to finish and run again, or clear a stale lock with 'qm unlock <vmid>' on the node.
 VM_WRONG_STATE|14|The VM is not in a state that allows this; check 'linus vm status <vmid>'.

@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   INSUFFICIENT_STORAGE: { exitCode: 10, transient: false, remediation: 'Free space on the storage, pick another --storage, or ask for a smaller --disk.' },
   INSUFFICIENT_MEMORY: { exitCode: 10, transient: false, remediation: 'Free memory on the node, pick another --node, or ask for less --memory.' },
   JOB_NOT_FOUND: { exitCode: 11, transient: false, remediation: 'Check the run id; jobs live under <remote-dir>/jobs on the host that ran them.' },
+  // The host-side job died without recording a result (SIGKILL, out of memory, a host reboot).
+  JOB_LOST: { exitCode: 11, transient: false, remediation: "The job was killed before it could roll back: 'linus gc --dry-run' lists what it left and 'linus gc --yes' removes it; then run again." },
   // VM operations (linus vm, capacity, placement).
   VM_NOT_FOUND: { exitCode: 12, transient: false, remediation: "Check the VM ID with 'linus vm list'." },
   VM_LOCKED: { exitCode: 13, transient: false, remediation: "A Proxmox task holds the VM (see its lock); wait for it to finish and run again, or clear a stale lock with 'qm unlock <vmid>' on the node." },

@@ -378,7 +378,7 @@ CALLS
   assert_line 'LINUS_CLEANED:180'
   assert_equal "$(cat "$SIM_REMOTE/jobs/dead-run2/state")" finished
   run cat "$SIM_REMOTE/jobs/dead-run2/result"
-  assert_line 'LINUS_ERROR_CODE:INTERNAL'
+  assert_line 'LINUS_ERROR_CODE:JOB_LOST'
   assert_equal "$(sim_vms)" ''
 }
 
