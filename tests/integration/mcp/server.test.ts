@@ -64,12 +64,13 @@ describeWithSshd('linus mcp through a real OpenSSH sshd', () => {
 
   it('cancelling provision_vm mid-run rolls the VM back: nothing is left', async () => {
     const before = await settledLeftovers(target);
+    target.simHost.clearCalls();
     const controller = new AbortController();
     const call = mcp.client.callTool({ name: 'provision_vm', arguments: vmArgs('mcp-cancelled') }, CallToolResultSchema, {
       signal: controller.signal,
-      // Abort once the VM ID is claimed: there is a VM to roll back.
+      // Abort once the VM is created (step 5 configures cloud-init): there is a VM to roll back.
       onprogress: (note) => {
-        if (note.progress >= 4) controller.abort('the user changed their mind');
+        if (note.progress >= 5) controller.abort('the user changed their mind');
       },
     });
     await expect(call).rejects.toThrow();
@@ -77,6 +78,9 @@ describeWithSshd('linus mcp through a real OpenSSH sshd', () => {
     await mcp.waitForStderr(/provision_vm: CANCELLED in \d+ ms \(the client cancelled the call\)/);
     expect(await settledLeftovers(target)).toEqual(before);
     expect(target.simHost.listVms().filter((vm) => vm.config.name === 'mcp-cancelled')).toEqual([]);
+    const created = target.simHost.calls().find((call) => call.tool === 'qm' && call.argv[0] === 'create');
+    expect(created, 'a VM was created before the cancel').toBeDefined();
+    expect(target.simHost.calls().some((call) => call.tool === 'qm' && call.argv[0] === 'destroy' && call.argv[1] === created?.argv[1])).toBe(true);
   });
 
   it('delete_vm refuses a foreign VM, wants the name of its own, and deletes it by name with confirm', async () => {
@@ -97,6 +101,31 @@ describeWithSshd('linus mcp through a real OpenSSH sshd', () => {
     const deleted = await mcp.call('delete_vm', { vm: 'mcp-doomed', stop: true, confirm: 'mcp-doomed' });
     expect(deleted.structuredContent).toMatchObject({ ok: true, vm: { id, name: 'mcp-doomed', op: 'delete', stopped: true } });
     expect(target.simHost.vmConfig(id)).toBeUndefined();
+  });
+
+  it('delete_vm asks the user through elicitation: a decline changes nothing, an accept deletes', async () => {
+    const own = await mcp.call('provision_vm', vmArgs('mcp-asked'));
+    const id = own.structuredContent.vm.id as number;
+    const asked: string[] = [];
+    const decline = await startMcp(target.flags(), { elicit: (message) => (asked.push(message), { action: 'decline' }) });
+    try {
+      const before = hostState(target);
+      // With a client that can ask, the confirm field does not stand in for the user.
+      const declined = await decline.call('delete_vm', { vm: id, stop: true, confirm: 'mcp-asked' });
+      expect(declined.structuredContent).toMatchObject({ ok: false, error: { code: 'CONFIRMATION_REQUIRED', message: expect.stringMatching(/user declined/) } });
+      expect(hostState(target)).toBe(before);
+      expect(asked).toEqual([`Delete VM ${id} 'mcp-asked' on node ${target.info.node} with its disks?`]);
+    } finally {
+      await decline.close();
+    }
+    const accept = await startMcp(target.flags(), { elicit: () => ({ action: 'accept', content: { confirm: true } }) });
+    try {
+      const deleted = await accept.call('delete_vm', { vm: id, stop: true });
+      expect(deleted.structuredContent).toMatchObject({ ok: true, vm: { id, op: 'delete' } });
+      expect(target.simHost.vmConfig(id)).toBeUndefined();
+    } finally {
+      await accept.close();
+    }
   });
 
   it('names an unknown VM name as VM_NOT_FOUND, and a bad argument as INVALID_SPEC, as results', async () => {
