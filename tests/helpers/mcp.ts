@@ -44,7 +44,11 @@ export async function startMcp(args: string[], options: McpOptions = {}): Promis
 
 // The simulated host as a tool could change it: every VM (config, power) and volume.
 export function hostState(target: Target): string {
-  const vms = target.simHost.listVms().sort((a, b) => a.vmid - b.vmid);
+  // vmConfig, not listVms' config: it has the description too.
+  const vms = target.simHost
+    .listVms()
+    .sort((a, b) => a.vmid - b.vmid)
+    .map((vm) => ({ ...vm, config: target.simHost.vmConfig(vm.vmid) }));
   const volumes = target.simHost.volumes().sort((a, b) => a.volid.localeCompare(b.volid));
   return JSON.stringify({ vms, volumes });
 }
