@@ -106,6 +106,19 @@ export const PROVISION_STEPS = ['validate', 'image', 'claim', 'create', 'cloudin
 export const CLONE_STEPS = ['validate', 'claim', 'create', 'cloudinit', 'start', 'ip', 'ssh', 'report'] as const;
 export type StepName = (typeof PROVISION_STEPS)[number] | (typeof CLONE_STEPS)[number];
 
+// Every step as progress shows it (the CLI's status line, `linus mcp` progress notifications).
+export const STEP_TEXT: Record<StepName, string> = {
+  validate: 'checking the host',
+  image: 'fetching and verifying the image',
+  claim: 'claiming a VM ID',
+  create: 'creating the VM',
+  cloudinit: 'configuring cloud-init',
+  start: 'starting the VM',
+  ip: 'waiting for its IP address',
+  ssh: 'waiting for SSH',
+  report: 'reporting',
+};
+
 // The JavaScript form of a pattern: [:cntrl:] spelled out (C0 controls and DEL, as bash sees them
 // with LC_ALL=C).
 export function jsRegExp(re: string): RegExp {

@@ -1,10 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
-import { capacity, THRESHOLDS } from '../../ops/capacity.js';
+import { capacity } from '../../ops/capacity.js';
+import { capacityJson } from '../../ops/json.js';
 import { LinusError } from '../../protocol/errors.js';
 import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
 import { withOpsTarget } from '../ops-target.js';
-import { capacityText, statsJson } from '../render/ops.js';
+import { capacityText } from '../render/ops.js';
 import { targetOptions } from '../target-options.js';
 import { describeOf, type FlagsOf } from './index.js';
 
@@ -24,9 +25,7 @@ export function capacityCommand(cli: CliContext): CommandModule<object, FlagsOf<
       withOpsTarget(cli, argv, Boolean(argv.json), async (deps) => {
         const result = await capacity(deps);
         if (!result.ok) throw new LinusError({ code: result.error.code, message: result.error.message, remediation: result.error.remediation, exitCode: result.error.exitCode });
-        const nodes = result.data.filter((row) => row.kind === 'node').map(({ kind: _kind, ...rest }) => rest);
-        const storages = result.data.filter((row) => row.kind === 'storage').map(({ kind: _kind, ...rest }) => rest);
-        if (argv.json) cli.io.stdout.write(`${JSON.stringify({ ok: true, nodes, storages, thresholds: THRESHOLDS, stats: statsJson(result.stats) })}\n`);
+        if (argv.json) cli.io.stdout.write(`${JSON.stringify(capacityJson(result.data, result.stats))}\n`);
         else cli.io.stdout.write(capacityText(result.data));
       }),
     ),

@@ -1,6 +1,7 @@
 import type { VmConfig, VmDelete, VmPower, VmResize, VmSet, VmStatus } from '../../ops/vm.js';
 import type { GcReport } from '../../ops/gc.js';
-import type { OpResult, OpStats } from '../../ops/run-op.js';
+import { opJson } from '../../ops/json.js';
+import type { OpResult } from '../../ops/run-op.js';
 import type { CapacityRow, ListRow } from '../../protocol/data.js';
 import { errorText } from '../../protocol/errors.js';
 import type { CliContext } from '../io.js';
@@ -38,10 +39,6 @@ export function capacityText(rows: CapacityRow[]): string {
   return `${table(nodes)}\n${table(storages)}`;
 }
 
-export function statsJson(stats: OpStats): Record<string, unknown> {
-  return { execs: stats.execs, uploads: stats.uploads, ...(stats.via ? { via: stats.via } : {}) };
-}
-
 const vmLabel = (data: { id: number; name: string }) => `VM ${data.id} '${data.name}'`;
 
 export const opText = {
@@ -72,16 +69,13 @@ export const opText = {
 // One operation's result: the JSON object (its data under `key`), or text; warnings on stderr.
 export function writeOpResult<T>(cli: CliContext, view: { json?: boolean | undefined; quiet?: boolean | undefined }, result: OpResult<T>, text: (data: T) => string, key = 'vm'): void {
   const { stdout, stderr } = cli.io;
+  if (view.json) stdout.write(`${JSON.stringify(opJson(result, key))}\n`);
   if (!result.ok) {
-    if (view.json) stdout.write(`${JSON.stringify({ ok: false, error: result.error, warnings: result.warnings, stats: statsJson(result.stats) })}\n`);
-    else stderr.write(`linus: ${errorText(result.error)}`);
+    if (!view.json) stderr.write(`linus: ${errorText(result.error)}`);
     cli.exitCode = result.error.exitCode;
     return;
   }
-  if (view.json) {
-    stdout.write(`${JSON.stringify({ ok: true, [key]: result.data, warnings: result.warnings, stats: statsJson(result.stats) })}\n`);
-    return;
-  }
+  if (view.json) return;
   printWarnings(stderr, result.warnings);
   if (!view.quiet) stdout.write(text(result.data));
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { StepName } from '../../config/rules.js';
+import { STEP_TEXT, type StepName } from '../../config/rules.js';
 import type { ProgressEvent } from '../../jobs/run-job.js';
 import { isProgressLog } from '../../protocol/records.js';
 import type { TextOut } from '../io.js';
@@ -11,24 +11,11 @@ export interface RenderOptions {
   write: (text: string) => void;
 }
 
-// Every step of a provision or a clone (config/rules.ts), as the progress line shows it.
-const STEP_NAMES: Record<StepName, string> = {
-  validate: 'checking the host',
-  image: 'fetching and verifying the image',
-  claim: 'claiming a VM ID',
-  create: 'creating the VM',
-  cloudinit: 'configuring cloud-init',
-  start: 'starting the VM',
-  ip: 'waiting for its IP address',
-  ssh: 'waiting for SSH',
-  report: 'reporting',
-};
-
 function describeEvent(event: ProgressEvent): string | undefined {
   switch (event.kind) {
     case 'step': {
       const [counter, name = ''] = event.step.split(':');
-      return `[${counter}] ${STEP_NAMES[name as StepName] ?? name}`;
+      return `[${counter}] ${STEP_TEXT[name as StepName] ?? name}`;
     }
     case 'log': {
       const text = event.line.startsWith('linus: ') ? event.line.slice(7) : event.line;

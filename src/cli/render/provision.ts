@@ -1,3 +1,4 @@
+import { cloneJson, provisionJson } from '../../jobs/json.js';
 import type { JobStats } from '../../jobs/run-job.js';
 import type { ProvisionResult } from '../../jobs/provision.js';
 import { errorText } from '../../protocol/errors.js';
@@ -21,14 +22,6 @@ function summarize(outcome: ProvisionOutcome, action: 'Provision' | 'Clone' = 'P
   return `${lines.join('\n')}\n`;
 }
 
-function outcomeJson(outcome: ProvisionOutcome, extra: Record<string, unknown> = {}): string {
-  if (outcome.kind === 'failure') {
-    return `${JSON.stringify({ ok: false, error: outcome.error, runId: outcome.runId, vmId: outcome.vmId ?? null, ...extra })}\n`;
-  }
-  if (outcome.kind === 'dry-run') return `${JSON.stringify({ ok: true, dryRun: true, plan: outcome.plan, runId: outcome.runId, ...extra })}\n`;
-  return `${JSON.stringify({ ok: true, vm: outcome.vm, runId: outcome.runId, ...extra })}\n`;
-}
-
 export interface ProvisionView {
   json: boolean;
   quiet: boolean;
@@ -42,33 +35,27 @@ export interface ProvisionView {
 export function writeProvisionResult(cli: CliContext, view: ProvisionView, result: ProvisionResult): void {
   const { stdout, stderr } = cli.io;
   const { placement, runs } = result;
-  const placeWarnings = placement?.warnings ?? [];
-  const placeStat = placement ? { place: placement.stats } : {};
+  if (view.json) stdout.write(`${JSON.stringify(provisionJson(result, view.many))}\n`);
   if (placement?.error) {
-    if (view.json) stdout.write(`${JSON.stringify({ ok: false, error: placement.error, ...(view.many ? { vms: [] } : {}), warnings: placeWarnings, stats: placeStat })}\n`);
-    else stderr.write(`linus: ${errorText(placement.error)}Nothing was created.\n`);
+    if (!view.json) stderr.write(`linus: ${errorText(placement.error)}Nothing was created.\n`);
     cli.exitCode = placement.error.exitCode;
     return;
   }
   if (view.tty && !view.quiet) stderr.write('\r\x1b[2K');
   const failed = runs.find((entry) => !entry.outcome.ok);
-  const runWarnings = runs.flatMap((entry) => entry.outcome.warnings);
-  const warnings = [...placeWarnings, ...runWarnings];
-  if (!view.json) printWarnings(stderr, runWarnings);
-  if (!view.many) {
-    const { outcome, stats } = runs[0] as { outcome: ProvisionOutcome; stats: JobStats };
-    if (view.json) stdout.write(outcomeJson(outcome, { warnings, stats: { ...stats, ...placeStat } }));
-    else if (!view.quiet || !outcome.ok) (outcome.ok ? stdout : stderr).write(summarize(outcome));
-  } else if (view.json) {
-    const vms = runs.map(({ name, node, outcome, stats }) => ({ name, node, ...(JSON.parse(outcomeJson(outcome, { stats })) as Record<string, unknown>) }));
-    stdout.write(`${JSON.stringify({ ok: failed === undefined, vms, warnings, stats: placeStat })}\n`);
-  } else {
-    for (const { name, outcome } of runs) {
-      if (view.quiet && outcome.ok) continue;
-      (outcome.ok ? stdout : stderr).write(`[${name}] ${summarize(outcome)}`);
+  if (!view.json) {
+    printWarnings(stderr, runs.flatMap((entry) => entry.outcome.warnings));
+    if (!view.many) {
+      const { outcome } = runs[0] as { outcome: ProvisionOutcome; stats: JobStats };
+      if (!view.quiet || !outcome.ok) (outcome.ok ? stdout : stderr).write(summarize(outcome));
+    } else {
+      for (const { name, outcome } of runs) {
+        if (view.quiet && outcome.ok) continue;
+        (outcome.ok ? stdout : stderr).write(`[${name}] ${summarize(outcome)}`);
+      }
+      const ok = runs.filter((entry) => entry.outcome.ok).length;
+      if (!view.quiet || failed) stderr.write(`${ok} of ${runs.length} VMs ready${failed ? `; ${runs.length - ok} failed and were rolled back` : ''}.\n`);
     }
-    const ok = runs.filter((entry) => entry.outcome.ok).length;
-    if (!view.quiet || failed) stderr.write(`${ok} of ${runs.length} VMs ready${failed ? `; ${runs.length - ok} failed and were rolled back` : ''}.\n`);
   }
   if (failed && !failed.outcome.ok) cli.exitCode = failed.outcome.error.exitCode;
 }
@@ -76,10 +63,10 @@ export function writeProvisionResult(cli: CliContext, view: ProvisionView, resul
 // The result of `linus vm clone`.
 export function writeCloneResult(cli: CliContext, view: Omit<ProvisionView, 'many'>, result: { outcome: ProvisionOutcome; stats: JobStats }): void {
   const { stdout, stderr } = cli.io;
-  const { outcome, stats } = result;
+  const { outcome } = result;
   if (view.tty && !view.quiet) stderr.write('\r\x1b[2K');
   const { warnings } = outcome;
-  if (view.json) stdout.write(outcomeJson(outcome, { stats, warnings }));
+  if (view.json) stdout.write(`${JSON.stringify(cloneJson(result))}\n`);
   else {
     printWarnings(stderr, warnings);
     if (!view.quiet || !outcome.ok) (outcome.ok ? stdout : stderr).write(summarize(outcome, 'Clone'));
