@@ -35,8 +35,9 @@ export function errorResult(error: unknown, log: (line: string) => void): CallTo
 
 // The output schemas name only what an agent reads first; the objects carry more (warnings,
 // stats). A success's fields are optional because a failure answers in the same schema
-// ({ ok: false, error }): clients validate both.
+// ({ ok: false, error }): clients validate both. The schema is loose, so `error` passes without
+// being spelled out in every tool's schema (the tool list stays small for the agent's context).
 export function outputSchema(fields: z.ZodRawShape): z.ZodObject {
   const optional = Object.fromEntries(Object.entries(fields).map(([key, schema]) => [key, (schema as z.ZodType).optional()]));
-  return z.looseObject({ ok: z.boolean(), ...optional, error: z.looseObject({ code: z.string() }).optional() });
+  return z.looseObject({ ok: z.boolean(), ...optional });
 }
