@@ -2,6 +2,7 @@ import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { READ_TOOLS, TOOL_ANNOTATIONS } from '../../../src/mcp/tools.js';
 import { settledLeftovers, startRelay, startTarget, type Target } from '../../helpers/driver.js';
+import { waitFor } from '../../helpers/local-runner.js';
 import { hostState, startMcp, type McpSession } from '../../helpers/mcp.js';
 import { describeWithSshd } from '../../helpers/require-sshd.js';
 
@@ -81,6 +82,26 @@ describeWithSshd('linus mcp through a real OpenSSH sshd', () => {
     const created = target.simHost.calls().find((call) => call.tool === 'qm' && call.argv[0] === 'create');
     expect(created, 'a VM was created before the cancel').toBeDefined();
     expect(target.simHost.calls().some((call) => call.tool === 'qm' && call.argv[0] === 'destroy' && call.argv[1] === created?.argv[1])).toBe(true);
+  });
+
+  it('a client that goes away mid-provision leaves no half VM: the server rolls it back, and list_vms says so', async () => {
+    const before = await settledLeftovers(target);
+    const quitter = await startMcp(target.flags());
+    let created = false;
+    const call = quitter.client
+      .callTool({ name: 'provision_vm', arguments: vmArgs('mcp-abandoned') }, CallToolResultSchema, {
+        onprogress: (note) => {
+          if (note.progress >= 5) created = true;
+        },
+      })
+      .catch(() => undefined);
+    await waitFor(async () => (created ? true : undefined), 30_000);
+    // The client closes its end (as a client that quits does) while the VM boots.
+    await quitter.close();
+    await call;
+    expect(await settledLeftovers(target)).toEqual(before);
+    const listed = await mcp.call('list_vms');
+    expect(listed.structuredContent.vms.map((vm: { name?: string }) => vm.name)).not.toContain('mcp-abandoned');
   });
 
   it('delete_vm refuses a foreign VM, wants the name of its own, and deletes it by name with confirm', async () => {
