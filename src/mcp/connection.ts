@@ -1,42 +1,73 @@
 import { defaultConnect, type Connect } from '../host/run.js';
 import type { Connection, SshTarget } from '../ssh/connection.js';
 
-// One SSH connection per endpoint, shared by every tool call of the server: a call borrows it
-// (its close() gives it back), a dropped one is forgotten and the next call opens a new one.
+// SSH connections per endpoint, shared by the server's tool calls: a call borrows one (its close()
+// gives it back), a dropped one is forgotten and the next call opens a new one. A connection
+// carries at most MAX_BORROWERS calls at once, each with its channel open for as long as a
+// provision runs: OpenSSH refuses an 11th session on one connection (MaxSessions 10), so more
+// calls at once get a further connection.
+export const MAX_BORROWERS = 8;
+
 export interface ConnectionPool {
   connect: Connect;
   // Closes every open connection (the server is done).
   close(): Promise<void>;
 }
 
+interface Slot {
+  pending: Promise<Connection>;
+  borrowers: number;
+}
+
 const endpoint = (target: SshTarget) => `${target.user}@${target.host}:${target.port}`;
 
 export function connectionPool(open: Connect = defaultConnect): ConnectionPool {
-  const live = new Map<string, Promise<Connection>>();
-  const forget = (key: string, pending: Promise<Connection>) => {
-    if (live.get(key) === pending) live.delete(key);
+  const live = new Map<string, Slot[]>();
+  const forget = (key: string, slot: Slot) => {
+    const slots = live.get(key) ?? [];
+    if (slots.includes(slot)) slots.splice(slots.indexOf(slot), 1);
   };
   const connect: Connect = async (target) => {
     const key = endpoint(target);
-    let pending = live.get(key);
-    if (!pending) {
+    const slots = live.get(key) ?? [];
+    live.set(key, slots);
+    let slot = slots.find((candidate) => candidate.borrowers < MAX_BORROWERS);
+    if (!slot) {
       const opening = open(target);
-      pending = opening;
-      live.set(key, opening);
+      const fresh: Slot = { pending: opening, borrowers: 0 };
+      slots.push(fresh);
       opening.then(
-        (connection) => void connection.closed.then(() => forget(key, opening)),
-        () => forget(key, opening),
+        (connection) => void connection.closed.then(() => forget(key, fresh)),
+        () => forget(key, fresh),
       );
+      slot = fresh;
     }
-    const connection = await pending;
-    return { exec: connection.exec, hostKeyFingerprint: connection.hostKeyFingerprint, closed: connection.closed, close: async () => undefined };
+    slot.borrowers += 1;
+    let connection: Connection;
+    try {
+      connection = await slot.pending;
+    } catch (error) {
+      slot.borrowers -= 1;
+      throw error;
+    }
+    let returned = false;
+    const borrowed = slot;
+    return {
+      exec: connection.exec,
+      hostKeyFingerprint: connection.hostKeyFingerprint,
+      closed: connection.closed,
+      close: async () => {
+        if (!returned) borrowed.borrowers -= 1;
+        returned = true;
+      },
+    };
   };
   return {
     connect,
     close: async () => {
-      const open = [...live.values()];
+      const open = [...live.values()].flat();
       live.clear();
-      await Promise.all(open.map(async (pending) => (await pending.catch(() => undefined))?.close().catch(() => undefined)));
+      await Promise.all(open.map(async (slot) => (await slot.pending.catch(() => undefined))?.close().catch(() => undefined)));
     },
   };
 }
