@@ -24,7 +24,7 @@ function builder(yargs: Argv) {
       count: { type: 'number', describe: `Create N VMs concurrently (1-${MAX_COUNT}), spread over the nodes; --name must contain {n} (dev-{n} gives dev-1..dev-N)` },
       force: { type: 'boolean', describe: 'Go ahead past 90 % of the node memory or storage' },
       json: { type: 'boolean', describe: 'Print one JSON object on stdout at the end' },
-      quiet: { type: 'boolean', describe: 'No progress output' },
+      quiet: { type: 'boolean', describe: 'Only the result: "<id> <name> <address>" per VM (errors still on stderr)' },
       'log-format': { type: 'string', choices: ['plain', 'json', 'pretty'] as const, describe: 'Progress on stderr as plain lines, pino JSON or pino-pretty' },
     })
     .example('$0 provision --sandbox --name demo', 'A full provision against a throwaway simulated Proxmox host')

@@ -22,6 +22,15 @@ function summarize(outcome: ProvisionOutcome, action: 'Provision' | 'Clone' = 'P
   return `${lines.join('\n')}\n`;
 }
 
+// --quiet on success: only the result, one line a script can read (ID, name, address), and a
+// generated password, which is shown this once or never.
+function quietLine(outcome: ProvisionOutcome): string {
+  if (outcome.kind !== 'success') return '';
+  const { vm } = outcome;
+  const password = vm.password === undefined ? '' : `password for ${vm.user} (shown once, not stored by linus): ${vm.password}\n`;
+  return `${vm.id} ${vm.name} ${vm.ip}\n${password}`;
+}
+
 export interface ProvisionView {
   json: boolean;
   quiet: boolean;
@@ -47,11 +56,12 @@ export function writeProvisionResult(cli: CliContext, view: ProvisionView, resul
     printWarnings(stderr, runs.flatMap((entry) => entry.outcome.warnings));
     if (!view.many) {
       const { outcome } = runs[0] as { outcome: ProvisionOutcome; stats: JobStats };
-      if (!view.quiet || !outcome.ok) (outcome.ok ? stdout : stderr).write(summarize(outcome));
+      if (view.quiet && outcome.ok) stdout.write(quietLine(outcome));
+      else (outcome.ok ? stdout : stderr).write(summarize(outcome));
     } else {
       for (const { name, outcome } of runs) {
-        if (view.quiet && outcome.ok) continue;
-        (outcome.ok ? stdout : stderr).write(`[${name}] ${summarize(outcome)}`);
+        if (view.quiet && outcome.ok) stdout.write(quietLine(outcome));
+        else (outcome.ok ? stdout : stderr).write(`[${name}] ${summarize(outcome)}`);
       }
       const ok = runs.filter((entry) => entry.outcome.ok).length;
       if (!view.quiet || failed) stderr.write(`${ok} of ${runs.length} VMs ready${failed ? `; ${runs.length - ok} failed and were rolled back` : ''}.\n`);
@@ -69,7 +79,8 @@ export function writeCloneResult(cli: CliContext, view: Omit<ProvisionView, 'man
   if (view.json) stdout.write(`${JSON.stringify(cloneJson(result))}\n`);
   else {
     printWarnings(stderr, warnings);
-    if (!view.quiet || !outcome.ok) (outcome.ok ? stdout : stderr).write(summarize(outcome, 'Clone'));
+    if (view.quiet && outcome.ok) stdout.write(quietLine(outcome));
+    else (outcome.ok ? stdout : stderr).write(summarize(outcome, 'Clone'));
   }
   if (!outcome.ok) cli.exitCode = outcome.error.exitCode;
 }

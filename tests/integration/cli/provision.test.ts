@@ -44,6 +44,15 @@ function suite(transport: 'embedded' | 'sshd') {
     expect(result.json().stats).toMatchObject({ execs: 1, uploads: 0, attempts: 1 });
   });
 
+  it('--quiet prints only the result: the VM ID, name and address on one line', async () => {
+    const name = `quiet-${transport}`;
+    const result = await runCli(['provision', ...target.flags(), ...target.vmFlags(name), '--quiet']);
+    expect(result.code, result.stderr).toBe(0);
+    const vm = target.simHost.listVms().find((entry) => entry.config.name === name);
+    expect(result.stdout).toMatch(new RegExp(`^${vm?.vmid} ${name} 127\\.\\d+\\.\\d+\\.\\d+\\n$`));
+    expect(result.stderr).toBe('');
+  });
+
   it('refuses a name that is taken with NAME_CONFLICT naming the VMID, leaving both VMs alone', async () => {
     const before = target.simHost.listVms().map((vm) => vm.vmid);
     const result = await runCli(['provision', ...target.flags(), ...target.vmFlags(`web-${transport}`), '--json']);
