@@ -148,16 +148,34 @@ export async function startSandboxServices(dir: string, input: SandboxOptions = 
 }
 
 // For one-shot use (`--sandbox`): everything in-process in a temporary directory, torn down after fn.
+// The directory holds the sandbox's private key: a Ctrl-C must never leave it behind. While the
+// sandbox starts or is taken down, the first one lets that finish (a start then runs nothing);
+// while the command runs, the command's own Ctrl-C handler has it, or without one the run ends
+// as it would without a sandbox. A second one removes the directory and ends the process at once.
 export async function withSandbox<T>(fn: (sandbox: SandboxInfo & { simHost: SimHost }) => Promise<T>, opts: SandboxOptions = {}): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-sandbox-'));
+  let interrupts = 0;
+  let phase: 'starting' | 'running' | 'closing' = 'starting';
+  const onInterrupt = () => {
+    interrupts += 1;
+    const commandHandles = phase === 'running' && process.listenerCount('SIGINT') > 1;
+    if (interrupts < 2 && (phase !== 'running' || commandHandles)) return;
+    fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.on('SIGINT', onInterrupt);
   try {
     const running = await startSandboxServices(dir, opts);
     try {
+      if (interrupts > 0) throw new LinusError({ code: 'CANCELLED', message: 'interrupted while the sandbox started; nothing was run' });
+      phase = 'running';
       return await fn({ ...running.info, simHost: running.simHost });
     } finally {
+      phase = 'closing';
       await running.close();
     }
   } finally {
+    process.off('SIGINT', onInterrupt);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
