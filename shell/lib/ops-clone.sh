@@ -107,9 +107,14 @@ _clone_plan_address() { # <template net0>
   [[ "$agent" =~ ^(enabled=)?(1|on|yes|true)(,|$) ]] && SPEC["image_agent"]=1
   # No vendor-data for a clone: its agent is the template's business.
   SPEC["no_agent_why"]="template ${SPEC[template]} does not enable the guest agent"
+  # A static address of the template would be every clone's: the clone takes DHCP instead.
   if [[ -z "$keep_ip" ]]; then
     ipconfig=$(_tpl_get ipconfig0 || true)
-    if [[ ",$ipconfig," =~ ,ip=([0-9.]+/[0-9]+), ]]; then SPEC[ip]=${BASH_REMATCH[1]}; else SPEC[ip]=dhcp; fi
+    if [[ ",$ipconfig," =~ ,ip=([0-9.]+/[0-9]+), ]]; then
+      warn_line "template ${SPEC[template]} has the static address ${BASH_REMATCH[1]}: the clone uses DHCP instead (pass --ip for a static address of its own)"
+      keep_ip=dhcp
+    fi
+    SPEC[ip]=dhcp
   fi
   check_bridge
   plan_address_discovery

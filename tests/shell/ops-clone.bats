@@ -42,6 +42,24 @@ clone() { # [more options]
   assert_equal "$(sim_conf 9000)" "$before"
 }
 
+# Two clones of a template with a static address would hold the same address on the LAN.
+@test "a template with a static address: the clone takes DHCP and says so; --ip gives it its own" {
+  sim_setup "$PREPARED"
+  template
+  sim_host "qm set 9000 --ipconfig0 ip=$SIM_NET.0.40/24,gw=$SIM_NET.0.1" >/dev/null
+  clone
+  assert_success
+  assert_line "LINUS_WARNING:template 9000 has the static address $SIM_NET.0.40/24: the clone uses DHCP instead (pass --ip for a static address of its own)"
+  assert_equal "$(sim_conf 100 | grep '^ipconfig0: ')" 'ipconfig0: ip=dhcp'
+  [[ "$(linus_value VM_IP)" != "$SIM_NET.0.40" ]] || fail "the clone took the template's address"
+  RID=clone-run2
+  run sim_host "bash $(printf '%q' "$ENTRY_OPS") run $(printf '%q ' --run-id "$RID" --remote-dir "$SIM_REMOTE" \
+    --template 9000 --name c2 --ssh-key-b64 "$TEST_KEY_B64" --timeout 60 --ip "$SIM_NET.0.41/24" --gateway "$SIM_NET.0.1") 2>&1"
+  assert_success
+  refute_line --partial 'LINUS_WARNING'
+  assert_line "LINUS_VM_IP:$SIM_NET.0.41"
+}
+
 @test "an ID taken between the resources read and qm clone moves the claim on; the VM that took it is untouched" {
   sim_setup "$PREPARED"
   template
