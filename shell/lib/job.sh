@@ -169,7 +169,7 @@ follow_job() { # <dir> <offset> <max-seconds or ""> <forward 0|1>
       (($4 && FOLLOW_SIGNAL == 1)) || break
       if ! ((forwarded)); then
         log "signal received: cancelling job ${dir##*/}"
-        kill -TERM "$(<"$dir/pid")" 2>/dev/null || true
+        job_cancel "$dir"
         forwarded=1
       fi
       FOLLOW_SIGNAL=0
@@ -199,10 +199,12 @@ publish_final() { # <exit status>
   fi
 }
 
-# Sends TERM to a running job; it rolls back and finishes on its own.
+# Sends TERM to a running job; it rolls back and finishes on its own. The `cancel` file tells the
+# job the TERM is a cancel someone asked for (Ctrl-C, linus cancel), not a stray signal.
 job_cancel() { # <dir>
   [[ "$(job_state "$1")" == running && -f "$1/pid" ]] || return 0
   log "cancelling job ${1##*/}"
+  : >"$1/cancel"
   kill -TERM "$(<"$1/pid")" 2>/dev/null || true
 }
 

@@ -117,6 +117,8 @@ settle_failure() { # <exit status>
 failure_block() { # [<CODE> <message>]
   local code=${1:-$FAIL_CODE} msg=${2:-$FAIL_MSG}
   emit RESULT FAILURE
+  # The VM this run created, if any (the rollback removed it unless the error says otherwise).
+  [[ -z "${VM_ID:-}" ]] || emit VM_ID "$VM_ID"
   emit ERROR_CODE "$code"
   [[ "$code" != VM_ON_OTHER_NODE || -z "$FAIL_NODE" ]] || emit ERROR_NODE "$FAIL_NODE"
   emit ERROR "$msg"

@@ -115,8 +115,13 @@ success_block() {
 # shellcheck disable=SC2034 # FAIL_CODE and FAIL_MSG are read by the EXIT trap (result.sh)
 on_signal() { # <name>
   FAIL_CODE=CANCELLED
-  FAIL_MSG="cancelled by SIG$1"
-  log "SIG$1 received: stopping and rolling back"
+  if [[ -n "$JOB_DIR" && -f "$JOB_DIR/cancel" ]]; then
+    FAIL_MSG="cancelled on request (Ctrl-C or linus cancel)"
+    log "cancel requested: stopping and rolling back"
+  else
+    FAIL_MSG="cancelled by SIG$1"
+    log "SIG$1 received: stopping and rolling back"
+  fi
   exit "${CODE_EXIT[CANCELLED]}"
 }
 

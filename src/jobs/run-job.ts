@@ -54,16 +54,17 @@ export function newRunId(): string {
 // One attempt with one run id: run (uploading first if needed), follow through drops, cancel on abort.
 async function attempt(deps: AttemptDeps, runArgs: string[], runId: string, stats: JobStats): Promise<ProvisionOutcome> {
   const seen = { lines: 0 };
-  const exec = async (connection: Connection, args: string[], skip = 0) =>
+  // quiet: the lines are not shown (another channel shows the same ones).
+  const exec = async (connection: Connection, args: string[], skip = 0, quiet = false) =>
     runHostScript(connection, deps.provisioner, args, {
       remoteDir: deps.remoteDir,
       skip,
-      seen,
+      seen: quiet ? { lines: 0 } : seen,
       ...(deps.maxCommandChars === undefined ? {} : { maxCommandChars: deps.maxCommandChars }),
       onExec: () => (stats.execs += 1),
       onEvent: (event) => {
         if (event.kind === 'upload') stats.uploads += 1;
-        deps.onEvent(event);
+        if (!quiet || event.kind === 'upload') deps.onEvent(event);
       },
     });
   let connection: Connection | undefined;
@@ -74,7 +75,8 @@ async function attempt(deps: AttemptDeps, runArgs: string[], runId: string, stat
     cancelled ??= (async () => {
       deps.onEvent({ kind: 'cancel' });
       const args = jobCancelArgs(runId, deps.remoteDir);
-      if (connection && live) return toOutcome((await exec(connection, args)).transcript);
+      // While `run` still streams the job's log, the cancel's copy of the same lines is not shown.
+      if (connection && live) return toOutcome((await exec(connection, args, 0, true)).transcript);
       const fresh = await deps.connect();
       try {
         return toOutcome((await exec(fresh, args)).transcript);

@@ -25,6 +25,8 @@ export interface CliRun {
   result: Promise<CliResult>;
   // Resolves once stderr has shown a line matching the pattern.
   waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  // What the process wrote to stderr so far.
+  stderrText(): string;
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
@@ -48,6 +50,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
   return {
     child,
     result,
+    stderrText: () => stderr,
     waitForStderr: (pattern, timeoutMs = 60_000) =>
       new Promise<void>((resolve, reject) => {
         if (pattern.test(stderr)) return resolve();

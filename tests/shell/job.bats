@@ -255,6 +255,10 @@ signal_job() { # <signal>
   start_stuck_job
   run sim_host "bash $BUNDLE cancel $RID --remote-dir $SIM_REMOTE 2>&1"
   assert_failed_clean CANCELLED 130 100
+  # A cancel asked for is said so (not as the TERM that carries it), and the final block names the
+  # VM the run had made and rolled back.
+  assert_line 'LINUS_ERROR:cancelled on request (Ctrl-C or linus cancel)'
+  assert_line 'LINUS_VM_ID:100'
   assert_line 'linus: rollback: VM 100 and its volumes removed'
   assert_equal "$(sim_vms)" ''
   assert_equal "$(sim_running_guests)" ''

@@ -144,10 +144,16 @@ describe('linus provision under failure', () => {
     const before = await settledLeftovers(target);
     const run = startCli(['provision', ...target.flags(), ...target.vmFlags('interrupted'), '--json']);
     await run.waitForStderr(/VM ID \d+ claimed/);
+    const claimed = Number(/VM ID (\d+) claimed/.exec(run.stderrText())?.[1]);
     run.child.kill('SIGINT');
     const result = await run.result;
     expect(result.code, result.stderr).toBe(130);
-    expect(result.json().error.code).toBe('CANCELLED');
+    // The JSON names the VM that was claimed and rolled back, and says what happened in the
+    // operator's terms; each rollback line shows once.
+    expect(result.json()).toMatchObject({ vmId: claimed, error: { code: 'CANCELLED', message: expect.stringMatching(/^cancelled on request/) } });
+    const rollbackLines = result.stderr.split('\n').filter((line) => line.includes('rollback:'));
+    expect(rollbackLines.length).toBeGreaterThan(0);
+    expect(new Set(rollbackLines).size).toBe(rollbackLines.length);
     expect(await settledLeftovers(target)).toEqual(before);
   });
 });
