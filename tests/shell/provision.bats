@@ -166,6 +166,18 @@ tags: linus;linus-$run_id"
   assert_equal "$(sim_conf 100 | grep '^ipconfig0: ')" "ipconfig0: ip=$SIM_NET.0.50/24,gw=$SIM_NET.0.1"
 }
 
+@test "--dns takes up to three servers, IPv4 and IPv6, into nameserver as given; a fourth is refused before anything is made" {
+  sim_setup "$PREPARED"
+  provision --dns "1.1.1.1 2606:4700:4700::1111 9.9.9.9"
+  assert_success
+  assert_equal "$(sim_conf 100 | grep '^nameserver: ')" 'nameserver: 1.1.1.1 2606:4700:4700::1111 9.9.9.9'
+  run sim_host "bash $ENTRY run $(web01_opts --run-id dns-four --name web02 --dns "1.1.1.1 8.8.8.8 9.9.9.9 1.0.0.1")"
+  assert_failure 1
+  assert_line 'LINUS_ERROR_CODE:INVALID_SPEC'
+  assert_line --partial '--dns must be 1 to 3 IP addresses'
+  assert_equal "$(sim_vms)" 100
+}
+
 @test "--password returns a password once, stores only its SHA-256 crypt hash, never logs it" {
   sim_setup "$PREPARED"
   provision --password
