@@ -1,4 +1,5 @@
 import { defaultConnect, type Connect } from '../host/run.js';
+import { toLinusError } from '../protocol/errors.js';
 import type { Connection, SshTarget } from '../ssh/connection.js';
 
 // SSH connections per endpoint, shared by the server's tool calls: a call borrows one (its close()
@@ -53,7 +54,16 @@ export function connectionPool(open: Connect = defaultConnect): ConnectionPool {
     let returned = false;
     const borrowed = slot;
     return {
-      exec: connection.exec,
+      // A connection that failed under a call is not handed out again, even before its close
+      // event arrives.
+      exec: async (command, options) => {
+        try {
+          return await connection.exec(command, options);
+        } catch (error) {
+          if (toLinusError(error).code === 'CONNECTION_FAILED') forget(key, borrowed);
+          throw error;
+        }
+      },
       hostKeyFingerprint: connection.hostKeyFingerprint,
       closed: connection.closed,
       close: async () => {

@@ -160,7 +160,14 @@ export async function withSandbox<T>(fn: (sandbox: SandboxInfo & { simHost: SimH
     interrupts += 1;
     const commandHandles = phase === 'running' && process.listenerCount('SIGINT') > 1;
     if (interrupts < 2 && (phase !== 'running' || commandHandles)) return;
-    fs.rmSync(dir, { recursive: true, force: true });
+    // The host's processes may still write into it: the key first, then the rest, retried.
+    for (const target of [sandboxFiles(dir).ssh, dir]) {
+      try {
+        fs.rmSync(target, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
+      } catch {
+        // Whatever a process wrote meanwhile; the key went first.
+      }
+    }
     process.exit(130);
   };
   process.on('SIGINT', onInterrupt);

@@ -130,7 +130,16 @@ export async function connect(target: SshTarget): Promise<Connection> {
   const exec: Exec = (command, options = {}) =>
     new Promise<ExecResult>((resolve, reject) => {
       if (lost) return reject(lost);
-      client.exec(command, (error, channel) => {
+      // ssh2 throws 'Not connected' when the socket went away before its close event arrived.
+      const execOn = (callback: Parameters<Client['exec']>[1]) => {
+        try {
+          client.exec(command, callback);
+        } catch (cause) {
+          lost ??= new LinusError({ code: 'CONNECTION_FAILED', message: `the connection to ${target.host}:${target.port} was closed`, cause });
+          reject(lost);
+        }
+      };
+      execOn((error, channel) => {
         if (error) return reject(connectionError(target, error));
         let stdout = '';
         let stderr = '';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { connectionPool, MAX_BORROWERS } from '../../../src/mcp/connection.js';
+import { LinusError } from '../../../src/protocol/errors.js';
 import type { Connection, SshTarget } from '../../../src/ssh/connection.js';
 
 const target: SshTarget = { host: 'pve.lan', port: 22, user: 'root', knownHostsFiles: [] };
@@ -39,6 +40,17 @@ describe('linus mcp connection pool', () => {
     expect(host.opened).toHaveLength(2);
     await pool.close();
     expect(host.opened.every((connection) => connection.closedByPool)).toBe(true);
+  });
+
+  it('forgets a connection a call found broken, before its close event: the next call opens a new one', async () => {
+    const host = fakeHost();
+    const pool = connectionPool(async () => {
+      const connection = await host.open();
+      return { ...connection, exec: async () => Promise.reject(new LinusError({ code: 'CONNECTION_FAILED', message: 'the connection to pve.lan:22 was closed' })) };
+    });
+    await expect((await pool.connect(target)).exec('true')).rejects.toThrow(/was closed/);
+    await pool.connect(target);
+    expect(host.opened).toHaveLength(2);
   });
 
   it('forgets a dropped connection: the next call opens a new one', async () => {
