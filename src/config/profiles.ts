@@ -117,20 +117,32 @@ export function selectProfile(flag: string | undefined, env: NodeJS.ProcessEnv):
   return { name, file, settings };
 }
 
+export const CONFIG_HEADER = ' linus settings: named profiles of target flags and VM defaults (docs/config.md).';
+
 // Sets profile <name> to <settings> in <file>, keeping the rest of the file and its comments;
-// makes it the default when the file names none (or always with makeDefault 'always').
-export function writeProfile(file: string, name: string, settings: Record<string, unknown>, makeDefault: 'if-none' | 'always' | 'never', header?: string): { madeDefault: boolean } {
+// makes it the default when the file names none (or always with makeDefault 'always');
+// replace starts the file afresh.
+export interface WriteProfileOptions {
+  makeDefault: 'if-none' | 'always' | 'never';
+  header?: string;
+  replace?: boolean;
+}
+
+export function writeProfile(file: string, name: string, settings: Record<string, unknown>, { makeDefault, header, replace = false }: WriteProfileOptions): { madeDefault: boolean } {
   let doc: Document;
-  if (fs.existsSync(file)) {
+  const isNew = replace || !fs.existsSync(file);
+  if (!isNew) {
     doc = parseDocument(fs.readFileSync(file, 'utf8'));
     if (doc.errors.length > 0) throw invalid(file, `not valid YAML: ${doc.errors[0]?.message ?? ''}`);
     if (doc.contents === null) doc = new Document({});
   } else {
-    doc = new Document({});
+    // A new file names its default first, as a reader looks for it.
+    doc = new Document(makeDefault === 'never' ? { profiles: {} } : { defaultProfile: name, profiles: {} });
     if (header) doc.commentBefore = header;
   }
   doc.setIn(['profiles', name], doc.createNode(settings));
-  const madeDefault = makeDefault === 'always' || (makeDefault === 'if-none' && !doc.has('defaultProfile') && !doc.has('default-profile'));
+  const named = doc.get('defaultProfile') !== undefined || doc.get('default-profile') !== undefined;
+  const madeDefault = makeDefault === 'always' || (makeDefault === 'if-none' && (isNew || !named));
   if (madeDefault) doc.set('defaultProfile', name);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.tmp`;
