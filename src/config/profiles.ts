@@ -21,7 +21,7 @@ const profileShape = {
   ...Object.fromEntries(Object.entries({ ...targetSchema.shape, ...vmDefaults }).map(([key, schema]) => [key, optional(schema as z.ZodType)])),
   // The OS images this host downloads from (a mirror, an offline host, the sandbox's server),
   // by OS name: used when no --image-url is given.
-  images: z.record(z.enum(OS_NAMES), z.object({ url: patternSchema('url'), sha256: patternSchema('sha256') }).strict()).optional(),
+  images: z.partialRecord(z.enum(OS_NAMES), z.object({ url: patternSchema('url'), sha256: patternSchema('sha256') }).strict()).optional(),
 };
 
 export const PROFILE_KEYS = Object.keys(profileShape);

@@ -168,7 +168,7 @@ export function sandboxCommand(cli: CliContext): CommandModule {
         stale: `The linus sandbox in ${dir} was stale (its daemon was not running); cleaned it up and removed the directory.`,
       };
       const file = userConfigPath(cli.io.env);
-      const kept = hasProfile(file, cli.io.env) ? ` The '${SANDBOX_PROFILE}' profile in ${file} stays; it points at nothing until the next 'linus sandbox up'.` : '';
+      const kept = was !== 'down' && hasProfile(file, cli.io.env) ? ` The '${SANDBOX_PROFILE}' profile in ${file} stays; it points at nothing until the next 'linus sandbox up'.` : '';
       cli.io.stdout.write(`${messages[was]}${kept}\n`);
     },
   };
