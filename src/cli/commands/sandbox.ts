@@ -101,7 +101,7 @@ Stop it: linus sandbox down --dir ${shellQuote(dir)}
 export function sandboxCommand(cli: CliContext): CommandModule {
   const upCommand: CommandModule<DirArgs, DirArgs & { sshd: boolean; 'existing-vms': number; version: string; prepared: boolean; json: boolean }> = {
     command: 'up',
-    describe: 'Start a simulated Proxmox VE host in the background and print how to reach it',
+    describe: "Start a simulated Proxmox VE host in the background, print how to reach it and write a 'sandbox' profile",
     builder: (yargs) =>
       withDir(yargs)
         .version(false)
