@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxDown } from '../../../src/sim/sandbox.js';
 import { CLI } from '../../helpers/driver.js';
+import { startMcp } from '../../helpers/mcp.js';
 
 // Issue 13's first acceptance line, as a new user types it: `sandbox up`, then the 'sandbox'
 // profile carries every target flag and the VM's key, so `provision --profile sandbox --name
@@ -45,6 +46,16 @@ describe('profiles, from a fresh home', () => {
     const byDefault = await linus(['vm', 'status', '100']);
     expect(byDefault.exitCode, byDefault.stderr).toBe(0);
     expect(byDefault.stdout).toBe("VM 100 'web01' on node pve: running, created by linus\n");
+
+    // linus mcp resolves its target the same way.
+    const mcp = await startMcp(['--profile', 'sandbox', '--read-only'], { env });
+    try {
+      const listed = await mcp.call('list_vms');
+      expect(listed.isError, JSON.stringify(listed)).toBeFalsy();
+      expect(listed.structuredContent.vms).toEqual([expect.objectContaining({ id: 100, name: 'web01' })]);
+    } finally {
+      await mcp.close();
+    }
 
     const deleted = await linus(['vm', 'delete', '100', '--yes', '--stop', '--profile', 'sandbox']);
     expect(deleted.exitCode, deleted.stderr).toBe(0);
