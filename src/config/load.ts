@@ -99,7 +99,9 @@ export function resolveSettings(schema: z.ZodObject, sources: Sources): { value:
   }
   if ('host' in shape && typeof merged.host === 'string' && sources.sshConfigFile) {
     const ssh = readSshConfig(sources.sshConfigFile, merged.host, home);
-    for (const [key, entry] of [['host', ssh.hostName], ['port', ssh.port], ['user', ssh.user], ['identity', ssh.identityFile]] as const) {
+    // ssh passes over an IdentityFile that does not exist; so does linus.
+    const identity = ssh.identityFile && fs.existsSync(ssh.identityFile.value) ? ssh.identityFile : undefined;
+    for (const [key, entry] of [['host', ssh.hostName], ['port', ssh.port], ['user', ssh.user], ['identity', identity]] as const) {
       // The host given is the alias ssh itself would look up: its HostName replaces it.
       if (entry && key in shape && (key === 'host' || merged[key] === undefined)) [merged[key], origin[key]] = [entry.value, { source: 'ssh-config', pattern: entry.pattern }];
     }

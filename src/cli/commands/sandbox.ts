@@ -120,11 +120,18 @@ export function sandboxCommand(cli: CliContext): CommandModule {
         cli.io.stderr.write(`linus: the running sandbox keeps its settings (PVE ${info.pveVersion}, ${describeTransport(info)}); run 'linus sandbox down' first to change them.\n`);
       }
       const headline = alreadyUp ? `A linus sandbox is already up in ${dir}.` : `Started a linus sandbox in ${dir}.`;
-      const profile = saveSandboxProfile(cli.io.env, info);
+      // The sandbox is up either way: a user config linus cannot write to costs only the profile.
+      let profile: ReturnType<typeof saveSandboxProfile> | undefined;
+      try {
+        profile = saveSandboxProfile(cli.io.env, info);
+      } catch (error) {
+        cli.io.stderr.write(`linus: no '${SANDBOX_PROFILE}' profile written: ${(error as Error).message}\n`);
+      }
+      const profileJson = profile ? { profile: { name: SANDBOX_PROFILE, file: profile.file, default: profile.madeDefault } } : {};
       cli.io.stdout.write(
         argv.json
-          ? `${JSON.stringify(sandboxJson(dir, info, { alreadyUp, profile: { name: SANDBOX_PROFILE, file: profile.file, default: profile.madeDefault } }))}\n`
-          : `${sandboxText(dir, info, headline)}\n${profile.line}\n  linus provision --profile ${SANDBOX_PROFILE} --name web01\n`,
+          ? `${JSON.stringify(sandboxJson(dir, info, { alreadyUp, ...profileJson }))}\n`
+          : `${sandboxText(dir, info, headline)}${profile ? `\n${profile.line}\n  linus provision --profile ${SANDBOX_PROFILE} --name web01\n` : ''}`,
       );
     },
   };

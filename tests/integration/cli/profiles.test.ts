@@ -69,4 +69,22 @@ describe('profiles, from a fresh home', () => {
     const profiles = await linus(['config', 'profiles']);
     expect(profiles.stdout).toBe('* sandbox  127.0.0.1  (default)\n');
   });
+
+  it('sandbox up with a user config it cannot read still starts the sandbox, and says the profile was not written', async () => {
+    const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-profiles-broken-'));
+    const dir = path.join(broken, 'sandbox');
+    const file = path.join(broken, 'linus', 'config.yaml');
+    fs.mkdirSync(path.dirname(file));
+    fs.writeFileSync(file, 'profiles: [unclosed\n');
+    try {
+      const up = await execa(process.execPath, [CLI, 'sandbox', 'up', '--dir', dir], { reject: false, env: { ...env, XDG_CONFIG_HOME: broken }, extendEnv: false, stdin: 'ignore' });
+      expect(up.exitCode, up.stderr).toBe(0);
+      expect(up.stderr).toMatch(new RegExp(`^linus: no 'sandbox' profile written: ${file}: not valid YAML`));
+      expect(up.stdout).not.toContain("Profile 'sandbox'");
+      expect(fs.readFileSync(file, 'utf8')).toBe('profiles: [unclosed\n');
+    } finally {
+      await sandboxDown(dir).catch(() => undefined);
+      fs.rmSync(broken, { recursive: true, force: true });
+    }
+  });
 });

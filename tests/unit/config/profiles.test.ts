@@ -112,6 +112,7 @@ describe('precedence: flags > LINUS_* > --config > profile > ~/.ssh/config > def
     '.config/linus/config.yaml': 'defaultProfile: lab\nprofiles:\n  lab:\n    host: alias\n    node: profile-node\n    storage: profile-storage\n    bridge: profile-bridge\n    cores: 6\n',
     '.ssh/config': 'Host alias\n  HostName 10.1.2.3\n  User admin\n  Port 2200\n  IdentityFile ~/.ssh/lab_key\n',
     'linus.yaml': 'storage: file-storage\nbridge: file-bridge\nsnippets-storage: file-snippets\n',
+    '.ssh/lab_key': 'key',
   });
   const configFile = path.join(env.HOME as string, 'linus.yaml');
 
@@ -130,6 +131,11 @@ describe('precedence: flags > LINUS_* > --config > profile > ~/.ssh/config > def
       remoteDir: '/var/lib/linus',
     });
     expect(parseSettings(vmSpecSchema, { ...sources, flags: { name: 'web01', password: true } })).toMatchObject({ cores: 6, memory: 2048 });
+  });
+
+  it('passes over an IdentityFile that does not exist, as ssh does', () => {
+    const missing = home({ '.ssh/config': 'Host *\n  IdentityFile ~/.ssh/gone\n' });
+    expect(parseSettings(targetSchema, { ...commandSources({}, missing.env), flags: { host: 'h' } }).identity).toBeUndefined();
   });
 
   it('takes port, user and identity from ~/.ssh/config only when no other layer gives them', () => {
