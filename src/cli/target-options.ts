@@ -16,6 +16,7 @@ export interface TargetFlags {
   connectTimeout?: number;
   nodeAddress?: string[];
   config?: string;
+  profile?: string;
   sandbox?: boolean;
 }
 
@@ -38,6 +39,7 @@ export const TARGET_OPTIONS = {
   'node-address': { type: 'string', array: true, describe: 'SSH address of another cluster node, <node>=<host>[:port], repeatable (LINUS_NODE_ADDRESSES="a=h1,b=h2"; nodeAddresses in --config)' },
   'remote-dir': { type: 'string', describe: 'linus state on the host [default: /var/lib/linus]' },
   config: { type: 'string', describe: 'JSON or YAML file with any of these settings' },
+  profile: { type: 'string', describe: 'Profile of ~/.config/linus/config.yaml to take settings from (LINUS_PROFILE; else its defaultProfile)' },
   sandbox: { type: 'boolean', describe: 'Use a throwaway simulated Proxmox host instead (nothing real is touched)' },
 } as const satisfies Record<string, Options>;
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { parseSettings, type Sources } from '../config/load.js';
+import { hostGiven, parseSettings, type Sources } from '../config/load.js';
+import { defaultIdentity, homeOf } from '../config/ssh-config.js';
 import { targetSchema, type Target } from '../config/spec.js';
 import { LinusError } from '../protocol/errors.js';
 import type { SshTarget } from '../ssh/connection.js';
@@ -30,11 +31,15 @@ export function sshTargetOf(target: Target, env: NodeJS.ProcessEnv): SshTarget {
     ...(env.LINUS_SSH_KEY_PASSPHRASE !== undefined ? { passphrase: env.LINUS_SSH_KEY_PASSPHRASE } : {}),
   };
   if (!ssh.identityFile && !ssh.agentSocket && ssh.password === undefined) {
-    throw new LinusError({
-      code: 'CONFIG_INVALID',
-      message: 'no way to authenticate: no --identity, no ssh-agent (SSH_AUTH_SOCK) and no LINUS_SSH_PASSWORD',
-      remediation: 'Pass --identity ~/.ssh/id_ed25519 (its public key in root@host:~/.ssh/authorized_keys), or start ssh-agent.',
-    });
+    const usual = defaultIdentity(homeOf(env));
+    if (usual === undefined) {
+      throw new LinusError({
+        code: 'CONFIG_INVALID',
+        message: 'no way to authenticate: no --identity, no IdentityFile in ~/.ssh/config, no ~/.ssh/id_ed25519, id_ecdsa or id_rsa, no ssh-agent (SSH_AUTH_SOCK) and no LINUS_SSH_PASSWORD',
+        remediation: 'Pass --identity ~/.ssh/id_ed25519 (its public key in root@host:~/.ssh/authorized_keys), or start ssh-agent.',
+      });
+    }
+    ssh.identityFile = usual;
   }
   if (ssh.identityFile && !fs.existsSync(ssh.identityFile)) {
     throw new LinusError({ code: 'CONFIG_INVALID', message: `--identity ${ssh.identityFile} does not exist`, remediation: 'Pass the path of your private key file.' });
@@ -48,8 +53,8 @@ export async function withTarget<T>(flags: TargetFlags, sources: Sources, fn: (r
   const flagValues: Record<string, unknown> = { ...sources.flags, nodeAddresses: sources.flags.nodeAddress };
   const targetFlags = Object.fromEntries(TARGET_KEYS.filter((key) => flagValues[key] !== undefined).map((key) => [key, flagValues[key]]));
   if (!flags.sandbox) {
-    if (targetFlags.host === undefined && !sources.env.LINUS_HOST && !sources.configFile) {
-      throw new LinusError({ code: 'INVALID_SPEC', message: '--host: is required (or --sandbox for a simulated host)', remediation: 'Pass --host, set LINUS_HOST, or use --config.' });
+    if (!hostGiven({ ...sources, flags: targetFlags })) {
+      throw new LinusError({ code: 'INVALID_SPEC', message: '--host: is required (or --sandbox for a simulated host)', remediation: "Pass --host, set LINUS_HOST, use --config or --profile ('linus config init' writes one)." });
     }
     const target = parseSettings(targetSchema, { ...sources, flags: targetFlags });
     return fn({ target, ssh: sshTargetOf(target, sources.env), specDefaults: () => ({}) });

@@ -12,6 +12,10 @@ import { startSandboxServices, type RunningSandbox, type SandboxOptions } from '
 
 export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli/main.js');
 
+// An empty user config directory, so that a developer's own ~/.config/linus profiles never reach
+// a test (a test that wants one passes XDG_CONFIG_HOME).
+const NO_USER_CONFIG = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-no-config-'));
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -30,7 +34,7 @@ export interface CliRun {
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, XDG_CONFIG_HOME: NO_USER_CONFIG, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const watchers: Array<{ pattern: RegExp; resolve: () => void }> = [];
@@ -77,7 +81,7 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
     stdout: { write: (text) => void (stdout += text) },
     stderr: { write: (text) => void (stderr += text) },
     stdin: Readable.from([]),
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, XDG_CONFIG_HOME: NO_USER_CONFIG, ...env },
     onInterrupt: () => () => undefined,
     exit: (code) => exited(code),
   };

@@ -16,11 +16,13 @@ export interface McpSession {
 export interface McpOptions {
   // The client declares elicitation and answers every request with this.
   elicit?: (message: string) => ElicitResult;
+  // More environment for the server (e.g. HOME and XDG_CONFIG_HOME of a test's own).
+  env?: Record<string, string>;
 }
 
 // `linus mcp <args>` as an MCP client starts it: a child process on stdio (the SDK's own transport).
 export async function startMcp(args: string[], options: McpOptions = {}): Promise<McpSession> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', ...args], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }, stderr: 'pipe' });
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', ...args], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env }, stderr: 'pipe' });
   let stderr = '';
   transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const client = new Client({ name: 'linus-test', version: '0' }, options.elicit ? { capabilities: { elicitation: {} } } : {});

@@ -18,7 +18,7 @@ import { describeOf, type FlagsOf } from './index.js';
 
 const builder = (yargs: Argv) =>
   yargs
-    .group(['host', 'port', 'user', 'node', 'storage', 'bridge', 'remote-dir', 'config'], 'Proxmox host:')
+    .group(['host', 'port', 'user', 'node', 'storage', 'bridge', 'remote-dir', 'config', 'profile'], 'Proxmox host:')
     .group(VM_OPTION_NAMES, 'VM:')
     .group(['max-chars', 'json'], 'Plan:')
     .options({
@@ -30,6 +30,7 @@ const builder = (yargs: Argv) =>
       bridge: TARGET_OPTIONS.bridge,
       'remote-dir': TARGET_OPTIONS['remote-dir'],
       config: TARGET_OPTIONS.config,
+      profile: TARGET_OPTIONS.profile,
       ...VM_OPTIONS,
       'ssh-key': { ...VM_OPTIONS['ssh-key'], describe: 'Public key file for the VM user, read here and embedded in the plan (required unless --password)' },
       'max-chars': { type: 'number', describe: `Longest command ssh-mcp accepts (v2: 5000, v1: 1000) [default: ${DEFAULT_MAX_CHARS}]` },

@@ -23,6 +23,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'agent-plan', describe: 'Print the single-line commands an AI agent runs through ssh-mcp to provision a VM (see docs/agents.md)', load: async () => (await import('./agent-plan.js')).agentPlanCommand },
   { name: 'mcp', describe: 'Serve the linus tools to an AI agent over MCP (stdio): provision with progress, manage VMs, clean up; see docs/agents.md', load: async () => (await import('./mcp.js')).mcpCommand },
   { name: 'mcp-config', describe: 'Print or write the ssh-mcp config and the MCP client entry an agent needs to reach the Proxmox host', load: async () => (await import('./mcp-config.js')).mcpConfigCommand },
+  { name: 'config', describe: 'Profiles and defaults in ~/.config/linus/config.yaml: init, show (the effective settings and their sources), profiles', load: async () => (await import('./config.js')).configCommand },
 ];
 
 export function describeOf(name: string): string {

@@ -14,7 +14,7 @@ import {
   type McpConfig,
 } from '../../agents/mcp-config.js';
 import { writeMcpConfig } from '../../agents/write-config.js';
-import { commandSources, parseSettings } from '../../config/load.js';
+import { commandSources, hostGiven, parseSettings } from '../../config/load.js';
 import { targetSchema, type Target } from '../../config/spec.js';
 import { LinusError } from '../../protocol/errors.js';
 import { knownHostsFiles } from '../../ssh/known-hosts.js';
@@ -27,7 +27,7 @@ const SERVERS = ['ssh-mcp', 'linus'] as const;
 const builder = (yargs: Argv) =>
   yargs
     .group(['client', 'server', 'ssh-mcp', 'profile', 'server-name', 'read-only', 'allow-foreign', 'write', 'force'], 'MCP:')
-    .group(['host', 'port', 'user', 'identity', 'known-hosts', 'host-key', 'config'], 'Proxmox host:')
+    .group(['host', 'port', 'user', 'identity', 'known-hosts', 'host-key', 'config', 'host-profile'], 'Proxmox host:')
     .group(['node', 'storage', 'snippets-storage', 'bridge', 'node-address', 'remote-dir', 'connect-timeout'], 'With --server linus:')
     .options({
       client: { type: 'string', choices: MCP_CLIENTS, demandOption: true, describe: 'The MCP client to configure' },
@@ -63,6 +63,8 @@ const builder = (yargs: Argv) =>
       'known-hosts': { type: 'string', describe: 'known_hosts file to take the pinned host key from [default: ~/.ssh/known_hosts]' },
       'host-key': { type: 'string', array: true, describe: 'Pin this host key instead: SHA256:... as ssh-keygen -l prints it' },
       config: TARGET_OPTIONS.config,
+      // --profile here is the approval profile; the linus profile has its own flag.
+      'host-profile': { type: 'string', describe: 'Profile of ~/.config/linus/config.yaml to take the host settings from (LINUS_PROFILE; else its defaultProfile)' },
     })
     .example('$0 mcp-config --client claude-code --host pve.lan --identity ~/.ssh/id_ed25519 --write .', 'ssh-mcp v2 for Claude Code in this project')
     .example('$0 mcp-config --client gemini --host pve.lan --host-key SHA256:... --profile dev', 'Print a Gemini CLI entry for a lab host')
@@ -94,11 +96,11 @@ function checkIdentity(file: string): string {
 
 // The server name and the resolved target, checked the same way for both servers.
 function common(argv: McpConfigFlags, env: NodeJS.ProcessEnv): { name: string; target: Target } {
-  const sources = commandSources(argv, env);
+  const sources = commandSources({ ...argv, profile: argv.hostProfile }, env);
   const name = serverNameSchema.safeParse(argv.serverName ?? (argv.server === 'linus' ? 'linus' : 'proxmox'));
   if (!name.success) throw new LinusError({ code: 'INVALID_SPEC', message: `--server-name: ${name.error.issues[0]?.message ?? 'invalid'}` });
-  if (argv.host === undefined && !sources.env.LINUS_HOST && !sources.configFile) {
-    throw new LinusError({ code: 'INVALID_SPEC', message: '--host: is required', remediation: 'Pass --host, set LINUS_HOST, or use --config.' });
+  if (!hostGiven(sources)) {
+    throw new LinusError({ code: 'INVALID_SPEC', message: '--host: is required', remediation: 'Pass --host, set LINUS_HOST, use --config or --host-profile.' });
   }
   return { name: name.data, target: parseSettings(targetSchema, sources) };
 }

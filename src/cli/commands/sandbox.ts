@@ -4,6 +4,46 @@ import { describeOf } from './index.js';
 import { defaultSandboxDir, readSandbox, sandboxDown, sandboxEnv, sandboxFlags, sandboxOptionsSchema, sandboxSshCommand, sandboxUp, type SandboxInfo } from '../../sim/sandbox.js';
 import { VERSION_PROFILES } from '../../sim/settings.js';
 import { shellQuote } from '../../util/shell-quote.js';
+import { CONFIG_HEADER, readUserConfig, userConfigPath, writeProfile } from '../../config/profiles.js';
+
+export const SANDBOX_PROFILE = 'sandbox';
+
+// The 'sandbox' profile: everything `provision --profile sandbox --name web01` needs, the
+// sandbox's own key for the VM user and its image server's copies of the OS images.
+export function sandboxProfile(info: SandboxInfo): Record<string, unknown> {
+  return {
+    host: info.host,
+    port: info.port,
+    user: info.user,
+    identity: info.identityFile,
+    knownHosts: info.knownHostsFile,
+    node: info.node,
+    storage: info.storage,
+    bridge: info.bridge,
+    remoteDir: info.remoteDir,
+    sshKey: `${info.identityFile}.pub`,
+    images: info.images,
+  };
+}
+
+// A broken user config must not fail `down` after the sandbox is gone: it only words the message.
+function hasProfile(file: string, env: NodeJS.ProcessEnv): boolean {
+  try {
+    return readUserConfig(file, env)?.profiles[SANDBOX_PROFILE] !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+// Writes the profile and says so, in one line for the text output.
+function saveSandboxProfile(env: NodeJS.ProcessEnv, info: SandboxInfo): { file: string; madeDefault: boolean; line: string } {
+  const file = userConfigPath(env);
+  const { madeDefault } = writeProfile(file, SANDBOX_PROFILE, sandboxProfile(info), { makeDefault: 'if-none', header: CONFIG_HEADER });
+  const line = madeDefault
+    ? `Profile '${SANDBOX_PROFILE}' written to ${file} (the default profile: linus commands without --profile use it).`
+    : `Profile '${SANDBOX_PROFILE}' written to ${file}: use --profile ${SANDBOX_PROFILE}.`;
+  return { file, madeDefault, line };
+}
 
 interface DirArgs {
   dir: string | undefined;
@@ -61,7 +101,7 @@ Stop it: linus sandbox down --dir ${shellQuote(dir)}
 export function sandboxCommand(cli: CliContext): CommandModule {
   const upCommand: CommandModule<DirArgs, DirArgs & { sshd: boolean; 'existing-vms': number; version: string; prepared: boolean; json: boolean }> = {
     command: 'up',
-    describe: 'Start a simulated Proxmox VE host in the background and print how to reach it',
+    describe: "Start a simulated Proxmox VE host in the background, print how to reach it and write a 'sandbox' profile",
     builder: (yargs) =>
       withDir(yargs)
         .version(false)
@@ -80,7 +120,19 @@ export function sandboxCommand(cli: CliContext): CommandModule {
         cli.io.stderr.write(`linus: the running sandbox keeps its settings (PVE ${info.pveVersion}, ${describeTransport(info)}); run 'linus sandbox down' first to change them.\n`);
       }
       const headline = alreadyUp ? `A linus sandbox is already up in ${dir}.` : `Started a linus sandbox in ${dir}.`;
-      cli.io.stdout.write(argv.json ? `${JSON.stringify(sandboxJson(dir, info, { alreadyUp }))}\n` : sandboxText(dir, info, headline));
+      // The sandbox is up either way: a user config linus cannot write to costs only the profile.
+      let profile: ReturnType<typeof saveSandboxProfile> | undefined;
+      try {
+        profile = saveSandboxProfile(cli.io.env, info);
+      } catch (error) {
+        cli.io.stderr.write(`linus: no '${SANDBOX_PROFILE}' profile written: ${(error as Error).message}\n`);
+      }
+      const profileJson = profile ? { profile: { name: SANDBOX_PROFILE, file: profile.file, default: profile.madeDefault } } : {};
+      cli.io.stdout.write(
+        argv.json
+          ? `${JSON.stringify(sandboxJson(dir, info, { alreadyUp, ...profileJson }))}\n`
+          : `${sandboxText(dir, info, headline)}${profile ? `\n${profile.line}\n  linus provision --profile ${SANDBOX_PROFILE} --name web01\n` : ''}`,
+      );
     },
   };
 
@@ -122,7 +174,9 @@ export function sandboxCommand(cli: CliContext): CommandModule {
         starting: `Stopped the starting linus sandbox in ${dir} and removed the directory.`,
         stale: `The linus sandbox in ${dir} was stale (its daemon was not running); cleaned it up and removed the directory.`,
       };
-      cli.io.stdout.write(`${messages[was]}\n`);
+      const file = userConfigPath(cli.io.env);
+      const kept = was !== 'down' && hasProfile(file, cli.io.env) ? ` The '${SANDBOX_PROFILE}' profile in ${file} stays; it points at nothing until the next 'linus sandbox up'.` : '';
+      cli.io.stdout.write(`${messages[was]}${kept}\n`);
     },
   };
 

@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultSandboxDir, sandboxDown, sandboxInfoSchema, sandboxSshCommand, withSandbox } from '../../../src/sim/sandbox.js';
 import { describeWithSshd } from '../../helpers/require-sshd.js';
 
@@ -11,6 +11,8 @@ import { describeWithSshd } from '../../helpers/require-sshd.js';
 const repo = path.resolve(import.meta.dirname, '..', '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli', 'main.js');
 const dirs: string[] = [];
+// `sandbox up` writes a profile to the user config: each test gets its own, never the real one.
+let configHome = '';
 
 function newDir(): string {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'linus-sandbox-test-')), 'sandbox');
@@ -21,6 +23,7 @@ function newDir(): string {
 function linus(args: string[]) {
   const env = { ...process.env };
   delete env.LINUS_SANDBOX_DIR;
+  env.XDG_CONFIG_HOME = configHome;
   return execa(process.execPath, [cli, ...args], { reject: false, env, stdin: 'ignore', stripFinalNewline: false });
 }
 
@@ -62,7 +65,12 @@ beforeAll(() => {
   if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run 'npm run build' first`);
 });
 
+beforeEach(() => {
+  configHome = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-sandbox-config-'));
+});
+
 afterEach(async () => {
+  fs.rmSync(configHome, { recursive: true, force: true });
   for (const dir of dirs.splice(0)) {
     await sandboxDown(dir).catch(() => undefined);
     fs.rmSync(path.dirname(dir), { recursive: true, force: true });
@@ -106,7 +114,8 @@ describe('linus sandbox', () => {
     expect((await shell(`${base} 'qm create 100 --name t1 --memory 512 --net0 virtio,bridge=vmbr0 --agent 1 && qm start 100'`)).exitCode).toBe(0);
     expect(processesUsing(dir).length).toBeGreaterThan(1);
     const down = await linus(['sandbox', 'down', '--dir', dir]);
-    expect(down.stdout).toBe(`Stopped the linus sandbox in ${dir} and removed the directory.\n`);
+    const configFile = path.join(configHome, 'linus', 'config.yaml');
+    expect(down.stdout).toBe(`Stopped the linus sandbox in ${dir} and removed the directory. The 'sandbox' profile in ${configFile} stays; it points at nothing until the next 'linus sandbox up'.\n`);
     expect(down.exitCode).toBe(0);
     expect(fs.existsSync(dir)).toBe(false);
     await expectNoProcessesUsing(dir);
