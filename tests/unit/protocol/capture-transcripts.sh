@@ -68,6 +68,8 @@ capture op-other-node 17 "bash $OPS status 190 --remote-dir $SIM_REMOTE"
 # VM (its qm create killed too), a VM of a run with no job directory, an old partial download.
 killed_run cap-dead-1 dead1
 killed_run cap-dead-2 dead2
+# Every job so far: finished (success, failure, cancelled) and died.
+capture runs 0 "bash $BUNDLE runs --remote-dir $SIM_REMOTE"
 sim_faults '{"createCrash":"hang"}'
 sim_host "$START --run-id cap-crash-1 --name crash --timeout 60" >/dev/null
 # Until the killed create is half-way: the claimed VM holds `lock: create` and its two volumes.
