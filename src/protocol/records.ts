@@ -116,6 +116,8 @@ export type RecordKey = keyof typeof RECORDS;
 export const RECORD_KEYS = Object.keys(RECORDS) as RecordKey[];
 export type HostRecord = { [K in RecordKey]: { key: K; value: z.output<(typeof RECORDS)[K]> } }[RecordKey];
 export type RecordValue<K extends RecordKey> = Extract<HostRecord, { key: K }>['value'];
+// One job of `runs`.
+export type RunRecord = RecordValue<'RUN'>;
 
 export type ParsedLine = { kind: 'record'; record: HostRecord } | { kind: 'log'; line: string } | { kind: 'invalid'; line: string; reason: string };
 

@@ -41,6 +41,11 @@ export function gcArgs(remoteDir: string, olderThanSeconds: number, dryRun: bool
   return ['gc', '--remote-dir', remoteDir, '--older-than', String(olderThanSeconds), ...(dryRun ? ['--dry-run'] : [])];
 }
 
+// proxmox.sh runs: every job under the remote dir.
+export function runsArgs(remoteDir: string): string[] {
+  return ['runs', '--remote-dir', remoteDir];
+}
+
 // A job's own commands (either provisioner): run, wait, cancel.
 export function jobRunArgs(runId: string, runArgs: readonly string[]): string[] {
   return ['run', '--run-id', runId, ...runArgs];

@@ -43,8 +43,11 @@ function specFor(sources: Sources, resolved: ResolvedTarget, name: string | unde
   return parseSettings(vmSpecSchema, { ...sources, flags });
 }
 
-const STOPPED_WAITING =
-  "\nlinus: stopped waiting. The host job may still be rolling back; VMs it leaves are tagged 'linus' and 'linus-<run id>'.\n  Remove leftovers with: linus gc --older-than 0 --yes (same target flags)\n";
+// Printed when the second Ctrl-C stops waiting for the rollback: each run can be picked up again.
+function stoppedWaiting(runIds: string[]): string {
+  const follow = runIds.map((runId) => `  Follow it with: linus wait ${runId} (same target flags)\n`).join('');
+  return `\nlinus: stopped waiting. The host job may still be rolling back; VMs it leaves are tagged 'linus' and 'linus-<run id>'.\n${follow}  Remove leftovers with: linus gc --older-than 0 --yes (same target flags)\n`;
+}
 
 async function run(cli: CliContext, argv: ProvisionFlags): Promise<void> {
   const { io } = cli;
@@ -81,11 +84,13 @@ async function run(cli: CliContext, argv: ProvisionFlags): Promise<void> {
     );
     // The first Ctrl-C cancels the host jobs and waits for their rollback; the second stops waiting.
     const controller = new AbortController();
+    // The run id each VM's job has now (a retry gets a new one).
+    const runIds = new Map<string, string>();
     let interrupts = 0;
     const offInterrupt = io.onInterrupt(() => {
       interrupts += 1;
       if (interrupts === 1) return controller.abort();
-      io.stderr.write(STOPPED_WAITING);
+      io.stderr.write(stoppedWaiting([...runIds.values()]));
       io.exit(130);
     });
     try {
@@ -94,7 +99,10 @@ async function run(cli: CliContext, argv: ProvisionFlags): Promise<void> {
           ssh: resolved.ssh,
           nodeAddresses,
           signal: controller.signal,
-          onEvent: (name, event, runId) => renderers.get(name)?.(event, runId),
+          onEvent: (name, event, runId) => {
+            runIds.set(name, runId);
+            renderers.get(name)?.(event, runId);
+          },
           onPlaced: (warnings) => {
             if (!json) printWarnings(io.stderr, warnings);
           },

@@ -60,8 +60,8 @@ export function writeProvisionResult(cli: CliContext, view: ProvisionView, resul
   if (failed && !failed.outcome.ok) cli.exitCode = failed.outcome.error.exitCode;
 }
 
-// The result of `linus vm clone`.
-export function writeCloneResult(cli: CliContext, view: Omit<ProvisionView, 'many'>, result: { outcome: ProvisionOutcome; stats: JobStats }): void {
+// The result of `linus vm clone`, or of `linus wait` (action 'Provision').
+export function writeCloneResult(cli: CliContext, view: Omit<ProvisionView, 'many'>, result: { outcome: ProvisionOutcome; stats: JobStats }, action: 'Provision' | 'Clone' = 'Clone'): void {
   const { stdout, stderr } = cli.io;
   const { outcome } = result;
   if (view.tty && !view.quiet) stderr.write('\r\x1b[2K');
@@ -69,7 +69,7 @@ export function writeCloneResult(cli: CliContext, view: Omit<ProvisionView, 'man
   if (view.json) stdout.write(`${JSON.stringify(cloneJson(result))}\n`);
   else {
     printWarnings(stderr, warnings);
-    if (!view.quiet || !outcome.ok) (outcome.ok ? stdout : stderr).write(summarize(outcome, 'Clone'));
+    if (!view.quiet || !outcome.ok) (outcome.ok ? stdout : stderr).write(summarize(outcome, action));
   }
   if (!outcome.ok) cli.exitCode = outcome.error.exitCode;
 }
