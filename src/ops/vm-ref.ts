@@ -28,7 +28,7 @@ export async function findVm(ops: OpsDeps, ref: number | string, help: VmRefHelp
   const matches = list.data.filter((vm) => (id === undefined ? vm.name === String(ref) : vm.id === id));
   const [only] = matches;
   if (only === undefined) {
-    throw new LinusError({ code: 'VM_NOT_FOUND', message: id === undefined ? `no VM is named '${ref}'` : `there is no VM ${id}`, remediation: help.notFound });
+    throw new LinusError({ code: 'VM_NOT_FOUND', message: id === undefined ? `no VM is named '${ref}'` : `VM ${id} does not exist in the cluster`, remediation: help.notFound });
   }
   if (matches.length > 1) {
     const listed = matches.map((vm) => `${vm.id} on ${vm.node}`).join(', ');
