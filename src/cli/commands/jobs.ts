@@ -4,6 +4,7 @@ import { defaultConnect } from '../../host/run.js';
 import { attachJob } from '../../jobs/attach.js';
 import { listRuns, type RunRecord } from '../../jobs/runs.js';
 import { LinusError } from '../../protocol/errors.js';
+import { isProgressLog } from '../../protocol/records.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
@@ -25,7 +26,9 @@ const withRunId = (yargs: Argv) =>
     .positional('run-id', { type: 'string', demandOption: true, describe: "The run id a provision printed (or 'linus runs' lists)" });
 
 const logsBuilder = (yargs: Argv) =>
-  withRunId(yargs).options({
+  targetOptions(yargs)
+    .positional('run-id', { type: 'string', demandOption: true, describe: "The run id a provision printed (or 'linus runs' lists)" })
+    .options({
     follow: { alias: 'f', type: 'boolean', describe: 'Keep following until the job ends' },
     verbose: { alias: 'v', type: 'boolean', describe: 'Every line, the LINUS_ protocol records too' },
   });
@@ -73,8 +76,9 @@ async function logsRun(cli: CliContext, argv: ArgumentsCamelCase<FlagsOf<typeof 
   await onHost(cli, argv, async (resolved) => {
     const { stdout } = cli.io;
     // The host's `wait` ends with its own records (offset, job state, final block): only -v shows them.
+    // Without -v: the job's own lines, not the records, nor the host's error line for the result.
     const onLine = (line: string) => {
-      if (verbose || !line.startsWith('LINUS_')) stdout.write(`${line}\n`);
+      if (verbose || (!line.startsWith('LINUS_') && isProgressLog(line.replace(/^linus: /, '')))) stdout.write(`${line}\n`);
     };
     const off = argv.follow ? detachOnInterrupt(cli, runId) : () => undefined;
     try {
@@ -119,7 +123,7 @@ export function waitCommand(cli: CliContext): CommandModule<object, FlagsOf<type
 }
 
 export function logsCommand(cli: CliContext): CommandModule<object, FlagsOf<typeof logsBuilder>> {
-  return { command: 'logs <run-id>', describe: describeOf('logs'), builder: logsBuilder, handler: withJsonErrors(cli, (argv: ArgumentsCamelCase<FlagsOf<typeof logsBuilder>>) => logsRun(cli, argv)) };
+  return { command: 'logs <run-id>', describe: describeOf('logs'), builder: logsBuilder, handler: (argv: ArgumentsCamelCase<FlagsOf<typeof logsBuilder>>) => logsRun(cli, argv) };
 }
 
 export function runsCommand(cli: CliContext): CommandModule<object, FlagsOf<typeof runsBuilder>> {
