@@ -29,20 +29,20 @@ describe('reattach to host jobs', () => {
   afterEach(() => target.simHost.clearFaults());
 
   // The provision's own linus dies (SIGKILL: no cancel reaches the host); the job goes on there.
-  async function orphanedRun(name: string): Promise<string> {
+  async function orphanedRun(name: string): Promise<{ runId: string; state: string }> {
     const run = startCli(['provision', ...target.flags(), ...target.vmFlags(name)]);
     await run.waitForStderr(/VM ID \d+ claimed/);
     run.child.kill('SIGKILL');
     await run.result;
     const runs = await runCli(['runs', ...target.flags(), '--json']);
     expect(runs.code, runs.stderr).toBe(0);
-    const mine = (runs.json().runs as Array<{ runId: string; name: string }>).find((entry) => entry.name === name);
+    const mine = (runs.json().runs as Array<{ runId: string; name: string; state: string }>).find((entry) => entry.name === name);
     expect(mine).toBeDefined();
-    return mine?.runId ?? '';
+    return { runId: mine?.runId ?? '', state: mine?.state ?? '' };
   }
 
   it('runs lists the job, wait follows it to the end and prints the result as provision does, logs shows its log', async () => {
-    const runId = await orphanedRun('orphan');
+    const { runId } = await orphanedRun('orphan');
     const waited = await runCli(['wait', runId, ...target.flags(), '--json']);
     expect(waited.code, waited.stderr).toBe(0);
     const { vm } = waited.json();
@@ -70,12 +70,15 @@ describe('reattach to host jobs', () => {
 
   it('logs --follow keeps following a running job until it ends', async () => {
     // The agent answers late: the job is still waiting for the address when logs starts.
-    target.simHost.setFaults({ agent: { delayMs: 4000 } });
-    const runId = await orphanedRun('followed');
+    target.simHost.setFaults({ agent: { delayMs: 8000 } });
+    const { runId, state } = await orphanedRun('followed');
+    expect(state).toBe('running');
     const logs = await runCli(['logs', runId, '--follow', ...target.flags()]);
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout).toContain('linus: call: qm start');
-    expect(logs.stdout).toMatch(/SSH answers|ssh/i);
+    expect(logs.stdout).toMatch(/^linus: SSH answers on [0-9.]+:22$/m);
+    const once = await runCli(['logs', runId, ...target.flags()]);
+    expect(once.stdout).toBe(logs.stdout);
     const runs = await runCli(['runs', ...target.flags(), '--json']);
     expect(runs.json().runs.find((entry: { runId: string }) => entry.runId === runId)).toMatchObject({ state: 'finished', result: 'SUCCESS' });
   });
