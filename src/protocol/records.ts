@@ -68,6 +68,8 @@ export const RECORDS = {
   VM_DISK: count,
   VM_NODE: word,
   VM_PASSWORD: word,
+  // A failure block's VM kept for inspection (--keep-on-failure) instead of rolled back
+  VM_KEPT: vmId,
   // runs: one job, <run-id>:<state>:<result>:<vmid>:<name>:<started>:<ip>:<user> ('-': not known)
   RUN: split(
     new RegExp(`^(${RUN_ID.source.slice(1, -1)}):(running|finished|died):(-|SUCCESS|[A-Z_]+):(-|\\d{3,9}):(-|[a-z0-9-]{1,63}):(\\d{1,12}):(-|[0-9.]{7,15}):(-|[a-z_][a-z0-9_-]{0,31})$`),

@@ -23,6 +23,7 @@ function builder(yargs: Argv) {
       'dry-run': { type: 'boolean', describe: 'Check everything read-only and print the qm/pvesh commands that would run' },
       count: { type: 'number', describe: `Create N VMs concurrently (1-${MAX_COUNT}), spread over the nodes; --name must contain {n} (dev-{n} gives dev-1..dev-N)` },
       force: { type: 'boolean', describe: 'Go ahead past 90 % of the node memory or storage' },
+      'keep-on-failure': { type: 'boolean', describe: "Keep a VM whose provision failed for inspection instead of rolling it back (tagged: 'linus gc' still removes it later)" },
       json: { type: 'boolean', describe: 'Print one JSON object on stdout at the end' },
       quiet: { type: 'boolean', describe: 'No progress output' },
       'log-format': { type: 'string', choices: ['plain', 'json', 'pretty'] as const, describe: 'Progress on stderr as plain lines, pino JSON or pino-pretty' },
@@ -107,7 +108,7 @@ async function run(cli: CliContext, argv: ProvisionFlags): Promise<void> {
             if (!json) printWarnings(io.stderr, warnings);
           },
         },
-        { target: resolved.target, specs, sshKeys, dryRun: Boolean(argv.dryRun), force: Boolean(argv.force), many },
+        { target: resolved.target, specs, sshKeys, dryRun: Boolean(argv.dryRun), force: Boolean(argv.force), many, keepOnFailure: Boolean(argv.keepOnFailure) },
       );
       writeProvisionResult(cli, { json, quiet, many, tty }, result);
     } finally {

@@ -10,6 +10,10 @@ import { printWarnings } from './progress.js';
 function summarize(outcome: ProvisionOutcome, action: 'Provision' | 'Clone' = 'Provision'): string {
   if (outcome.kind === 'dry-run') return `Dry run: nothing was changed. These commands would run on the host:\n${outcome.plan.map((line) => `  ${line}`).join('\n')}\n`;
   if (outcome.kind === 'failure') {
+    if (outcome.kept && outcome.vmId !== undefined) {
+      const id = outcome.vmId;
+      return `${action} failed (VM ${id} was kept for inspection: --keep-on-failure): ${errorText(outcome.error)}  Remove it with: linus vm delete ${id} --yes --stop (or 'linus gc', which removes it as a failed run's VM once it is older than --older-than)\n`;
+    }
     const vm = outcome.vmId === undefined ? '' : ` (VM ${outcome.vmId} was rolled back)`;
     return `${action} failed${vm}: ${errorText(outcome.error)}`;
   }

@@ -53,6 +53,7 @@ capture provision-dry-run 0 "$RUN --run-id cap-dry-1 --name dry --memory 60000 -
 capture provision-success 0 "$RUN --run-id cap-good-1 --name good --password --timeout 120"
 sim_faults '{"startFail":true}'
 capture provision-failure 5 "$RUN --run-id cap-fail-1 --name broken --timeout 120"
+capture provision-kept 5 "$RUN --run-id cap-keep-1 --name kept --timeout 120 --keep-on-failure"
 sim_faults '{"agent":"never","neighbour":false}'
 capture job-start 0 "$START --run-id cap-slow-1 --name slow --timeout 600"
 wait_job_log cap-slow-1 '^LINUS_STEP:7/9:ip$'
