@@ -95,6 +95,28 @@ describe('reattach to host jobs', () => {
     expect(json.json()).toMatchObject({ ok: false, runId, error: { code: 'START_FAILED', exitCode: 5 } });
   });
 
+  it('--keep-on-failure keeps the VM of an injected start failure, says how to remove it, and gc still knows it', async () => {
+    target.simHost.setFaults({ startFail: true });
+    const text = await runCli(['provision', ...target.flags(), ...target.vmFlags('kept'), '--keep-on-failure']);
+    expect(text.code).toBe(5);
+    const id = Number(/VM (\d+) was kept for inspection/.exec(text.stderr)?.[1]);
+    expect(text.stderr).toContain(`Remove it with: linus vm delete ${id} --yes --stop`);
+    expect(target.simHost.vmConfig(id)?.name).toBe('kept');
+    expect(target.simHost.vmConfig(id)?.tags).toMatch(/linus-r[a-z0-9]+-[0-9a-f]{8}/);
+    const gc = await runCli(['gc', '--dry-run', '--older-than', '0', ...target.flags(), '--json']);
+    expect(gc.json().candidates).toEqual(expect.arrayContaining([expect.objectContaining({ vmId: id, reason: 'failed' })]));
+    target.simHost.clearFaults();
+    const deleted = await runCli(['vm', 'delete', 'kept', '--yes', '--stop', ...target.flags()]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(target.simHost.vmConfig(id)).toBeUndefined();
+
+    target.simHost.setFaults({ startFail: true });
+    const json = await runCli(['provision', ...target.flags(), ...target.vmFlags('kept-json'), '--keep-on-failure', '--json']);
+    expect(json.code).toBe(5);
+    expect(json.json()).toMatchObject({ ok: false, kept: true, error: { code: 'START_FAILED' }, stats: { attempts: 1 } });
+    expect(target.simHost.vmConfig(json.json().vmId)?.name).toBe('kept-json');
+  });
+
   it('an unknown run id is JOB_NOT_FOUND (exit 11) for wait and logs; a malformed one is refused before connecting', async () => {
     const waited = await runCli(['wait', 'rnosuch-0000', ...target.flags(), '--json']);
     expect(waited.code).toBe(11);
