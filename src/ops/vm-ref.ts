@@ -18,6 +18,17 @@ export const CLI_VM_REF_HELP: VmRefHelp = {
 
 const isId = (ref: number | string): boolean => typeof ref === 'number' || /^[0-9]+$/.test(ref);
 
+// A Proxmox VM name (its `name` is a DNS name: letters, digits, dots and hyphens).
+const VM_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,126}[A-Za-z0-9])?$/;
+
+// Checks a reference before anything is sent to the host: an ID in the VM ID range, or a name.
+export function checkVmRef(ref: number | string): void {
+  if (isId(ref)) return checkVmFlags({ id: Number(ref) });
+  if (!VM_NAME.test(String(ref))) {
+    throw new LinusError({ code: 'INVALID_SPEC', message: `the VM: must be a VM ID or a VM name (letters, digits, dots and hyphens), got ${JSON.stringify(ref)}`, remediation: 'Fix the named value and run again; nothing was sent to the host.' });
+  }
+}
+
 // The VM list row of a reference: its ID or its name, which must name exactly one VM (one exec).
 export async function findVm(ops: OpsDeps, ref: number | string, help: VmRefHelp = CLI_VM_REF_HELP): Promise<ListRow> {
   const id = isId(ref) ? Number(ref) : undefined;

@@ -7,7 +7,7 @@ import { PATTERNS, matches } from '../../config/rules.js';
 import { defaultConnect } from '../../host/run.js';
 import { listRuns, type RunRecord } from '../../jobs/runs.js';
 import type { OpsDeps } from '../../ops/run-op.js';
-import { findVm } from '../../ops/vm-ref.js';
+import { checkVmRef, findVm } from '../../ops/vm-ref.js';
 import { vmConfig } from '../../ops/vm.js';
 import type { ListRow } from '../../protocol/data.js';
 import { LinusError } from '../../protocol/errors.js';
@@ -127,6 +127,7 @@ function runSsh(cli: CliContext, argv: string[]): Promise<number> {
 async function run(cli: CliContext, argv: SshFlags): Promise<void> {
   if (argv.vmUser !== undefined && !matches('vmUser', argv.vmUser)) throw new LinusError({ code: 'INVALID_SPEC', message: `--vm-user: ${PATTERNS.vmUser.rule}` });
   if (argv.key !== undefined && !fs.existsSync(argv.key)) throw new LinusError({ code: 'CONFIG_INVALID', message: `--key ${argv.key} does not exist`, remediation: 'Pass the path of the private key for the VM.' });
+  checkVmRef(argv.vm);
   const command = (argv['--'] ?? []).map(String);
   let login: VmLogin | undefined;
   await withOpsTarget(cli, argv, true, async (deps) => {

@@ -4,7 +4,7 @@ import { RANGES } from '../../config/rules.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
 import { checkVmFlags } from '../../config/vm-flags.js';
 import { cloneVm } from '../../jobs/clone.js';
-import { resolveVm } from '../../ops/vm-ref.js';
+import { checkVmRef, resolveVm } from '../../ops/vm-ref.js';
 import { deleteVm, listVms, powerVm, resizeVm, setVm, vmChanges, vmConfig, vmStatus } from '../../ops/vm.js';
 import { LinusError } from '../../protocol/errors.js';
 import type { PowerAction } from '../../provisioners/args.js';
@@ -74,7 +74,8 @@ const cloneBuilder = (yargs: Argv) =>
     });
 
 // Checks the flags (config/vm-flags.ts), then runs fn against the target; quiet: no host progress lines.
-function withVmOps(cli: CliContext, argv: TargetFlags & { json?: boolean | undefined; quiet?: boolean | undefined }, fn: Parameters<typeof withOpsTarget>[3]): Promise<void> {
+function withVmOps(cli: CliContext, argv: TargetFlags & { vm?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined }, fn: Parameters<typeof withOpsTarget>[3]): Promise<void> {
+  if (argv.vm !== undefined) checkVmRef(argv.vm);
   checkVmFlags(argv);
   return withOpsTarget(cli, argv, Boolean(argv.quiet || argv.json), fn);
 }
@@ -131,6 +132,7 @@ function subcommands(cli: CliContext): CommandModule<object, any>[] {
       // Its --timeout is that of a whole clone job: checked by parseCloneSpec, not checkVmFlags.
       const keys = argv.sshKey === undefined ? undefined : readPublicKeys(argv.sshKey);
       // A template given by ID is checked with the flags before connecting; a name after its look-up.
+      checkVmRef(argv.template);
       const byId = /^[0-9]+$/.test(argv.template);
       if (byId) parseCloneSpec(Number(argv.template), argv);
       const json = Boolean(argv.json);
