@@ -347,7 +347,15 @@ rollback() {
     unreadable) fail_note "rollback: cannot read VM $id ($CLAIM_REASON); check it by hand" ;;
     tagged)
       claim_clear
-      rollback_destroy "$id"
+      # Kept only for a failure: a cancel still rolls back. The VM keeps its tags linus and
+      # linus-<run-id>, so gc removes it as the leftover of a failed run once it is old enough.
+      if ((${SPEC[keep_on_failure]:-0})) && [[ "$FAIL_CODE" != CANCELLED ]]; then
+        log "rollback: VM $id kept for inspection (--keep-on-failure), tagged linus-${SPEC[run_id]}"
+        # shellcheck disable=SC2034 # read by failure_block (result.sh)
+        KEPT_VM=$id
+      else
+        rollback_destroy "$id"
+      fi
       ;;
     claim)
       log "rollback: VM $id is only our claim (its qm create never finished): removing it"

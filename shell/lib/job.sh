@@ -243,3 +243,67 @@ cmd_cancel() {
   job_cancel "$dir"
   follow_job "$dir" "$offset" "" 0
 }
+
+# The value of <key> in a job file's LINUS_ records (the first one), or "-".
+_job_record() { # <file> <key>
+  local line
+  [[ -f "$1" ]] || { echo -; return 0; }
+  line=$(grep -m1 -E "^LINUS_$2:" -- "$1" 2>/dev/null) || { echo -; return 0; }
+  echo "${line#*:}"
+}
+
+# One LINUS_RUN record for the job in <dir>:
+# <run-id>:<state>:<result>:<vmid>:<name>:<started>:<ip>:<user>, "-" for what is not known.
+# state: running, finished, or died (its process is gone without a result); result: SUCCESS, the
+# error code, or - while running; started: the epoch second the job was created.
+_job_run_record() { # <dir>
+  local dir=$1 id=${1##*/} state result vmid name="-" user="-" ip started key
+  local -a spec=()
+  [[ "$id" =~ $RUN_ID_RE ]] || return 0
+  state=$(job_state "$dir") || return 0
+  [[ "$state" != running ]] || job_alive "$dir" || state=died
+  result=-
+  if [[ "$state" == finished ]]; then
+    result=$(_job_record "$dir/result" RESULT)
+    [[ "$result" == SUCCESS ]] || result=$(_job_record "$dir/result" ERROR_CODE)
+  fi
+  vmid=$(_job_record "$dir/log" VM_ID)
+  [[ "$vmid" == - ]] && vmid=$(_job_record "$dir/result" VM_ID)
+  ip=$(_job_record "$dir/result" VM_IP)
+  mapfile -d '' spec <"$dir/spec" 2>/dev/null || true
+  for ((key = 0; key + 1 < ${#spec[@]}; key++)); do
+    case "${spec[key]}" in
+      --name) name=${spec[key + 1]} ;;
+      --user) user=${spec[key + 1]} ;;
+    esac
+  done
+  [[ "$(_job_record "$dir/result" VM_USER)" == - ]] || user=$(_job_record "$dir/result" VM_USER)
+  # Values from the spec went through validate_spec; anything else in a record is left out.
+  [[ "$name" =~ $VM_NAME_RE ]] || name=-
+  [[ "$user" =~ $VM_USER_RE ]] || user=-
+  [[ "$vmid" =~ $VMID_RE ]] || vmid=-
+  [[ "$ip" =~ $IPV4_RE ]] || ip=-
+  [[ "$result" =~ ^[A-Z_]+$ ]] || result=-
+  started=$(stat -c %Y -- "$dir/spec" 2>/dev/null) || started=0
+  emit RUN "$id:$state:$result:$vmid:$name:$started:$ip:$user"
+}
+
+# Usage: runs [--remote-dir DIR]
+# Description: one LINUS_RUN record per job under <remote-dir>/jobs (oldest first), then SUCCESS.
+cmd_runs() {
+  local dir
+  local -a dirs=()
+  SPEC+=([remote_dir]=/var/lib/linus)
+  parse_options_only SPEC "remote-dir:" "$@"
+  need_remote_dir "${SPEC[remote_dir]}"
+  if [[ -d "${SPEC[remote_dir]}/jobs" ]]; then
+    mapfile -t dirs < <(find "${SPEC[remote_dir]}/jobs" -mindepth 2 -maxdepth 2 -name spec -printf '%T@ %h\n' | sort -n | cut -d' ' -f2-)
+  fi
+  for dir in "${dirs[@]}"; do
+    [[ -f "$dir/state" ]] || continue
+    _job_run_record "$dir"
+  done
+  emit RESULT SUCCESS
+  end_line
+  mark_final
+}

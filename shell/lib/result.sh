@@ -68,6 +68,8 @@ FAIL_CODE=""
 FAIL_MSG=""
 # The node a VM_ON_OTHER_NODE failure names (LINUS_ERROR_NODE): where the command has to run.
 FAIL_NODE=""
+# A failed run's VM that --keep-on-failure kept (LINUS_VM_KEPT in the failure block).
+KEPT_VM=""
 # Set once a command has written its final output: the EXIT trap then adds nothing.
 FINAL_DONE=0
 
@@ -122,6 +124,7 @@ failure_block() { # [<CODE> <message>]
   emit ERROR_CODE "$code"
   [[ "$code" != VM_ON_OTHER_NODE || -z "$FAIL_NODE" ]] || emit ERROR_NODE "$FAIL_NODE"
   emit ERROR "$msg"
+  [[ -z "$KEPT_VM" ]] || emit VM_KEPT "$KEPT_VM"
   emit REMEDIATION "${CODE_REMEDIATION[$code]}"
   emit EXIT "${CODE_EXIT[$code]}"
 }

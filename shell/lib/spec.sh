@@ -52,8 +52,8 @@ parse_options_only() { # <array> <spec> <option...>
 # Fills SPEC from run/start options.
 parse_spec() { # <option...>
   SPEC=([remote_dir]=/var/lib/linus [os]=ubuntu [cores]=2 [memory]=2048 [disk]=20 [bridge]=vmbr0
-    [ip]=dhcp [timeout]=300 [password]=0 [dry_run]=0 [capacity]=check [cpu]=x86-64-v2-AES [upgrade]=0)
-  parse_options_only SPEC "dry-run password upgrade run-id: remote-dir: node: storage: bridge: name: os: cores: memory: disk: user:
+    [ip]=dhcp [timeout]=300 [password]=0 [dry_run]=0 [capacity]=check [cpu]=x86-64-v2-AES [upgrade]=0 [keep_on_failure]=0)
+  parse_options_only SPEC "dry-run password upgrade keep-on-failure run-id: remote-dir: node: storage: bridge: name: os: cores: memory: disk: user:
     ssh-key-b64: ip: gateway: dns: search-domain: vlan: image-url: image-sha256: image-sums-url: timeout: capacity: cpu:
     snippets-storage:" "$@"
 }

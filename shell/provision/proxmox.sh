@@ -7,6 +7,7 @@
 #        proxmox.sh wait <run-id> [--offset N] [--max-seconds N] [--remote-dir DIR]
 #        proxmox.sh cancel <run-id> [--remote-dir DIR]
 #        proxmox.sh cleanup <run-id> [--remote-dir DIR]
+#        proxmox.sh runs [--remote-dir DIR]
 #        proxmox.sh gc [--remote-dir DIR] [--older-than SECONDS] [--dry-run]
 #        proxmox.sh version
 # The whole file sits in one { } block: bash reads it completely before running any of it, so
@@ -209,13 +210,14 @@ main() {
     wait) cmd_wait "$@" ;;
     cancel) cmd_cancel "$@" ;;
     cleanup) cmd_cleanup "$@" ;;
+    runs) cmd_runs "$@" ;;
     gc) cmd_gc "$@" ;;
     version) cmd_version ;;
     _job) cmd_job "$@" ;;
     *)
       local what
       shown what "$cmd"
-      die INVALID_SPEC "unknown command $what (commands: run start wait cancel cleanup gc version)"
+      die INVALID_SPEC "unknown command $what (commands: run start wait cancel cleanup runs gc version)"
       ;;
   esac
 }

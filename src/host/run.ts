@@ -30,6 +30,8 @@ export interface HostScriptOptions {
   maxCommandChars?: number;
   // Called before every exec, so a count survives a command that fails.
   onExec?: () => void;
+  // Every line as it arrived, records too (`linus logs -v`); lines up to skip are not passed.
+  onLine?: (line: string) => void;
 }
 
 export interface HostScriptResult {
@@ -51,6 +53,7 @@ async function execFolded(connection: Connection, command: string, options: Host
     const vmId = transcript.vmId;
     const parsed = addLine(transcript, line);
     if (count <= (options.skip ?? 0)) return;
+    options.onLine?.(line);
     if (parsed.kind === 'log' && parsed.line !== '') onEvent({ kind: 'log', line: parsed.line });
     if (parsed.kind !== 'record') return;
     if (parsed.record.key === 'STEP') onEvent({ kind: 'step', step: parsed.record.value });

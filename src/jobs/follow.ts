@@ -56,5 +56,5 @@ export async function followJob(request: FollowRequest): Promise<ProvisionOutcom
       await connection?.close().catch(() => undefined);
     }
   }
-  throw new LinusError({ code: 'CONNECTION_FAILED', message: `lost the connection while run ${runId} was running and could not reconnect: ${lastError.message}`, remediation: `The job finishes or rolls back on the host by itself. 'linus gc --dry-run' later shows anything run ${runId} left.` });
+  throw new LinusError({ code: 'CONNECTION_FAILED', message: `lost the connection while run ${runId} was running and could not reconnect: ${lastError.message}`, remediation: `The job finishes or rolls back on the host by itself: 'linus wait ${runId}' picks it up again (same target flags); 'linus gc --dry-run' later shows anything it left.` });
 }

@@ -6,7 +6,7 @@ import type { JobStats } from './run-job.js';
 // as structured content, built in one place so the two cannot drift.
 
 export function outcomeJson(outcome: ProvisionOutcome, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  if (outcome.kind === 'failure') return { ok: false, error: outcome.error, runId: outcome.runId, vmId: outcome.vmId ?? null, ...extra };
+  if (outcome.kind === 'failure') return { ok: false, error: outcome.error, runId: outcome.runId, vmId: outcome.vmId ?? null, ...(outcome.kept ? { kept: true } : {}), ...extra };
   if (outcome.kind === 'dry-run') return { ok: true, dryRun: true, plan: outcome.plan, runId: outcome.runId, ...extra };
   return { ok: true, vm: outcome.vm, runId: outcome.runId, ...extra };
 }

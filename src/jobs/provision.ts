@@ -21,6 +21,8 @@ export interface ProvisionRequest {
   force: boolean;
   // --count was given: one VM's connection trouble must not hide the others' results.
   many: boolean;
+  // A failed VM is kept for inspection (still tagged for gc) instead of rolled back.
+  keepOnFailure?: boolean;
 }
 
 export interface ProvisionDeps {
@@ -82,7 +84,7 @@ export async function provisionVms(deps: ProvisionDeps, request: ProvisionReques
     specs.map(async (spec, index): Promise<VmRun> => {
       const node = nodes[index] as string;
       const ssh = sshForNode(node, local, deps.ssh, deps.nodeAddresses);
-      const args = provisionerArgs({ ...target, node }, spec, request.sshKeys, request.dryRun, capacity);
+      const args = provisionerArgs({ ...target, node }, spec, request.sshKeys, request.dryRun, capacity, Boolean(request.keepOnFailure));
       try {
         const onEvent = (event: ProgressEvent, runId: string) => deps.onEvent(spec.name, event, runId);
         const { outcome, stats } = await runJob({ connect: () => connect(ssh), provisioner: provisioners.proxmox, remoteDir: target.remoteDir, onEvent, ...(deps.signal ? { signal: deps.signal } : {}) }, args);

@@ -145,6 +145,8 @@ export async function runJob(deps: JobDeps, runArgs: string[]): Promise<{ outcom
       if (!linusError.transient || index + 1 >= policy.attempts || deps.signal?.aborted) throw linusError;
       outcome = { ok: false, kind: 'failure', runId, error: linusError.toJSON(), steps: [], warnings: [], logs: [] };
     }
+    // A VM kept for inspection stays, and is not retried beside (its name is taken).
+    if (!outcome.ok && outcome.kept) return { outcome, stats };
     if (!outcome.ok && outcome.vmId !== undefined) await confirmCleanup(deps, runId, stats);
     if (outcome.ok || !isTransient(outcome.error.code) || index + 1 >= policy.attempts || deps.signal?.aborted) return { outcome, stats };
     const delayMs = backoffDelay(index, policy);

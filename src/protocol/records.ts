@@ -68,6 +68,23 @@ export const RECORDS = {
   VM_DISK: count,
   VM_NODE: word,
   VM_PASSWORD: word,
+  // A failure block's VM kept for inspection (--keep-on-failure) instead of rolled back
+  VM_KEPT: vmId,
+  // runs: one job, <run-id>:<state>:<result>:<vmid>:<name>:<started>:<ip>:<user> ('-': not known)
+  RUN: split(
+    new RegExp(`^(${RUN_ID.source.slice(1, -1)}):(running|finished|died):(-|SUCCESS|[A-Z_]+):(-|\\d{3,9}):(-|[a-z0-9-]{1,63}):(\\d{1,12}):(-|[0-9.]{7,15}):(-|[a-z_][a-z0-9_-]{0,31})$`),
+    ([run = '', state = '', result = '', vm = '', name = '', started = '', ip = '', user = '']) => ({
+      runId: run,
+      state: state as 'running' | 'finished' | 'died',
+      result: result === '-' ? null : result,
+      vmId: vm === '-' ? null : Number(vm),
+      name: name === '-' ? null : name,
+      startedAt: Number(started),
+      ip: ip === '-' ? null : ip,
+      user: user === '-' ? null : user,
+    }),
+    '<run-id>:<state>:<result>:<vmid>:<name>:<started>:<ip>:<user>',
+  ),
   // VM operations (vm.sh): one JSON object per line, its shape in data.ts
   DATA: json.pipe(z.record(z.string(), z.unknown())),
   // cleanup and gc
@@ -101,6 +118,8 @@ export type RecordKey = keyof typeof RECORDS;
 export const RECORD_KEYS = Object.keys(RECORDS) as RecordKey[];
 export type HostRecord = { [K in RecordKey]: { key: K; value: z.output<(typeof RECORDS)[K]> } }[RecordKey];
 export type RecordValue<K extends RecordKey> = Extract<HostRecord, { key: K }>['value'];
+// One job of `runs`.
+export type RunRecord = RecordValue<'RUN'>;
 
 export type ParsedLine = { kind: 'record'; record: HostRecord } | { kind: 'log'; line: string } | { kind: 'invalid'; line: string; reason: string };
 

@@ -184,13 +184,15 @@ interface RunLines {
 export type ProvisionOutcome =
   | ({ ok: true; kind: 'success'; vm: VmReport } & RunLines)
   | ({ ok: true; kind: 'dry-run'; plan: string[] } & RunLines)
-  | ({ ok: false; kind: 'failure'; vmId?: number; error: ErrorReport; otherNode?: string } & RunLines);
+  // kept: --keep-on-failure left the VM for inspection instead of rolling it back.
+  | ({ ok: false; kind: 'failure'; vmId?: number; kept?: boolean; error: ErrorReport; otherNode?: string } & RunLines);
 
 export function toOutcome(transcript: Transcript): ProvisionOutcome {
   const result = hostResult(transcript);
   const lines: RunLines = { runId: transcript.runId, steps: transcript.steps, warnings: transcript.warnings, logs: transcript.logs };
   if (!result.ok) {
-    return { ok: false, kind: 'failure', vmId: transcript.vmId, error: result.error, ...(result.otherNode === undefined ? {} : { otherNode: result.otherNode }), ...lines };
+    const kept = valueOf(transcript.final, 'VM_KEPT');
+    return { ok: false, kind: 'failure', vmId: kept ?? transcript.vmId, ...(kept === undefined ? {} : { kept: true }), error: result.error, ...(result.otherNode === undefined ? {} : { otherNode: result.otherNode }), ...lines };
   }
   if (result.result === 'DRY_RUN') return { ok: true, kind: 'dry-run', plan: transcript.plan, ...lines };
   const { final } = result;

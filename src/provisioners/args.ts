@@ -11,7 +11,8 @@ const b64 = (text: string) => Buffer.from(text).toString('base64');
 
 // proxmox.sh run: one VM from a cloud image.
 // capacity: 'check' the 80/90 % thresholds on the host, 'force' past 90 %, or 'placed' (vm.sh place did).
-export function provisionerArgs(target: TargetPlace, spec: VmSpec, sshKeys: string | undefined, dryRun: boolean, capacity: 'check' | 'force' | 'placed' = 'check'): string[] {
+// keepOnFailure: a failed VM is kept for inspection instead of rolled back.
+export function provisionerArgs(target: TargetPlace, spec: VmSpec, sshKeys: string | undefined, dryRun: boolean, capacity: 'check' | 'force' | 'placed' = 'check', keepOnFailure = false): string[] {
   const os = resolveOs(spec.os);
   const args = ['--remote-dir', target.remoteDir, '--node', target.node, '--storage', target.storage, '--bridge', target.bridge];
   args.push('--name', spec.name, '--os', os, '--cores', String(spec.cores), '--memory', String(spec.memory), '--disk', String(spec.disk));
@@ -28,6 +29,7 @@ export function provisionerArgs(target: TargetPlace, spec: VmSpec, sshKeys: stri
   if (spec.upgrade) args.push('--upgrade');
   if (target.snippetsStorage) args.push('--snippets-storage', target.snippetsStorage);
   if (capacity !== 'check') args.push('--capacity', capacity);
+  if (keepOnFailure) args.push('--keep-on-failure');
   if (dryRun) args.push('--dry-run');
   return args;
 }
@@ -39,6 +41,11 @@ export function cleanupArgs(runId: string, remoteDir: string): string[] {
 
 export function gcArgs(remoteDir: string, olderThanSeconds: number, dryRun: boolean): string[] {
   return ['gc', '--remote-dir', remoteDir, '--older-than', String(olderThanSeconds), ...(dryRun ? ['--dry-run'] : [])];
+}
+
+// proxmox.sh runs: every job under the remote dir.
+export function runsArgs(remoteDir: string): string[] {
+  return ['runs', '--remote-dir', remoteDir];
 }
 
 // A job's own commands (either provisioner): run, wait, cancel.

@@ -302,3 +302,50 @@ signal_job() { # <signal>
   lib_run "job_alive '$dir'"
   assert_failure
 }
+
+@test "runs lists every job with its state, result, VM, name, start time, address and user" {
+  sim_setup "$PREPARED"
+  run sim_host "bash $ENTRY runs --remote-dir $SIM_REMOTE"
+  assert_success
+  refute_line --regexp '^LINUS_RUN:'
+  assert_line 'LINUS_RESULT:SUCCESS'
+  run sim_host "bash $ENTRY start $(web01_opts --run-id job-runs1 --user alice)"
+  assert_success
+  job wait job-runs1
+  assert_success
+  local ip
+  ip=$(sed -n 's/^LINUS_VM_IP://p' <<<"$output")
+  sim_faults '{"startFail":true}'
+  run sim_host "bash $ENTRY run $(web01_opts --run-id job-runs2 --name web02 --user bob)"
+  assert_failure 5
+  sim_faults '{"agent":"never","neighbour":false}'
+  run sim_host "bash $ENTRY start $(web01_opts --run-id job-runs3 --name web03 --timeout 600)"
+  assert_success
+  wait_job_log job-runs3 'call: qm start'
+  run sim_host "bash $ENTRY runs --remote-dir $SIM_REMOTE"
+  assert_success
+  assert_line --regexp "^LINUS_RUN:job-runs1:finished:SUCCESS:100:web01:[0-9]+:$ip:alice\$"
+  assert_line --regexp '^LINUS_RUN:job-runs2:finished:START_FAILED:101:web02:[0-9]+:-:bob$'
+  assert_line --regexp '^LINUS_RUN:job-runs3:running:-:10[0-9]:web03:[0-9]+:-:-$'
+  assert_equal "${lines[-1]}" 'LINUS_END'
+  local started
+  started=$(sed -n 's/^LINUS_RUN:job-runs1:[^:]*:[^:]*:[^:]*:[^:]*:\([0-9]*\):.*/\1/p' <<<"$output")
+  ((started > $(date +%s) - 600 && started <= $(date +%s))) || fail "start time $started"
+  job cancel job-runs3
+  assert_failure 130
+}
+
+@test "runs reports a job whose process vanished without a result as died" {
+  sim_setup "$PREPARED"
+  sim_faults '{"agent":"never","neighbour":false}'
+  run sim_host "bash $ENTRY start $(web01_opts --run-id job-runs9 --timeout 600)"
+  assert_success
+  wait_job_log job-runs9 'call: qm start'
+  local pid
+  pid=$(<"$(sim_job job-runs9)/pid")
+  kill -KILL -- "-$pid"
+  _sim_gone_within "$pid" 10 || fail "job survived SIGKILL"
+  run sim_host "bash $ENTRY runs --remote-dir $SIM_REMOTE"
+  assert_success
+  assert_line --regexp '^LINUS_RUN:job-runs9:died:-:100:web01:[0-9]+:-:-$'
+}

@@ -119,6 +119,36 @@ tags: linus;linus-$run_id"
   assert_equal "$(sim_vms)" ''
 }
 
+@test "--keep-on-failure keeps a VM whose start failed, tagged for gc, and says so; a cancel still rolls back" {
+  sim_setup "$PREPARED"
+  sim_faults '{"startFail":true}'
+  provision --keep-on-failure --run-id keep-001
+  assert_failure 5
+  assert_line 'LINUS_ERROR_CODE:START_FAILED'
+  assert_line 'LINUS_VM_KEPT:100'
+  assert_line --partial 'rollback: VM 100 kept for inspection (--keep-on-failure), tagged linus-keep-001'
+  refute_line --partial 'its volumes removed'
+  assert_equal "$(sim_vms)" 100
+  assert_equal "$(sim_tagged keep-001)" 100
+  # gc knows it: the VM of a failed run.
+  run sim_host "bash $ENTRY gc --remote-dir $SIM_REMOTE --older-than 0 --dry-run"
+  assert_success
+  assert_line 'LINUS_GC_CANDIDATE:100:keep-001:failed'
+  run sim_host "bash $ENTRY cleanup keep-001 --remote-dir $SIM_REMOTE"
+  assert_success
+  assert_line 'LINUS_CLEANED:100'
+  assert_equal "$(sim_vms)" ''
+  sim_faults '{"agent":"never","neighbour":false}'
+  run sim_host "bash $ENTRY start $(web01_opts --keep-on-failure --run-id keep-002 --timeout 600)"
+  assert_success
+  wait_job_log keep-002 'call: qm start'
+  run sim_host "bash $ENTRY cancel keep-002 --remote-dir $SIM_REMOTE"
+  assert_failure 130
+  refute_line --regexp '^LINUS_VM_KEPT:'
+  assert_line --partial 'its volumes removed'
+  assert_equal "$(sim_vms)" ''
+}
+
 # A storage removed from storage.cfg after step 1 read it: every call is slowed down so that the
 # removal lands between the job's step 2 and its `qm create` (the pvesm path call of step 3 comes
 # first).

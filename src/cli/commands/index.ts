@@ -15,6 +15,10 @@ export interface CommandEntry {
 
 export const COMMANDS: CommandEntry[] = [
   { name: 'provision', describe: 'Create a VM from a verified cloud image, boot it and wait until SSH answers', load: async () => (await import('./provision.js')).provisionCommand },
+  { name: 'ssh', describe: "SSH to a VM (by name or ID) at its address as its user: linus ssh web01 [-- command]", load: async () => (await import('./ssh.js')).sshCommand },
+  { name: 'wait', describe: 'Follow a provision started anywhere (by its run id) to its end and print its result, as provision does', load: async () => (await import('./jobs.js')).waitCommand },
+  { name: 'logs', describe: "Print a run's host log (--follow: until it ends; -v: with the protocol lines)", load: async () => (await import('./jobs.js')).logsCommand },
+  { name: 'runs', describe: 'Recent runs on the host: state, result, VM ID, name and start time', load: async () => (await import('./jobs.js')).runsCommand },
   { name: 'gc', describe: 'Find and remove what failed or interrupted runs left: only linus-tagged VMs of unfinished runs', load: async () => (await import('./gc.js')).gcCommand },
   { name: 'sandbox', describe: 'Run a simulated Proxmox VE host on this machine (up, status, down)', load: async () => (await import('./sandbox.js')).sandboxCommand },
   { name: 'vm', describe: 'Manage VMs: list, status, start, stop, shutdown, reboot, config, set, resize, delete, clone', load: async () => (await import('./vm.js')).vmCommand },

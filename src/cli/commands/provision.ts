@@ -23,6 +23,7 @@ function builder(yargs: Argv) {
       'dry-run': { type: 'boolean', describe: 'Check everything read-only and print the qm/pvesh commands that would run' },
       count: { type: 'number', describe: `Create N VMs concurrently (1-${MAX_COUNT}), spread over the nodes; --name must contain {n} (dev-{n} gives dev-1..dev-N)` },
       force: { type: 'boolean', describe: 'Go ahead past 90 % of the node memory or storage' },
+      'keep-on-failure': { type: 'boolean', describe: "Keep a VM whose provision failed for inspection instead of rolling it back (tagged: 'linus gc' still removes it later)" },
       json: { type: 'boolean', describe: 'Print one JSON object on stdout at the end' },
       quiet: { type: 'boolean', describe: 'Only the result: "<id> <name> <address>" per VM (errors still on stderr)' },
       'log-format': { type: 'string', choices: ['plain', 'json', 'pretty'] as const, describe: 'Progress on stderr as plain lines, pino JSON or pino-pretty' },
@@ -43,8 +44,11 @@ function specFor(sources: Sources, resolved: ResolvedTarget, name: string | unde
   return parseSettings(vmSpecSchema, { ...sources, flags });
 }
 
-const STOPPED_WAITING =
-  "\nlinus: stopped waiting. The host job may still be rolling back; VMs it leaves are tagged 'linus' and 'linus-<run id>'.\n  Remove leftovers with: linus gc --older-than 0 --yes (same target flags)\n";
+// Printed when the second Ctrl-C stops waiting for the rollback: each run can be picked up again.
+function stoppedWaiting(runIds: string[]): string {
+  const follow = runIds.map((runId) => `  Follow it with: linus wait ${runId} (same target flags)\n`).join('');
+  return `\nlinus: stopped waiting. The host job may still be rolling back; VMs it leaves are tagged 'linus' and 'linus-<run id>'.\n${follow}  Remove leftovers with: linus gc --older-than 0 --yes (same target flags)\n`;
+}
 
 async function run(cli: CliContext, argv: ProvisionFlags): Promise<void> {
   const { io } = cli;
@@ -81,11 +85,13 @@ async function run(cli: CliContext, argv: ProvisionFlags): Promise<void> {
     );
     // The first Ctrl-C cancels the host jobs and waits for their rollback; the second stops waiting.
     const controller = new AbortController();
+    // The run id each VM's job has now (a retry gets a new one).
+    const runIds = new Map<string, string>();
     let interrupts = 0;
     const offInterrupt = io.onInterrupt(() => {
       interrupts += 1;
       if (interrupts === 1) return controller.abort();
-      io.stderr.write(STOPPED_WAITING);
+      io.stderr.write(stoppedWaiting([...runIds.values()]));
       io.exit(130);
     });
     try {
@@ -94,12 +100,15 @@ async function run(cli: CliContext, argv: ProvisionFlags): Promise<void> {
           ssh: resolved.ssh,
           nodeAddresses,
           signal: controller.signal,
-          onEvent: (name, event, runId) => renderers.get(name)?.(event, runId),
+          onEvent: (name, event, runId) => {
+            runIds.set(name, runId);
+            renderers.get(name)?.(event, runId);
+          },
           onPlaced: (warnings) => {
             if (!json) printWarnings(io.stderr, warnings);
           },
         },
-        { target: resolved.target, specs, sshKeys, dryRun: Boolean(argv.dryRun), force: Boolean(argv.force), many },
+        { target: resolved.target, specs, sshKeys, dryRun: Boolean(argv.dryRun), force: Boolean(argv.force), many, keepOnFailure: Boolean(argv.keepOnFailure) },
       );
       writeProvisionResult(cli, { json, quiet, many, tty }, result);
     } finally {

@@ -4,6 +4,7 @@ import { RANGES } from '../../config/rules.js';
 import { readPublicKeys } from '../../config/ssh-key.js';
 import { checkVmFlags } from '../../config/vm-flags.js';
 import { cloneVm } from '../../jobs/clone.js';
+import { checkVmRef, resolveVm } from '../../ops/vm-ref.js';
 import { deleteVm, listVms, powerVm, resizeVm, setVm, vmChanges, vmConfig, vmStatus } from '../../ops/vm.js';
 import { LinusError } from '../../protocol/errors.js';
 import type { PowerAction } from '../../provisioners/args.js';
@@ -23,7 +24,7 @@ import { describeOf, type FlagsOf } from './index.js';
 const FOREIGN_OPTION = { foreign: { type: 'boolean', describe: "Act on a VM linus did not create (no 'linus' tag)" } } as const;
 
 const common = <T>(yargs: Argv<T>) => targetOptions(yargs).options(OUTPUT_OPTIONS);
-const withId = <T>(yargs: Argv<T>) => common(yargs).positional('id', { type: 'number', describe: 'VM ID', demandOption: true });
+const withId = <T>(yargs: Argv<T>) => common(yargs).positional('vm', { type: 'string', describe: 'VM ID or name', demandOption: true });
 
 function sub<U extends { json?: boolean | undefined }>(cli: CliContext, command: string, describe: string, builder: (yargs: Argv) => Argv<U>, run: (argv: ArgumentsCamelCase<U>) => Promise<void>): CommandModule<object, U> {
   return { command, describe, builder, handler: withJsonErrors(cli, run) };
@@ -60,7 +61,7 @@ const deleteBuilder = (yargs: Argv) =>
 
 const cloneBuilder = (yargs: Argv) =>
   common(yargs)
-    .positional('template-id', { type: 'number', demandOption: true, describe: 'VM ID of the template' })
+    .positional('template', { type: 'string', demandOption: true, describe: 'VM ID or name of the template' })
     .options({
       name: { type: 'string', demandOption: true, describe: 'Name of the new VM (a DNS label)' },
       linked: { type: 'boolean', describe: 'Linked clone (shares the template disk; default: full copy)' },
@@ -73,7 +74,8 @@ const cloneBuilder = (yargs: Argv) =>
     });
 
 // Checks the flags (config/vm-flags.ts), then runs fn against the target; quiet: no host progress lines.
-function withVmOps(cli: CliContext, argv: TargetFlags & { json?: boolean | undefined; quiet?: boolean | undefined }, fn: Parameters<typeof withOpsTarget>[3]): Promise<void> {
+function withVmOps(cli: CliContext, argv: TargetFlags & { vm?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined }, fn: Parameters<typeof withOpsTarget>[3]): Promise<void> {
+  if (argv.vm !== undefined) checkVmRef(argv.vm);
   checkVmFlags(argv);
   return withOpsTarget(cli, argv, Boolean(argv.quiet || argv.json), fn);
 }
@@ -83,38 +85,38 @@ function subcommands(cli: CliContext): CommandModule<object, any>[] {
     const run = async (argv: PowerFlags) =>
       withVmOps(cli, argv, async (deps) => {
         const options = { ...(argv.timeout === undefined ? {} : { timeout: argv.timeout }), force: Boolean(argv.force), foreign: Boolean(argv.foreign) };
-        writeOpResult(cli, argv, await powerVm(deps, action, argv.id, options), opText.power);
+        writeOpResult(cli, argv, await powerVm(deps, action, await resolveVm(deps, argv.vm), options), opText.power);
       });
-    return force === undefined ? sub(cli, `${action} <id>`, describe, timeoutBuilder, run) : sub(cli, `${action} <id>`, describe, forceBuilder(force), run);
+    return force === undefined ? sub(cli, `${action} <vm>`, describe, timeoutBuilder, run) : sub(cli, `${action} <vm>`, describe, forceBuilder(force), run);
   };
   return [
     sub(cli, 'list', 'Every VM of the cluster: node, status, cores, memory, disk, IP (guest agent) and whether linus made it', common, async (argv) =>
       withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await listVms(deps), opText.list, 'vms')),
     ),
-    sub(cli, 'status <id>', 'Power state, lock, template flag and owner of one VM', withId, async (argv) =>
-      withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await vmStatus(deps, argv.id), opText.status)),
+    sub(cli, 'status <vm>', 'Power state, lock, template flag and owner of one VM', withId, async (argv) =>
+      withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await vmStatus(deps, await resolveVm(deps, argv.vm)), opText.status)),
     ),
     power('start', 'Start a VM and wait until it runs'),
     power('stop', 'Stop a VM at once (like pulling the plug) and wait until it is stopped'),
     power('shutdown', 'Shut a VM down cleanly (ACPI or guest agent); --force stops it after --timeout', 'Stop the VM if it has not shut down within --timeout'),
     power('reboot', 'Reboot a running VM and wait until it runs again; --force stops and starts it if the shutdown times out', 'Stop and start the VM if it has not shut down within --timeout'),
-    sub(cli, 'config <id>', 'Print the VM config, and its changes pending until the next reboot', withId, async (argv) =>
-      withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await vmConfig(deps, argv.id), opText.config)),
+    sub(cli, 'config <vm>', 'Print the VM config, and its changes pending until the next reboot', withId, async (argv) =>
+      withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await vmConfig(deps, await resolveVm(deps, argv.vm)), opText.config)),
     ),
-    sub(cli, 'set <id>', 'Change cores, memory, name, description or tags (a running VM keeps cores/memory pending until reboot)', setBuilder, async (argv) => {
+    sub(cli, 'set <vm>', 'Change cores, memory, name, description or tags (a running VM keeps cores/memory pending until reboot)', setBuilder, async (argv) => {
       const changes = vmChanges(argv);
-      await withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await setVm(deps, argv.id, changes, { foreign: Boolean(argv.foreign) }), opText.set));
+      await withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await setVm(deps, await resolveVm(deps, argv.vm), changes, { foreign: Boolean(argv.foreign) }), opText.set));
     }),
-    sub(cli, 'resize <id>', 'Grow a disk (never shrink) and verify the new size from the config', resizeBuilder, async (argv) =>
+    sub(cli, 'resize <vm>', 'Grow a disk (never shrink) and verify the new size from the config', resizeBuilder, async (argv) =>
       withVmOps(cli, argv, async (deps) => {
         const options = { ...(argv.disk === undefined ? {} : { disk: argv.disk }), foreign: Boolean(argv.foreign) };
-        writeOpResult(cli, argv, await resizeVm(deps, argv.id, String(argv.size), options), opText.resize);
+        writeOpResult(cli, argv, await resizeVm(deps, await resolveVm(deps, argv.vm), String(argv.size), options), opText.resize);
       }),
     ),
-    sub(cli, 'delete <id>', 'Destroy a VM with its disks and cloud-init volume (needs --yes or a typed confirmation)', deleteBuilder, async (argv) => {
+    sub(cli, 'delete <vm>', 'Destroy a VM with its disks and cloud-init volume (needs --yes or a typed confirmation)', deleteBuilder, async (argv) => {
       const interactive = !argv.yes && !argv.json && canPrompt(cli.io);
       if (!argv.yes && !interactive) {
-        throw new LinusError({ code: 'CONFIRMATION_REQUIRED', message: `deleting VM ${argv.id} needs --yes (or a terminal to type its name)` });
+        throw new LinusError({ code: 'CONFIRMATION_REQUIRED', message: `deleting VM ${argv.vm} needs --yes (or a terminal to type its name)` });
       }
       await withVmOps(cli, argv, async (deps) => {
         const options = {
@@ -123,16 +125,20 @@ function subcommands(cli: CliContext): CommandModule<object, any>[] {
           ...(argv.timeout === undefined ? {} : { timeout: argv.timeout }),
           ...(interactive ? { confirm: (vm: { id: number; name: string; linus: boolean }) => confirmByName(cli.io, vm.id, vm.name, vm.linus) } : {}),
         };
-        writeOpResult(cli, argv, await deleteVm(deps, argv.id, options), opText.delete);
+        writeOpResult(cli, argv, await deleteVm(deps, await resolveVm(deps, argv.vm), options), opText.delete);
       });
     }),
-    sub(cli, 'clone <template-id>', 'Clone a template (full or --linked), set cloud-init user/key/IP, start it and wait until SSH answers', cloneBuilder, async (argv) => {
+    sub(cli, 'clone <template>', 'Clone a template (full or --linked), set cloud-init user/key/IP, start it and wait until SSH answers', cloneBuilder, async (argv) => {
       // Its --timeout is that of a whole clone job: checked by parseCloneSpec, not checkVmFlags.
       const keys = argv.sshKey === undefined ? undefined : readPublicKeys(argv.sshKey);
-      const spec = parseCloneSpec(Number(argv.templateId), argv);
+      // A template given by ID is checked with the flags before connecting; a name after its look-up.
+      checkVmRef(argv.template);
+      const byId = /^[0-9]+$/.test(argv.template);
+      if (byId) parseCloneSpec(Number(argv.template), argv);
       const json = Boolean(argv.json);
       const quiet = Boolean(argv.quiet);
       await withOpsTarget(cli, argv, quiet || json, async (deps) => {
+        const spec = parseCloneSpec(byId ? Number(argv.template) : await resolveVm(deps, argv.template), argv);
         const tty = Boolean(cli.io.stderr.isTTY) && !json;
         const onEvent = progressRenderer({ quiet: quiet || json, tty, write: (text) => cli.io.stderr.write(text) });
         const result = await cloneVm({ ssh: deps.ssh, remoteDir: deps.remoteDir, nodeAddresses: deps.nodeAddresses, ...(deps.provisioner ? { provisioner: deps.provisioner } : {}), onEvent }, spec, keys);

@@ -10,6 +10,10 @@ import { printWarnings } from './progress.js';
 function summarize(outcome: ProvisionOutcome, action: 'Provision' | 'Clone' = 'Provision'): string {
   if (outcome.kind === 'dry-run') return `Dry run: nothing was changed. These commands would run on the host:\n${outcome.plan.map((line) => `  ${line}`).join('\n')}\n`;
   if (outcome.kind === 'failure') {
+    if (outcome.kept && outcome.vmId !== undefined) {
+      const id = outcome.vmId;
+      return `${action} failed (VM ${id} was kept for inspection: --keep-on-failure): ${errorText(outcome.error)}  Remove it with: linus vm delete ${id} --yes --stop (or 'linus gc', which removes it as a failed run's VM once it is older than --older-than)\n`;
+    }
     const vm = outcome.vmId === undefined ? '' : ` (VM ${outcome.vmId} was rolled back)`;
     return `${action} failed${vm}: ${errorText(outcome.error)}`;
   }
@@ -70,8 +74,8 @@ export function writeProvisionResult(cli: CliContext, view: ProvisionView, resul
   if (failed && !failed.outcome.ok) cli.exitCode = failed.outcome.error.exitCode;
 }
 
-// The result of `linus vm clone`.
-export function writeCloneResult(cli: CliContext, view: Omit<ProvisionView, 'many'>, result: { outcome: ProvisionOutcome; stats: JobStats }): void {
+// The result of `linus vm clone`, or of `linus wait` (action 'Provision').
+export function writeCloneResult(cli: CliContext, view: Omit<ProvisionView, 'many'>, result: { outcome: ProvisionOutcome; stats: JobStats }, action: 'Provision' | 'Clone' = 'Clone'): void {
   const { stdout, stderr } = cli.io;
   const { outcome } = result;
   if (view.tty && !view.quiet) stderr.write('\r\x1b[2K');
@@ -80,7 +84,7 @@ export function writeCloneResult(cli: CliContext, view: Omit<ProvisionView, 'man
   else {
     printWarnings(stderr, warnings);
     if (view.quiet && outcome.ok) stdout.write(quietLine(outcome));
-    else (outcome.ok ? stdout : stderr).write(summarize(outcome, 'Clone'));
+    else (outcome.ok ? stdout : stderr).write(summarize(outcome, action));
   }
   if (!outcome.ok) cli.exitCode = outcome.error.exitCode;
 }

@@ -9,6 +9,7 @@ describe('command-line mistakes', () => {
     [['provision', '--host', 'pve.lan', '--name', 'web01', '--cores', '0.5'], '--cores: must be a whole number from 1 to 128, got 0.5'],
     [['provision', '--host', 'pve.lan', '--name', '-foo'], "--name got no value: '-foo' reads as short options; a value that starts with '-' is written --name=-foo"],
     [['vms', 'list'], "'vms' is not a linus command (did you mean vm?)"],
+    [['shh', 'web01'], "'shh' is not a linus command (did you mean ssh?)"],
     [['provison', '--name', 'web01'], "'provison' is not a linus command (did you mean provision?)"],
   ])('%j', async (args, message) => {
     const result = await runCli(args, { SSH_AUTH_SOCK: '/nonexistent/agent.sock' });

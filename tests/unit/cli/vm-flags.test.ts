@@ -7,7 +7,7 @@ const unreachable = ['--host', '127.0.0.1', '--port', '1', '--known-hosts', '/de
 
 describe('linus vm flags are checked before anything is sent to the host', () => {
   it.each([
-    [['start', 'abc'], /the VM ID: must be a VM ID/],
+    [['start', 'bad name!'], /the VM: must be a VM ID or a VM name/],
     [['start', '99'], /the VM ID: must be a VM ID from 100 to 999999999, got 99/],
     [['stop', '101', '--timeout', '0'], /--timeout: must be an integer from 1 to 3600, got 0/],
     [['set', '101', '--cores', 'abc'], /--cores: must be an integer from 1 to 128, got something that is not a number/],

@@ -5,8 +5,10 @@ import { place } from '../../../src/jobs/placement.js';
 import { provisionVms } from '../../../src/jobs/provision.js';
 import { runJob, type ProgressEvent } from '../../../src/jobs/run-job.js';
 import { provisionerArgs } from '../../../src/provisioners/args.js';
+import { LinusError } from '../../../src/protocol/errors.js';
 import { loadProvisioner } from '../../../src/provisioners/bundle.js';
 import { createSimHost, type SimHost } from '../../../src/sim/host.js';
+import type { Connection } from '../../../src/ssh/connection.js';
 import { localConnect, localTarget } from '../../helpers/local-connection.js';
 
 const GiB = 1024 ** 3;
@@ -55,6 +57,36 @@ describe('jobs: placement and provisioning', () => {
     expect(events.some((event) => event.kind === 'step' && event.step.endsWith(':validate'))).toBe(true);
     expect(host.listVms()).toEqual([]);
     expect(host.locks()).toEqual([]);
+  });
+
+  it('a job that cannot be followed after its connection dropped names linus wait <run-id> in its remediation', async () => {
+    const real = localConnect(host);
+    const dropped = () => new LinusError({ code: 'CONNECTION_FAILED', message: 'connection reset' });
+    let connections = 0;
+    // The first connection starts the job and drops once the run id is out; every later one is refused.
+    const connect = async (): Promise<Connection> => {
+      connections += 1;
+      if (connections > 1) throw dropped();
+      const connection = await real(localTarget());
+      return {
+        ...connection,
+        exec: (command, options = {}) =>
+          new Promise((resolve, reject) => {
+            void connection
+              .exec(command, {
+                ...options,
+                onStdout: (chunk) => {
+                  options.onStdout?.(chunk);
+                  if (chunk.includes('LINUS_RUN_ID:')) reject(dropped());
+                },
+              })
+              .then(resolve);
+          }),
+      };
+    };
+    const args = provisionerArgs({ ...target(), storage: 'nope' }, spec('dropped'), undefined, false);
+    const run = runJob({ connect, provisioner: provisioners.proxmox, remoteDir: host.paths.remoteDir, onEvent: () => undefined, newRunId: () => 'drop-run-1', followBudgetMs: 200, retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } }, args);
+    await expect(run).rejects.toMatchObject({ code: 'CONNECTION_FAILED', remediation: expect.stringContaining("'linus wait drop-run-1' picks it up again") });
   });
 
   it('sends nothing to the host once cancelled', async () => {

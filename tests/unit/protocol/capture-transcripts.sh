@@ -53,6 +53,7 @@ capture provision-dry-run 0 "$RUN --run-id cap-dry-1 --name dry --memory 60000 -
 capture provision-success 0 "$RUN --run-id cap-good-1 --name good --password --timeout 120"
 sim_faults '{"startFail":true}'
 capture provision-failure 5 "$RUN --run-id cap-fail-1 --name broken --timeout 120"
+capture provision-kept 5 "$RUN --run-id cap-keep-1 --name kept --timeout 120 --keep-on-failure"
 sim_faults '{"agent":"never","neighbour":false}'
 capture job-start 0 "$START --run-id cap-slow-1 --name slow --timeout 600"
 wait_job_log cap-slow-1 '^LINUS_STEP:7/9:ip$'
@@ -68,6 +69,8 @@ capture op-other-node 17 "bash $OPS status 190 --remote-dir $SIM_REMOTE"
 # VM (its qm create killed too), a VM of a run with no job directory, an old partial download.
 killed_run cap-dead-1 dead1
 killed_run cap-dead-2 dead2
+# Every job so far: finished (success, failure, cancelled) and died.
+capture runs 0 "bash $BUNDLE runs --remote-dir $SIM_REMOTE"
 sim_faults '{"createCrash":"hang"}'
 sim_host "$START --run-id cap-crash-1 --name crash --timeout 60" >/dev/null
 # Until the killed create is half-way: the claimed VM holds `lock: create` and its two volumes.

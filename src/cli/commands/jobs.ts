@@ -1,0 +1,131 @@
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { commandSources } from '../../config/load.js';
+import { defaultConnect } from '../../host/run.js';
+import { attachJob } from '../../jobs/attach.js';
+import { listRuns, type RunRecord } from '../../jobs/runs.js';
+import { LinusError } from '../../protocol/errors.js';
+import { isProgressLog } from '../../protocol/records.js';
+import { loadProvisioner } from '../../provisioners/bundle.js';
+import type { CliContext } from '../io.js';
+import { withJsonErrors } from '../json-errors.js';
+import { progressRenderer } from '../render/progress.js';
+import { writeCloneResult } from '../render/provision.js';
+import { OUTPUT_OPTIONS, targetOptions } from '../target-options.js';
+import { withTarget, type ResolvedTarget } from '../target.js';
+import { describeOf, type FlagsOf } from './index.js';
+
+// `linus wait`, `linus logs` and `linus runs`: host jobs picked up from any terminal. A job runs
+// on the host detached from the connection that started it (shell/lib/job.sh), so any linus with
+// the same target and remote dir can follow it by its run id.
+
+const RUN_ID = /^[a-z0-9][a-z0-9-]{5,40}$/;
+
+const withRunId = (yargs: Argv) =>
+  targetOptions(yargs)
+    .options(OUTPUT_OPTIONS)
+    .positional('run-id', { type: 'string', demandOption: true, describe: "The run id a provision printed (or 'linus runs' lists)" });
+
+const logsBuilder = (yargs: Argv) =>
+  targetOptions(yargs)
+    .positional('run-id', { type: 'string', demandOption: true, describe: "The run id a provision printed (or 'linus runs' lists)" })
+    .options({
+    follow: { alias: 'f', type: 'boolean', describe: 'Keep following until the job ends' },
+    verbose: { alias: 'v', type: 'boolean', describe: 'Every line, the LINUS_ protocol records too' },
+  });
+
+function checkRunId(runId: string): string {
+  if (!RUN_ID.test(runId)) throw new LinusError({ code: 'INVALID_SPEC', message: `'${runId}' is not a run id (lowercase letters, digits and hyphens, 6 to 41 characters)`, remediation: "Run 'linus runs' for the run ids on the host." });
+  return runId;
+}
+
+async function onHost<T>(cli: CliContext, argv: Parameters<typeof withTarget>[0], fn: (resolved: ResolvedTarget) => Promise<T>): Promise<T> {
+  return withTarget(argv, commandSources(argv, cli.io.env), fn);
+}
+
+const attachDeps = (resolved: ResolvedTarget) => ({ connect: () => defaultConnect(resolved.ssh), provisioner: loadProvisioner('proxmox'), remoteDir: resolved.target.remoteDir });
+
+// Ctrl-C only stops following: the job goes on and can be picked up again.
+function detachOnInterrupt(cli: CliContext, runId: string): () => void {
+  return cli.io.onInterrupt(() => {
+    cli.io.stderr.write(`\nlinus: stopped following; run ${runId} goes on on the host. Pick it up again with: linus wait ${runId}\n`);
+    cli.io.exit(130);
+  });
+}
+
+async function waitRun(cli: CliContext, argv: ArgumentsCamelCase<FlagsOf<typeof withRunId>>): Promise<void> {
+  const runId = checkRunId(argv.runId);
+  const json = Boolean(argv.json);
+  const quiet = Boolean(argv.quiet);
+  const tty = Boolean(cli.io.stderr.isTTY) && !json;
+  await onHost(cli, argv, async (resolved) => {
+    const onEvent = progressRenderer({ quiet: quiet || json, tty, write: (text) => cli.io.stderr.write(text) });
+    const off = detachOnInterrupt(cli, runId);
+    try {
+      const { outcome, stats } = await attachJob({ ...attachDeps(resolved), onEvent: (event) => onEvent(event, runId) }, runId, true);
+      if (outcome === undefined) throw new LinusError({ code: 'INTERNAL', message: `run ${runId} did not report an end` });
+      writeCloneResult(cli, { json, quiet, tty }, { outcome, stats: { ...stats, reconnects: 0, attempts: 0 } }, 'Provision');
+    } finally {
+      off();
+    }
+  });
+}
+
+async function logsRun(cli: CliContext, argv: ArgumentsCamelCase<FlagsOf<typeof logsBuilder>>): Promise<void> {
+  const runId = checkRunId(argv.runId);
+  const verbose = Boolean(argv.verbose);
+  await onHost(cli, argv, async (resolved) => {
+    const { stdout } = cli.io;
+    // The host's `wait` ends with its own records (offset, job state, final block): only -v shows them.
+    // Without -v: the job's own lines, not the records, nor the host's error line for the result.
+    const onLine = (line: string) => {
+      if (verbose || (!line.startsWith('LINUS_') && isProgressLog(line.replace(/^linus: /, '')))) stdout.write(`${line}\n`);
+    };
+    const off = argv.follow ? detachOnInterrupt(cli, runId) : () => undefined;
+    try {
+      const { outcome } = await attachJob({ ...attachDeps(resolved), onEvent: () => undefined, onLine }, runId, Boolean(argv.follow));
+      if (outcome && !outcome.ok && outcome.error.code === 'JOB_NOT_FOUND') throw new LinusError({ code: outcome.error.code, message: outcome.error.message, remediation: outcome.error.remediation });
+      if (!verbose && outcome?.ok && outcome.kind === 'success' && outcome.vm.password !== undefined) {
+        cli.io.stderr.write(`linus: password for ${outcome.vm.user} (shown once, not stored by linus): ${outcome.vm.password}\n`);
+      }
+      if (!outcome) cli.io.stderr.write(`linus: run ${runId} is still running (linus logs ${runId} --follow, or linus wait ${runId})\n`);
+    } finally {
+      off();
+    }
+  });
+}
+
+const runsBuilder = (yargs: Argv) => targetOptions(yargs).options(OUTPUT_OPTIONS);
+
+function runLine(run: RunRecord): string {
+  const state = run.state === 'finished' ? `finished ${run.result ?? ''}`.trim() : run.state;
+  const started = new Date(run.startedAt * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return [run.runId.padEnd(26), state.padEnd(24), String(run.vmId ?? '-').padEnd(6), (run.name ?? '-').padEnd(20), started].join(' ').trimEnd();
+}
+
+async function runsRun(cli: CliContext, argv: ArgumentsCamelCase<FlagsOf<typeof runsBuilder>>): Promise<void> {
+  await onHost(cli, argv, async (resolved) => {
+    const { runs, stats } = await listRuns({ connect: () => defaultConnect(resolved.ssh), provisioner: loadProvisioner('proxmox'), remoteDir: resolved.target.remoteDir });
+    if (argv.json) {
+      cli.io.stdout.write(`${JSON.stringify({ ok: true, runs, stats })}\n`);
+      return;
+    }
+    if (runs.length === 0) {
+      if (!argv.quiet) cli.io.stderr.write(`linus: no runs under ${resolved.target.remoteDir}/jobs\n`);
+      return;
+    }
+    cli.io.stdout.write(`${['RUN ID'.padEnd(26), 'STATE'.padEnd(24), 'VM'.padEnd(6), 'NAME'.padEnd(20), 'STARTED'].join(' ')}\n`);
+    for (const run of runs) cli.io.stdout.write(`${runLine(run)}\n`);
+  });
+}
+
+export function waitCommand(cli: CliContext): CommandModule<object, FlagsOf<typeof withRunId>> {
+  return { command: 'wait <run-id>', describe: describeOf('wait'), builder: withRunId, handler: withJsonErrors(cli, (argv: ArgumentsCamelCase<FlagsOf<typeof withRunId>>) => waitRun(cli, argv)) };
+}
+
+export function logsCommand(cli: CliContext): CommandModule<object, FlagsOf<typeof logsBuilder>> {
+  return { command: 'logs <run-id>', describe: describeOf('logs'), builder: logsBuilder, handler: (argv: ArgumentsCamelCase<FlagsOf<typeof logsBuilder>>) => logsRun(cli, argv) };
+}
+
+export function runsCommand(cli: CliContext): CommandModule<object, FlagsOf<typeof runsBuilder>> {
+  return { command: 'runs', describe: describeOf('runs'), builder: runsBuilder, handler: withJsonErrors(cli, (argv: ArgumentsCamelCase<FlagsOf<typeof runsBuilder>>) => runsRun(cli, argv)) };
+}
