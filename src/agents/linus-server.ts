@@ -1,5 +1,5 @@
 import type { Target } from '../config/spec.js';
-import { CLIENT_FILES, type McpClient, type ServerEntry } from './mcp-config.js';
+import { CLIENT_FILES, clientEntry, commandLineOf, type McpClient, type ServerEntry } from './mcp-config.js';
 
 // A provision is an image download (minutes on a slow mirror the first time), a boot and
 // cloud-init: Gemini CLI's tool-call limit must cover the slowest one with room to spare.
@@ -45,23 +45,12 @@ export function targetFlags(target: Target): string[] {
   return flags;
 }
 
-function shellWords(words: string[]): string {
-  return words.map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)).join(' ');
-}
-
 function entryOf(input: LinusServerInput): ServerEntry {
   const args = [input.cli, 'mcp', ...targetFlags(input.target), ...(input.readOnly ? ['--read-only'] : []), ...(input.allowForeign ? ['--allow-foreign'] : [])];
-  const base = { command: input.node, args };
-  switch (input.client) {
-    case 'claude-code':
-      return { type: 'stdio', ...base };
-    case 'claude-desktop':
-      return base;
-    case 'gemini':
-      // Gemini CLI scrubs SSH_AUTH_SOCK from a server's environment (its name holds AUTH): without a
-      // key file, linus logs in through the agent and needs it passed on by name.
-      return { ...base, ...(input.target.identity ? {} : { env: { SSH_AUTH_SOCK: '$SSH_AUTH_SOCK' } }), timeout: LINUS_CLIENT_TIMEOUT_MS, trust: false };
-  }
+  // Gemini CLI scrubs SSH_AUTH_SOCK from a server's environment (its name holds AUTH): without a
+  // key file, linus logs in through the agent and needs it passed on by name.
+  const env = input.target.identity ? undefined : { SSH_AUTH_SOCK: '$SSH_AUTH_SOCK' };
+  return clientEntry(input.client, { command: input.node, args }, { ...(env ? { env } : {}), timeout: LINUS_CLIENT_TIMEOUT_MS });
 }
 
 function notesOf(input: LinusServerInput, file: string, entry: ServerEntry): string[] {
@@ -75,7 +64,7 @@ function notesOf(input: LinusServerInput, file: string, entry: ServerEntry): str
     case 'claude-code':
       return [
         `Claude Code: put ${file} in the project root (add the "${input.name}" entry if the file exists), or run:`,
-        `  claude mcp add --scope project ${input.name} -- ${shellWords([entry.command, ...entry.args])}`,
+        `  claude mcp add --scope project ${input.name} -- ${commandLineOf(entry)}`,
         'Progress resets Claude Code\'s idle timeout; a provision over 2 minutes goes on in the background. delete_vm asks you to confirm (elicitation).',
         ...common,
       ];

@@ -142,21 +142,31 @@ function serverEntry(input: McpConfigInput): ServerEntry {
           '--maxChars=none',
         ];
   if (input.sshMcp === 'v2' && input.trustedHostKey) args.push('--hostKeyMode=strict');
-  const base = { command: 'npx', args };
-  switch (input.client) {
+  // Gemini CLI scrubs variables whose names hold AUTH, KEY, TOKEN, ... from the server's
+  // environment: the agent socket must be passed on by name.
+  return clientEntry(input.client, { command: 'npx', args }, { env: { SSH_AUTH_SOCK: '$SSH_AUTH_SOCK' }, timeout: CLIENT_TIMEOUT_MS });
+}
+
+// A stdio server entry in the shape each client's file takes; Gemini CLI also gets its own
+// environment and tool-call timeout, and asks before each call (trust: false).
+export function clientEntry(client: McpClient, base: { command: string; args: string[] }, gemini: { env?: Record<string, string>; timeout: number }): ServerEntry {
+  switch (client) {
     case 'claude-code':
       return { type: 'stdio', ...base };
     case 'claude-desktop':
       return base;
     case 'gemini':
-      // Gemini CLI scrubs variables whose names hold AUTH, KEY, TOKEN, ... from the server's
-      // environment: the agent socket must be passed on by name.
-      return { ...base, env: { SSH_AUTH_SOCK: '$SSH_AUTH_SOCK' }, timeout: CLIENT_TIMEOUT_MS, trust: false };
+      return { ...base, ...(gemini.env ? { env: gemini.env } : {}), timeout: gemini.timeout, trust: false };
   }
 }
 
+// The entry's command as a shell line (for `claude mcp add ... -- <line>`).
+export function commandLineOf(entry: ServerEntry): string {
+  return [entry.command, ...entry.args].map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)).join(' ');
+}
+
 function clientNotes(input: McpConfigInput, file: string, entry: ServerEntry): string[] {
-  const commandLine = [entry.command, ...entry.args].map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)).join(' ');
+  const commandLine = commandLineOf(entry);
   switch (input.client) {
     case 'claude-code':
       return [

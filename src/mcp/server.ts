@@ -67,11 +67,15 @@ function buildServer(context: ToolContext, readOnly: boolean): Built {
   for (const tool of toolsOf(context, readOnly)) {
     server.registerTool(tool.name, { description: tool.description, inputSchema: tool.input, outputSchema: tool.output, annotations: TOOL_ANNOTATIONS[tool.name] }, async (args, extra) => {
       const token = extra._meta?.progressToken;
+      // Notifications go out in order, and all of them before the result: a client drops progress
+      // that arrives after the answer to its request.
+      let notified: Promise<unknown> = Promise.resolve();
+      const notify = (progress: number, total: number, message: string) => {
+        notified = notified.then(() => extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token as string | number, progress, total, message } })).catch(() => undefined);
+      };
       const call: CallContext = {
         signal: extra.signal,
-        ...(token === undefined
-          ? {}
-          : { progress: (progress: number, total: number, message: string) => void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } }).catch(() => undefined) }),
+        ...(token === undefined ? {} : { progress: notify }),
         ...(server.server.getClientCapabilities()?.elicitation
           ? {
               ask: async (message: string) => {
@@ -86,6 +90,7 @@ function buildServer(context: ToolContext, readOnly: boolean): Built {
       running.add(work);
       try {
         const result = await work;
+        await notified;
         const error = (result.structuredContent as { error?: { code?: string } } | undefined)?.error;
         context.log(`${tool.name}: ${result.isError ? (error?.code ?? 'error') : 'ok'} in ${Date.now() - started} ms${extra.signal.aborted ? ' (the client cancelled the call)' : ''}`);
         return result;

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSettings } from '../../../src/config/load.js';
 import { targetSchema, vmSpecSchema } from '../../../src/config/spec.js';
-import { LinusError } from '../../../src/protocol/errors.js';
 import { parseNodeAddresses } from '../../../src/host/nodes.js';
+import { errorOf } from '../../helpers/errors.js';
 
 function tempFile(name: string, text: string): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'linus-cfg-')), name);
@@ -13,15 +13,6 @@ function tempFile(name: string, text: string): string {
   return file;
 }
 
-function errorOf(fn: () => unknown): LinusError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof LinusError) return error;
-    throw error;
-  }
-  throw new Error('expected a LinusError');
-}
 
 describe('settings precedence', () => {
   const yaml = tempFile('linus.yaml', 'host: file-host\nport: 2200\nnode: file-node\nstorage: file-storage\n');

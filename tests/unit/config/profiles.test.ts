@@ -7,7 +7,7 @@ import { commandSources, parseSettings } from '../../../src/config/load.js';
 import { readUserConfig, selectProfile, userConfigPath, writeProfile } from '../../../src/config/profiles.js';
 import { targetSchema, vmSpecSchema } from '../../../src/config/spec.js';
 import { defaultIdentity, lookupSshConfig, parseSshConfig } from '../../../src/config/ssh-config.js';
-import { LinusError } from '../../../src/protocol/errors.js';
+import { errorOf } from '../../helpers/errors.js';
 
 function home(files: Record<string, string> = {}): { env: NodeJS.ProcessEnv; dir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-home-'));
@@ -18,15 +18,6 @@ function home(files: Record<string, string> = {}): { env: NodeJS.ProcessEnv; dir
   return { env: { HOME: dir }, dir };
 }
 
-function errorOf(fn: () => unknown): LinusError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof LinusError) return error;
-    throw error;
-  }
-  throw new Error('expected a LinusError');
-}
 
 const CONFIG = `defaultProfile: lab
 profiles:
