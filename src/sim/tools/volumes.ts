@@ -42,9 +42,11 @@ function recordFile(paths: SimPaths, storage: string, volname: string): string {
 export function listVolumes(paths: SimPaths): VolumeRecord[] {
   const out: VolumeRecord[] = [];
   if (!fs.existsSync(paths.volumesDir)) return out;
-  for (const storage of fs.readdirSync(paths.volumesDir).sort()) {
+  // Storage directories, never the per-storage lock files beside them, which come and go while
+  // a call holds them (a stat of one could find it gone).
+  const storages = fs.readdirSync(paths.volumesDir, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+  for (const storage of storages.map((entry) => entry.name).sort()) {
     const dir = path.join(paths.volumesDir, storage);
-    if (!fs.statSync(dir).isDirectory()) continue;
     for (const file of fs.readdirSync(dir).sort()) {
       if (!file.endsWith('.json')) continue;
       try {
