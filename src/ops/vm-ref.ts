@@ -31,9 +31,8 @@ export function checkVmRef(ref: number | string): void {
 
 // The VM list row of a reference: its ID or its name, which must name exactly one VM (one exec).
 export async function findVm(ops: OpsDeps, ref: number | string, help: VmRefHelp = CLI_VM_REF_HELP): Promise<ListRow> {
+  checkVmRef(ref);
   const id = isId(ref) ? Number(ref) : undefined;
-  // checkVmFlags: an integer in the VM ID range, else INVALID_SPEC.
-  if (id !== undefined) checkVmFlags({ id });
   const list = await listVms(ops);
   if (!list.ok) throw new LinusError({ code: list.error.code, message: list.error.message, remediation: list.error.remediation });
   const matches = list.data.filter((vm) => (id === undefined ? vm.name === String(ref) : vm.id === id));
@@ -51,10 +50,6 @@ export async function findVm(ops: OpsDeps, ref: number | string, help: VmRefHelp
 // The VM ID of a reference: an ID is taken as it is (the host reports a missing one), a name is
 // looked up with findVm.
 export async function resolveVm(ops: OpsDeps, ref: number | string, help: VmRefHelp = CLI_VM_REF_HELP): Promise<number> {
-  if (isId(ref)) {
-    const id = Number(ref);
-    checkVmFlags({ id });
-    return id;
-  }
-  return (await findVm(ops, ref, help)).id;
+  checkVmRef(ref);
+  return isId(ref) ? Number(ref) : (await findVm(ops, ref, help)).id;
 }

@@ -46,7 +46,8 @@ export interface VmLogin {
   addressFrom: 'agent' | 'record';
 }
 
-const runOf = (vm: ListRow) => vm.tags.map((tag) => /^linus-([a-z0-9][a-z0-9-]{5,40})$/.exec(tag.toLowerCase())?.[1]).find((id) => id !== undefined);
+// The run that made the VM: its `linus-<run id>` tag (the run id rule of rules.ts).
+const runOf = (vm: ListRow) => vm.tags.map((tag) => tag.toLowerCase()).map((tag) => (tag.startsWith('linus-') ? tag.slice('linus-'.length) : '')).find((id) => matches('runId', id));
 
 // From the VM config: the user= (and a static ip=) linus wrote into the description, else ciuser.
 async function fromConfig(deps: OpsDeps, id: number): Promise<{ user?: string; address?: string }> {
