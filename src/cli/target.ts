@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { hostGiven, parseSettings, type Sources } from '../config/load.js';
-import { defaultIdentity, homeOf } from '../config/ssh-config.js';
+import { fallbackLogin } from '../config/ssh-config.js';
 import { targetSchema, type Target } from '../config/spec.js';
 import { LinusError } from '../protocol/errors.js';
 import type { SshTarget } from '../ssh/connection.js';
@@ -30,16 +30,16 @@ export function sshTargetOf(target: Target, env: NodeJS.ProcessEnv): SshTarget {
     ...(env.LINUS_SSH_PASSWORD !== undefined ? { password: env.LINUS_SSH_PASSWORD } : {}),
     ...(env.LINUS_SSH_KEY_PASSPHRASE !== undefined ? { passphrase: env.LINUS_SSH_KEY_PASSPHRASE } : {}),
   };
-  if (!ssh.identityFile && !ssh.agentSocket && ssh.password === undefined) {
-    const usual = defaultIdentity(homeOf(env));
-    if (usual === undefined) {
+  if (!ssh.identityFile) {
+    const fallback = fallbackLogin(env);
+    if (fallback === undefined) {
       throw new LinusError({
         code: 'CONFIG_INVALID',
         message: 'no way to authenticate: no --identity, no IdentityFile in ~/.ssh/config, no ~/.ssh/id_ed25519, id_ecdsa or id_rsa, no ssh-agent (SSH_AUTH_SOCK) and no LINUS_SSH_PASSWORD',
         remediation: 'Pass --identity ~/.ssh/id_ed25519 (its public key in root@host:~/.ssh/authorized_keys), or start ssh-agent.',
       });
     }
-    ssh.identityFile = usual;
+    if ('identity' in fallback) ssh.identityFile = fallback.identity;
   }
   if (ssh.identityFile && !fs.existsSync(ssh.identityFile)) {
     throw new LinusError({ code: 'CONFIG_INVALID', message: `--identity ${ssh.identityFile} does not exist`, remediation: 'Pass the path of your private key file.' });

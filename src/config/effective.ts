@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { describeOrigin, resolveSettings, type Source, type Sources } from './load.js';
 import { targetSchema, vmSpecSchema } from './spec.js';
-import { defaultIdentity, homeOf } from './ssh-config.js';
+import { fallbackLogin } from './ssh-config.js';
 
 export interface EffectiveSetting {
   key: string;
@@ -32,12 +32,10 @@ export function effectiveSettings(sources: Sources): EffectiveSetting[] {
       if (shown !== undefined) settings.push({ key, value: shown, source, from: describeOrigin(key, origin[key], sources) });
     }
   }
-  // The key ssh would try when nothing names one (see sshTargetOf in src/cli/target.ts).
-  if (!settings.some((setting) => setting.key === 'identity')) {
-    const usual = defaultIdentity(homeOf(sources.env));
-    if (sources.env.SSH_AUTH_SOCK) settings.push({ key: 'identity', value: 'ssh-agent', source: 'ssh-agent', from: 'SSH_AUTH_SOCK' });
-    else if (usual && sources.env.LINUS_SSH_PASSWORD === undefined) settings.push({ key: 'identity', value: usual, source: 'default-key', from: 'default (the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa)' });
-  }
+  // How linus logs in when nothing names a key (fallbackLogin, as sshTargetOf does).
+  const fallback = settings.some((setting) => setting.key === 'identity') ? undefined : fallbackLogin(sources.env);
+  if (fallback && 'agent' in fallback) settings.push({ key: 'identity', value: 'ssh-agent', source: 'ssh-agent', from: 'SSH_AUTH_SOCK' });
+  if (fallback && 'identity' in fallback) settings.push({ key: 'identity', value: fallback.identity, source: 'default-key', from: 'default (the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa)' });
   return settings;
 }
 

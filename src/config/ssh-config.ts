@@ -101,3 +101,14 @@ export const DEFAULT_KEY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 export function defaultIdentity(home: string): string | undefined {
   return DEFAULT_KEY_FILES.map((name) => path.join(home, '.ssh', name)).find((file) => fs.existsSync(file));
 }
+
+// How linus logs in when no identity is named: the ssh-agent, else LINUS_SSH_PASSWORD, else the
+// first usual key file; undefined when there is none of them.
+export type FallbackLogin = { agent: string } | { password: true } | { identity: string };
+
+export function fallbackLogin(env: NodeJS.ProcessEnv): FallbackLogin | undefined {
+  if (env.SSH_AUTH_SOCK) return { agent: env.SSH_AUTH_SOCK };
+  if (env.LINUS_SSH_PASSWORD !== undefined) return { password: true };
+  const identity = defaultIdentity(homeOf(env));
+  return identity === undefined ? undefined : { identity };
+}
