@@ -3,9 +3,9 @@ import { isFinal, toOutcome, type ProvisionOutcome, type Transcript } from '../p
 import { jobWaitArgs } from '../provisioners/args.js';
 import type { ProvisionerFile } from '../provisioners/remote.js';
 import type { Connection } from '../ssh/connection.js';
+import { WAIT_SECONDS } from './follow.js';
 import type { ProgressEvent } from './run-job.js';
 
-const WAIT_SECONDS = 30;
 
 export interface AttachDeps {
   connect: () => Promise<Connection>;

@@ -5,7 +5,8 @@ import type { Connection } from '../ssh/connection.js';
 import { DEFAULT_RETRY, backoffDelay, sleep } from './retry.js';
 import type { AttemptDeps, JobStats } from './run-job.js';
 
-const WAIT_SECONDS = 30;
+// Seconds one host-side `wait` follows a job before it returns and is asked again.
+export const WAIT_SECONDS = 30;
 
 export interface FollowRequest {
   deps: AttemptDeps;
