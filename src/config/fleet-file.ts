@@ -1,0 +1,179 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import { z } from 'zod';
+import { LinusError } from '../protocol/errors.js';
+import { normalizeKeys } from './keys.js';
+import { expandNames } from './names.js';
+import { LIMITS, patternSchema, RANGES } from './rules.js';
+import { targetSchema, vmSpecSchema, type VmSpec } from './spec.js';
+import { expandHome, homeOf } from './ssh-config.js';
+
+// A fleet file (docs/fleets.md): the VMs a lab should have. Every provision setting is a key, by
+// the config file's names; `target:` holds what a profile or the target flags would give.
+
+const optional = (schema: z.ZodType) => (schema instanceof z.ZodDefault ? (schema.unwrap() as z.ZodType) : schema).optional();
+const { name: _name, ...specShape } = vmSpecSchema.shape;
+
+// Where a VM goes and what it says about itself, beside its spec.
+const placementShape = {
+  node: optional(targetSchema.shape.node),
+  storage: optional(targetSchema.shape.storage),
+  bridge: optional(targetSchema.shape.bridge),
+  description: patternSchema('oneLine').refine((text) => Buffer.byteLength(text) <= LIMITS.maxDescriptionBytes, { error: `must be at most ${LIMITS.maxDescriptionBytes} bytes` }).optional(),
+  tags: z.array(z.string().regex(/^[a-z0-9_][a-z0-9_+.-]*$/, { error: 'must be a Proxmox tag (lowercase letters, digits, _ + . -)' })).optional(),
+};
+
+const settingsShape = {
+  ...Object.fromEntries(Object.entries(specShape).map(([key, schema]) => [key, optional(schema as z.ZodType)])),
+  ...placementShape,
+};
+const SETTING_KEYS = Object.keys(settingsShape);
+
+const vmEntrySchema = z
+  .object({
+    name: z.string().min(1),
+    count: z.number().int().min(RANGES.count.min).max(RANGES.count.max).optional(),
+    ...settingsShape,
+  })
+  .strict();
+
+export const FLEET_NAME_RULE = 'must be lowercase letters, digits and inner hyphens, at most 40 characters';
+export const fleetNameSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/, { error: FLEET_NAME_RULE });
+
+const fleetFileSchema = z
+  .object({
+    fleet: fleetNameSchema,
+    target: z.object(Object.fromEntries(Object.entries(targetSchema.shape).map(([key, schema]) => [key, optional(schema as z.ZodType)]))).strict().optional(),
+    defaults: z.object(settingsShape).strict().optional(),
+    vms: z.array(vmEntrySchema).min(1, { error: 'must list at least one VM' }),
+  })
+  .strict();
+
+export type FleetPlacement = { node?: string; storage?: string; bridge?: string; description?: string; tags?: string[] };
+
+// One VM the file asks for, after defaults and {n}: its full provision spec and placement.
+export interface FleetVm extends FleetPlacement {
+  name: string;
+  spec: VmSpec;
+  // The file's line that names it, for messages.
+  line: number;
+}
+
+export interface Fleet {
+  file: string;
+  name: string;
+  // The tag every VM of the fleet carries.
+  tag: string;
+  // Target settings from the file's `target:` block (below flags, environment and --config).
+  target: Record<string, unknown>;
+  vms: FleetVm[];
+}
+
+export const fleetTag = (name: string) => `linus-fleet-${name}`;
+
+const PATH_KEYS = ['sshKey'];
+
+function invalid(where: string, message: string): LinusError {
+  return new LinusError({ code: 'CONFIG_INVALID', message: `${where}: ${message}`, remediation: 'Fix the fleet file (see docs/fleets.md); nothing was sent to the host.' });
+}
+
+// "file:line:col" of the node at <at> (or of the nearest parent that exists).
+function locate(doc: Document, lines: LineCounter, file: string, at: (string | number)[]): string {
+  for (let depth = at.length; depth >= 0; depth -= 1) {
+    const node = doc.getIn(at.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+    const offset = node?.range?.[0] ?? (depth === 0 ? 0 : undefined);
+    if (offset !== undefined) {
+      const { line, col } = lines.linePos(offset);
+      return `${file}:${line}:${col}`;
+    }
+  }
+  return file;
+}
+
+// A map's keys in camelCase (kebab accepted), with "did you mean" for unknown ones.
+function normalizeMap(value: unknown, known: string[], where: string): unknown {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? normalizeKeys(value as Record<string, unknown>, known, where) : value;
+}
+
+export function parseFleet(text: string, file: string, env: NodeJS.ProcessEnv): Fleet {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const error = doc.errors[0];
+  if (error) {
+    const { line, col } = lines.linePos(error.pos[0]);
+    throw invalid(`${file}:${line}:${col}`, `not valid YAML: ${error.message.split('\n')[0]}`);
+  }
+  if (!isMap(doc.contents)) throw invalid(locate(doc, lines, file, []), 'must be a map with fleet, vms and optionally target and defaults');
+  const raw = doc.toJS() as Record<string, unknown>;
+  const keyError = (at: (string | number)[], fn: () => unknown) => {
+    try {
+      return fn();
+    } catch (cause) {
+      if (cause instanceof LinusError) throw invalid(locate(doc, lines, file, at), cause.message.replace(/^[^:]*: /, ''));
+      throw cause;
+    }
+  };
+  const top = keyError([], () => normalizeKeys(raw, ['fleet', 'target', 'defaults', 'vms'], 'the file')) as Record<string, unknown>;
+  top.target = keyError(['target'], () => normalizeMap(top.target, Object.keys(targetSchema.shape), 'target'));
+  top.defaults = keyError(['defaults'], () => normalizeMap(top.defaults, SETTING_KEYS, 'defaults'));
+  if (Array.isArray(top.vms)) top.vms = top.vms.map((vm, index) => keyError(['vms', index], () => normalizeMap(vm, ['name', 'count', ...SETTING_KEYS], `vms[${index}]`)));
+  const parsed = fleetFileSchema.safeParse(top);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+    const at = issue.path.filter((part): part is string | number => typeof part !== 'symbol');
+    const vm = at[0] === 'vms' && typeof at[1] === 'number' ? (top.vms as Record<string, unknown>[])[at[1]]?.name : undefined;
+    const what = typeof vm === 'string' && at.length > 2 ? `${vm}: ${at.slice(2).join('.')}` : at.join('.') || 'the file';
+    throw invalid(locate(doc, lines, file, at), `${what}: ${issue.message}`);
+  }
+  const home = homeOf(env);
+  const withPaths = (settings: Record<string, unknown>) => {
+    const out = { ...settings };
+    // A key file named relative to the fleet file, as a reader of the file would take it.
+    for (const key of PATH_KEYS) if (typeof out[key] === 'string') out[key] = path.resolve(path.dirname(file), expandHome(out[key], home));
+    return out;
+  };
+  const defaults = withPaths(parsed.data.defaults ?? {});
+  const vms: FleetVm[] = [];
+  const seen = new Map<string, number>();
+  parsed.data.vms.forEach((entry, index) => {
+    const { name: pattern, count, ...own } = entry as { name: string; count?: number } & Record<string, unknown>;
+    const where = locate(doc, lines, file, ['vms', index]);
+    const line = Number(where.split(':').at(-2));
+    let names: string[];
+    try {
+      names = count === undefined && !pattern.includes('{n}') ? [pattern] : expandNames(pattern, count ?? 1);
+    } catch (cause) {
+      throw invalid(where, (cause as LinusError).message.replace('--count', 'count').replace('--name', 'name'));
+    }
+    const settings = { ...defaults, ...withPaths(own) };
+    const { node, storage, bridge, description, tags, ...spec } = settings as FleetPlacement & Record<string, unknown>;
+    for (const name of names) {
+      const checked = vmSpecSchema.safeParse({ ...spec, name });
+      if (!checked.success) {
+        const issue = checked.error.issues[0] as z.core.$ZodIssue;
+        const key = String(issue.path[0] ?? 'name');
+        const keyAt = key in own || key === 'name' ? ['vms', index, key] : key in defaults ? ['defaults', key] : ['vms', index];
+        throw invalid(locate(doc, lines, file, keyAt), `${name}: ${key}: ${issue.message}`);
+      }
+      if (seen.has(name)) throw invalid(where, `${name} is named twice (first on line ${seen.get(name)})`);
+      seen.set(name, line);
+      vms.push({ name, spec: checked.data, line, ...defined({ node, storage, bridge, description, tags }) });
+    }
+  });
+  return { file, name: parsed.data.fleet, tag: fleetTag(parsed.data.fleet), target: parsed.data.target ?? {}, vms };
+}
+
+function defined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
+}
+
+export function readFleet(file: string, env: NodeJS.ProcessEnv): Fleet {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new LinusError({ code: 'CONFIG_INVALID', message: `cannot read the fleet file ${file}: ${(cause as Error).message}`, remediation: 'Pass an existing fleet YAML file to -f.', cause });
+  }
+  return parseFleet(text, file, env);
+}
