@@ -1,5 +1,6 @@
 import type { Target, VmSpec } from '../config/spec.js';
 import { sshForNode, type NodeAddress } from '../host/nodes.js';
+import { connectionPool } from '../host/pool.js';
 import { defaultConnect, type Connect, type HostStats } from '../host/run.js';
 import { toLinusError } from '../protocol/errors.js';
 import type { ErrorReport, ProvisionOutcome } from '../protocol/transcript.js';
@@ -57,8 +58,20 @@ export interface ProvisionResult {
 // together, before anything is created), then runs every VM's job concurrently, each with its
 // own run id and its own rollback on failure.
 export async function provisionVms(deps: ProvisionDeps, request: ProvisionRequest): Promise<ProvisionResult> {
+  if (deps.connect) return provisionWith({ ...deps, connect: deps.connect }, request);
+  // The placement and the jobs of one provision share SSH connections: a handshake per
+  // MAX_BORROWERS VMs instead of one per VM and one more for the placement.
+  const pool = connectionPool(defaultConnect);
+  try {
+    return await provisionWith({ ...deps, connect: pool.connect }, request);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function provisionWith(deps: ProvisionDeps & { connect: Connect }, request: ProvisionRequest): Promise<ProvisionResult> {
   const { target, specs } = request;
-  const connect = deps.connect ?? defaultConnect;
+  const { connect } = deps;
   const provisioners = deps.provisioners ?? { proxmox: loadProvisioner('proxmox'), vm: loadProvisioner('vm') };
   const first = specs[0];
   if (first === undefined) return { runs: [] };

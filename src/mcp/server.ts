@@ -9,7 +9,7 @@ import { parseNodeAddresses } from '../host/nodes.js';
 import type { Connect } from '../host/run.js';
 import { toLinusError } from '../protocol/errors.js';
 import { loadProvisioner, packageVersion } from '../provisioners/bundle.js';
-import { connectionPool, type ConnectionPool } from './connection.js';
+import { connectionPool, type ConnectionPool } from '../host/pool.js';
 import { hostTools } from './host-tools.js';
 import { provisionTools } from './provision.js';
 import { errorResult } from './results.js';

@@ -99,7 +99,7 @@ describe('layers (docs/architecture.md)', () => {
     expect(check('cli/commands/provision.ts', 'jobs/provision.ts')).toBeUndefined();
     expect(check('jobs/run-job.ts', 'host/run.ts')).toBeUndefined();
     expect(check('ops/vm.ts', 'mcp/server.ts')).toMatch(/never import mcp/);
-    expect(check('host/run.ts', 'mcp/connection.ts')).toMatch(/leaf never imports a coordinator/);
+    expect(check('host/run.ts', 'mcp/server.ts')).toMatch(/leaf never imports a coordinator/);
     expect(check('mcp/server.ts', 'cli/io.ts')).toMatch(/only the cli/);
     expect(check('mcp/server.ts', 'sim/host.ts')).toMatch(/simulator/);
     expect(check('mcp/provision.ts', 'jobs/provision.ts')).toBeUndefined();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectionPool, MAX_BORROWERS } from '../../../src/mcp/connection.js';
+import { connectionPool, MAX_BORROWERS } from '../../../src/host/pool.js';
 import { LinusError } from '../../../src/protocol/errors.js';
 import type { Connection, SshTarget } from '../../../src/ssh/connection.js';
 

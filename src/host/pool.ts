@@ -1,13 +1,13 @@
-import { defaultConnect, type Connect } from '../host/run.js';
+import { defaultConnect, type Connect } from './run.js';
 import { toLinusError } from '../protocol/errors.js';
 import type { Connection, SshTarget } from '../ssh/connection.js';
 
-// SSH connections per endpoint, shared by the server's tool calls: a call borrows one (its close()
-// gives it back), a dropped one is forgotten and the next call opens a new one. A connection
-// carries at most MAX_BORROWERS calls at once, each with its channel open for as long as a
-// provision runs: OpenSSH refuses an 11th session on one connection (MaxSessions 10), so more
-// calls at once get a further connection.
-export const MAX_BORROWERS = 8;
+// SSH connections per endpoint, shared by the calls of an MCP server or the jobs of one
+// provision: a caller borrows one (its close() gives it back), a dropped one is forgotten and the
+// next caller opens a new one. OpenSSH refuses an 11th session on one connection (MaxSessions
+// 10), and a provision may hold two channels at once (its run, and a cancel beside it), so a
+// connection carries at most MAX_BORROWERS callers; more at once get a further connection.
+export const MAX_BORROWERS = 4;
 
 export interface ConnectionPool {
   connect: Connect;
