@@ -96,16 +96,18 @@ export interface OpView {
   output?: string | undefined;
 }
 
-// One operation's result: the JSON object (its data under `key`) or its YAML, or text; warnings on stderr.
+// One operation's result: the JSON object (its data under `key`; a failure too), its YAML, or
+// text; warnings on stderr.
 export function writeOpResult<T>(cli: CliContext, view: OpView, result: OpResult<T>, text: OpText<T>, key = 'vm'): void {
   const { stdout, stderr } = cli.io;
   const format = listingFormat(view);
-  if (format !== 'table') writeListing(cli, format, opJson(result, key), () => '');
+  if (format === 'json') stdout.write(`${JSON.stringify(opJson(result, key))}\n`);
   if (!result.ok) {
     if (format !== 'json') stderr.write(`linus: ${errorText(result.error)}`);
     cli.exitCode = result.error.exitCode;
     return;
   }
+  if (format === 'yaml') writeListing(cli, format, opJson(result, key), () => '');
   if (format !== 'table') return;
   printWarnings(cli, result.warnings);
   stdout.write(view.quiet ? text.quiet(result.data) : text.text(result.data));
