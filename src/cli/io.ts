@@ -1,6 +1,8 @@
 // Everything a CLI run reads from or writes to its process, so that main() can run in-process
 // (tests) as well as in the `linus` program.
 
+import type { ColorMode } from './color.js';
+
 export interface TextOut {
   write(text: string): void;
   isTTY?: boolean;
@@ -18,10 +20,11 @@ export interface CliIo {
   exit(code: number): void;
 }
 
-// One run of the CLI: its io, and the exit code its command sets.
+// One run of the CLI: its io, the exit code its command sets, and its --color.
 export interface CliContext {
   io: CliIo;
   exitCode: number;
+  color?: ColorMode;
 }
 
 export function processIo(): CliIo {

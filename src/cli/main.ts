@@ -4,13 +4,26 @@ import { pathToFileURL } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { LinusError, reportFatal } from '../protocol/errors.js';
+import { COLOR_MODES, type ColorMode } from './color.js';
 import { COMMANDS } from './commands/index.js';
 import { processIo, type CliContext, type CliIo } from './io.js';
 import { writeJsonError } from './json-errors.js';
+import { argvWantsJson } from './listing.js';
+
+const COMPLETION_KEY = '--get-yargs-completions';
+
+// The command an argv names. A completion request (the shell scripts of `linus completion`) gives
+// the words typed so far after the key, the program's name first.
+function commandWord(argv: string[]): string | undefined {
+  const key = argv.indexOf(COMPLETION_KEY);
+  const words = key === -1 ? argv : argv.slice(key + 1).filter((word, index) => index > 0 || word !== 'linus');
+  return words.find((word) => !word.startsWith('-'));
+}
 
 // Only the command argv names is loaded; the others are listed by name and description.
 export async function buildCli(argv: string[], cli: CliContext): Promise<Argv> {
-  const named = COMMANDS.find((entry) => entry.name === argv.find((word) => !word.startsWith('-')));
+  const word = commandWord(argv);
+  const named = COMMANDS.find((entry) => entry.name === word);
   let parser = yargs(argv)
     .scriptName('linus')
     .usage('$0 <command> [options]\n\nProvision ready Proxmox VE VMs over SSH: verified image, cloud-init, booted, reachable.');
@@ -18,6 +31,10 @@ export async function buildCli(argv: string[], cli: CliContext): Promise<Argv> {
     parser = parser.command(entry === named ? (await entry.load())(cli) : { command: entry.name, describe: entry.describe, handler: () => undefined });
   }
   return parser
+    .option('color', { type: 'string', choices: COLOR_MODES, describe: 'Colour on stderr: auto (on a terminal, unless NO_COLOR is set) [default], always or never' })
+    .middleware((parsed) => {
+      if (parsed.color !== undefined) cli.color = parsed.color as ColorMode;
+    })
     .demandCommand(1, 'Name a command.')
     .recommendCommands()
     .strict()
@@ -26,7 +43,7 @@ export async function buildCli(argv: string[], cli: CliContext): Promise<Argv> {
     .version()
     .exitProcess(false)
     .wrap(Math.min(110, cli.io.stdout.columns || 100))
-    .epilogue('Exit codes and the JSON shapes: see README.md. Docs: docs/.')
+    .epilogue('Exit codes and the JSON shapes: see README.md. Progress levels (-q, -v, -vv), -o, colour and shell completion: docs/output.md. Docs: docs/.')
     // yargs' own parse errors are operator errors: message + remediation, stable code, exit 1.
     .fail((message, error) => {
       if (error) throw error;
@@ -61,7 +78,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     return cli.exitCode;
   } catch (error) {
     // An argument error yargs found before any handler ran: with --json it is JSON all the same.
-    if (argv.includes('--json')) return writeJsonError(io, error);
+    if (argvWantsJson(argv)) return writeJsonError(io, error);
     return reportFatal(error, (text) => io.stderr.write(text));
   }
 }

@@ -1,26 +1,24 @@
 import { commandSources } from '../config/load.js';
 import { parseNodeAddresses } from '../host/nodes.js';
 import type { OpsDeps } from '../ops/run-op.js';
-import { isProgressLog } from '../protocol/records.js';
 import { loadProvisioner } from '../provisioners/bundle.js';
 import type { CliContext } from './io.js';
-import type { TargetFlags } from './target-options.js';
+import { hostLinesFor } from './render/progress.js';
+import type { LevelFlags, TargetFlags } from './target-options.js';
 import { withTarget, type ResolvedTarget } from './target.js';
 
 // Resolves the target (a real host or --sandbox) and hands the operations what they need to reach
-// it; unless quiet, the host's own progress lines go to stderr as they come.
-export async function withOpsTarget(cli: CliContext, argv: TargetFlags, quiet: boolean, fn: (deps: OpsDeps, resolved: ResolvedTarget) => Promise<void>): Promise<void> {
+// it; the host's own lines go to stderr as they come, as far as -v/-vv ask for them.
+export async function withOpsTarget(cli: CliContext, argv: TargetFlags & LevelFlags, fn: (deps: OpsDeps, resolved: ResolvedTarget) => Promise<void>): Promise<void> {
   const provisioner = loadProvisioner('vm');
+  const onEvent = await hostLinesFor(cli, argv);
   await withTarget(argv, commandSources(argv, cli.io.env), async (resolved) => {
-    const onLog = (line: string) => {
-      if (isProgressLog(line)) cli.io.stderr.write(`linus: ${line}\n`);
-    };
     const deps: OpsDeps = {
       ssh: resolved.ssh,
       remoteDir: resolved.target.remoteDir,
       nodeAddresses: parseNodeAddresses(resolved.target.nodeAddresses),
       provisioner,
-      ...(quiet ? {} : { onLog }),
+      onEvent,
     };
     return fn(deps, resolved);
   });

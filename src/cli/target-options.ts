@@ -1,4 +1,5 @@
 import type { Argv, Options } from 'yargs';
+import { LinusError } from '../protocol/errors.js';
 
 export interface TargetFlags {
   host?: string;
@@ -43,12 +44,37 @@ export const TARGET_OPTIONS = {
   sandbox: { type: 'boolean', describe: 'Use a throwaway simulated Proxmox host instead (nothing real is touched)' },
 } as const satisfies Record<string, Options>;
 
-export function targetOptions<T>(yargs: Argv<T>) {
+// The output level flags, as every command that talks to the host takes them (src/cli/render/
+// levels.ts says what each level shows). `logs` prints the host log itself: its -v adds the rest.
+export const LEVEL_OPTIONS = {
+  quiet: { alias: 'q', type: 'boolean', describe: 'Only the result (a provision: "<id> <name> <address>"); errors and warnings still on stderr' },
+  verbose: { alias: 'v', type: 'count', describe: 'More progress on stderr: -v adds the Proxmox calls and host log lines, -vv everything the host sends' },
+  'log-format': { type: 'string', choices: ['plain', 'json', 'pretty'] as const, describe: 'Progress on stderr as plain lines [default], pino JSON records or pino-pretty' },
+} as const satisfies Record<string, Options>;
+
+export interface LevelFlags {
+  quiet?: boolean | undefined;
+  verbose?: number | undefined;
+  logFormat?: string | undefined;
+}
+
+// The target flags alone: `linus mcp`, whose stdout is the protocol and which has no progress.
+export function hostOptions<T>(yargs: Argv<T>) {
   return yargs.group(Object.keys(TARGET_OPTIONS), 'Proxmox host:').options(TARGET_OPTIONS);
 }
 
-// --json and --quiet, as every command that talks to the host takes them.
+// The target flags and the output levels: every command that talks to the host.
+export function targetOptions<T>(yargs: Argv<T>) {
+  return hostOptions(yargs)
+    .group(Object.keys(LEVEL_OPTIONS), 'Output:')
+    .options(LEVEL_OPTIONS)
+    .check((argv) => {
+      if (argv.quiet && Number(argv.verbose) > 0) throw new LinusError({ code: 'INVALID_SPEC', message: '--quiet and --verbose contradict each other', remediation: 'Pass one of them.' });
+      return true;
+    });
+}
+
+// --json, as every command that talks to the host takes it.
 export const OUTPUT_OPTIONS = {
   json: { type: 'boolean', describe: 'Print one JSON object on stdout' },
-  quiet: { type: 'boolean', describe: 'No output but errors' },
 } as const satisfies Record<string, Options>;

@@ -8,6 +8,8 @@ import { connect as sshConnect, type Connection, type SshTarget } from '../ssh/c
 export type HostEvent =
   | { kind: 'step'; step: string }
   | { kind: 'log'; line: string }
+  // A protocol line as it came (linus folds it into the transcript; -vv shows it).
+  | { kind: 'record'; line: string }
   | { kind: 'vmId'; vmId: number }
   | { kind: 'upload'; commands: number };
 
@@ -55,6 +57,7 @@ async function execFolded(connection: Connection, command: string, options: Host
     if (count <= (options.skip ?? 0)) return;
     options.onLine?.(line);
     if (parsed.kind === 'log' && parsed.line !== '') onEvent({ kind: 'log', line: parsed.line });
+    if (parsed.kind !== 'log') onEvent({ kind: 'record', line: line.replace(/\r$/, '') });
     if (parsed.kind !== 'record') return;
     if (parsed.record.key === 'STEP') onEvent({ kind: 'step', step: parsed.record.value });
     if (transcript.vmId !== undefined && transcript.vmId !== vmId) onEvent({ kind: 'vmId', vmId: transcript.vmId });

@@ -13,7 +13,9 @@ export type ProgressEvent =
   | HostEvent
   | { kind: 'reconnect'; attempt: number; delayMs: number; reason: string }
   | { kind: 'retry'; attempt: number; delayMs: number; code: string }
-  | { kind: 'cancel' };
+  | { kind: 'cancel' }
+  // What the driver itself has to say about the run (its clean-up), not a host line.
+  | { kind: 'notice'; text: string };
 
 export interface JobDeps {
   // A fresh connection per call: reconnects after a drop go through here too.
@@ -119,12 +121,12 @@ async function confirmCleanup(deps: JobDeps, runId: string, stats: JobStats): Pr
     try {
       stats.execs += 1;
       const report = await cleanupRun(connection, deps.provisioner, deps.remoteDir, runId);
-      for (const vmId of report.cleaned) deps.onEvent({ kind: 'log', line: `removed VM ${vmId} that run ${runId} left behind` }, runId);
+      for (const vmId of report.cleaned) deps.onEvent({ kind: 'notice', text: `removed VM ${vmId} that run ${runId} left behind` }, runId);
     } finally {
       await connection.close().catch(() => undefined);
     }
   } catch (error) {
-    deps.onEvent({ kind: 'log', line: `could not confirm the clean-up of run ${runId}: ${toLinusError(error).message}; 'linus gc' removes leftovers` }, runId);
+    deps.onEvent({ kind: 'notice', text: `could not confirm the clean-up of run ${runId}: ${toLinusError(error).message}; 'linus gc' removes leftovers` }, runId);
   }
 }
 

@@ -1,4 +1,4 @@
-import { runHostScript } from '../host/run.js';
+import { runHostScript, type HostEvent } from '../host/run.js';
 import { LinusError } from '../protocol/errors.js';
 import type { RunRecord } from '../protocol/records.js';
 import { hostResult } from '../protocol/transcript.js';
@@ -13,6 +13,8 @@ export interface RunsDeps {
   // The proxmox provisioner.
   provisioner: ProvisionerFile;
   remoteDir: string;
+  // Every line the host sends, as events (-v shows them).
+  onEvent?: (event: HostEvent) => void;
 }
 
 // The jobs under the remote dir (`proxmox.sh runs`), newest first.
@@ -20,7 +22,7 @@ export async function listRuns(deps: RunsDeps): Promise<{ runs: RunRecord[]; sta
   const stats = { execs: 0, uploads: 0 };
   const connection = await deps.connect();
   try {
-    const { transcript, uploaded } = await runHostScript(connection, deps.provisioner, runsArgs(deps.remoteDir), { remoteDir: deps.remoteDir, onExec: () => (stats.execs += 1) });
+    const { transcript, uploaded } = await runHostScript(connection, deps.provisioner, runsArgs(deps.remoteDir), { remoteDir: deps.remoteDir, onExec: () => (stats.execs += 1), ...(deps.onEvent ? { onEvent: deps.onEvent } : {}) });
     if (uploaded) stats.uploads += 1;
     const result = hostResult(transcript);
     if (!result.ok) throw new LinusError({ code: result.error.code, message: result.error.message, remediation: result.error.remediation });

@@ -1,4 +1,4 @@
-import { defaultConnect, runOnHost, type Connect } from '../host/run.js';
+import { defaultConnect, runOnHost, type Connect, type HostEvent } from '../host/run.js';
 import { LinusError } from '../protocol/errors.js';
 import { cleanupRecords, hostResult, type CleanupRecords, type Transcript } from '../protocol/transcript.js';
 import { gcArgs } from '../provisioners/args.js';
@@ -12,6 +12,8 @@ export interface GcDeps {
   remoteDir: string;
   // The proxmox provisioner (default: the bundled one).
   provisioner?: ProvisionerFile;
+  // Every line the host sends, as events (-v shows them).
+  onEvent?: (event: HostEvent) => void;
 }
 
 export interface GcReport extends CleanupRecords {
@@ -46,7 +48,7 @@ export async function gc(deps: GcDeps, request: GcRequest, review: GcReview): Pr
   const provisioner = deps.provisioner ?? loadProvisioner('proxmox');
   const connect = deps.connect ?? defaultConnect;
   const stats = { execs: 0, uploads: 0 };
-  const exec = (dryRun: boolean) => runOnHost(connect, deps.ssh, provisioner, gcArgs(deps.remoteDir, request.olderThanSeconds, dryRun), { remoteDir: deps.remoteDir }, stats);
+  const exec = (dryRun: boolean) => runOnHost(connect, deps.ssh, provisioner, gcArgs(deps.remoteDir, request.olderThanSeconds, dryRun), { remoteDir: deps.remoteDir, ...(deps.onEvent ? { onEvent: deps.onEvent } : {}) }, stats);
   let { dryRun } = request;
   if (!dryRun && !request.yes) {
     const preview = gcReport(await exec(true), true);

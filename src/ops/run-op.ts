@@ -17,8 +17,8 @@ export interface OpsDeps {
   nodeAddresses: Record<string, NodeAddress>;
   // The vm provisioner (default: the bundled one).
   provisioner?: ProvisionerFile;
-  // The host's own log lines (without "linus: "), not its record of every Proxmox call.
-  onLog?: (line: string) => void;
+  // Every line the host sends, as events (the CLI shows them by its -v level).
+  onEvent?: (event: HostEvent) => void;
 }
 
 // What an operation returns: its parsed data, or the host's refusal; warnings and cost either way.
@@ -34,10 +34,8 @@ export async function runOp(deps: OpsDeps, args: readonly string[]): Promise<{ o
   const stats = emptyOpStats();
   const connect = deps.connect ?? defaultConnect;
   const provisioner = deps.provisioner ?? loadProvisioner('vm');
-  const onEvent = (event: HostEvent) => {
-    if (event.kind === 'log' && event.line.startsWith('linus: ') && !event.line.startsWith('linus: call: ')) deps.onLog?.(event.line.slice(7));
-  };
-  const once = async (target: SshTarget) => opOutcome(await runOnHost(connect, target, provisioner, [...args, '--remote-dir', deps.remoteDir], { remoteDir: deps.remoteDir, onEvent }, stats));
+  const onEvent = deps.onEvent ? { onEvent: deps.onEvent } : {};
+  const once = async (target: SshTarget) => opOutcome(await runOnHost(connect, target, provisioner, [...args, '--remote-dir', deps.remoteDir], { remoteDir: deps.remoteDir, ...onEvent }, stats));
   let outcome = await once(deps.ssh);
   const other = outcome.ok ? undefined : otherNodeTarget(outcome.otherNode, deps.ssh, deps.nodeAddresses);
   if (other) {

@@ -4,16 +4,18 @@ import { capacityJson } from '../../ops/json.js';
 import { LinusError } from '../../protocol/errors.js';
 import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
+import { listingFormat, listingOptions, writeListing } from '../listing.js';
 import { withOpsTarget } from '../ops-target.js';
 import { capacityText } from '../render/ops.js';
 import { targetOptions } from '../target-options.js';
 import { describeOf, type FlagsOf } from './index.js';
 
 const builder = (yargs: Argv) =>
-  targetOptions(yargs).options({
-    'node-address': { type: 'string', array: true, describe: 'SSH address of another cluster node: <node>=<host>[:port]' },
-    json: { type: 'boolean', describe: 'Print one JSON object on stdout' },
-  });
+  listingOptions(
+    targetOptions(yargs).options({
+      'node-address': { type: 'string', array: true, describe: 'SSH address of another cluster node: <node>=<host>[:port]' },
+    }),
+  );
 
 // `linus capacity`: CPU, memory and storage use per node from one /cluster/resources read.
 export function capacityCommand(cli: CliContext): CommandModule<object, FlagsOf<typeof builder>> {
@@ -22,11 +24,10 @@ export function capacityCommand(cli: CliContext): CommandModule<object, FlagsOf<
     describe: describeOf('capacity'),
     builder,
     handler: withJsonErrors(cli, async (argv) =>
-      withOpsTarget(cli, argv, Boolean(argv.json), async (deps) => {
+      withOpsTarget(cli, argv, async (deps) => {
         const result = await capacity(deps);
         if (!result.ok) throw new LinusError({ code: result.error.code, message: result.error.message, remediation: result.error.remediation, exitCode: result.error.exitCode });
-        if (argv.json) cli.io.stdout.write(`${JSON.stringify(capacityJson(result.data, result.stats))}\n`);
-        else cli.io.stdout.write(capacityText(result.data));
+        writeListing(cli, listingFormat(argv), capacityJson(result.data, result.stats), () => capacityText(result.data));
       }),
     ),
   };

@@ -7,6 +7,7 @@ import { CONFIG_HEADER, PROFILE_KEYS, profileSchema, readUserConfig, userConfigP
 import { LinusError } from '../../protocol/errors.js';
 import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
+import { listingFormat, listingOptions, writeListing } from '../listing.js';
 import { TARGET_OPTIONS } from '../target-options.js';
 import { VM_OPTIONS } from '../vm-options.js';
 import { describeOf } from './index.js';
@@ -57,10 +58,10 @@ function show(cli: CliContext, argv: Record<string, unknown>): void {
   const settings = effectiveSettings(sources);
   const secrets = secretStates(cli.io.env);
   const profile = sources.profile ? { name: sources.profile.name, file: sources.profile.file } : null;
-  if (argv.json) {
+  const format = listingFormat(argv);
+  if (format !== 'table') {
     const body = { ok: true, profile, settings: Object.fromEntries(settings.map(({ key, value, from }) => [key, { value, from }])), secrets };
-    cli.io.stdout.write(`${JSON.stringify(body)}\n`);
-    return;
+    return writeListing(cli, format, body, () => '');
   }
   const text = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
   const width = Math.max(...settings.map(({ key }) => key.length));
@@ -75,10 +76,8 @@ function profiles(cli: CliContext, argv: Record<string, unknown>): void {
   const file = userConfigPath(cli.io.env);
   const config = readUserConfig(file, cli.io.env);
   const list = Object.entries(config?.profiles ?? {}).map(([name, settings]) => ({ name, default: name === config?.defaultProfile, host: settings.host ?? null }));
-  if (argv.json) {
-    cli.io.stdout.write(`${JSON.stringify({ ok: true, file, defaultProfile: config?.defaultProfile ?? null, profiles: list })}\n`);
-    return;
-  }
+  const format = listingFormat(argv);
+  if (format !== 'table') return writeListing(cli, format, { ok: true, file, defaultProfile: config?.defaultProfile ?? null, profiles: list }, () => '');
   if (list.length === 0) {
     cli.io.stdout.write(`No profiles${config ? ` in ${file}` : `: there is no ${file}`}. Add one: linus config init --host HOST (or linus sandbox up).\n`);
     return;
@@ -105,19 +104,19 @@ export function configCommand(cli: CliContext): CommandModule {
     command: 'show',
     describe: 'Print the settings a command would use and where each comes from (secrets only as set or not)',
     builder: (yargs) =>
-      withSettingFlags(yargs)
-        .options({
+      listingOptions(
+        withSettingFlags(yargs).options({
           config: TARGET_OPTIONS.config,
           profile: TARGET_OPTIONS.profile,
-          json: { type: 'boolean', describe: 'Print one JSON object' },
-        })
+        }),
+      )
         .example('$0 config show --profile lab', "The 'lab' profile with the environment and ~/.ssh/config applied"),
     handler: withJsonErrors(cli, (argv: Record<string, unknown>) => show(cli, argv)),
   };
   const profilesCommand: CommandModule = {
     command: 'profiles',
     describe: 'List the profiles, the default marked *',
-    builder: (yargs) => yargs.option('json', { type: 'boolean', describe: 'Print one JSON object' }),
+    builder: (yargs) => listingOptions(yargs),
     handler: withJsonErrors(cli, (argv: Record<string, unknown>) => profiles(cli, argv)),
   };
   return {

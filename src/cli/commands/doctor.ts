@@ -38,9 +38,10 @@ function finish(cli: CliContext, argv: DoctorFlags, { report, applied, stats }: 
   if (argv.json) {
     stdout.write(`${JSON.stringify(doctorJson(report, applied, { ...(failed.length > 0 ? { error } : {}), stats: statsJson(stats) }))}\n`);
   } else {
-    if (applied.length > 0) stdout.write('\nAfter the fixes:\n');
-    stdout.write(reportText(report));
-    stdout.write(summaryText(report, Boolean(argv.fix)));
+    // -q: only the summary line (the exit code says the rest).
+    if (applied.length > 0 && !argv.quiet) stdout.write('\nAfter the fixes:\n');
+    if (!argv.quiet) stdout.write(reportText(report));
+    stdout.write(argv.quiet ? summaryText(report, Boolean(argv.fix)).trimStart() : summaryText(report, Boolean(argv.fix)));
     if (failed.length > 0) stderr.write(`linus: ${errorText(error)}`);
   }
   if (failed.length > 0) cli.exitCode = entry.exitCode;
@@ -52,8 +53,8 @@ async function run(cli: CliContext, argv: DoctorFlags): Promise<void> {
     throw new LinusError({ code: 'INVALID_SPEC', message: `${flagName('vlan')}: ${parsed.error.issues[0]?.message ?? 'invalid'}, got ${JSON.stringify(argv.vlan)}`, remediation: 'Fix the named value and run again; nothing was sent to the host.' });
   }
   const { stdout } = cli.io;
-  // The host's own log lines are not shown: the report says what they would.
-  await withOpsTarget(cli, argv, true, async (deps, resolved) => {
+  // The report says what the host's own lines would (-v shows them all the same).
+  await withOpsTarget(cli, argv, async (deps, resolved) => {
     const request = { target: resolved.target, fix: Boolean(argv.fix), ...(argv.vlan === undefined ? {} : { vlan: argv.vlan }), ...(argv.os === undefined ? {} : { os: argv.os }) };
     const result = await doctor(deps, request, {
       beforeFixes: async (report) => {

@@ -7,6 +7,7 @@ import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
 import { ask } from '../prompt.js';
 import { gcText } from '../render/ops.js';
+import { hostLinesFor } from '../render/progress.js';
 import { targetOptions } from '../target-options.js';
 import { withTarget } from '../target.js';
 import { describeOf, type FlagsOf } from './index.js';
@@ -24,6 +25,9 @@ const builder = (yargs: Argv) =>
 
 type GcFlags = ArgumentsCamelCase<FlagsOf<typeof builder>>;
 
+// -q: the IDs of the VMs removed (with --dry-run: those that would be), one a line.
+const gcQuiet = (report: GcReport) => (report.dryRun ? report.candidates.map((candidate) => candidate.vmId) : report.cleaned).map((id) => `${id}\n`).join('');
+
 async function run(cli: CliContext, argv: GcFlags): Promise<void> {
   const { io } = cli;
   const olderThanSeconds = parseDuration('--older-than', argv.olderThan ?? '1h');
@@ -40,8 +44,9 @@ async function run(cli: CliContext, argv: GcFlags): Promise<void> {
         return (await ask(io, "Remove these? Type 'yes': ")) === 'yes';
       },
     };
-    const report = await gc({ ssh: resolved.ssh, remoteDir: resolved.target.remoteDir }, { olderThanSeconds, dryRun, yes }, review);
-    io.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : gcText(report));
+    const onEvent = await hostLinesFor(cli, argv);
+    const report = await gc({ ssh: resolved.ssh, remoteDir: resolved.target.remoteDir, onEvent }, { olderThanSeconds, dryRun, yes }, review);
+    io.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : argv.quiet ? gcQuiet(report) : gcText(report));
   });
 }
 

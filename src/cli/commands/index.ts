@@ -28,6 +28,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'mcp', describe: 'Serve the linus tools to an AI agent over MCP (stdio): provision with progress, manage VMs, clean up; see docs/agents.md', load: async () => (await import('./mcp.js')).mcpCommand },
   { name: 'mcp-config', describe: 'Print or write the ssh-mcp config and the MCP client entry an agent needs to reach the Proxmox host', load: async () => (await import('./mcp-config.js')).mcpConfigCommand },
   { name: 'config', describe: 'Profiles and defaults in ~/.config/linus/config.yaml: init, show (the effective settings and their sources), profiles', load: async () => (await import('./config.js')).configCommand },
+  { name: 'completion', describe: 'Print the shell completion script for bash, zsh or fish: source <(linus completion bash)', load: async () => (await import('./completion.js')).completionCommand },
 ];
 
 export function describeOf(name: string): string {

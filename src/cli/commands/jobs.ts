@@ -8,7 +8,8 @@ import { isProgressLog } from '../../protocol/records.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
-import { progressRenderer } from '../render/progress.js';
+import { listingFormat, listingOptions, writeListing } from '../listing.js';
+import { hostLinesFor, progressFor } from '../render/progress.js';
 import { writeCloneResult } from '../render/provision.js';
 import { OUTPUT_OPTIONS, targetOptions } from '../target-options.js';
 import { withTarget, type ResolvedTarget } from '../target.js';
@@ -28,10 +29,8 @@ const withRunId = (yargs: Argv) =>
 const logsBuilder = (yargs: Argv) =>
   targetOptions(yargs)
     .positional('run-id', { type: 'string', demandOption: true, describe: "The run id a provision printed (or 'linus runs' lists)" })
-    .options({
-    follow: { alias: 'f', type: 'boolean', describe: 'Keep following until the job ends' },
-    verbose: { alias: 'v', type: 'boolean', describe: 'Every line, the LINUS_ protocol records too' },
-  });
+    .options({ follow: { alias: 'f', type: 'boolean', describe: 'Keep following until the job ends' } })
+    .epilogue('The host log is what logs prints; -v (or -vv) adds every other line, the LINUS_ protocol records too; -q leaves out the notes on stderr.');
 
 function checkRunId(runId: string): string {
   if (!RUN_ID.test(runId)) throw new LinusError({ code: 'INVALID_SPEC', message: `'${runId}' is not a run id (lowercase letters, digits and hyphens, 6 to 41 characters)`, remediation: "Run 'linus runs' for the run ids on the host." });
@@ -56,23 +55,25 @@ async function waitRun(cli: CliContext, argv: ArgumentsCamelCase<FlagsOf<typeof 
   const runId = checkRunId(argv.runId);
   const json = Boolean(argv.json);
   const quiet = Boolean(argv.quiet);
-  const tty = Boolean(cli.io.stderr.isTTY) && !json;
   await onHost(cli, argv, async (resolved) => {
-    const onEvent = progressRenderer({ quiet: quiet || json, tty, write: (text) => cli.io.stderr.write(text) });
+    const progress = await progressFor(cli, argv);
     const off = detachOnInterrupt(cli, runId);
     try {
-      const { outcome, stats } = await attachJob({ ...attachDeps(resolved), onEvent: (event) => onEvent(event, runId) }, runId, true);
+      const { outcome, stats } = await attachJob({ ...attachDeps(resolved), onEvent: (event) => progress.event(event, runId) }, runId, true);
       if (outcome === undefined) throw new LinusError({ code: 'INTERNAL', message: `run ${runId} did not report an end` });
-      writeCloneResult(cli, { json, quiet, tty }, { outcome, stats: { ...stats, reconnects: 0, attempts: 0 } }, 'Provision');
+      progress.stop(outcome.ok);
+      writeCloneResult(cli, { json, quiet }, { outcome, stats: { ...stats, reconnects: 0, attempts: 0 } }, 'Provision');
     } finally {
       off();
+      progress.stop(false);
     }
   });
 }
 
 async function logsRun(cli: CliContext, argv: ArgumentsCamelCase<FlagsOf<typeof logsBuilder>>): Promise<void> {
   const runId = checkRunId(argv.runId);
-  const verbose = Boolean(argv.verbose);
+  const verbose = (argv.verbose ?? 0) > 0;
+  const quiet = Boolean(argv.quiet);
   await onHost(cli, argv, async (resolved) => {
     const { stdout } = cli.io;
     // The host's `wait` ends with its own records (offset, job state, final block): only -v shows them.
@@ -87,14 +88,14 @@ async function logsRun(cli: CliContext, argv: ArgumentsCamelCase<FlagsOf<typeof 
       if (!verbose && outcome?.ok && outcome.kind === 'success' && outcome.vm.password !== undefined) {
         cli.io.stderr.write(`linus: password for ${outcome.vm.user} (shown once, not stored by linus): ${outcome.vm.password}\n`);
       }
-      if (!outcome) cli.io.stderr.write(`linus: run ${runId} is still running (linus logs ${runId} --follow, or linus wait ${runId})\n`);
+      if (!outcome && !quiet) cli.io.stderr.write(`linus: run ${runId} is still running (linus logs ${runId} --follow, or linus wait ${runId})\n`);
     } finally {
       off();
     }
   });
 }
 
-const runsBuilder = (yargs: Argv) => targetOptions(yargs).options(OUTPUT_OPTIONS);
+const runsBuilder = (yargs: Argv) => listingOptions(targetOptions(yargs));
 
 function runLine(run: RunRecord): string {
   const state = run.state === 'finished' ? `finished ${run.result ?? ''}`.trim() : run.state;
@@ -102,19 +103,19 @@ function runLine(run: RunRecord): string {
   return [run.runId.padEnd(26), state.padEnd(24), String(run.vmId ?? '-').padEnd(6), (run.name ?? '-').padEnd(20), started].join(' ').trimEnd();
 }
 
+function runsTable(runs: RunRecord[]): string {
+  return [['RUN ID'.padEnd(26), 'STATE'.padEnd(24), 'VM'.padEnd(6), 'NAME'.padEnd(20), 'STARTED'].join(' '), ...runs.map(runLine)].map((line) => `${line}\n`).join('');
+}
+
 async function runsRun(cli: CliContext, argv: ArgumentsCamelCase<FlagsOf<typeof runsBuilder>>): Promise<void> {
+  const format = listingFormat(argv);
   await onHost(cli, argv, async (resolved) => {
-    const { runs, stats } = await listRuns({ connect: () => defaultConnect(resolved.ssh), provisioner: loadProvisioner('proxmox'), remoteDir: resolved.target.remoteDir });
-    if (argv.json) {
-      cli.io.stdout.write(`${JSON.stringify({ ok: true, runs, stats })}\n`);
-      return;
-    }
-    if (runs.length === 0) {
-      if (!argv.quiet) cli.io.stderr.write(`linus: no runs under ${resolved.target.remoteDir}/jobs\n`);
-      return;
-    }
-    cli.io.stdout.write(`${['RUN ID'.padEnd(26), 'STATE'.padEnd(24), 'VM'.padEnd(6), 'NAME'.padEnd(20), 'STARTED'].join(' ')}\n`);
-    for (const run of runs) cli.io.stdout.write(`${runLine(run)}\n`);
+    const onEvent = await hostLinesFor(cli, argv);
+    const { runs, stats } = await listRuns({ connect: () => defaultConnect(resolved.ssh), provisioner: loadProvisioner('proxmox'), remoteDir: resolved.target.remoteDir, onEvent });
+    // -q: the run ids, one a line.
+    if (argv.quiet && format === 'table') return void cli.io.stdout.write(runs.map((run) => `${run.runId}\n`).join(''));
+    if (runs.length === 0 && format === 'table') return void cli.io.stderr.write(`linus: no runs under ${resolved.target.remoteDir}/jobs\n`);
+    writeListing(cli, format, { ok: true, runs, stats }, () => runsTable(runs));
   });
 }
 

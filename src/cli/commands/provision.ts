@@ -7,8 +7,7 @@ import { parseNodeAddresses } from '../../host/nodes.js';
 import { provisionVms } from '../../jobs/provision.js';
 import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
-import { createLogger, type LogFormat } from '../logger.js';
-import { printWarnings, progressRenderer } from '../render/progress.js';
+import { printWarnings, progressFor } from '../render/progress.js';
 import { writeProvisionResult } from '../render/provision.js';
 import { targetOptions } from '../target-options.js';
 import { withTarget, type ResolvedTarget } from '../target.js';
@@ -25,8 +24,6 @@ function builder(yargs: Argv) {
       force: { type: 'boolean', describe: 'Go ahead past 90 % of the node memory or storage' },
       'keep-on-failure': { type: 'boolean', describe: "Keep a VM whose provision failed for inspection instead of rolling it back (tagged: 'linus gc' still removes it later)" },
       json: { type: 'boolean', describe: 'Print one JSON object on stdout at the end' },
-      quiet: { type: 'boolean', describe: 'Only the result: "<id> <name> <address>" per VM (errors still on stderr)' },
-      'log-format': { type: 'string', choices: ['plain', 'json', 'pretty'] as const, describe: 'Progress on stderr as plain lines, pino JSON or pino-pretty' },
     })
     .example('$0 provision --sandbox --name demo', 'A full provision against a throwaway simulated Proxmox host')
     .example(
@@ -57,7 +54,6 @@ async function run(cli: CliContext, argv: ProvisionFlags): Promise<void> {
   const count = argv.count ?? 1;
   const json = Boolean(argv.json);
   const quiet = Boolean(argv.quiet);
-  const tty = Boolean(io.stderr.isTTY) && !json && count === 1;
   // --name dev-{n}: checked before anything touches the host.
   const names = argv.name === undefined && count === 1 ? [undefined] : expandNames(argv.name ?? '', count);
 
@@ -68,20 +64,9 @@ async function run(cli: CliContext, argv: ProvisionFlags): Promise<void> {
     const sshKeys = first.sshKey === undefined ? undefined : readPublicKeys(first.sshKey);
     // --node auto places VMs only on the nodes linus reaches: this one and those with an address.
     const nodeAddresses = parseNodeAddresses(resolved.target.nodeAddresses);
-    const renderers = new Map(
-      await Promise.all(
-        specs.map(async (spec) => {
-          const logger = await createLogger((argv.logFormat ?? 'plain') as LogFormat, { name: spec.name }, io.stderr);
-          const prefix = count > 1 ? `[${spec.name}] ` : '';
-          const render = progressRenderer({
-            quiet: quiet || (many && json),
-            tty,
-            ...(logger ? { logger } : {}),
-            write: (text) => io.stderr.write(prefix ? text.replace(/^linus: /gm, `linus: ${prefix}`) : text),
-          });
-          return [spec.name, render] as const;
-        }),
-      ),
+    // One VM: its steps as live lines on a terminal; several: plain lines that name their VM.
+    const progress = new Map(
+      await Promise.all(specs.map(async (spec) => [spec.name, await progressFor(cli, argv, { tty: count === 1, bindings: { name: spec.name }, prefix: count > 1 ? `[${spec.name}] ` : '' })] as const)),
     );
     // The first Ctrl-C cancels the host jobs and waits for their rollback; the second stops waiting.
     const controller = new AbortController();
@@ -102,17 +87,19 @@ async function run(cli: CliContext, argv: ProvisionFlags): Promise<void> {
           signal: controller.signal,
           onEvent: (name, event, runId) => {
             runIds.set(name, runId);
-            renderers.get(name)?.(event, runId);
+            progress.get(name)?.event(event, runId);
           },
           onPlaced: (warnings) => {
-            if (!json) printWarnings(io.stderr, warnings);
+            if (!json) printWarnings(cli, warnings);
           },
         },
         { target: resolved.target, specs, sshKeys, dryRun: Boolean(argv.dryRun), force: Boolean(argv.force), many, keepOnFailure: Boolean(argv.keepOnFailure) },
       );
-      writeProvisionResult(cli, { json, quiet, many, tty }, result);
+      for (const { name, outcome } of result.runs) progress.get(name)?.stop(outcome.ok);
+      writeProvisionResult(cli, { json, quiet, many }, result);
     } finally {
       offInterrupt();
+      for (const entry of progress.values()) entry.stop(false);
     }
   });
 }

@@ -131,7 +131,7 @@ async function run(cli: CliContext, argv: SshFlags): Promise<void> {
   checkVmRef(argv.vm);
   const command = (argv['--'] ?? []).map(String);
   let login: VmLogin | undefined;
-  await withOpsTarget(cli, argv, true, async (deps) => {
+  await withOpsTarget(cli, argv, async (deps) => {
     login = await vmLogin(deps, argv.vm, argv.vmUser);
   });
   if (login === undefined) return;
@@ -141,7 +141,7 @@ async function run(cli: CliContext, argv: SshFlags): Promise<void> {
     else cli.io.stdout.write(`${shellJoin(ssh)}\n`);
     return;
   }
-  if (!knownHost(cli.io.env.HOME, login.address)) {
+  if (!argv.quiet && !knownHost(cli.io.env.HOME, login.address)) {
     cli.io.stderr.write(`linus: first connection to ${login.address}: ssh records its host key in ~/.ssh/known_hosts (and refuses it if it ever changes)\n`);
   }
   cli.exitCode = await runSsh(cli, ssh);

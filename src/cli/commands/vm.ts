@@ -13,9 +13,10 @@ import { withJsonErrors } from '../json-errors.js';
 import { withOpsTarget } from '../ops-target.js';
 import { canPrompt, confirmByName } from '../prompt.js';
 import { opText, writeOpResult } from '../render/ops.js';
-import { progressRenderer } from '../render/progress.js';
+import { listingOptions } from '../listing.js';
+import { progressFor } from '../render/progress.js';
 import { writeCloneResult } from '../render/provision.js';
-import { OUTPUT_OPTIONS, targetOptions, type TargetFlags } from '../target-options.js';
+import { OUTPUT_OPTIONS, targetOptions, type LevelFlags, type TargetFlags } from '../target-options.js';
 import { VM_OPTIONS } from '../vm-options.js';
 import { describeOf, type FlagsOf } from './index.js';
 
@@ -73,12 +74,14 @@ const cloneBuilder = (yargs: Argv) =>
       force: { type: 'boolean', describe: 'Go ahead past 90 % of the node memory or storage' },
     });
 
-// Checks the flags (config/vm-flags.ts), then runs fn against the target; quiet: no host progress lines.
-function withVmOps(cli: CliContext, argv: TargetFlags & { vm?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined }, fn: Parameters<typeof withOpsTarget>[3]): Promise<void> {
+// Checks the flags (config/vm-flags.ts), then runs fn against the target.
+function withVmOps(cli: CliContext, argv: TargetFlags & LevelFlags & { vm?: string | undefined; json?: boolean | undefined }, fn: Parameters<typeof withOpsTarget>[2]): Promise<void> {
   if (argv.vm !== undefined) checkVmRef(argv.vm);
   checkVmFlags(argv);
-  return withOpsTarget(cli, argv, Boolean(argv.quiet || argv.json), fn);
+  return withOpsTarget(cli, argv, fn);
 }
+
+const listBuilder = (yargs: Argv) => listingOptions(targetOptions(yargs));
 
 function subcommands(cli: CliContext): CommandModule<object, any>[] {
   const power = (action: PowerAction, describe: string, force?: string) => {
@@ -90,7 +93,7 @@ function subcommands(cli: CliContext): CommandModule<object, any>[] {
     return force === undefined ? sub(cli, `${action} <vm>`, describe, timeoutBuilder, run) : sub(cli, `${action} <vm>`, describe, forceBuilder(force), run);
   };
   return [
-    sub(cli, 'list', 'Every VM of the cluster: node, status, cores, memory, disk, IP (guest agent) and whether linus made it', common, async (argv) =>
+    sub(cli, 'list', 'Every VM of the cluster: node, status, cores, memory, disk, IP (guest agent) and whether linus made it (-q: the IDs)', listBuilder, async (argv) =>
       withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await listVms(deps), opText.list, 'vms')),
     ),
     sub(cli, 'status <vm>', 'Power state, lock, template flag and owner of one VM', withId, async (argv) =>
@@ -137,12 +140,16 @@ function subcommands(cli: CliContext): CommandModule<object, any>[] {
       if (byId) parseCloneSpec(Number(argv.template), argv);
       const json = Boolean(argv.json);
       const quiet = Boolean(argv.quiet);
-      await withOpsTarget(cli, argv, quiet || json, async (deps) => {
+      await withOpsTarget(cli, argv, async (deps) => {
         const spec = parseCloneSpec(byId ? Number(argv.template) : await resolveVm(deps, argv.template), argv);
-        const tty = Boolean(cli.io.stderr.isTTY) && !json;
-        const onEvent = progressRenderer({ quiet: quiet || json, tty, write: (text) => cli.io.stderr.write(text) });
-        const result = await cloneVm({ ssh: deps.ssh, remoteDir: deps.remoteDir, nodeAddresses: deps.nodeAddresses, ...(deps.provisioner ? { provisioner: deps.provisioner } : {}), onEvent }, spec, keys);
-        writeCloneResult(cli, { json, quiet, tty }, result);
+        const progress = await progressFor(cli, argv);
+        try {
+          const result = await cloneVm({ ssh: deps.ssh, remoteDir: deps.remoteDir, nodeAddresses: deps.nodeAddresses, ...(deps.provisioner ? { provisioner: deps.provisioner } : {}), onEvent: (event, runId) => progress.event(event, runId) }, spec, keys);
+          progress.stop(result.outcome.ok);
+          writeCloneResult(cli, { json, quiet }, result);
+        } finally {
+          progress.stop(false);
+        }
       });
     }),
   ];

@@ -5,6 +5,7 @@ import type { OpResult } from '../../ops/run-op.js';
 import type { CapacityRow, ListRow } from '../../protocol/data.js';
 import { errorText } from '../../protocol/errors.js';
 import type { CliContext } from '../io.js';
+import { listingFormat, writeListing } from '../listing.js';
 import { printWarnings } from './progress.js';
 
 const GiB = 1024 ** 3;
@@ -41,43 +42,75 @@ export function capacityText(rows: CapacityRow[]): string {
 
 const vmLabel = (data: { id: number; name: string }) => `VM ${data.id} '${data.name}'`;
 
-export const opText = {
-  status: (data: VmStatus) =>
-    `${vmLabel(data)} on node ${data.node}: ${data.state}${data.lock ? `, locked (${data.lock})` : ''}${data.template ? ', template' : ''}, ${data.linus ? 'created by linus' : 'not created by linus'}\n`,
-  power: (data: VmPower) =>
-    data.changed
-      ? `${vmLabel(data)} is ${data.state} (node ${data.node})${data.forced ? `: it did not shut down in time and was stopped${data.op === 'reboot' ? ' and started again' : ''}` : ''}.\n`
-      : `${vmLabel(data)} was already ${data.state}: nothing to do.\n`,
-  config: ({ view }: VmConfig) => {
-    const lines = Object.keys(view.config).sort().map((key) => `${key}: ${view.config[key]}`);
-    const pending = Object.keys(view.pending).sort();
-    if (pending.length > 0) lines.push('', '[PENDING] (applied at the next reboot)', ...pending.map((key) => `${key}: ${view.pending[key] ?? '(deleted)'}`));
-    return `${lines.join('\n')}\n`;
-  },
-  set: (data: VmSet) => {
-    if (!data.changed && data.pending.length === 0) return `${vmLabel(data)} already has these settings: nothing to do.\n`;
-    const applied = data.applied.length > 0 ? `applied: ${data.applied.join(', ')}` : '';
-    const pending = data.pending.length > 0 ? `pending until the next reboot: ${data.pending.join(', ')}` : '';
-    return `${vmLabel(data)}: ${[applied, pending].filter(Boolean).join('; ')}\n`;
-  },
-  resize: (data: VmResize) =>
-    data.changed ? `${vmLabel(data)} ${data.disk}: ${gib(data.beforeBytes)} -> ${gib(data.sizeBytes)}\n` : `${vmLabel(data)} ${data.disk} is already ${gib(data.sizeBytes)}: nothing to do.\n`,
-  delete: (data: VmDelete) => `${vmLabel(data)} deleted${data.stopped ? ' (stopped first)' : ''}; volumes removed: ${data.volumes.join(', ') || 'none'}.\n`,
-  list: listText,
-};
+function configText({ view }: VmConfig): string {
+  const lines = Object.keys(view.config).sort().map((key) => `${key}: ${view.config[key]}`);
+  const pending = Object.keys(view.pending).sort();
+  if (pending.length > 0) lines.push('', '[PENDING] (applied at the next reboot)', ...pending.map((key) => `${key}: ${view.pending[key] ?? '(deleted)'}`));
+  return `${lines.join('\n')}\n`;
+}
 
-// One operation's result: the JSON object (its data under `key`), or text; warnings on stderr.
-export function writeOpResult<T>(cli: CliContext, view: { json?: boolean | undefined; quiet?: boolean | undefined }, result: OpResult<T>, text: (data: T) => string, key = 'vm'): void {
+// An operation's result as text, and as -q prints it: only what a script reads (an ID, a state).
+export interface OpText<T> {
+  text: (data: T) => string;
+  quiet: (data: T) => string;
+}
+
+const vmId = (data: { id: number }) => `${data.id}\n`;
+
+export const opText = {
+  status: {
+    text: (data: VmStatus) =>
+      `${vmLabel(data)} on node ${data.node}: ${data.state}${data.lock ? `, locked (${data.lock})` : ''}${data.template ? ', template' : ''}, ${data.linus ? 'created by linus' : 'not created by linus'}\n`,
+    quiet: (data: VmStatus) => `${data.state}\n`,
+  },
+  power: {
+    text: (data: VmPower) =>
+      data.changed
+        ? `${vmLabel(data)} is ${data.state} (node ${data.node})${data.forced ? `: it did not shut down in time and was stopped${data.op === 'reboot' ? ' and started again' : ''}` : ''}.\n`
+        : `${vmLabel(data)} was already ${data.state}: nothing to do.\n`,
+    quiet: (data: VmPower) => `${data.state}\n`,
+  },
+  config: { text: configText, quiet: configText },
+  set: {
+    text: (data: VmSet) => {
+      if (!data.changed && data.pending.length === 0) return `${vmLabel(data)} already has these settings: nothing to do.\n`;
+      const applied = data.applied.length > 0 ? `applied: ${data.applied.join(', ')}` : '';
+      const pending = data.pending.length > 0 ? `pending until the next reboot: ${data.pending.join(', ')}` : '';
+      return `${vmLabel(data)}: ${[applied, pending].filter(Boolean).join('; ')}\n`;
+    },
+    quiet: vmId,
+  },
+  resize: {
+    text: (data: VmResize) =>
+      data.changed ? `${vmLabel(data)} ${data.disk}: ${gib(data.beforeBytes)} -> ${gib(data.sizeBytes)}\n` : `${vmLabel(data)} ${data.disk} is already ${gib(data.sizeBytes)}: nothing to do.\n`,
+    quiet: vmId,
+  },
+  delete: { text: (data: VmDelete) => `${vmLabel(data)} deleted${data.stopped ? ' (stopped first)' : ''}; volumes removed: ${data.volumes.join(', ') || 'none'}.\n`, quiet: vmId },
+  list: { text: listText, quiet: (vms: ListRow[]) => vms.map(vmId).join('') },
+} satisfies Record<string, OpText<never>>;
+
+export interface OpView {
+  json?: boolean | undefined;
+  quiet?: boolean | undefined;
+  // A listing (vm list): -o yaml prints the JSON object as YAML.
+  output?: string | undefined;
+}
+
+// One operation's result: the JSON object (its data under `key`; a failure too), its YAML, or
+// text; warnings on stderr.
+export function writeOpResult<T>(cli: CliContext, view: OpView, result: OpResult<T>, text: OpText<T>, key = 'vm'): void {
   const { stdout, stderr } = cli.io;
-  if (view.json) stdout.write(`${JSON.stringify(opJson(result, key))}\n`);
+  const format = listingFormat(view);
+  if (format === 'json') stdout.write(`${JSON.stringify(opJson(result, key))}\n`);
   if (!result.ok) {
-    if (!view.json) stderr.write(`linus: ${errorText(result.error)}`);
+    if (format !== 'json') stderr.write(`linus: ${errorText(result.error)}`);
     cli.exitCode = result.error.exitCode;
     return;
   }
-  if (view.json) return;
-  printWarnings(stderr, result.warnings);
-  if (!view.quiet) stdout.write(text(result.data));
+  if (format === 'yaml') writeListing(cli, format, opJson(result, key), () => '');
+  if (format !== 'table') return;
+  printWarnings(cli, result.warnings);
+  stdout.write(view.quiet ? text.quiet(result.data) : text.text(result.data));
 }
 
 export function gcText(report: GcReport): string {

@@ -40,8 +40,6 @@ export interface ProvisionView {
   quiet: boolean;
   // --count was given: the JSON has a `vms` list, the text a line per VM and a total.
   many: boolean;
-  // The live status line was drawn on stderr: cleared before the result.
-  tty: boolean;
 }
 
 // The result of `linus provision`: one JSON object, or text; the exit code of the first failure.
@@ -54,10 +52,9 @@ export function writeProvisionResult(cli: CliContext, view: ProvisionView, resul
     cli.exitCode = placement.error.exitCode;
     return;
   }
-  if (view.tty && !view.quiet) stderr.write('\r\x1b[2K');
   const failed = runs.find((entry) => !entry.outcome.ok);
   if (!view.json) {
-    printWarnings(stderr, runs.flatMap((entry) => entry.outcome.warnings));
+    printWarnings(cli, runs.flatMap((entry) => entry.outcome.warnings));
     if (!view.many) {
       const { outcome } = runs[0] as { outcome: ProvisionOutcome; stats: JobStats };
       if (view.quiet && outcome.ok) stdout.write(quietLine(outcome));
@@ -78,11 +75,10 @@ export function writeProvisionResult(cli: CliContext, view: ProvisionView, resul
 export function writeCloneResult(cli: CliContext, view: Omit<ProvisionView, 'many'>, result: { outcome: ProvisionOutcome; stats: JobStats }, action: 'Provision' | 'Clone' = 'Clone'): void {
   const { stdout, stderr } = cli.io;
   const { outcome } = result;
-  if (view.tty && !view.quiet) stderr.write('\r\x1b[2K');
   const { warnings } = outcome;
   if (view.json) stdout.write(`${JSON.stringify(cloneJson(result))}\n`);
   else {
-    printWarnings(stderr, warnings);
+    printWarnings(cli, warnings);
     if (view.quiet && outcome.ok) stdout.write(quietLine(outcome));
     else (outcome.ok ? stdout : stderr).write(summarize(outcome, action));
   }
