@@ -153,13 +153,8 @@ build_create_args() { # <job dir> <version>
 # nextid call is needed; neither reserves anything: `qm create` (or `qm clone`) is the claim.
 pick_vm_ids() { # <resources json> <epoch the read started>
   local ids
-  ids=$(perl -MJSON::PP -e '
-    my $res = eval { decode_json(do { local $/; <STDIN> }) };
-    die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
-    my %used = map { ($_->{vmid} // "") => 1 } grep { ref $_ eq "HASH" && ($_->{type} // "") =~ /^(qemu|lxc)$/ } @$res;
-    my @free;
-    for (my $id = 100; $id < 1000000 && @free < $ARGV[0]; $id++) { push @free, $id unless $used{$id} }
-    print "@free\n";' "$CLAIM_TRIES" <<<"$1") || die INTERNAL "cannot parse /cluster/resources"
+  ids=$(perl -e "$(_resources_perl)"' print join(" ", free_ids(read_resources(), $ARGV[0])), "\n";' "$CLAIM_TRIES" <<<"$1") ||
+    die INTERNAL "cannot parse /cluster/resources"
   read -r -a FREE_IDS <<<"$ids"
   ((${#FREE_IDS[@]})) || die CREATE_FAILED "no free VM ID from 100 to 999999 on the cluster"
   IDS_SEEN=$2

@@ -31,8 +31,12 @@ check_tools() {
   # Image downloads use curl, else wget (a pve-manager dependency, unlike curl).
   command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 ||
     die MISSING_DEPENDENCY "neither 'curl' nor 'wget' is installed or on PATH: install one ('apt-get install wget')"
-  perl -MJSON::PP -MIO::Socket::INET -MPOSIX -e 1 2>/dev/null ||
-    die MISSING_DEPENDENCY "perl core modules JSON::PP, IO::Socket::INET and POSIX are missing"
+}
+
+# Asked only when a Perl program failed: loading the modules costs each run about 25 ms.
+check_perl_modules() {
+  perl -MJSON::PP -MPOSIX -e 1 2>/dev/null ||
+    die MISSING_DEPENDENCY "perl core modules JSON::PP and POSIX are missing"
 }
 
 check_pve_version() {
@@ -52,13 +56,21 @@ check_pve_version() {
 # storage_listed, storage_status, storage_content, storage_type (plugintype),
 # storage_used/storage_total, snippets (a storage with snippets content,
 # the chosen one first), name_vmid/name_node (a VM or CT already using the name).
+# free_ids (the first <tries> VM IDs no guest uses, see pick_vm_ids). Mode `first`: when
+# VMs too new to be named are listed, only fill=<node> lines (the nodes whose VM lists complete
+# them); mode `merged` takes those lists as <node>=<file> arguments.
 _facts_program() {
+  _resources_perl
   cat <<'PERL'
-use strict; use warnings; use JSON::PP;
-my ($node, $storage, $name, $local, $alloc) = @ARGV;
+my ($mode, $node, $storage, $name, $local, $alloc, $tries, @lists) = @ARGV;
 my %allocates = map { $_ => 1 } split / /, $alloc;
-my $res = eval { decode_json(do { local $/; <STDIN> }) };
-die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
+my $res = read_resources();
+if ($mode eq "first") {
+  my @fill = unnamed_nodes($res);
+  if (@fill) { print "fill=$_\n" for @fill; exit 0 }
+} else {
+  merge_lists($res, @lists);
+}
 my $clean = sub { my $v = shift // ""; $v =~ s/[^\w.,:+-]//g; $v };
 my @nodes = grep { ($_->{type} // "") eq "node" } @$res;
 if ($node eq "") {
@@ -98,24 +110,33 @@ my ($vm) = sort { $a->{vmid} <=> $b->{vmid} }
   grep { ($_->{type} // "") =~ /^(qemu|lxc)$/ && ($_->{name} // "") eq $name } @$res;
 print "name_vmid=", ($vm ? $clean->($vm->{vmid}) : ""), "\n";
 print "name_node=", ($vm ? $clean->($vm->{node}) : ""), "\n";
+print "free_ids=", join(" ", free_ids($res, $tries)), "\n";
 PERL
 }
 
 # Node, storage, capacity and name checks from one /cluster/resources read (and the VM lists of
 # nodes with VMs too new to be named there).
 check_cluster() {
-  local out key value resources read_at
-  read_at=$(date +%s)
+  local out key value resources read_at line
+  local -a args nodes=()
+  printf -v read_at '%(%s)T' -1
   pve pvesh get /cluster/resources --output-format json || pve_fail NODE_NOT_FOUND "cannot read /cluster/resources"
   resources=$PVE_OUT
-  resources_fill_new resources
-  pick_vm_ids "$resources" "$read_at"
-  out=$(perl -e "$(_facts_program)" "${SPEC[node]:-}" "${SPEC[storage]:-}" "${SPEC[name]}" "$(local_node_name)" "$ALLOC_STORAGE_TYPES" <<<"$resources") ||
-    die INTERNAL "cannot parse /cluster/resources"
+  args=("${SPEC[node]:-}" "${SPEC[storage]:-}" "${SPEC[name]}" "$(local_node_name)" "$ALLOC_STORAGE_TYPES" "$CLAIM_TRIES")
+  out=$(perl -e "$(_facts_program)" first "${args[@]}" <<<"$resources") || _resources_unreadable
+  if [[ "$out" == fill=* ]]; then
+    while read -r line; do nodes+=("${line#fill=}"); done <<<"$out"
+    read_node_lists "${nodes[@]}"
+    out=$(perl -e "$(_facts_program)" merged "${args[@]}" "${NODE_LISTS[@]}" <<<"$resources") || _resources_unreadable
+  fi
   FACTS=()
   while IFS='=' read -r key value; do
     FACTS[$key]=$value
   done <<<"$out"
+  read -r -a FREE_IDS <<<"${FACTS[free_ids]}"
+  ((${#FREE_IDS[@]})) || die CREATE_FAILED "no free VM ID from 100 to 999999 on the cluster"
+  # shellcheck disable=SC2034 # read by create_vm (create.sh)
+  IDS_SEEN=$read_at
 
   [[ -n "${FACTS[node]}" ]] || die NODE_NOT_FOUND "several nodes in the cluster and none is this host: pass --node"
   [[ "${FACTS[node_status]}" != missing ]] || die NODE_NOT_FOUND "node '${FACTS[node]}' is not in the cluster"
@@ -164,50 +185,91 @@ check_cluster() {
 # fills them in; a node that cannot be read leaves its VMs as they are. Rewrites the JSON in <var>.
 resources_fill_new() { # <var>
   local -n _res_json=$1
-  local node out
-  local -a nodes=() lists=()
-  out=$(perl -e "$(_resources_fill_program)" nodes <<<"$_res_json") || die INTERNAL "cannot parse /cluster/resources"
+  local out
+  local -a nodes=()
+  out=$(perl -e "$(_resources_fill_program)" nodes <<<"$_res_json") || _resources_unreadable
   [[ -n "$out" ]] || return 0
   mapfile -t nodes <<<"$out"
-  for node in "${nodes[@]}"; do
+  read_node_lists "${nodes[@]}"
+  ((${#NODE_LISTS[@]})) || return 0
+  _res_json=$(perl -e "$(_resources_fill_program)" merge "${NODE_LISTS[@]}" <<<"$_res_json") ||
+    die INTERNAL "cannot merge the VM lists into /cluster/resources"
+}
+
+# The VM list of each node named, as <node>=<file> in NODE_LISTS; a node that cannot be read is
+# left out (logged).
+NODE_LISTS=()
+read_node_lists() { # <node...>
+  local node
+  NODE_LISTS=()
+  for node in "$@"; do
     [[ "$node" =~ $NODE_RE ]] || continue
     if pve pvesh get "/nodes/$node/qemu" --output-format json; then
       printf '%s\n' "$PVE_OUT" >"$WORK_DIR/qemu-$node.json"
-      lists+=("$node=$WORK_DIR/qemu-$node.json")
+      NODE_LISTS+=("$node=$WORK_DIR/qemu-$node.json")
     else
       log "cannot read the VM list of node '$node': $(pve_message)"
     fi
   done
-  ((${#lists[@]})) || return 0
-  _res_json=$(perl -e "$(_resources_fill_program)" merge "${lists[@]}" <<<"$_res_json") ||
-    die INTERNAL "cannot merge the VM lists into /cluster/resources"
+}
+
+_resources_unreadable() {
+  check_perl_modules
+  die INTERNAL "cannot parse /cluster/resources"
 }
 
 # `nodes`: the nodes of qemu entries without a name. `merge <node>=<file>...`: the JSON with those
 # entries completed from the nodes' VM lists (name, status, template, cores, memory, disk, uptime).
 _resources_fill_program() {
+  _resources_perl
+  cat <<'PERL'
+my ($mode, @lists) = @ARGV;
+my $res = read_resources();
+if ($mode eq "nodes") { print "$_\n" for unnamed_nodes($res); exit 0 }
+merge_lists($res, @lists);
+print JSON::PP->new->canonical->encode($res), "\n";
+PERL
+}
+
+# Perl subs for the programs that read /cluster/resources JSON on stdin: one interpreter (and one
+# JSON::PP load, about 17 ms) per question instead of one per step.
+_resources_perl() {
   cat <<'PERL'
 use strict; use warnings; use JSON::PP;
-my ($mode, @lists) = @ARGV;
-my $res = eval { decode_json(do { local $/; <STDIN> }) };
-die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
-my @new = grep { ref $_ eq "HASH" && ($_->{type} // "") eq "qemu" && ($_->{name} // "") eq "" && defined $_->{node} } @$res;
-if ($mode eq "nodes") { my %n = map { $_->{node} => 1 } @new; print "$_\n" for sort keys %n; exit 0 }
-my %vm;
-for my $arg (@lists) {
-  my ($node, $file) = split /=/, $arg, 2;
-  open(my $f, "<", $file) or die "$file: $!\n";
-  my $list = eval { decode_json(do { local $/; <$f> }) };
-  next unless ref $list eq "ARRAY";
-  $vm{$node}{$_->{vmid}} = $_ for grep { ref $_ eq "HASH" && defined $_->{vmid} } @$list;
+sub read_resources {
+  my $res = eval { decode_json(do { local $/; <STDIN> }) };
+  die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
+  return $res;
 }
-for my $e (@new) {
-  my $d = $vm{$e->{node}}{$e->{vmid}} or next;
-  $e->{$_} = $d->{$_} for grep { defined $d->{$_} } qw(name status uptime maxmem maxdisk);
-  $e->{maxcpu} = $d->{cpus} if defined $d->{cpus};
-  $e->{template} = $d->{template} ? 1 : 0;
+sub unnamed { my ($res) = @_; grep { ref $_ eq "HASH" && ($_->{type} // "") eq "qemu" && ($_->{name} // "") eq "" && defined $_->{node} } @$res }
+sub unnamed_nodes { my %n = map { $_->{node} => 1 } unnamed($_[0]); sort keys %n }
+# Completes the unnamed entries from <node>=<file> VM lists (name, status, template, cores,
+# memory, disk, uptime).
+sub merge_lists {
+  my ($res, @lists) = @_;
+  my %vm;
+  for my $arg (@lists) {
+    my ($node, $file) = split /=/, $arg, 2;
+    open(my $f, "<", $file) or die "$file: $!\n";
+    my $list = eval { decode_json(do { local $/; <$f> }) };
+    next unless ref $list eq "ARRAY";
+    $vm{$node}{$_->{vmid}} = $_ for grep { ref $_ eq "HASH" && defined $_->{vmid} } @$list;
+  }
+  for my $e (unnamed($res)) {
+    my $d = $vm{$e->{node}}{$e->{vmid}} or next;
+    $e->{$_} = $d->{$_} for grep { defined $d->{$_} } qw(name status uptime maxmem maxdisk);
+    $e->{maxcpu} = $d->{cpus} if defined $d->{cpus};
+    $e->{template} = $d->{template} ? 1 : 0;
+  }
 }
-print JSON::PP->new->canonical->encode($res), "\n";
+# The first <want> IDs from 100 up that no VM or CT uses.
+sub free_ids {
+  my ($res, $want) = @_;
+  my %used = map { ($_->{vmid} // "") => 1 } grep { ref $_ eq "HASH" && ($_->{type} // "") =~ /^(qemu|lxc)$/ } @$res;
+  my @free;
+  for (my $id = 100; $id < 1000000 && @free < $want; $id++) { push @free, $id unless $used{$id} }
+  return @free;
+}
 PERL
 }
 

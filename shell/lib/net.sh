@@ -99,22 +99,24 @@ ip_in_cidr() { # <ip> <cidr>
   (($(($(_ip_int "$1") & mask)) == $(($(_ip_int "${2%/*}") & mask))))
 }
 
-# Sends one empty datagram to <port> of every address of <cidr> but its network, broadcast and
+# Sends a one-byte datagram to <port> of every address of <cidr> but its network, broadcast and
 # own address (of a /32: to that one address): the kernel resolves each one, and whoever answers
-# enters the neighbour table.
+# enters the neighbour table. Bash's /dev/udp sends from this process: no interpreter to start.
 probe_network() { # <cidr>
-  local port=${LINUS_PROBE_PORT:-9}
-  perl -MIO::Socket::INET -MSocket -e '
-    my ($cidr, $port) = @ARGV;
-    my ($addr, $bits) = split m{/}, $cidr;
-    my $own = unpack("N", inet_aton($addr));
-    my $size = 2 ** (32 - $bits);
-    my $base = $own - ($own % $size);
-    my $s = IO::Socket::INET->new(Proto => "udp") or exit 1;
-    for my $n ($bits == 32 ? ($own) : ($base + 1 .. $base + $size - 2)) {
-      next if $n == $own && $bits != 32;
-      send($s, "", 0, pack_sockaddr_in($port, pack("N", $n)));
-    }' "$1" "$port" || true
+  local port=${LINUS_PROBE_PORT:-9} bits=${1#*/} own first last n
+  local -a o
+  IFS=. read -ra o <<<"${1%/*}"
+  own=$(((o[0] << 24) | (o[1] << 16) | (o[2] << 8) | o[3]))
+  if ((bits == 32)); then
+    first=$own last=$own
+  else
+    first=$(((own & ~((1 << (32 - bits)) - 1) & 0xffffffff) + 1))
+    last=$((first + (1 << (32 - bits)) - 3))
+  fi
+  for ((n = first; n <= last; n++)); do
+    ((n != own || bits == 32)) || continue
+    printf '\n' 2>/dev/null >"/dev/udp/$((n >> 24 & 255)).$((n >> 16 & 255)).$((n >> 8 & 255)).$((n & 255))/$port" || true
+  done
 }
 
 # Sets PROBE_CIDR to the node's address/prefix on VLAN <tag> of <bridge>: a `<bridge>.<tag>`
@@ -255,14 +257,11 @@ wait_for_ip() { # <vmid> <mac>
 }
 
 # Whether host:port answers with an SSH banner line within <seconds> (no credentials are sent).
+# Bash's /dev/tcp connects; timeout bounds a connect that hangs (a dropped SYN).
 ssh_banner() { # <host> <port> [seconds]
-  perl -MIO::Socket::INET -e '
-    my $t = $ARGV[2] // 3;
-    my $s = IO::Socket::INET->new(PeerAddr => $ARGV[0], PeerPort => $ARGV[1], Proto => "tcp", Timeout => $t) or exit 1;
-    local $SIG{ALRM} = sub { exit 1 };
-    alarm $t + 2;
-    my $line = <$s>;
-    exit(defined $line && $line =~ /^SSH-/ ? 0 : 1);' "$@"
+  local t=${3:-3}
+  # shellcheck disable=SC2016 # the inner bash expands them
+  timeout "$((t + 2))" bash -c 'exec 3<>"/dev/tcp/$0/$1" && IFS= read -r -t "$2" line <&3 && [[ "$line" == SSH-* ]]' "$1" "$2" "$t" 2>/dev/null
 }
 
 # The machine that answered at VM_IP must be this VM: where the node is on that network, its
