@@ -84,6 +84,8 @@ export interface PlaceRequest {
   diskGiB: number;
   count: number;
   force: boolean;
+  // The run's names: its --name ({n} for the number) and --if-exists reuse (vm.sh place --names).
+  names?: { pattern: string; reuse: boolean };
 }
 
 // vm.sh place. Auto placement only among the nodes linus reaches: `reachable` lists them.
@@ -92,6 +94,7 @@ export function placeArgs(request: PlaceRequest, remoteDir: string, reachable: r
   args.push('--memory', String(request.memoryMiB), '--disk', String(request.diskGiB), '--count', String(request.count));
   if (request.force) args.push('--force');
   if (reachable !== undefined) args.push('--reachable', reachable.join(','));
+  if (request.names) args.push('--names', request.names.pattern, ...(request.names.reuse ? ['--reuse'] : []));
   args.push('--remote-dir', remoteDir);
   return args;
 }
