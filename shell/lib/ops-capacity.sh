@@ -20,9 +20,11 @@ my $n = sub { 0 + ($_[0] // 0) };
 my $images = sub { grep { $_ eq "images" } split /,/, ($_[0]{content} // "") };
 my ($storage_of) = sub { my ($node, $id) = @_; (grep { $_->{node} eq $node && $_->{storage} eq $id } @stor)[0] };
 
+# list, running and capacity take <node> first: only that node's VMs (and storages), or all ("").
 if ($mode eq "list") {
-  my %ip = map { split / /, $_, 2 } @args;
-  for my $v (@vms) {
+  my ($only, @pairs) = @args;
+  my %ip = map { split / /, $_, 2 } @pairs;
+  for my $v (grep { $only eq "" || ($_->{node} // "") eq $only } @vms) {
     my @tags = grep { $_ ne "" } split /[;, ]+/, ($v->{tags} // "");
     my %o = (id => $n->($v->{vmid}), name => $v->{name} // "", node => $v->{node} // "", status => $v->{status} // "unknown",
       cores => $n->($v->{maxcpu}), memoryMiB => int($n->($v->{maxmem}) / 1048576), diskGiB => int(10 * $n->($v->{maxdisk}) / 1073741824 + 0.5) / 10,
@@ -31,8 +33,15 @@ if ($mode eq "list") {
     print "LINUS_DATA:", $J->encode(\%o), "\n";
   }
 } elsif ($mode eq "running") {
-  print "$_->{vmid} $_->{node}\n" for grep { ($_->{status} // "") eq "running" && !$_->{template} } @vms;
+  my ($only) = @args;
+  print "$_->{vmid} $_->{node}\n" for grep { ($_->{status} // "") eq "running" && !$_->{template} && ($only eq "" || ($_->{node} // "") eq $only) } @vms;
+} elsif ($mode eq "has-node") {
+  my ($only) = @args;
+  exit((grep { $_->{node} eq $only } @nodes) ? 0 : 1);
 } elsif ($mode eq "capacity") {
+  my ($only) = @args;
+  @nodes = grep { $only eq "" || $_->{node} eq $only } @nodes;
+  @stor = grep { $only eq "" || $_->{node} eq $only } @stor;
   for my $d (@nodes) {
     my @mine = grep { ($_->{node} // "") eq $d->{node} } @vms;
     my %o = (kind => "node", node => $d->{node}, status => $d->{status} // "unknown", cpus => $n->($d->{maxcpu}),
@@ -174,20 +183,30 @@ _agent_ip() { # <vmid> <node>
   return 0
 }
 
+# --node of list and capacity: a node of the cluster (NODE_NOT_FOUND otherwise), or "" for all.
+# Needs RESOURCES_JSON.
+_only_node() {
+  OPT[node]=${OPT[node]:-}
+  [[ -n "${OPT[node]}" ]] || return 0
+  need_match OPT node "$NODE_RE" "must be a node name"
+  _capacity has-node "${OPT[node]}" || die NODE_NOT_FOUND "node '${OPT[node]}' is not in the cluster"
+}
+
 # At most this many agent queries at once: each is a pvesh process (Perl start-up) on the node.
 readonly AGENT_QUERIES_AT_ONCE=8
 
-# Usage: list [--remote-dir DIR]
-# Description: every VM of the cluster, one LINUS_DATA line each; the address of running VMs comes
+# Usage: list [--node NAME] [--remote-dir DIR]
+# Description: every VM of the cluster (with --node: of that node), one LINUS_DATA line each; the address of running VMs comes
 # from their guest agent (asked in parallel, at most AGENT_QUERIES_AT_ONCE at a time).
 cmd_list() {
   local id node ip row running=0
   local -a ips=() pids=() rows=()
-  ops_parse "remote-dir:" "$@"
+  ops_parse "node: remote-dir:" "$@"
   ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "list takes no arguments"
   ops_read_resources
+  _only_node
   resources_fill_new RESOURCES_JSON
-  mapfile -t rows < <(_capacity running)
+  mapfile -t rows < <(_capacity running "${OPT[node]}")
   for row in "${rows[@]}"; do
     read -r id node <<<"$row"
     [[ "$id" =~ $VMID_RE && "$node" =~ $NODE_RE ]] || continue
@@ -206,19 +225,21 @@ cmd_list() {
     ips+=("${id##*agent-} $(<"$ip")")
   done
   emit RESULT SUCCESS
-  _capacity list "${ips[@]}" || die INTERNAL "cannot parse /cluster/resources"
+  _capacity list "${OPT[node]}" "${ips[@]}" || die INTERNAL "cannot parse /cluster/resources"
   end_line
   mark_final
 }
 
-# Usage: capacity [--remote-dir DIR]
-# Description: CPU, memory and storage use per node, one LINUS_DATA line per node and storage.
+# Usage: capacity [--node NAME] [--remote-dir DIR]
+# Description: CPU, memory and storage use per node (with --node: that node), one LINUS_DATA line
+# per node and storage.
 cmd_capacity() {
-  ops_parse "remote-dir:" "$@"
+  ops_parse "node: remote-dir:" "$@"
   ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "capacity takes no arguments"
   ops_read_resources
+  _only_node
   emit RESULT SUCCESS
-  _capacity capacity || die INTERNAL "cannot parse /cluster/resources"
+  _capacity capacity "${OPT[node]}" || die INTERNAL "cannot parse /cluster/resources"
   end_line
   mark_final
 }

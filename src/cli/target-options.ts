@@ -47,6 +47,15 @@ export function targetOptions<T>(yargs: Argv<T>) {
   return yargs.group(Object.keys(TARGET_OPTIONS), 'Proxmox host:').options(TARGET_OPTIONS);
 }
 
+// Where new VMs go: only the commands that create VMs or check the host for them (provision,
+// doctor, mcp) take these; every other command takes HOST_OPTIONS, so none lists a flag it ignores.
+const PLACEMENT_KEYS: readonly string[] = ['node', 'storage', 'snippets-storage', 'bridge'] satisfies Array<keyof typeof TARGET_OPTIONS>;
+export const HOST_OPTIONS = Object.fromEntries(Object.entries(TARGET_OPTIONS).filter(([key]) => !PLACEMENT_KEYS.includes(key))) as Omit<typeof TARGET_OPTIONS, 'node' | 'storage' | 'snippets-storage' | 'bridge'>;
+
+export function hostOptions<T>(yargs: Argv<T>) {
+  return yargs.group(Object.keys(HOST_OPTIONS), 'Proxmox host:').options(HOST_OPTIONS);
+}
+
 // --json and --quiet, as every command that talks to the host takes them.
 export const OUTPUT_OPTIONS = {
   json: { type: 'boolean', describe: 'Print one JSON object on stdout' },

@@ -106,8 +106,9 @@ const foreign = (on: boolean | undefined) => (on ? ['--foreign'] : []);
 const timeout = (seconds: number | undefined) => (seconds === undefined ? [] : ['--timeout', String(seconds)]);
 
 export const opArgs = {
-  list: (): string[] => ['list'],
-  capacity: (): string[] => ['capacity'],
+  // node: only that node's VMs / use (NODE_NOT_FOUND when the cluster has no such node).
+  list: (node?: string): string[] => ['list', ...(node === undefined ? [] : ['--node', node])],
+  capacity: (node?: string): string[] => ['capacity', ...(node === undefined ? [] : ['--node', node])],
   status: (id: number): string[] => ['status', String(id)],
   config: (id: number): string[] => ['config', String(id)],
   power: (action: PowerAction, id: number, options: { timeout?: number; force?: boolean; foreign?: boolean }): string[] => [

@@ -6,11 +6,12 @@ import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
 import { withOpsTarget } from '../ops-target.js';
 import { capacityText } from '../render/ops.js';
-import { targetOptions } from '../target-options.js';
+import { hostOptions } from '../target-options.js';
 import { describeOf, type FlagsOf } from './index.js';
 
 const builder = (yargs: Argv) =>
-  targetOptions(yargs).options({
+  hostOptions(yargs).options({
+    node: { type: 'string', describe: 'Only this node and its storages' },
     'node-address': { type: 'string', array: true, describe: 'SSH address of another cluster node: <node>=<host>[:port]' },
     json: { type: 'boolean', describe: 'Print one JSON object on stdout' },
   });
@@ -23,7 +24,7 @@ export function capacityCommand(cli: CliContext): CommandModule<object, FlagsOf<
     builder,
     handler: withJsonErrors(cli, async (argv) =>
       withOpsTarget(cli, argv, Boolean(argv.json), async (deps) => {
-        const result = await capacity(deps);
+        const result = await capacity(deps, argv.node === undefined ? {} : { node: argv.node });
         if (!result.ok) throw new LinusError({ code: result.error.code, message: result.error.message, remediation: result.error.remediation, exitCode: result.error.exitCode });
         if (argv.json) cli.io.stdout.write(`${JSON.stringify(capacityJson(result.data, result.stats))}\n`);
         else cli.io.stdout.write(capacityText(result.data));

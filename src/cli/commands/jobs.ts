@@ -10,7 +10,7 @@ import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
 import { progressRenderer } from '../render/progress.js';
 import { writeCloneResult } from '../render/provision.js';
-import { OUTPUT_OPTIONS, targetOptions } from '../target-options.js';
+import { hostOptions, OUTPUT_OPTIONS } from '../target-options.js';
 import { withTarget, type ResolvedTarget } from '../target.js';
 import { describeOf, type FlagsOf } from './index.js';
 
@@ -21,12 +21,12 @@ import { describeOf, type FlagsOf } from './index.js';
 const RUN_ID = /^[a-z0-9][a-z0-9-]{5,40}$/;
 
 const withRunId = (yargs: Argv) =>
-  targetOptions(yargs)
+  hostOptions(yargs)
     .options(OUTPUT_OPTIONS)
     .positional('run-id', { type: 'string', demandOption: true, describe: "The run id a provision printed (or 'linus runs' lists)" });
 
 const logsBuilder = (yargs: Argv) =>
-  targetOptions(yargs)
+  hostOptions(yargs)
     .positional('run-id', { type: 'string', demandOption: true, describe: "The run id a provision printed (or 'linus runs' lists)" })
     .options({
     follow: { alias: 'f', type: 'boolean', describe: 'Keep following until the job ends' },
@@ -94,7 +94,7 @@ async function logsRun(cli: CliContext, argv: ArgumentsCamelCase<FlagsOf<typeof 
   });
 }
 
-const runsBuilder = (yargs: Argv) => targetOptions(yargs).options(OUTPUT_OPTIONS);
+const runsBuilder = (yargs: Argv) => hostOptions(yargs).options(OUTPUT_OPTIONS);
 
 function runLine(run: RunRecord): string {
   const state = run.state === 'finished' ? `finished ${run.result ?? ''}`.trim() : run.state;

@@ -13,14 +13,14 @@ import { shellJoin } from '../../util/shell-quote.js';
 import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
 import { withOpsTarget } from '../ops-target.js';
-import { targetOptions } from '../target-options.js';
+import { hostOptions } from '../target-options.js';
 import { describeOf, type FlagsOf } from './index.js';
 
 // `linus ssh <vm> [-- command...]`: the system ssh to a VM's address as its user. --user and
 // --identity are the Proxmox host's (target flags); the VM's are --vm-user and --key.
 
 const builder = (yargs: Argv) =>
-  targetOptions(yargs)
+  hostOptions(yargs)
     // The words after `--` are the remote command, kept apart from linus' own arguments.
     .parserConfiguration({ 'populate--': true })
     .positional('vm', { type: 'string', demandOption: true, describe: 'VM ID or name' })

@@ -15,7 +15,7 @@ import { canPrompt, confirmByName } from '../prompt.js';
 import { opText, writeOpResult } from '../render/ops.js';
 import { progressRenderer } from '../render/progress.js';
 import { writeCloneResult } from '../render/provision.js';
-import { OUTPUT_OPTIONS, targetOptions, type TargetFlags } from '../target-options.js';
+import { hostOptions, OUTPUT_OPTIONS, type TargetFlags } from '../target-options.js';
 import { VM_OPTIONS } from '../vm-options.js';
 import { describeOf, type FlagsOf } from './index.js';
 
@@ -23,7 +23,8 @@ import { describeOf, type FlagsOf } from './index.js';
 // (VM_NOT_OWNED) unless --foreign is passed.
 const FOREIGN_OPTION = { foreign: { type: 'boolean', describe: "Act on a VM linus did not create (no 'linus' tag)" } } as const;
 
-const common = <T>(yargs: Argv<T>) => targetOptions(yargs).options(OUTPUT_OPTIONS);
+const common = <T>(yargs: Argv<T>) => hostOptions(yargs).options(OUTPUT_OPTIONS);
+const listBuilder = (yargs: Argv) => common(yargs).options({ node: { type: 'string', describe: 'Only the VMs on this node' } });
 const withId = <T>(yargs: Argv<T>) => common(yargs).positional('vm', { type: 'string', describe: 'VM ID or name', demandOption: true });
 
 function sub<U extends { json?: boolean | undefined }>(cli: CliContext, command: string, describe: string, builder: (yargs: Argv) => Argv<U>, run: (argv: ArgumentsCamelCase<U>) => Promise<void>): CommandModule<object, U> {
@@ -90,8 +91,8 @@ function subcommands(cli: CliContext): CommandModule<object, any>[] {
     return force === undefined ? sub(cli, `${action} <vm>`, describe, timeoutBuilder, run) : sub(cli, `${action} <vm>`, describe, forceBuilder(force), run);
   };
   return [
-    sub(cli, 'list', 'Every VM of the cluster: node, status, cores, memory, disk, IP (guest agent) and whether linus made it', common, async (argv) =>
-      withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await listVms(deps), opText.list, 'vms')),
+    sub(cli, 'list', 'Every VM of the cluster (or of --node): node, status, cores, memory, disk, IP (guest agent) and whether linus made it', listBuilder, async (argv) =>
+      withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await listVms(deps, argv.node === undefined ? {} : { node: argv.node }), opText.list, 'vms')),
     ),
     sub(cli, 'status <vm>', 'Power state, lock, template flag and owner of one VM', withId, async (argv) =>
       withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await vmStatus(deps, await resolveVm(deps, argv.vm)), opText.status)),
