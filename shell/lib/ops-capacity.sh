@@ -20,9 +20,11 @@ my $n = sub { 0 + ($_[0] // 0) };
 my $images = sub { grep { $_ eq "images" } split /,/, ($_[0]{content} // "") };
 my ($storage_of) = sub { my ($node, $id) = @_; (grep { $_->{node} eq $node && $_->{storage} eq $id } @stor)[0] };
 
+# list, running and capacity take <node> first: only that node's VMs (and storages), or all ("").
 if ($mode eq "list") {
-  my %ip = map { split / /, $_, 2 } @args;
-  for my $v (@vms) {
+  my ($only, @pairs) = @args;
+  my %ip = map { split / /, $_, 2 } @pairs;
+  for my $v (grep { $only eq "" || ($_->{node} // "") eq $only } @vms) {
     my @tags = grep { $_ ne "" } split /[;, ]+/, ($v->{tags} // "");
     my %o = (id => $n->($v->{vmid}), name => $v->{name} // "", node => $v->{node} // "", status => $v->{status} // "unknown",
       cores => $n->($v->{maxcpu}), memoryMiB => int($n->($v->{maxmem}) / 1048576), diskGiB => int(10 * $n->($v->{maxdisk}) / 1073741824 + 0.5) / 10,
@@ -31,8 +33,15 @@ if ($mode eq "list") {
     print "LINUS_DATA:", $J->encode(\%o), "\n";
   }
 } elsif ($mode eq "running") {
-  print "$_->{vmid} $_->{node}\n" for grep { ($_->{status} // "") eq "running" && !$_->{template} } @vms;
+  my ($only) = @args;
+  print "$_->{vmid} $_->{node}\n" for grep { ($_->{status} // "") eq "running" && !$_->{template} && ($only eq "" || ($_->{node} // "") eq $only) } @vms;
+} elsif ($mode eq "has-node") {
+  my ($only) = @args;
+  exit((grep { $_->{node} eq $only } @nodes) ? 0 : 1);
 } elsif ($mode eq "capacity") {
+  my ($only) = @args;
+  @nodes = grep { $only eq "" || $_->{node} eq $only } @nodes;
+  @stor = grep { $only eq "" || $_->{node} eq $only } @stor;
   for my $d (@nodes) {
     my @mine = grep { ($_->{node} // "") eq $d->{node} } @vms;
     my %o = (kind => "node", node => $d->{node}, status => $d->{status} // "unknown", cpus => $n->($d->{maxcpu}),
@@ -82,6 +91,60 @@ if ($mode eq "list") {
     my $sp = $pct->($sdisk{$key}, $stot{$key});
     print "place $i $best $mp $sp\n";
   }
+} elsif ($mode eq "names") {
+  # The names of a run, from <pattern> ({n} stands for the number) and <count>: "have <vmid>
+  # <node> <type> <read 0|1> <status>" for each VM or CT with a name the run asks for (reuse) or
+  # matching the pattern (continuation), then "new <name>" for each name to create. reuse 0: {n}
+  # continues after the highest number taken, and a taken name without {n} prints "conflict
+  # <vmid> <node>". reuse 1: {n} is 1..count and a taken name is not created; read 1 marks the
+  # VMs whose config (the recorded spec) to read: qemu, tagged linus.
+  my ($pattern, $count, $reuse) = @args;
+  my @parts = split /\{n\}/, $pattern, -1;
+  my @guests = sort { $a->{vmid} <=> $b->{vmid} } grep { ($_->{type} // "") =~ /^(qemu|lxc)$/ && defined $_->{vmid} && defined $_->{name} } @all;
+  my $linus = sub { (grep { lc($_) eq "linus" } split /[;, ]+/, ($_[0]{tags} // "")) ? 1 : 0 };
+  my $have = sub { my $v = shift; my $read = $reuse && $v->{type} eq "qemu" && $linus->($v) ? 1 : 0;
+    print "have $v->{vmid} ", ($v->{node} // ""), " $v->{type} $read ", ($v->{status} // "unknown"), "\n" };
+  my @want;
+  if (@parts == 1) {
+    my @taken = grep { $_->{name} eq $pattern } @guests;
+    if (@taken && !$reuse) { print "conflict $taken[0]{vmid} ", ($taken[0]{node} // ""), "\n"; exit 0 }
+    $have->($_) for @taken;
+    @want = @taken ? () : ($pattern);
+  } else {
+    my $re = "^" . quotemeta($parts[0]);
+    $re .= ($_ == 1 ? "([1-9][0-9]{0,8})" : "\\g{1}") . quotemeta($parts[$_]) for 1 .. $#parts;
+    my ($from, %taken) = (1);
+    for my $v (grep { $_->{name} =~ /$re\z/ } @guests) {
+      $v->{name} =~ /$re\z/;
+      my $k = $1;
+      next if $reuse && $k > $count;
+      $have->($v);
+      $taken{$k} = 1;
+      $from = $k + 1 if !$reuse && $k >= $from;
+    }
+    @want = map { join($_, @parts) } grep { !($reuse && $taken{$_}) } $from .. $from + $count - 1;
+  }
+  print "new $_\n" for @want;
+} elsif ($mode eq "existing") {
+  # The VMs <id...> as list rows, with their type and the first line of the description their
+  # config in <dir>/config-<vmid>.json holds (spec, null without one); <ip> is "vmid ip" pairs.
+  my ($dir, $ips, @ids) = @args;
+  my %ip = map { split / /, $_, 2 } grep { $_ ne "" } split /,/, $ips;
+  my %want = map { $_ => 1 } @ids;
+  my @rows;
+  for my $v (sort { $a->{vmid} <=> $b->{vmid} } grep { ($_->{type} // "") =~ /^(qemu|lxc)$/ && defined $_->{vmid} && $want{$_->{vmid}} } @all) {
+    my @tags = grep { $_ ne "" } split /[;, ]+/, ($v->{tags} // "");
+    my $spec;
+    if (open(my $f, "<", "$dir/config-$v->{vmid}.json")) {
+      my $c = eval { decode_json(do { local $/; <$f> }) };
+      ($spec) = split /\n/, $c->{description} // "" if ref $c eq "HASH" && defined $c->{description};
+    }
+    push @rows, { id => $n->($v->{vmid}), name => $v->{name} // "", node => $v->{node} // "", type => $v->{type}, status => $v->{status} // "unknown",
+      cores => $n->($v->{maxcpu}), memoryMiB => int($n->($v->{maxmem}) / 1048576), diskGiB => int(10 * $n->($v->{maxdisk}) / 1073741824 + 0.5) / 10,
+      ip => $ip{$v->{vmid}}, linus => (grep { lc($_) eq "linus" } @tags) ? JSON::PP::true : JSON::PP::false,
+      template => $v->{template} ? JSON::PP::true : JSON::PP::false, lock => $v->{lock}, tags => \@tags, spec => $spec };
+  }
+  print $J->encode(\@rows), "\n";
 } else { die "unknown mode $mode\n" }
 PERL
 }
@@ -120,20 +183,30 @@ _agent_ip() { # <vmid> <node>
   return 0
 }
 
+# --node of list and capacity: a node of the cluster (NODE_NOT_FOUND otherwise), or "" for all.
+# Needs RESOURCES_JSON.
+_only_node() {
+  OPT[node]=${OPT[node]:-}
+  [[ -n "${OPT[node]}" ]] || return 0
+  need_match OPT node "$NODE_RE" "must be a node name"
+  _capacity has-node "${OPT[node]}" || die NODE_NOT_FOUND "node '${OPT[node]}' is not in the cluster"
+}
+
 # At most this many agent queries at once: each is a pvesh process (Perl start-up) on the node.
 readonly AGENT_QUERIES_AT_ONCE=8
 
-# Usage: list [--remote-dir DIR]
-# Description: every VM of the cluster, one LINUS_DATA line each; the address of running VMs comes
+# Usage: list [--node NAME] [--remote-dir DIR]
+# Description: every VM of the cluster (with --node: of that node), one LINUS_DATA line each; the address of running VMs comes
 # from their guest agent (asked in parallel, at most AGENT_QUERIES_AT_ONCE at a time).
 cmd_list() {
   local id node ip row running=0
   local -a ips=() pids=() rows=()
-  ops_parse "remote-dir:" "$@"
+  ops_parse "node: remote-dir:" "$@"
   ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "list takes no arguments"
   ops_read_resources
+  _only_node
   resources_fill_new RESOURCES_JSON
-  mapfile -t rows < <(_capacity running)
+  mapfile -t rows < <(_capacity running "${OPT[node]}")
   for row in "${rows[@]}"; do
     read -r id node <<<"$row"
     [[ "$id" =~ $VMID_RE && "$node" =~ $NODE_RE ]] || continue
@@ -152,19 +225,21 @@ cmd_list() {
     ips+=("${id##*agent-} $(<"$ip")")
   done
   emit RESULT SUCCESS
-  _capacity list "${ips[@]}" || die INTERNAL "cannot parse /cluster/resources"
+  _capacity list "${OPT[node]}" "${ips[@]}" || die INTERNAL "cannot parse /cluster/resources"
   end_line
   mark_final
 }
 
-# Usage: capacity [--remote-dir DIR]
-# Description: CPU, memory and storage use per node, one LINUS_DATA line per node and storage.
+# Usage: capacity [--node NAME] [--remote-dir DIR]
+# Description: CPU, memory and storage use per node (with --node: that node), one LINUS_DATA line
+# per node and storage.
 cmd_capacity() {
-  ops_parse "remote-dir:" "$@"
+  ops_parse "node: remote-dir:" "$@"
   ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "capacity takes no arguments"
   ops_read_resources
+  _only_node
   emit RESULT SUCCESS
-  _capacity capacity || die INTERNAL "cannot parse /cluster/resources"
+  _capacity capacity "${OPT[node]}" || die INTERNAL "cannot parse /cluster/resources"
   end_line
   mark_final
 }
@@ -211,13 +286,66 @@ capacity_place() { # <node|auto> <storage> <bridge> <memory MiB> <disk GiB> <cou
   ((${#PLACED[@]} == count)) || die INTERNAL "placement gave ${#PLACED[@]} nodes for $count VMs"
 }
 
+PLACE_NAMES=()
+PLACE_EXISTING="[]"
+# With `place --names`: the names to create into PLACE_NAMES, and the VMs that have the run's
+# names (reuse) or match its pattern (continuation) into PLACE_EXISTING as a JSON list of rows;
+# with reuse, a row of a linus VM has its recorded spec and, running, its agent's address. A
+# taken name without {n} and without reuse is NAME_CONFLICT. Needs RESOURCES_JSON.
+place_names() { # <pattern> <count> <reuse 0|1>
+  local pattern=$1 count=$2 reuse=$3 line kind id node fetch status ip what
+  local -a lines=() ids=() ips=() pids=()
+  shown what "$pattern"
+  [[ "${pattern//\{n\}/1}" =~ $VM_NAME_RE ]] || die INVALID_SPEC "--names must be a VM name, {n} standing for a number, got $what"
+  ((count == 1)) || [[ "$pattern" == *"{n}"* ]] || die INVALID_SPEC "--names needs {n} with --count $count"
+  resources_fill_new RESOURCES_JSON
+  mapfile -t lines < <(_capacity names "$pattern" "$count" "$reuse") || die INTERNAL "cannot parse /cluster/resources"
+  PLACE_NAMES=()
+  for line in "${lines[@]}"; do
+    read -r kind id node _ fetch status <<<"$line"
+    case "$kind" in
+      conflict) die NAME_CONFLICT "a VM named '$pattern' already exists: VMID $id on node $node" ;;
+      new)
+        shown what "$id"
+        [[ "$id" =~ $VM_NAME_RE ]] || die INVALID_SPEC "the next name of the pattern, $what, is not a valid VM name"
+        PLACE_NAMES+=("$id")
+        ;;
+      have)
+        [[ "$id" =~ $VMID_RE && "$node" =~ $NODE_RE ]] || continue
+        ids+=("$id")
+        ((fetch)) || continue
+        if pve pvesh get "/nodes/$node/qemu/$id/config" --output-format json; then
+          printf '%s\n' "$PVE_OUT" >"$WORK_DIR/config-$id.json"
+        else
+          log "cannot read the config of VM $id: $(pve_message)"
+        fi
+        [[ "$status" != running ]] || {
+          _agent_ip "$id" "$node" &
+          pids+=("$!")
+        }
+        ;;
+    esac
+  done
+  for id in "${pids[@]}"; do wait "$id" || true; done
+  for ip in "$WORK_DIR"/agent-*/ip; do
+    [[ -s "$ip" ]] || continue
+    id=${ip%/ip}
+    ips+=("${id##*agent-} $(<"$ip")")
+  done
+  PLACE_EXISTING=$(IFS=,; _capacity existing "$WORK_DIR" "${ips[*]}" "${ids[@]}") || die INTERNAL "cannot parse /cluster/resources"
+}
+
 # Usage: place [--node auto|NAME] [--storage S] [--bridge B] [--memory MIB] [--disk GIB] [--count N] [--force]
-#              [--reachable N1,N2] [--remote-dir DIR]
+#              [--reachable N1,N2] [--names PATTERN [--reuse]] [--remote-dir DIR]
 # Description: where new VMs go, checked against the capacity thresholds; changes nothing. With
 # --reachable, auto picks only among this node and the nodes listed (those linus has an address
 # for). The result names this node (`local`) so the driver knows which nodes it reaches directly.
+# With --names (the run's --name, {n} standing for the number): the names to create (`names`, one
+# node each) and the VMs that already have the run's names (`existing`, see place_names): without
+# --reuse a {n} pattern continues after the highest number taken; with --reuse a taken name is
+# not placed, so a rerun is not refused for capacity it does not need.
 cmd_place() {
-  ops_parse "node: storage: bridge: memory: disk: count: force reachable: remote-dir:" "$@"
+  ops_parse "node: storage: bridge: memory: disk: count: force reachable: names: reuse remote-dir:" "$@"
   ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "place takes no arguments"
   local what local_node item
   local_node=$(local_node_name)
@@ -239,6 +367,15 @@ cmd_place() {
   ops_int disk 0 "$DISK_MAX" 20
   ops_int count "$COUNT_MIN" "$COUNT_MAX" 1
   ops_read_resources
-  capacity_place "${OPT[node]}" "${OPT[storage]}" "${OPT[bridge]}" "${OPT[memory]}" "${OPT[disk]}" "${OPT[count]}" "${OPT[force]:-0}"
-  emit_data "s:op=place" "j:nodes=$(_json_list "${PLACED[@]}")" "s:local=$local_node" | ops_success
+  local count=${OPT[count]}
+  local -a fields=()
+  if [[ -n "${OPT[names]+x}" ]]; then
+    place_names "${OPT[names]}" "$count" "${OPT[reuse]:-0}"
+    count=${#PLACE_NAMES[@]}
+    fields=("j:names=$(_json_list "${PLACE_NAMES[@]}")" "j:existing=$PLACE_EXISTING")
+  fi
+  PLACED=()
+  ((count == 0)) ||
+    capacity_place "${OPT[node]}" "${OPT[storage]}" "${OPT[bridge]}" "${OPT[memory]}" "${OPT[disk]}" "$count" "${OPT[force]:-0}"
+  emit_data "s:op=place" "j:nodes=$(_json_list "${PLACED[@]}")" "s:local=$local_node" "${fields[@]}" | ops_success
 }

@@ -58,20 +58,34 @@ export interface LevelFlags {
   logFormat?: string | undefined;
 }
 
+// Where new VMs go: only the commands that create VMs or check the host for them (provision,
+// doctor, mcp) take these; every other command takes HOST_OPTIONS, so none lists a flag it ignores.
+const PLACEMENT_KEYS: readonly string[] = ['node', 'storage', 'snippets-storage', 'bridge'] satisfies Array<keyof typeof TARGET_OPTIONS>;
+export const HOST_OPTIONS = Object.fromEntries(Object.entries(TARGET_OPTIONS).filter(([key]) => !PLACEMENT_KEYS.includes(key))) as Omit<typeof TARGET_OPTIONS, 'node' | 'storage' | 'snippets-storage' | 'bridge'>;
+
 // The target flags alone: `linus mcp`, whose stdout is the protocol and which has no progress.
-export function hostOptions<T>(yargs: Argv<T>) {
+export function targetFlagOptions<T>(yargs: Argv<T>) {
   return yargs.group(Object.keys(TARGET_OPTIONS), 'Proxmox host:').options(TARGET_OPTIONS);
 }
 
-// The target flags and the output levels: every command that talks to the host.
-export function targetOptions<T>(yargs: Argv<T>) {
-  return hostOptions(yargs)
+function levelOptions<T>(yargs: Argv<T>) {
+  return yargs
     .group(Object.keys(LEVEL_OPTIONS), 'Output:')
     .options(LEVEL_OPTIONS)
     .check((argv) => {
       if (argv.quiet && Number(argv.verbose) > 0) throw new LinusError({ code: 'INVALID_SPEC', message: '--quiet and --verbose contradict each other', remediation: 'Pass one of them.' });
       return true;
     });
+}
+
+// The target flags with placement, and the output levels: provision and doctor.
+export function targetOptions<T>(yargs: Argv<T>) {
+  return levelOptions(targetFlagOptions(yargs));
+}
+
+// The host flags and the output levels: every other command that talks to the host.
+export function hostOptions<T>(yargs: Argv<T>) {
+  return levelOptions(yargs.group(Object.keys(HOST_OPTIONS), 'Proxmox host:').options(HOST_OPTIONS));
 }
 
 // --json, as every command that talks to the host takes it.

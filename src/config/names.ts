@@ -20,3 +20,25 @@ export function expandNames(template: string, count: number): string[] {
   }
   return Array.from({ length: count }, (_, index) => template.replaceAll('{n}', String(index + 1)));
 }
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+
+// The number {n} stands for in <name>, or undefined when <name> is not of <pattern> (every {n}
+// the same number, written without leading zeros: what expandNames and the host's `place
+// --names` make).
+export function numberIn(pattern: string, name: string): number | undefined {
+  const parts = pattern.split('{n}');
+  if (parts.length < 2) return undefined;
+  const match = new RegExp(`^${escape(parts[0] as string)}([1-9][0-9]{0,8})${parts.slice(1).map(escape).join('\\1')}$`).exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+// The name of <pattern> with the highest number among <names>.
+export function highestName(pattern: string, names: readonly string[]): string | undefined {
+  let best: { name: string; n: number } | undefined;
+  for (const name of names) {
+    const n = numberIn(pattern, name);
+    if (n !== undefined && (best === undefined || n > best.n)) best = { name, n };
+  }
+  return best?.name;
+}

@@ -1,5 +1,5 @@
 import type { ProvisionOutcome } from '../protocol/transcript.js';
-import type { ProvisionResult } from './provision.js';
+import type { ProvisionResult, VmRun } from './provision.js';
 import type { JobStats } from './run-job.js';
 
 // The JSON objects of a provision or a clone: what `--json` prints and what `linus mcp` returns
@@ -13,17 +13,18 @@ export function outcomeJson(outcome: ProvisionOutcome, extra: Record<string, unk
 
 // `linus provision --json`; many: --count was given (a `vms` list).
 export function provisionJson(result: ProvisionResult, many: boolean): Record<string, unknown> {
-  const { placement, runs } = result;
+  const { placement, runs, continuedAfter } = result;
+  const continued = continuedAfter === undefined ? {} : { continuedAfter };
   const placeWarnings = placement?.warnings ?? [];
   const placeStat = placement ? { place: placement.stats } : {};
   if (placement?.error) return { ok: false, error: placement.error, ...(many ? { vms: [] } : {}), warnings: placeWarnings, stats: placeStat };
   const warnings = [...placeWarnings, ...runs.flatMap((entry) => entry.outcome.warnings)];
   if (!many) {
-    const { outcome, stats } = runs[0] as { outcome: ProvisionOutcome; stats: JobStats };
-    return outcomeJson(outcome, { warnings, stats: { ...stats, ...placeStat } });
+    const { outcome, stats, reused } = runs[0] as VmRun;
+    return outcomeJson(outcome, { ...(reused ? { reused } : {}), ...continued, warnings, stats: { ...stats, ...placeStat } });
   }
-  const vms = runs.map(({ name, node, outcome, stats }) => ({ name, node, ...outcomeJson(outcome, { stats }) }));
-  return { ok: runs.every((entry) => entry.outcome.ok), vms, warnings, stats: placeStat };
+  const vms = runs.map(({ name, node, outcome, stats, reused }) => ({ name, node, ...outcomeJson(outcome, { ...(reused ? { reused } : {}), stats }) }));
+  return { ok: runs.every((entry) => entry.outcome.ok), vms, ...continued, warnings, stats: placeStat };
 }
 
 // `linus vm clone --json`.

@@ -1,6 +1,6 @@
 import { defaultConnect, runOnHost, type Connect, type HostStats } from '../host/run.js';
 import type { NodeAddress } from '../host/nodes.js';
-import { placeSchema } from '../protocol/data.js';
+import { placeSchema, type ExistingRow } from '../protocol/data.js';
 import { LinusError } from '../protocol/errors.js';
 import { opOutcome, type ErrorReport } from '../protocol/transcript.js';
 import { placeArgs, type PlaceRequest } from '../provisioners/args.js';
@@ -21,7 +21,9 @@ export interface PlaceDeps {
 }
 
 export type Placement =
-  | { ok: true; nodes: string[]; local: string | undefined; warnings: string[]; stats: HostStats }
+  // With request.names: names[i] is the name of the VM placed on nodes[i]; existing, the VMs that have
+  // the run's names.
+  | { ok: true; nodes: string[]; local: string | undefined; names?: string[]; existing?: ExistingRow[]; warnings: string[]; stats: HostStats }
   | { ok: false; error: ErrorReport; warnings: string[]; stats: HostStats };
 
 export async function place(deps: PlaceDeps, request: PlaceRequest): Promise<Placement> {
@@ -32,8 +34,10 @@ export async function place(deps: PlaceDeps, request: PlaceRequest): Promise<Pla
   const outcome = opOutcome(transcript);
   if (!outcome.ok) return { ok: false, error: outcome.error, warnings: outcome.warnings, stats };
   const parsed = placeSchema.safeParse(outcome.data[0]);
-  if (!parsed.success || parsed.data.nodes.length !== request.count) {
+  const placed = request.names ? parsed.data?.names?.length : request.count;
+  if (!parsed.success || parsed.data.nodes.length !== placed || (request.names !== undefined && parsed.data.existing === undefined)) {
     throw new LinusError({ code: 'PROTOCOL_ERROR', message: `unexpected placement from the host: ${JSON.stringify(outcome.data[0] ?? null).slice(0, 200)}` });
   }
-  return { ok: true, nodes: parsed.data.nodes, local: parsed.data.local, warnings: outcome.warnings, stats };
+  const { nodes, local, names, existing } = parsed.data;
+  return { ok: true, nodes, local, ...(names ? { names } : {}), ...(existing ? { existing } : {}), warnings: outcome.warnings, stats };
 }

@@ -8,7 +8,13 @@ import { provisionerArgs } from '../provisioners/args.js';
 import { loadProvisioner } from '../provisioners/bundle.js';
 import type { ProvisionerFile } from '../provisioners/remote.js';
 import type { SshTarget } from '../ssh/connection.js';
+import { highestName } from '../config/names.js';
+import { vmAddress } from '../host/vm-address.js';
+import { ERROR_CODES, type ErrorCode } from '../protocol/codes.js';
+import type { ExistingRow } from '../protocol/data.js';
+import type { VmReport } from '../protocol/transcript.js';
 import { place } from './placement.js';
+import { reuseVerdict, type IfExists } from './reuse.js';
 import { emptyJobStats, runJob, type JobStats, type ProgressEvent } from './run-job.js';
 
 export interface ProvisionRequest {
@@ -24,6 +30,12 @@ export interface ProvisionRequest {
   many: boolean;
   // A failed VM is kept for inspection (still tagged for gc) instead of rolled back.
   keepOnFailure?: boolean;
+  // A wanted name is taken: refuse (NAME_CONFLICT, before anything is created), or reuse the VM
+  // when linus made it with these settings (jobs/reuse.ts). Default fail.
+  ifExists?: IfExists;
+  // --name as given with --count, {n} standing for the number: the host numbers the VMs, after
+  // the highest number taken (fail) or 1..N keeping those that exist (reuse).
+  namePattern?: string;
 }
 
 export interface ProvisionDeps {
@@ -34,6 +46,8 @@ export interface ProvisionDeps {
   onEvent: (name: string, event: ProgressEvent, runId: string) => void;
   // The VMs were placed (before any is created): the placement's warnings.
   onPlaced?: (warnings: string[]) => void;
+  // The names of the VMs to create, when placement numbered them (before any job starts).
+  onNames?: (names: string[]) => Promise<void>;
   // Aborted: each host job is cancelled and its rollback awaited.
   signal?: AbortSignal;
   provisioners?: { proxmox: ProvisionerFile; vm: ProvisionerFile };
@@ -45,6 +59,8 @@ export interface VmRun {
   node: string;
   outcome: ProvisionOutcome;
   stats: JobStats;
+  // --if-exists reuse returned this existing VM: no job ran.
+  reused?: boolean;
 }
 
 export interface ProvisionResult {
@@ -52,6 +68,51 @@ export interface ProvisionResult {
   // (then nothing was created and runs is empty).
   placement?: { warnings: string[]; stats: HostStats; error?: ErrorReport };
   runs: VmRun[];
+  // A {n} pattern without reuse: the highest name of the pattern taken, numbering went on after it.
+  continuedAfter?: string;
+}
+
+// The NAME_CONFLICT of a provision (the host's check, or placement's) says how to go on.
+const NAME_TAKEN_REMEDIATION = "Pick another --name, delete that VM ('linus vm delete <name> --yes --stop'), or pass --if-exists reuse to take it as it is if linus made it with these settings.";
+
+function withNameRemedy<T extends { code: string; remediation: string }>(error: T): T {
+  return error.code === 'NAME_CONFLICT' ? { ...error, remediation: NAME_TAKEN_REMEDIATION } : error;
+}
+
+function withNameRemedyOutcome(outcome: ProvisionOutcome): ProvisionOutcome {
+  return outcome.ok ? outcome : { ...outcome, error: withNameRemedy(outcome.error) };
+}
+
+// The VMs that exist for a reuse run as the result reports them, or the refusal naming every VM
+// that cannot be reused (nothing is created then).
+async function reuseExisting(deps: ProvisionDeps, request: ProvisionRequest, existing: ExistingRow[], stats: HostStats): Promise<{ runs: Map<string, VmRun> } | { error: ErrorReport }> {
+  const first = request.specs[0] as VmSpec;
+  const runs = new Map<string, VmRun>();
+  const refusals: Array<{ code: ErrorCode; text: string; remediation: string }> = [];
+  for (const vm of existing) {
+    const verdict = reuseVerdict({ ...first, name: vm.name }, request.target.node, vm);
+    const label = `VM ${vm.id} '${vm.name}' on node ${vm.node}`;
+    if (!verdict.ok) {
+      refusals.push({ code: verdict.code, text: `${label}: ${verdict.reason}`, remediation: verdict.remediation });
+      continue;
+    }
+    const found = await vmAddress({ ...deps, remoteDir: request.target.remoteDir }, vm, { config: { description: vm.spec ?? '' }, stats, ...(first.vmUser === undefined ? {} : { user: first.vmUser }) });
+    if (found.address === undefined) {
+      refusals.push({
+        code: 'VM_WRONG_STATE',
+        text: `${label}: it matches, but its guest agent does not answer and no linus run recorded its address`,
+        remediation: 'Install qemu-guest-agent in the VM, or delete it and provision again.',
+      });
+      continue;
+    }
+    const report: VmReport = { id: vm.id, name: vm.name, ip: found.address, user: found.user ?? verdict.recordedUser, node: vm.node, os: verdict.os, cores: vm.cores, memoryMiB: vm.memoryMiB, diskGiB: vm.diskGiB };
+    runs.set(vm.name, { name: vm.name, node: vm.node, reused: true, outcome: { ok: true, kind: 'success', vm: report, steps: [], warnings: [], logs: [] }, stats: emptyJobStats() });
+  }
+  const refusal = refusals[0];
+  if (refusal === undefined) return { runs };
+  const { code, remediation } = refusal;
+  const error = { code, exitCode: ERROR_CODES[code].exitCode, message: `--if-exists reuse: ${refusals.map((entry) => entry.text).join('; ')}`, remediation };
+  return { error };
 }
 
 // Provisions one VM or many: places them (one `vm.sh place` exec checks every VM of the run
@@ -75,33 +136,50 @@ async function provisionWith(deps: ProvisionDeps & { connect: Connect }, request
   const provisioners = deps.provisioners ?? { proxmox: loadProvisioner('proxmox'), vm: loadProvisioner('vm') };
   const first = specs[0];
   if (first === undefined) return { runs: [] };
-  // A single VM on a named node: the provisioner checks the capacity thresholds itself, in the
-  // same /cluster/resources read it makes anyway.
-  const placing = target.node === 'auto' || specs.length > 1;
+  const reuse = request.ifExists === 'reuse';
+  const pattern = request.namePattern?.includes('{n}') ? request.namePattern : undefined;
+  // A single new VM on a named node: the provisioner checks the capacity thresholds and the name
+  // itself, in the same /cluster/resources read it makes anyway. Otherwise one `vm.sh place`
+  // exec places the VMs and, with the run's names, finds those that exist.
+  const placing = target.node === 'auto' || specs.length > 1 || reuse || pattern !== undefined;
   let nodes = specs.map(() => target.node);
   let local: string | undefined;
   let placement: ProvisionResult['placement'];
+  let created = specs;
+  let reused = new Map<string, VmRun>();
+  let continuedAfter: string | undefined;
   if (placing) {
+    // Specs named one by one (no pattern) are checked by each VM's host job only.
+    const names = pattern !== undefined || specs.length === 1 ? { names: { pattern: pattern ?? first.name, reuse } } : {};
     const placed = await place(
       { ssh: deps.ssh, connect, provisioner: provisioners.vm, remoteDir: target.remoteDir, nodeAddresses: deps.nodeAddresses },
-      { node: target.node, storage: target.storage, bridge: target.bridge, memoryMiB: first.memory, diskGiB: first.disk, count: specs.length, force: request.force },
+      { node: target.node, storage: target.storage, bridge: target.bridge, memoryMiB: first.memory, diskGiB: first.disk, count: specs.length, force: request.force, ...names },
     );
     const stats = { execs: placed.stats.execs, uploads: placed.stats.uploads };
-    if (!placed.ok) return { placement: { warnings: placed.warnings, stats, error: placed.error }, runs: [] };
+    if (!placed.ok) return { placement: { warnings: placed.warnings, stats, error: withNameRemedy(placed.error) }, runs: [] };
+    const existing = placed.existing ?? [];
+    if (reuse && existing.length > 0) {
+      const found = await reuseExisting({ ...deps, connect }, request, existing, stats);
+      if ('error' in found) return { placement: { warnings: placed.warnings, stats, error: found.error }, runs: [] };
+      reused = found.runs;
+    }
+    if (!reuse && pattern !== undefined && existing.length > 0) continuedAfter = highestName(pattern, existing.map((vm) => vm.name));
     placement = { warnings: placed.warnings, stats };
+    created = (placed.names ?? specs.map((spec) => spec.name)).map((name) => ({ ...first, name }));
     ({ nodes, local } = placed);
     deps.onPlaced?.(placed.warnings);
+    if (placed.names) await deps.onNames?.(placed.names);
   }
   const capacity = placing ? 'placed' : request.force ? 'force' : 'check';
-  const runs = await Promise.all(
-    specs.map(async (spec, index): Promise<VmRun> => {
+  const fresh = await Promise.all(
+    created.map(async (spec, index): Promise<VmRun> => {
       const node = nodes[index] as string;
       const ssh = sshForNode(node, local, deps.ssh, deps.nodeAddresses);
       const args = provisionerArgs({ ...target, node }, spec, request.sshKeys, request.dryRun, capacity, Boolean(request.keepOnFailure));
       try {
         const onEvent = (event: ProgressEvent, runId: string) => deps.onEvent(spec.name, event, runId);
         const { outcome, stats } = await runJob({ connect: () => connect(ssh), provisioner: provisioners.proxmox, remoteDir: target.remoteDir, onEvent, ...(deps.signal ? { signal: deps.signal } : {}) }, args);
-        return { name: spec.name, node, outcome, stats };
+        return { name: spec.name, node, outcome: withNameRemedyOutcome(outcome), stats };
       } catch (error) {
         if (!request.many) throw error;
         const linusError = toLinusError(error);
@@ -109,5 +187,7 @@ async function provisionWith(deps: ProvisionDeps & { connect: Connect }, request
       }
     }),
   );
-  return { ...(placement ? { placement } : {}), runs };
+  // Reused VMs first, in name order, then the new ones in the order they were numbered.
+  const runs = [...[...reused.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true })), ...fresh];
+  return { ...(placement ? { placement } : {}), runs, ...(continuedAfter === undefined ? {} : { continuedAfter }) };
 }

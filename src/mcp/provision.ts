@@ -54,8 +54,12 @@ const provisionInput = z
     bridge: text('Network bridge'),
     dryRun: yes('Check only; list the commands'),
     force: yes('Go past 90 % memory/storage use'),
+    ifExists: z.enum(['fail', 'reuse']).optional().describe("Name taken: fail, or reuse the VM linus made with these settings (reused: true) [fail]"),
   })
   .strict();
+
+// The CLI's NAME_CONFLICT remediation names its --if-exists flag; the tool has its own argument.
+const NAME_TAKEN = "Pick another name, delete that VM (delete_vm), or call again with ifExists: 'reuse' to take it as it is if linus made it with these settings.";
 
 const jobOutput = outputSchema({
   vm: z.looseObject({ id: z.number(), ip: z.string(), user: z.string() }),
@@ -91,7 +95,7 @@ function stepProgress(call: CallContext): (event: ProgressEvent) => void {
   };
 }
 
-function jobAnswer(structured: Record<string, unknown>, outcome: ProvisionOutcome | undefined, action: string) {
+function jobAnswer(structured: Record<string, unknown>, outcome: ProvisionOutcome | undefined, action: string, reused = false) {
   if (structured.ok !== true) {
     const vmId = outcome && !outcome.ok ? outcome.vmId : undefined;
     return failedResult(structured as Record<string, unknown> & { error: ErrorReport }, `${action} failed${vmId === undefined ? '' : ` (VM ${vmId} was rolled back)`}: `);
@@ -99,7 +103,7 @@ function jobAnswer(structured: Record<string, unknown>, outcome: ProvisionOutcom
   if (outcome?.kind === 'dry-run') return okResult(structured, `Dry run: nothing was changed. These commands would run:\n${outcome.plan.join('\n')}`);
   if (outcome?.kind !== 'success') throw new LinusError({ code: 'INTERNAL', message: `${action} answered ok without a VM` });
   const { vm } = outcome;
-  return okResult(structured, `VM ${vm.id} '${vm.name}' is ready on node ${vm.node}: ${vm.cores} cores, ${vm.memoryMiB} MiB, ${vm.diskGiB} GiB, ${vm.os}; ssh ${vm.user}@${vm.ip}`);
+  return okResult(structured, `VM ${vm.id} '${vm.name}' ${reused ? 'exists with these settings (reused)' : 'is ready'} on node ${vm.node}: ${vm.cores} cores, ${vm.memoryMiB} MiB, ${vm.diskGiB} GiB, ${vm.os}; ssh ${vm.user}@${vm.ip}`);
 }
 
 export function provisionTools(context: ToolContext): ToolDef[] {
@@ -111,7 +115,7 @@ export function provisionTools(context: ToolContext): ToolDef[] {
       input: provisionInput,
       output: jobOutput,
       run: async (args, call) => {
-        const { sshKey: _text, sshKeyFile: _file, dryRun, force, node, storage, bridge, ...vm } = args;
+        const { sshKey: _text, sshKeyFile: _file, dryRun, force, node, storage, bridge, ifExists, ...vm } = args;
         const keys = keysOf(args);
         // A generated password would land in the agent's context: keys only. (The spec needs to
         // know a key is given; its text travels apart.)
@@ -123,9 +127,12 @@ export function provisionTools(context: ToolContext): ToolDef[] {
         const onStep = stepProgress(call);
         const result = await provisionVms(
           { ssh: ops.ssh, ...(ops.connect ? { connect: ops.connect } : {}), nodeAddresses: ops.nodeAddresses, signal: call.signal, onEvent: (_name, event) => onStep(event) },
-          { target, specs: [vmSpec], sshKeys, dryRun: Boolean(dryRun), force: Boolean(force), many: false },
+          { target, specs: [vmSpec], sshKeys, dryRun: Boolean(dryRun), force: Boolean(force), many: false, ifExists: ifExists ?? 'fail' },
         );
-        return jobAnswer(provisionJson(result, false), result.runs[0]?.outcome, 'Provision');
+        const structured = provisionJson(result, false);
+        const error = structured.error as ErrorReport | undefined;
+        if (error?.code === 'NAME_CONFLICT' && error.remediation.includes('--if-exists reuse')) structured.error = { ...error, remediation: NAME_TAKEN };
+        return jobAnswer(structured, result.runs[0]?.outcome, 'Provision', result.runs[0]?.reused);
       },
     }),
     defineTool({

@@ -20,8 +20,9 @@ async function one<T>(deps: OpsDeps, args: string[], schema: z.ZodType<T>): Prom
   return { ok: true, data: parseData(schema, outcome.data[0], 'result'), warnings: outcome.warnings, stats };
 }
 
-export async function listVms(deps: OpsDeps): Promise<OpResult<ListRow[]>> {
-  const { outcome, stats } = await runOp(deps, opArgs.list());
+// node: only the VMs on that node.
+export async function listVms(deps: OpsDeps, options: { node?: string } = {}): Promise<OpResult<ListRow[]>> {
+  const { outcome, stats } = await runOp(deps, opArgs.list(options.node));
   if (!outcome.ok) return { ok: false, error: outcome.error, warnings: outcome.warnings, stats };
   return { ok: true, data: outcome.data.map((row) => parseData(listRowSchema, row, 'result')), warnings: outcome.warnings, stats };
 }

@@ -22,7 +22,6 @@ export const configSchema = z.object({ ...base, op: z.literal('config'), linus: 
 export const setSchema = z.object({ ...base, op: z.literal('set'), changed: z.boolean(), applied: z.array(z.string()), pending: z.array(z.string()), view });
 export const resizeSchema = z.object({ ...base, op: z.literal('resize'), disk: z.string(), changed: z.boolean(), beforeBytes: z.number(), sizeBytes: z.number() });
 export const deleteSchema = z.object({ ...base, op: z.literal('delete'), changed: z.boolean(), stopped: z.boolean(), volumes: z.array(z.string()) });
-export const placeSchema = z.object({ op: z.literal('place'), nodes: z.array(z.string()), local: z.string().optional() });
 
 export const listRowSchema = z.object({
   id: z.number().int(),
@@ -37,6 +36,20 @@ export const listRowSchema = z.object({
   template: z.boolean(),
   lock: z.string().nullable(),
   tags: z.array(z.string()),
+});
+
+// A VM that has a name a provision asks for (`vm.sh place --names`): a list row, its type (a CT
+// is never linus'), and the first line of its description (the recorded spec), read for linus VMs
+// under --reuse only.
+export const existingRowSchema = listRowSchema.extend({ type: z.enum(['qemu', 'lxc']), spec: z.string().nullable() });
+
+// names/existing come with --names: the names to create (one node each) and the VMs that have one.
+export const placeSchema = z.object({
+  op: z.literal('place'),
+  nodes: z.array(z.string()),
+  local: z.string().optional(),
+  names: z.array(z.string()).optional(),
+  existing: z.array(existingRowSchema).optional(),
 });
 
 export const capacityRowSchema = z.discriminatedUnion('kind', [
@@ -68,6 +81,7 @@ export const capacityRowSchema = z.discriminatedUnion('kind', [
 
 export type ListRow = z.infer<typeof listRowSchema>;
 export type CapacityRow = z.infer<typeof capacityRowSchema>;
+export type ExistingRow = z.infer<typeof existingRowSchema>;
 
 // `vm.sh doctor`: one check each, the safe fixes `--fix` may apply, and one host record.
 const checkIdSchema = z.string().regex(/^[a-z][a-z0-9-]*(\.[A-Za-z0-9_.-]+)*$/);

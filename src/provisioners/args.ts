@@ -84,6 +84,8 @@ export interface PlaceRequest {
   diskGiB: number;
   count: number;
   force: boolean;
+  // The run's names: its --name ({n} for the number) and --if-exists reuse (vm.sh place --names).
+  names?: { pattern: string; reuse: boolean };
 }
 
 // vm.sh place. Auto placement only among the nodes linus reaches: `reachable` lists them.
@@ -92,6 +94,7 @@ export function placeArgs(request: PlaceRequest, remoteDir: string, reachable: r
   args.push('--memory', String(request.memoryMiB), '--disk', String(request.diskGiB), '--count', String(request.count));
   if (request.force) args.push('--force');
   if (reachable !== undefined) args.push('--reachable', reachable.join(','));
+  if (request.names) args.push('--names', request.names.pattern, ...(request.names.reuse ? ['--reuse'] : []));
   args.push('--remote-dir', remoteDir);
   return args;
 }
@@ -103,8 +106,9 @@ const foreign = (on: boolean | undefined) => (on ? ['--foreign'] : []);
 const timeout = (seconds: number | undefined) => (seconds === undefined ? [] : ['--timeout', String(seconds)]);
 
 export const opArgs = {
-  list: (): string[] => ['list'],
-  capacity: (): string[] => ['capacity'],
+  // node: only that node's VMs / use (NODE_NOT_FOUND when the cluster has no such node).
+  list: (node?: string): string[] => ['list', ...(node === undefined ? [] : ['--node', node])],
+  capacity: (node?: string): string[] => ['capacity', ...(node === undefined ? [] : ['--node', node])],
   status: (id: number): string[] => ['status', String(id)],
   config: (id: number): string[] => ['config', String(id)],
   power: (action: PowerAction, id: number, options: { timeout?: number; force?: boolean; foreign?: boolean }): string[] => [

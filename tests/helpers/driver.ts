@@ -105,6 +105,8 @@ export async function startTarget(options: SandboxOptions = {}, settings: HostSe
   return {
     ...running,
     dir,
+    // The sandbox's node, storage and bridge are linus' defaults (pve, local-lvm, vmbr0), and only
+    // the commands that place VMs take those flags: overrides add them where a test needs them.
     flags: (overrides = {}) => {
       const base: Record<string, string> = {
         host: info.host,
@@ -112,9 +114,6 @@ export async function startTarget(options: SandboxOptions = {}, settings: HostSe
         user: info.user,
         identity: info.identityFile,
         'known-hosts': info.knownHostsFile,
-        node: info.node,
-        storage: info.storage,
-        bridge: info.bridge,
         'remote-dir': info.remoteDir,
         ...overrides,
       };

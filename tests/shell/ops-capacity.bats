@@ -75,3 +75,48 @@ max_agent_overlap() {
   assert_failure
   assert_line 'LINUS_ERROR_CODE:NODE_NOT_FOUND'
 }
+
+@test "place --names numbers a {n} pattern on after the highest number taken, gaps and all; a taken plain name is NAME_CONFLICT" {
+  sim_setup "$FAST"
+  sim_qm_create 101 dev-1 linus
+  sim_qm_create 102 dev-3 linus
+  # Not of the pattern: a leading zero, another prefix, a suffix.
+  sim_qm_create 103 dev-07
+  sim_qm_create 104 xdev-9
+  sim_qm_create 105 dev-8x
+  ops place --memory 512 --disk 1 --count 2 --names 'dev-{n}'
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"names":\["dev-4","dev-5"\]'
+  assert_line --regexp '^LINUS_DATA:.*"nodes":\["pve","pve"\]'
+  assert_line --regexp '^LINUS_DATA:\{"existing":\[\{[^{}]*"id":101,[^{}]*"name":"dev-1"[^{}]*\},\{[^{}]*"id":102,[^{}]*\}\],'
+  # Every {n} stands for the same number.
+  sim_qm_create 106 a5-b5
+  sim_qm_create 107 a6-b7
+  ops place --memory 512 --disk 1 --count 1 --names 'a{n}-b{n}'
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"names":\["a6-b6"\]'
+  ops place --memory 512 --disk 1 --names 'dev-3'
+  assert_failure 9
+  assert_line 'LINUS_ERROR_CODE:NAME_CONFLICT'
+  assert_line "LINUS_ERROR:a VM named 'dev-3' already exists: VMID 102 on node pve"
+  ops place --memory 512 --disk 1 --count 2 --names 'Dev_{n}'
+  assert_failure 1
+  assert_line 'LINUS_ERROR_CODE:INVALID_SPEC'
+}
+
+@test "place --names --reuse places only the names not taken and reads the recorded spec of linus VMs only" {
+  sim_setup "$FAST"
+  sim_qm_create 101 dev-1 'linus;linus-r1' --description 'linus 1.0.0 run=r1abcdef os=ubuntu cores=1 memory=512M disk=1G user=ubuntu ip=dhcp cpu=host upgrade=0 keys=1 password=0'
+  sim_qm_create 102 dev-3 '' --description 'not linus'
+  sim_clear_calls
+  ops place --memory 512 --disk 1 --count 3 --names 'dev-{n}' --reuse
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"names":\["dev-2"\],"nodes":\["pve"\]'
+  assert_line --regexp '"id":101,[^}]*"spec":"linus 1.0.0 run=r1abcdef os=ubuntu [^"]*"'
+  assert_line --regexp '"id":102,[^}]*"spec":null'
+  assert_equal "$(sim_call_count '^pvesh get /nodes/pve/qemu/[0-9]+/config')" 1
+  # Everything exists: nothing to place, so no capacity check can refuse the run.
+  ops place --memory 900000 --disk 1 --count 1 --names 'dev-1' --reuse
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"names":\[\],"nodes":\[\]'
+}

@@ -8,12 +8,12 @@ import { withJsonErrors } from '../json-errors.js';
 import { ask } from '../prompt.js';
 import { gcText } from '../render/ops.js';
 import { hostLinesFor } from '../render/progress.js';
-import { targetOptions } from '../target-options.js';
+import { hostOptions } from '../target-options.js';
 import { withTarget } from '../target.js';
 import { describeOf, type FlagsOf } from './index.js';
 
 const builder = (yargs: Argv) =>
-  targetOptions(yargs)
+  hostOptions(yargs)
     .options({
       'older-than': { type: 'string', describe: 'Only runs older than this (90s, 30m, 1h, 2d) [default: 1h]' },
       'dry-run': { type: 'boolean', describe: 'Only list what would be removed' },

@@ -11,7 +11,7 @@ import { withJsonErrors } from '../json-errors.js';
 import { listingFormat, listingOptions, writeListing } from '../listing.js';
 import { hostLinesFor, progressFor } from '../render/progress.js';
 import { writeCloneResult } from '../render/provision.js';
-import { OUTPUT_OPTIONS, targetOptions } from '../target-options.js';
+import { hostOptions, OUTPUT_OPTIONS } from '../target-options.js';
 import { withTarget, type ResolvedTarget } from '../target.js';
 import { describeOf, type FlagsOf } from './index.js';
 
@@ -22,12 +22,12 @@ import { describeOf, type FlagsOf } from './index.js';
 const RUN_ID = /^[a-z0-9][a-z0-9-]{5,40}$/;
 
 const withRunId = (yargs: Argv) =>
-  targetOptions(yargs)
+  hostOptions(yargs)
     .options(OUTPUT_OPTIONS)
     .positional('run-id', { type: 'string', demandOption: true, describe: "The run id a provision printed (or 'linus runs' lists)" });
 
 const logsBuilder = (yargs: Argv) =>
-  targetOptions(yargs)
+  hostOptions(yargs)
     .positional('run-id', { type: 'string', demandOption: true, describe: "The run id a provision printed (or 'linus runs' lists)" })
     .options({ follow: { alias: 'f', type: 'boolean', describe: 'Keep following until the job ends' } })
     .epilogue('The host log is what logs prints; -v (or -vv) adds every other line, the LINUS_ protocol records too; -q leaves out the notes on stderr.');
@@ -95,7 +95,7 @@ async function logsRun(cli: CliContext, argv: ArgumentsCamelCase<FlagsOf<typeof 
   });
 }
 
-const runsBuilder = (yargs: Argv) => listingOptions(targetOptions(yargs));
+const runsBuilder = (yargs: Argv) => listingOptions(hostOptions(yargs));
 
 function runLine(run: RunRecord): string {
   const state = run.state === 'finished' ? `finished ${run.result ?? ''}`.trim() : run.state;

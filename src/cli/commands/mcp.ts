@@ -2,13 +2,13 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { commandSources } from '../../config/load.js';
 import { startMcpServer } from '../../mcp/server.js';
 import type { CliContext } from '../io.js';
-import { hostOptions } from '../target-options.js';
+import { targetFlagOptions } from '../target-options.js';
 import { withTarget } from '../target.js';
 import { describeOf, type FlagsOf } from './index.js';
 
 const builder = (yargs: Argv) =>
   // No output levels: stdout is the MCP protocol and the log on stderr is the server's own.
-  hostOptions(yargs)
+  targetFlagOptions(yargs)
     .options({
       'read-only': { type: 'boolean', describe: 'Offer only the tools that change nothing (list_vms, get_vm, get_capacity, find_leftovers)' },
       'allow-foreign': { type: 'boolean', describe: "Let the tools change VMs linus did not create (no 'linus' tag)" },

@@ -22,6 +22,11 @@ function builder(yargs: Argv) {
       'dry-run': { type: 'boolean', describe: 'Check everything read-only and print the qm/pvesh commands that would run' },
       count: { type: 'number', describe: `Create N VMs concurrently (1-${MAX_COUNT}), spread over the nodes; --name must contain {n} (dev-{n} gives dev-1..dev-N)` },
       force: { type: 'boolean', describe: 'Go ahead past 90 % of the node memory or storage' },
+      'if-exists': {
+        type: 'string',
+        choices: ['fail', 'reuse'] as const,
+        describe: "A VM of that name exists: fail (NAME_CONFLICT, nothing created), or reuse it when linus made it with the same settings (exit 0, reused); with --count and {n}: fail numbers on after the highest taken, reuse makes dev-1..dev-N exist [default: fail]",
+      },
       'keep-on-failure': { type: 'boolean', describe: "Keep a VM whose provision failed for inspection instead of rolling it back (tagged: 'linus gc' still removes it later)" },
       json: { type: 'boolean', describe: 'Print one JSON object on stdout at the end' },
     })
@@ -31,6 +36,7 @@ function builder(yargs: Argv) {
       'Ubuntu 24.04 on a real host, DHCP',
     )
     .example('$0 provision ... --node auto --count 5 --name dev-{n} --node-address pve2=192.168.1.12', 'Five VMs at once, spread over the nodes with the most free memory')
+    .example('$0 provision ... --name web01 --if-exists reuse', 'Again with the same flags: the existing web01 (exit 0, reused), or the difference if it was made otherwise')
     .example('$0 provision ... --ip 192.168.1.50/24 --gateway 192.168.1.1 --dns "1.1.1.1" --vlan 20 --json', 'Static address on VLAN 20, JSON result');
 }
 
@@ -64,10 +70,13 @@ async function run(cli: CliContext, argv: ProvisionFlags): Promise<void> {
     const sshKeys = first.sshKey === undefined ? undefined : readPublicKeys(first.sshKey);
     // --node auto places VMs only on the nodes linus reaches: this one and those with an address.
     const nodeAddresses = parseNodeAddresses(resolved.target.nodeAddresses);
-    // One VM: its steps as live lines on a terminal; several: plain lines that name their VM.
-    const progress = new Map(
-      await Promise.all(specs.map(async (spec) => [spec.name, await progressFor(cli, argv, { tty: count === 1, bindings: { name: spec.name }, prefix: count > 1 ? `[${spec.name}] ` : '' })] as const)),
-    );
+    // One VM: its steps as live lines on a terminal; several: plain lines that name their VM. One
+    // per VM name; the host may number a {n} pattern on (onNames), before any job starts.
+    const progress = new Map<string, Awaited<ReturnType<typeof progressFor>>>();
+    const addProgress = async (vmNames: readonly string[]) => {
+      for (const name of vmNames) progress.set(name, await progressFor(cli, argv, { tty: count === 1, bindings: { name }, prefix: count > 1 ? `[${name}] ` : '' }));
+    };
+    await addProgress(specs.map((spec) => spec.name));
     // The first Ctrl-C cancels the host jobs and waits for their rollback; the second stops waiting.
     const controller = new AbortController();
     // The run id each VM's job has now (a retry gets a new one).
@@ -92,8 +101,19 @@ async function run(cli: CliContext, argv: ProvisionFlags): Promise<void> {
           onPlaced: (warnings) => {
             if (!json) printWarnings(cli, warnings);
           },
+          onNames: (vmNames) => addProgress(vmNames.filter((name) => !progress.has(name))),
         },
-        { target: resolved.target, specs, sshKeys, dryRun: Boolean(argv.dryRun), force: Boolean(argv.force), many, keepOnFailure: Boolean(argv.keepOnFailure) },
+        {
+          target: resolved.target,
+          specs,
+          sshKeys,
+          dryRun: Boolean(argv.dryRun),
+          force: Boolean(argv.force),
+          many,
+          keepOnFailure: Boolean(argv.keepOnFailure),
+          ifExists: argv.ifExists === 'reuse' ? 'reuse' : 'fail',
+          ...(many && argv.name !== undefined ? { namePattern: argv.name } : {}),
+        },
       );
       for (const { name, outcome } of result.runs) progress.get(name)?.stop(outcome.ok);
       writeProvisionResult(cli, { json, quiet, many }, result);

@@ -16,7 +16,7 @@ import { opText, writeOpResult } from '../render/ops.js';
 import { listingOptions } from '../listing.js';
 import { progressFor } from '../render/progress.js';
 import { writeCloneResult } from '../render/provision.js';
-import { OUTPUT_OPTIONS, targetOptions, type LevelFlags, type TargetFlags } from '../target-options.js';
+import { hostOptions, OUTPUT_OPTIONS, type LevelFlags, type TargetFlags } from '../target-options.js';
 import { VM_OPTIONS } from '../vm-options.js';
 import { describeOf, type FlagsOf } from './index.js';
 
@@ -24,7 +24,7 @@ import { describeOf, type FlagsOf } from './index.js';
 // (VM_NOT_OWNED) unless --foreign is passed.
 const FOREIGN_OPTION = { foreign: { type: 'boolean', describe: "Act on a VM linus did not create (no 'linus' tag)" } } as const;
 
-const common = <T>(yargs: Argv<T>) => targetOptions(yargs).options(OUTPUT_OPTIONS);
+const common = <T>(yargs: Argv<T>) => hostOptions(yargs).options(OUTPUT_OPTIONS);
 const withId = <T>(yargs: Argv<T>) => common(yargs).positional('vm', { type: 'string', describe: 'VM ID or name', demandOption: true });
 
 function sub<U extends { json?: boolean | undefined }>(cli: CliContext, command: string, describe: string, builder: (yargs: Argv) => Argv<U>, run: (argv: ArgumentsCamelCase<U>) => Promise<void>): CommandModule<object, U> {
@@ -81,7 +81,7 @@ function withVmOps(cli: CliContext, argv: TargetFlags & LevelFlags & { vm?: stri
   return withOpsTarget(cli, argv, fn);
 }
 
-const listBuilder = (yargs: Argv) => listingOptions(targetOptions(yargs));
+const listBuilder = (yargs: Argv) => listingOptions(hostOptions(yargs)).options({ node: { type: 'string', describe: 'Only the VMs on this node' } });
 
 function subcommands(cli: CliContext): CommandModule<object, any>[] {
   const power = (action: PowerAction, describe: string, force?: string) => {
@@ -93,8 +93,8 @@ function subcommands(cli: CliContext): CommandModule<object, any>[] {
     return force === undefined ? sub(cli, `${action} <vm>`, describe, timeoutBuilder, run) : sub(cli, `${action} <vm>`, describe, forceBuilder(force), run);
   };
   return [
-    sub(cli, 'list', 'Every VM of the cluster: node, status, cores, memory, disk, IP (guest agent) and whether linus made it (-q: the IDs)', listBuilder, async (argv) =>
-      withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await listVms(deps), opText.list, 'vms')),
+    sub(cli, 'list', 'Every VM of the cluster (or of --node): node, status, cores, memory, disk, IP (guest agent) and whether linus made it (-q: the IDs)', listBuilder, async (argv) =>
+      withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await listVms(deps, argv.node === undefined ? {} : { node: argv.node }), opText.list, 'vms')),
     ),
     sub(cli, 'status <vm>', 'Power state, lock, template flag and owner of one VM', withId, async (argv) =>
       withVmOps(cli, argv, async (deps) => writeOpResult(cli, argv, await vmStatus(deps, await resolveVm(deps, argv.vm)), opText.status)),

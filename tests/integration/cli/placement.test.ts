@@ -43,9 +43,11 @@ async function startCluster(transport: Transport = 'embedded'): Promise<Cluster>
   if (!image) throw new Error('no image served');
   return {
     simHost,
+    // Storage and bridge are linus' defaults (local-lvm, vmbr0): only provision names them, so the
+    // flags serve every command.
     flags: (extra = []) => [
       '--host', one.host, '--port', String(one.port), '--user', one.user, '--identity', one.identityFile, '--known-hosts', knownHosts,
-      '--storage', 'local-lvm', '--bridge', 'vmbr0', '--remote-dir', simHost.paths.remoteDir,
+      '--remote-dir', simHost.paths.remoteDir,
       '--node-address', `pve2=${two.host}:${two.port}`, ...extra,
     ],
     vmFlags: (name) => ['--name', name, '--ssh-key', `${one.identityFile}.pub`, '--image-url', image.url, '--image-sha256', image.sha256, '--disk', '4'],
@@ -147,6 +149,33 @@ function placementSuite(transport: Transport) {
     const without = await runCli(['vm', 'status', '190', ...cluster.flags().slice(0, -2), '--json']);
     expect(without.code).toBe(17);
     expect(without.json().error).toMatchObject({ code: 'VM_ON_OTHER_NODE', message: "VM 190 is on node 'pve2', this is node 'pve'" });
+  });
+
+  it('vm list --node and capacity --node show that node only (the VM list and /cluster/resources are the whole cluster\'s); a node not in the cluster is NODE_NOT_FOUND', async () => {
+    const all = await runCli(['vm', 'list', ...cluster.flags(), '--json']);
+    expect(all.code, all.stderr).toBe(0);
+    const rows = all.json().vms as Array<{ id: number; node: string }>;
+    for (const node of ['pve', 'pve2']) {
+      const mine = rows.filter((row) => row.node === node).map((row) => row.id);
+      expect(mine.length, node).toBeGreaterThan(0);
+      const only = await runCli(['vm', 'list', '--node', node, ...cluster.flags(), '--json']);
+      expect(only.code, only.stderr).toBe(0);
+      expect((only.json().vms as Array<{ id: number }>).map((row) => row.id)).toEqual(mine);
+      const text = await runCli(['vm', 'list', '--node', node, ...cluster.flags()]);
+      expect(text.stdout).not.toMatch(new RegExp(` ${node === 'pve' ? 'pve2' : 'pve'} `));
+    }
+    const capacity = await runCli(['capacity', '--node', 'pve2', ...cluster.flags(), '--json']);
+    expect(capacity.code, capacity.stderr).toBe(0);
+    expect(capacity.json().nodes.map((row: { node: string }) => row.node)).toEqual(['pve2']);
+    expect(capacity.json().storages.length).toBeGreaterThan(0);
+    expect(new Set(capacity.json().storages.map((row: { node: string }) => row.node))).toEqual(new Set(['pve2']));
+    const whole = await runCli(['capacity', ...cluster.flags(), '--json']);
+    expect(whole.json().nodes.map((row: { node: string }) => row.node)).toEqual(['pve', 'pve2']);
+    for (const command of [['vm', 'list'], ['capacity']]) {
+      const unknown = await runCli([...command, '--node', 'pve9', ...cluster.flags(), '--json']);
+      expect(unknown.code, command.join(' ')).toBe(3);
+      expect(unknown.json().error).toMatchObject({ code: 'NODE_NOT_FOUND', message: "node 'pve9' is not in the cluster" });
+    }
   });
 
   it('refuses --count N with a name without {n}, before connecting', async () => {

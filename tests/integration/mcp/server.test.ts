@@ -63,6 +63,17 @@ describeWithSshd('linus mcp through a real OpenSSH sshd', () => {
     expect(result.content).toEqual([{ type: 'text', text: expect.stringMatching(/is ready on node .*ssh ubuntu@/) }]);
   });
 
+  it('provision_vm of a taken name: NAME_CONFLICT pointing at ifExists; ifExists reuse returns the VM (reused), nothing new', async () => {
+    const before = target.simHost.listVms().length;
+    const taken = await mcp.call('provision_vm', vmArgs('mcp-web'));
+    expect(taken.structuredContent).toMatchObject({ ok: false, error: { code: 'NAME_CONFLICT' } });
+    expect(taken.structuredContent.error.remediation).toContain("ifExists: 'reuse'");
+    const again = await mcp.call('provision_vm', { ...vmArgs('mcp-web'), ifExists: 'reuse' });
+    expect(again.structuredContent).toMatchObject({ ok: true, reused: true, vm: { name: 'mcp-web', user: 'ubuntu' } });
+    expect(again.content).toEqual([{ type: 'text', text: expect.stringMatching(/'mcp-web' exists with these settings \(reused\)/) }]);
+    expect(target.simHost.listVms().length).toBe(before);
+  });
+
   it('cancelling provision_vm mid-run rolls the VM back: nothing is left', async () => {
     const before = await settledLeftovers(target);
     target.simHost.clearCalls();
