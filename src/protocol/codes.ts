@@ -1,4 +1,3 @@
-import { z } from 'zod';
 
 // One table for every stable error code: the host-side provisioner (shell/lib/result.sh) and the
 // driver share it; tests/unit/protocol/codes.test.ts keeps the shell copy in step.
@@ -58,4 +57,3 @@ export const ERROR_CODES = {
 } as const satisfies Record<string, { exitCode: number; transient: boolean; remediation: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
-export const errorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);

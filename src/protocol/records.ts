@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { errorCodeSchema } from './codes.js';
+import { ERROR_CODES, type ErrorCode } from './codes.js';
+
+const errorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
 
 export const PROTOCOL_VERSION = 1;
 

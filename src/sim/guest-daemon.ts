@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { parseVmConfig } from './tools/config-format.js';
-import { faultsSchema, type Faults } from './faults.js';
+import type { Faults } from './faults.js';
 import { agentAnswer } from './guest-agent.js';
-import { guestPidFile, guestQgaSocket, readGuestRecord, type GuestRecord } from './guest-record.js';
+import { guestPidFile, guestQgaSocket, guestRecordFile } from './guest-files.js';
+import type { GuestRecord } from './guest-record.js';
 import { GuestNetwork, reportStartFailure } from './guest-network.js';
 import { simPaths, type SimPaths } from './paths.js';
 import { parsePropertyString } from './tools/property-string.js';
@@ -18,11 +19,23 @@ import { parsePropertyString } from './tools/property-string.js';
 // outlive a test run. Foreign machines (foreign.ts) run the same network part.
 const MAX_LIFETIME_MS = 2 * 60 * 60 * 1000;
 
-function readFaults(paths: SimPaths): Faults {
+// The daemon reads its own simulator's files without zod (about 60 ms of CPU at every guest
+// start): SimHost.setFaults checked faults.json with faultsSchema, and spawnGuest wrote the record
+// from a GuestRecord.
+function readFaults(paths: SimPaths): Pick<Faults, 'agent' | 'neighbour' | 'guestSsh'> {
   try {
-    return faultsSchema.parse(JSON.parse(fs.readFileSync(paths.faultsJson, 'utf8')));
+    const faults = JSON.parse(fs.readFileSync(paths.faultsJson, 'utf8')) as Faults;
+    return { agent: faults.agent, neighbour: faults.neighbour, guestSsh: faults.guestSsh };
   } catch {
     return {};
+  }
+}
+
+function readGuestRecord(paths: SimPaths, vmid: number): GuestRecord | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(guestRecordFile(paths, vmid), 'utf8')) as GuestRecord;
+  } catch {
+    return undefined;
   }
 }
 

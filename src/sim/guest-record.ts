@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
+import { guestRecordFile } from './guest-files.js';
 import { guestImageSchema } from './guest-image.js';
 import type { SimPaths } from './paths.js';
 
@@ -33,32 +33,11 @@ export const guestRecordSchema = z
   .strict();
 export type GuestRecord = z.infer<typeof guestRecordSchema>;
 
-export const guestRecordFile = (paths: SimPaths, vmid: number) => path.join(paths.guestsDir, `${vmid}.json`);
-export const guestPidFile = (paths: SimPaths, vmid: number) => path.join(paths.runDir, `${vmid}.pid`);
-export const guestQgaSocket = (paths: SimPaths, vmid: number) => path.join(paths.runDir, `${vmid}.qga`);
+export { guestPidFile, guestQgaSocket, guestRecordFile, runningPid } from './guest-files.js';
 
 export function readGuestRecord(paths: SimPaths, vmid: number): GuestRecord | undefined {
   try {
     return guestRecordSchema.parse(JSON.parse(fs.readFileSync(guestRecordFile(paths, vmid), 'utf8')));
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-// The guest's "QEMU" process, if it runs: the pid file names a live process.
-export function runningPid(paths: SimPaths, vmid: number): number | undefined {
-  try {
-    const pid = Number.parseInt(fs.readFileSync(guestPidFile(paths, vmid), 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
   } catch {
     return undefined;
   }
