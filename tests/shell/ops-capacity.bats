@@ -24,15 +24,15 @@ max_agent_overlap() {
   sim_setup '{"bootDelayMs":300,"agentPingTimeoutMs":300}'
   # Guests that boot a system with its own agent (a Rocky image on an x86-64-v2 CPU).
   test_image 10 rocky-9
-  local id count=14
+  local id count=10
   for ((id = 101; id < 101 + count; id++)); do
     sim_qm_create "$id" "web$id" 'linus;linus-r1' --agent 1 --cpu x86-64-v2-AES --scsi1 "local-lvm:0,import-from=$IMAGE_FILE" --boot order=scsi1
   done
   sim_host "for id in \$(seq 101 $((100 + count))); do qm start \$id >/dev/null || exit 1; done" || fail "qm start failed"
   sim_host "for id in \$(seq 101 $((100 + count))); do for i in \$(seq 50); do qm guest cmd \$id ping && break; sleep 0.2; done; done" ||
     fail "the agents did not answer"
-  # Every call takes 2 s: unbounded, all agent calls overlap.
-  sim_faults '{"latencyMs":2000}'
+  # Every call takes 1 s: unbounded, all agent calls overlap.
+  sim_faults '{"latencyMs":1000}'
   sim_clear_calls
   run sim_host "bash $(printf '%q' "$ENTRY_OPS") list --remote-dir $(printf '%q' "$SIM_REMOTE")"
   assert_success
