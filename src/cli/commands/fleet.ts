@@ -10,7 +10,7 @@ import { applyJson, importJson, planJson } from '../../fleet/json.js';
 import { fleetCompletion, keysOf, loadFleet, withFleetTarget } from '../../fleet/load.js';
 import { hasChanges, planRefusal, type FleetPlan } from '../../fleet/plan.js';
 import { readPlan } from '../../fleet/state.js';
-import type { OpsDeps } from '../../ops/run-op.js';
+import type { OpStats, OpsDeps } from '../../ops/run-op.js';
 import { PLAN_CHANGES_EXIT_CODE } from '../../protocol/codes.js';
 import { LinusError } from '../../protocol/errors.js';
 import { isProgressLog } from '../../protocol/records.js';
@@ -72,23 +72,23 @@ function opsOf(resolved: ResolvedTarget, cli: CliContext, quiet: boolean): OpsDe
 
 // Reads the file (its errors come before any connection), resolves the target with the file's
 // target: block, reads it again with the VM settings from elsewhere, and plans (one exec).
-async function withPlan(cli: CliContext, argv: TargetFlags & { file: string; prune?: boolean | undefined; json?: boolean | undefined }, fn: (context: { fleet: Fleet; plan: FleetPlan; resolved: ResolvedTarget; ops: OpsDeps }) => Promise<void>): Promise<void> {
+async function withPlan(cli: CliContext, argv: TargetFlags & { file: string; prune?: boolean | undefined; json?: boolean | undefined }, fn: (context: { fleet: Fleet; plan: FleetPlan; resolved: ResolvedTarget; ops: OpsDeps; stats: OpStats }) => Promise<void>): Promise<void> {
   const { env } = cli.io;
   const draft = loadFleet({ file: argv.file }, env);
   const sources = withFleetTarget(commandSources(argv, env), draft);
   await withTarget(argv, sources, async (resolved) => {
     const fleet = loadFleet({ file: argv.file }, env, fleetCompletion(sources, resolved.specDefaults));
     const ops = opsOf(resolved, cli, Boolean(argv.json));
-    const { plan, warnings } = await readPlan(ops, fleet, { prune: Boolean(argv.prune), node: resolved.target.node });
+    const { plan, warnings, stats } = await readPlan(ops, fleet, { prune: Boolean(argv.prune), node: resolved.target.node });
     if (!argv.json) printWarnings(cli.io.stderr, warnings);
-    await fn({ fleet, plan, resolved, ops });
+    await fn({ fleet, plan, resolved, ops, stats });
   });
 }
 
 async function runPlan(cli: CliContext, argv: PlanFlags): Promise<void> {
-  await withPlan(cli, argv, async ({ plan }) => {
+  await withPlan(cli, argv, async ({ plan, stats }) => {
     const refusal = planRefusal(plan, { allowReplace: true });
-    cli.io.stdout.write(argv.json ? `${JSON.stringify(planJson(plan, refusal))}\n` : planText(plan));
+    cli.io.stdout.write(argv.json ? `${JSON.stringify(planJson(plan, refusal, { stats }))}\n` : planText(plan));
     if (refusal) {
       if (!argv.json) cli.io.stderr.write(`linus: apply would refuse this plan: ${refusal.message} [${refusal.code}]\n  ${refusal.remediation}\n`);
       cli.exitCode = refusal.exitCode;
@@ -143,7 +143,9 @@ async function runApply(cli: CliContext, argv: ApplyFlags): Promise<void> {
           create: {
             ssh: resolved.ssh,
             nodeAddresses: ops.nodeAddresses,
+            // Each VM's steps and what goes wrong; its whole log is there for 'linus logs <run id>'.
             onEvent: (name, event, runId) => {
+              if (event.kind === 'log' && !/^linus: job \S+ started/.test(event.line)) return;
               if (!renderers.has(name)) renderers.set(name, progress(name));
               renderers.get(name)?.(event, runId);
             },

@@ -58,8 +58,13 @@ export function applyText(result: ApplyResult): string {
     const pending = vm.pending ? ` (${vm.pending.join(' and ')} waiting for a reboot: 'linus apply --reboot' or 'linus vm reboot ${vm.vmId}')` : vm.rebooted ? ' (rebooted)' : '';
     return `${done.padEnd(8)} ${vm.name}${id}${where}${pending}`;
   });
-  const failed = result.vms.filter((vm) => !vm.ok);
-  const tail = failed.length === 0 ? '' : `\n${failed.length} VM(s) failed; each was rolled back on its own. Run the apply again once the cause is fixed.\n${failed.filter((vm) => vm.error && !vm.skipped).map((vm) => `\n${vm.name}: ${errorText(vm.error as { code: string; message: string; remediation: string })}`).join('')}`;
+  const failed = result.vms.filter((vm) => !vm.ok && !vm.skipped);
+  const skipped = result.vms.filter((vm) => vm.skipped).length;
+  const summary = [
+    ...(failed.length > 0 ? [`${failed.length} VM(s) failed, each rolled back on its own`] : []),
+    ...(skipped > 0 ? [`${skipped} not started`] : []),
+  ];
+  const tail = summary.length === 0 ? '' : `\n${summary.join('; ')}: run the apply again once the cause is fixed.\n${failed.map((vm) => `\n${vm.name}: ${errorText(vm.error ?? { code: 'INTERNAL', message: 'no result', remediation: '' })}`).join('')}`;
   return `${lines.join('\n')}\n${tail}`;
 }
 
