@@ -48,7 +48,9 @@ for my $r (@hits) {
   if ($r->{type} eq "qemu") {
     my $config = $read->("$dir/$r->{vmid}.json") or die "no config of VM $r->{vmid}\n";
     $o{config} = $config;
+    # The config is current where /cluster/resources may lag behind a change.
     $o{name} = $config->{name} if defined $config->{name};
+    $o{tags} = [grep { $_ ne "" } split /[;, ]+/, $config->{tags}] if defined $config->{tags};
     if (-e "$dir/$r->{vmid}.current.json") {
       my $current = $read->("$dir/$r->{vmid}.current.json") or die "no current config of VM $r->{vmid}\n";
       my %all = (%$config, %$current);

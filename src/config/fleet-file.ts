@@ -175,9 +175,11 @@ export function parseFleet(text: string, file: string, env: NodeJS.ProcessEnv, c
       let vmSpec: VmSpec;
       if (checked.success) vmSpec = checked.data;
       else {
-        const issue = checked.error.issues[0] as z.core.$ZodIssue;
         // Only a missing key leaves a VM that can still be compared: every other issue is an error.
-        if (checked.error.issues.length > 1 || issue.path[0] !== 'sshKey' || wanted.sshKey !== undefined) throw locateIssue(issue);
+        const missingKey = (candidate: z.core.$ZodIssue) => candidate.path[0] === 'sshKey' && wanted.sshKey === undefined;
+        const other = checked.error.issues.find((candidate) => !missingKey(candidate));
+        if (other) throw locateIssue(other);
+        const issue = checked.error.issues[0] as z.core.$ZodIssue;
         const fields = specFieldsSchema.safeParse(wanted);
         if (!fields.success) throw locateIssue(fields.error.issues[0] as z.core.$ZodIssue);
         vmSpec = fields.data;
