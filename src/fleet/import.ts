@@ -114,7 +114,7 @@ export async function importFleet(ops: OpsDeps, fleet: string, refs: readonly st
   // The file must read back, and plan as no change once the VMs carry the fleet's tag.
   const parsed = parseFleet(yaml, `fleet ${fleet} (import)`, {});
   const adopted = selected.map((vm) => ({ ...vm, linus: true, fleets: [fleet] }));
-  const plan = planFleet(parsed, adopted, { prune: false, node: 'auto' });
+  const plan = planFleet(parsed, adopted, { prune: false, place: { node: 'auto', storage: '', bridge: '' } });
   const drift = plan.changes.find((change) => change.action !== 'unchanged');
   if (drift) throw new LinusError({ code: 'INTERNAL', message: `the file written for ${drift.name} would plan as ${drift.action} (${JSON.stringify(drift.fields)}): nothing was tagged` });
   const vms = await Promise.all(

@@ -68,7 +68,7 @@ type Differences = Record<string, [unknown, unknown]>;
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((item, index) => item === b[index]);
 
 // The file's VM against the VM it matched: what differs, and which of it cannot change in place.
-function compare(fleet: Fleet, wanted: FleetVm, live: LiveVm): { fields: Differences; replaceFor: string[] } {
+function compare(fleet: Fleet, wanted: FleetVm, live: LiveVm, place: PlanPlace): { fields: Differences; replaceFor: string[] } {
   const { spec } = wanted;
   const named = (key: string) => wanted.named.includes(key) || (['storage', 'bridge'].includes(key) && fleet.target[key] !== undefined);
   const fields: Differences = {};
@@ -86,8 +86,8 @@ function compare(fleet: Fleet, wanted: FleetVm, live: LiveVm): { fields: Differe
   }
   if (live.recorded) differ('os', resolveOs(live.recorded.os), resolveOs(spec.os));
   if (named('imageSha256') && spec.imageSha256 !== undefined && live.recorded?.image !== undefined) differ('image', live.recorded.image, `sha256:${spec.imageSha256.toLowerCase()}`);
-  if (named('storage') && live.disk) differ('storage', live.disk.storage, wanted.storage ?? fleet.target.storage);
-  if (named('bridge') && live.bridge !== undefined) differ('bridge', live.bridge, wanted.bridge ?? fleet.target.bridge);
+  if (named('storage') && live.disk) differ('storage', live.disk.storage, wanted.storage ?? place.storage);
+  if (named('bridge') && live.bridge !== undefined) differ('bridge', live.bridge, wanted.bridge ?? place.bridge);
   if (live.vlan !== undefined) differ('vlan', live.vlan, spec.vlan ?? null);
   if (live.ip !== undefined) differ('ip', live.ip, spec.ip);
   if (live.gateway !== undefined) differ('gateway', live.gateway, spec.gateway ?? null);
@@ -115,7 +115,16 @@ function conflictOf(fleet: Fleet, name: string, candidates: LiveVm[]): string | 
   return `${what} '${name}' on node ${other.node} does not carry the tag ${fleet.tag}: 'linus import --fleet ${fleet.name} ${other.id}' adopts it`;
 }
 
-export function planFleet(fleet: Fleet, live: readonly LiveVm[], options: { prune: boolean; node: string }): FleetPlan {
+// Where the file's VMs go unless their entry says otherwise: the target as resolved (flags, the
+// file's target: block, the profile). Storage and bridge are compared only where the file names
+// them, in an entry, its defaults or its target: block.
+export interface PlanPlace {
+  node: string;
+  storage: string;
+  bridge: string;
+}
+
+export function planFleet(fleet: Fleet, live: readonly LiveVm[], options: { prune: boolean; place: PlanPlace }): FleetPlan {
   const changes: PlannedChange[] = [];
   const listed = new Set(fleet.vms.map((vm) => vm.name));
   for (const wanted of fleet.vms) {
@@ -128,10 +137,10 @@ export function planFleet(fleet: Fleet, live: readonly LiveVm[], options: { prun
     const member = candidates.find((vm) => vm.fleets.includes(fleet.name));
     const problem = wanted.cannotCreate === undefined ? {} : { reason: wanted.cannotCreate };
     if (!member) {
-      changes.push({ action: 'create', name: wanted.name, node: wanted.node ?? options.node, fields: {}, wanted, ...problem });
+      changes.push({ action: 'create', name: wanted.name, node: wanted.node ?? options.place.node, fields: {}, wanted, ...problem });
       continue;
     }
-    const { fields, replaceFor } = compare(fleet, wanted, member);
+    const { fields, replaceFor } = compare(fleet, wanted, member, options.place);
     const action: PlanAction = replaceFor.length > 0 ? 'replace' : Object.keys(fields).length > 0 ? 'update' : 'unchanged';
     const pending = member.pending.filter((key) => key === 'cores' || key === 'memory');
     changes.push({

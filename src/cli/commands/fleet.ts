@@ -79,7 +79,7 @@ async function withPlan(cli: CliContext, argv: TargetFlags & { file: string; pru
   await withTarget(argv, sources, async (resolved) => {
     const fleet = loadFleet({ file: argv.file }, env, fleetCompletion(sources, resolved.specDefaults));
     const ops = opsOf(resolved, cli, Boolean(argv.json));
-    const { plan, warnings, stats } = await readPlan(ops, fleet, { prune: Boolean(argv.prune), node: resolved.target.node });
+    const { plan, warnings, stats } = await readPlan(ops, fleet, { prune: Boolean(argv.prune), place: resolved.target });
     if (!argv.json) printWarnings(cli.io.stderr, warnings);
     await fn({ fleet, plan, resolved, ops, stats });
   });

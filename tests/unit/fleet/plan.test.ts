@@ -45,7 +45,7 @@ vms:
   - name: db01
 `;
 
-const plan = (text: string, rows: FleetVmRow[], prune = false) => planFleet(parseFleet(text, '/lab.yaml', {}), rows.map(liveVm), { prune, node: 'pve' });
+const plan = (text: string, rows: FleetVmRow[], prune = false) => planFleet(parseFleet(text, '/lab.yaml', {}), rows.map(liveVm), { prune, place: { node: 'pve', storage: 'local-lvm', bridge: 'vmbr0' } });
 const actions = (result: ReturnType<typeof plan>) => result.changes.map((change) => [change.name, change.action]);
 
 describe('fleet plan', () => {
@@ -134,6 +134,6 @@ describe('the file import writes', () => {
     expect(yaml).toContain('  - name: db01\n    ip: 10.0.0.5/24\n    gateway: 10.0.0.1\n    vlan: 5\n    tags:\n      - prod\n');
     const fleet = parseFleet(yaml, '/lab.yaml', {});
     const adopted = rows.map((entry) => liveVm({ ...entry, tags: [...entry.tags, 'linus', 'linus-fleet-lab'] }));
-    expect(planFleet(fleet, adopted, { prune: true, node: 'pve' }).changes.map((change) => change.action)).toEqual(['unchanged', 'unchanged']);
+    expect(planFleet(fleet, adopted, { prune: true, place: { node: 'pve', storage: 'local-lvm', bridge: 'vmbr0' } }).changes.map((change) => change.action)).toEqual(['unchanged', 'unchanged']);
   });
 });
