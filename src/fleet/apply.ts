@@ -91,7 +91,9 @@ export async function applyFleetPlan(deps: ApplyDeps, plan: FleetPlan, options: 
     const pending = new Set(change.pending ?? []);
     if (changes.length > 0) {
       step(change.name, `set ${changes.map(([key]) => `${key} ${VALUE(change.fields[key]?.[0])} -> ${VALUE(change.fields[key]?.[1])}`).join(', ')}`);
-      const set = count(await setVm(ops, id, changes, { keepSummary: changes.some(([key]) => key === 'description') }));
+      // Its one warning, what waits for a reboot, is the VM's pending (or rebooted) in the result.
+      const set = await setVm(ops, id, changes, { keepSummary: changes.some(([key]) => key === 'description') });
+      count({ ...set, warnings: [] });
       if (!set.ok) return { ...out, error: failure(set) as ErrorReport };
       for (const key of set.data.pending) pending.add(key);
     }

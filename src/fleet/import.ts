@@ -92,7 +92,7 @@ function select(fleet: string, rows: LiveVm[], refs: readonly string[]): { selec
     if (!named.includes(vm)) named.push(vm);
   }
   const members = rows.filter((vm) => vm.type === 'qemu' && vm.fleets.includes(fleet) && !named.includes(vm));
-  const selected = [...members, ...named].sort((a, b) => a.id - b.id);
+  const selected = [...members, ...named].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }) || a.id - b.id);
   const names = selected.map((vm) => vm.name);
   const twice = names.find((name, index) => names.indexOf(name) !== index);
   if (twice !== undefined) throw new LinusError({ code: 'NAME_CONFLICT', message: `two VMs of the fleet would be named '${twice}': ${selected.filter((vm) => vm.name === twice).map((vm) => vm.id).join(', ')}`, remediation: 'Rename one of them first.' });

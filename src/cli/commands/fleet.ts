@@ -13,7 +13,6 @@ import { readPlan } from '../../fleet/state.js';
 import type { OpStats, OpsDeps } from '../../ops/run-op.js';
 import { PLAN_CHANGES_EXIT_CODE } from '../../protocol/codes.js';
 import { LinusError } from '../../protocol/errors.js';
-import { isProgressLog } from '../../protocol/records.js';
 import { loadProvisioner } from '../../provisioners/bundle.js';
 import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
@@ -63,11 +62,9 @@ type PlanFlags = ArgumentsCamelCase<FlagsOf<typeof planBuilder>>;
 type ApplyFlags = ArgumentsCamelCase<FlagsOf<typeof applyBuilder>>;
 type ImportFlags = ArgumentsCamelCase<FlagsOf<typeof importBuilder>>;
 
-function opsOf(resolved: ResolvedTarget, cli: CliContext, quiet: boolean): OpsDeps {
-  const onLog = (line: string) => {
-    if (isProgressLog(line)) cli.io.stderr.write(`linus: ${line}\n`);
-  };
-  return { ssh: resolved.ssh, remoteDir: resolved.target.remoteDir, nodeAddresses: parseNodeAddresses(resolved.target.nodeAddresses), provisioner: loadProvisioner('vm'), ...(quiet ? {} : { onLog }) };
+// The operations report through the apply's own lines ("[web01] set cores 2 -> 4"), not the host's log.
+function opsOf(resolved: ResolvedTarget): OpsDeps {
+  return { ssh: resolved.ssh, remoteDir: resolved.target.remoteDir, nodeAddresses: parseNodeAddresses(resolved.target.nodeAddresses), provisioner: loadProvisioner('vm') };
 }
 
 // Reads the file (its errors come before any connection), resolves the target with the file's
@@ -78,7 +75,7 @@ async function withPlan(cli: CliContext, argv: TargetFlags & { file: string; pru
   const sources = withFleetTarget(commandSources(argv, env), draft);
   await withTarget(argv, sources, async (resolved) => {
     const fleet = loadFleet({ file: argv.file }, env, fleetCompletion(sources, resolved.specDefaults));
-    const ops = opsOf(resolved, cli, Boolean(argv.json));
+    const ops = opsOf(resolved);
     const { plan, warnings, stats } = await readPlan(ops, fleet, { prune: Boolean(argv.prune), place: resolved.target });
     if (!argv.json) printWarnings(cli.io.stderr, warnings);
     await fn({ fleet, plan, resolved, ops, stats });
@@ -184,7 +181,7 @@ async function runImport(cli: CliContext, argv: ImportFlags): Promise<void> {
   const refs = (argv.vm ?? []).map(String);
   const json = Boolean(argv.json);
   await withTarget(argv, commandSources(argv, io.env), async (resolved) => {
-    const ops = opsOf(resolved, cli, json);
+    const ops = opsOf(resolved);
     const result = await importFleet(ops, fleet.data, refs, { onStep: (name, text) => void (json ? undefined : io.stderr.write(`linus: [${name}] ${text}\n`)) });
     if (argv.file !== undefined) fs.writeFileSync(argv.file, result.yaml, { flag: 'wx' });
     if (json) io.stdout.write(`${JSON.stringify(importJson(result, argv.file))}\n`);
