@@ -131,10 +131,10 @@ _ipconfig() {
 
 # linus' ownership tags, the fleet's and the ones asked for (`;`-separated, as qm stores them).
 _create_tags() {
-  local tags="linus;linus-${SPEC[run_id]}"
-  [[ -z "${SPEC[fleet]:-}" ]] || tags+=";linus-fleet-${SPEC[fleet]}"
-  [[ -z "${SPEC[tags]:-}" ]] || tags+=";${SPEC[tags]}"
-  echo "$tags"
+  local joined="linus;linus-${SPEC[run_id]}"
+  [[ -z "${SPEC[fleet]:-}" ]] || joined+=";linus-fleet-${SPEC[fleet]}"
+  [[ -z "${SPEC[tags]:-}" ]] || joined+=";${SPEC[tags]}"
+  echo "$joined"
 }
 
 # The one `qm create` argv (without the ID): hardware, disk import, cloud-init, ownership tags.
