@@ -10,6 +10,7 @@ import type { Connect } from '../host/run.js';
 import { toLinusError } from '../protocol/errors.js';
 import { loadProvisioner, packageVersion } from '../provisioners/bundle.js';
 import { connectionPool, type ConnectionPool } from '../host/pool.js';
+import { fleetTools } from './fleet-tools.js';
 import { hostTools } from './host-tools.js';
 import { provisionTools } from './provision.js';
 import { errorResult } from './results.js';
@@ -34,7 +35,7 @@ const INSTRUCTIONS =
   "linus changes only VMs it created (tag 'linus'). Every result has ok; a failure has error.code, message and remediation.";
 
 function toolsOf(context: ToolContext, readOnly: boolean): ToolDef[] {
-  const tools = [...provisionTools(context), ...vmTools(context), ...hostTools(context)];
+  const tools = [...provisionTools(context), ...vmTools(context), ...hostTools(context), ...fleetTools(context)];
   return readOnly ? tools.filter((tool) => TOOL_ANNOTATIONS[tool.name].readOnlyHint) : tools;
 }
 

@@ -8,7 +8,7 @@ import type { SshTarget } from '../ssh/connection.js';
 // The one table of the tools' annotations. tests/integration/mcp/tools.test.ts checks each row
 // against what the tool does to the simulated host: a read-only tool changes nothing, a
 // destructive one removes or overwrites something, an idempotent one called twice leaves the
-// state of one call. openWorld: only provision_vm reaches past the Proxmox host (image downloads).
+// state of one call. openWorld: only provision_vm and apply_fleet reach past the Proxmox host (image downloads).
 const read = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
 export const TOOL_ANNOTATIONS = {
@@ -30,6 +30,9 @@ export const TOOL_ANNOTATIONS = {
   get_capacity: read,
   find_leftovers: read,
   clean_leftovers: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  plan_fleet: read,
+  // Deletes (prune) and replaces; the same file a second time changes nothing; creates download images.
+  apply_fleet: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
 } as const satisfies Record<string, ToolAnnotations>;
 
 export type ToolName = keyof typeof TOOL_ANNOTATIONS;

@@ -57,3 +57,7 @@ export const ERROR_CODES = {
 } as const satisfies Record<string, { exitCode: number; transient: boolean; remediation: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+// `linus plan --detailed-exitcode` (docs/fleets.md): the plan has changes. 0 means none; an error
+// keeps its own code, so this one is outside the error codes above.
+export const PLAN_CHANGES_EXIT_CODE = 40;

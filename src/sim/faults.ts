@@ -30,6 +30,9 @@ export const faultsSchema = z
     startFail: z.boolean().optional(),
     // `qm start` fails like startFail, but only on these nodes (multi-node placement tests).
     startFailNodes: z.array(z.string()).optional(),
+    // `qm start` fails like startFail, but only for VMs with these names (one failure among the
+    // VMs of a fleet apply or a --count provision).
+    startFailNames: z.array(z.string()).optional(),
     // The guest ignores power-down requests (ACPI, and guest-shutdown if its agent answers):
     // `qm shutdown`/`qm reboot` wait --timeout (default 60 s), then `VM quit/powerdown failed -
     // got timeout` (exit 255), or `qm shutdown --forceStop 1` stops it.

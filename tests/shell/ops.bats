@@ -15,7 +15,7 @@ setup() {
   run bash "$ENTRY_OPS" 'frob;nicate'
   assert_failure 1
   assert_line --index 0 'LINUS_PROTOCOL:1'
-  assert_line 'LINUS_ERROR:unknown command frob\;nicate (commands: list capacity place status config power set resize delete run wait cancel cleanup doctor doctor-fix version)'
+  assert_line 'LINUS_ERROR:unknown command frob\;nicate (commands: list capacity place status config power set resize delete run wait cancel cleanup doctor doctor-fix fleet-state adopt version)'
   assert_equal "${lines[-1]}" LINUS_END
   run bash "$ENTRY_OPS" version
   assert_success

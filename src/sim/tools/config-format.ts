@@ -78,7 +78,7 @@ function renderSection(section: ConfigSection, pending: boolean): string {
   return raw;
 }
 
-function isEmpty(section: ConfigSection): boolean {
+export function isEmpty(section: ConfigSection): boolean {
   return Object.keys(section.values).length === 0 && section.description === undefined;
 }
 

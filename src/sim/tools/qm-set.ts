@@ -20,7 +20,7 @@ function splitList(text: string | undefined): string[] {
 }
 
 // Detach a deleted drive: its own volume becomes unusedN, a cloud-init volume is freed.
-function detachDrive(ctx: ToolContext, vmid: number, config: VmConfig, value: string): void {
+export function detachDrive(ctx: ToolContext, vmid: number, config: VmConfig, value: string): void {
   const drive = parseDrive(value);
   if (isCloudInitDrive(value)) {
     freeVolume(ctx, drive.volid);

@@ -3,11 +3,12 @@ import { runningPid } from '../guest-record.js';
 import { bridgeExists, resolveLan, type Lan } from '../lan.js';
 import { planGuest } from '../guest-plan.js';
 import { leaseFor } from '../leases.js';
-import { hasCloudInit } from './config-format.js';
+import { hasCloudInit, isDriveKey, isEmpty, type VmConfig } from './config-format.js';
 import type { ToolContext } from './context.js';
 import { PveDie } from './die.js';
 import { parseNet, parsePropertyString } from './property-string.js';
-import { checkLock, clusterVmlist, loadConfig, nodeNames, readConfig } from './vm-store.js';
+import { detachDrive } from './qm-set.js';
+import { checkLock, clusterVmlist, loadConfig, nodeNames, readConfig, writeConfig } from './vm-store.js';
 
 const QEMU_FAILED = 'start failed: QEMU exited with code 1';
 
@@ -37,6 +38,23 @@ function listVmMacs(ctx: ToolContext): string[] {
   });
 }
 
+// vm_start_nolock applies what waits in [PENDING] before it builds the guest's command line
+// (qemu-server 9.2.6 QemuServer.pm l.5598-5601; vmconfig_apply_pending l.4985: the deletes, a
+// drive detached to unusedN, then the values), so a reboot is what makes a pending change current.
+function applyPending(ctx: ToolContext, vmid: number, config: VmConfig): void {
+  if (isEmpty(config.pending)) return;
+  const { delete: deleted = '', ...values } = config.pending.values;
+  for (const key of deleted.split(',').filter(Boolean)) {
+    const value = config.values[key];
+    if (value !== undefined && isDriveKey(key)) detachDrive(ctx, vmid, config, value);
+    delete config.values[key];
+  }
+  Object.assign(config.values, values);
+  if (config.pending.description !== undefined) config.description = config.pending.description;
+  config.pending = { values: {} };
+  writeConfig(ctx, vmid, config);
+}
+
 // `vm_start` as a worker (§7): every failure is a task error (exit 255).
 export async function startVm(ctx: ToolContext, vmid: number, options: { skiplock?: boolean }): Promise<void> {
   let config;
@@ -49,6 +67,7 @@ export async function startVm(ctx: ToolContext, vmid: number, options: { skiploc
   if (!options.skiplock && config.values.lock !== 'suspended') checkLock(config);
   if (/^(1|on|yes|true)$/i.test(config.values.template ?? '')) throw new PveDie("you can't start a vm if it's a template");
   if (runningPid(ctx.paths, vmid) !== undefined) throw new PveDie(`VM ${vmid} already running`);
+  applyPending(ctx, vmid, config);
   if (hasCloudInit(config)) ctx.out('generating cloud-init ISO\n');
 
   for (const [key, value] of Object.entries(config.values)) {
@@ -64,7 +83,8 @@ export async function startVm(ctx: ToolContext, vmid: number, options: { skiploc
       throw new PveDie(QEMU_FAILED);
     }
   }
-  if (ctx.faults.startFail || ctx.faults.startFailNodes?.includes(ctx.node)) throw new PveDie(QEMU_FAILED);
+  const named = config.values.name !== undefined && ctx.faults.startFailNames?.includes(config.values.name);
+  if (ctx.faults.startFail || ctx.faults.startFailNodes?.includes(ctx.node) || named) throw new PveDie(QEMU_FAILED);
   const plan = planGuest(ctx, config);
 
   const nic = config.values.net0 === undefined ? undefined : parseNet(config.values.net0);

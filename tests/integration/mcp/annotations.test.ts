@@ -59,6 +59,8 @@ describe('linus mcp: each tool does what its annotations say', () => {
   });
 
   const start = async () => void (await mcp.call('start_vm', { vm }));
+  const fleetYaml = () =>
+    `fleet: ann\ndefaults: {sshKey: ${target.info.identityFile}.pub, imageUrl: '${target.info.imageUrl}', imageSha256: ${target.info.imageSha256}, disk: 4}\nvms:\n  - name: ann-f1\n`;
   // Without a client that can ask, confirm must list exactly the VMs it would remove.
   const refuseWrongList = async () => {
     const before = hostState(target);
@@ -82,6 +84,9 @@ describe('linus mcp: each tool does what its annotations say', () => {
     { tool: 'resize_vm_disk', args: () => ({ vm, size: '+1' }), twice: true },
     { tool: 'clone_vm', args: () => ({ template: 'ann-tpl', name: 'ann-clone', sshKeyFile: `${target.info.identityFile}.pub` }), twice: false },
     { tool: 'provision_vm', args: () => vmArgs('ann-new'), twice: false },
+    { tool: 'plan_fleet', args: () => ({ file: fleetYaml() }), twice: true },
+    // The same file a second time finds nothing to do.
+    { tool: 'apply_fleet', args: () => ({ file: fleetYaml() }), twice: true },
     { tool: 'delete_vm', args: () => ({ vm: 'ann-clone', stop: true, confirm: 'ann-clone' }), twice: true, secondMayFail: true },
     { tool: 'clean_leftovers', args: () => ({ olderThanSeconds: 0, confirm: String(leftover) }), twice: true, before: refuseWrongList },
   ];

@@ -135,6 +135,24 @@ describeWithSshd('linus mcp through a real OpenSSH sshd', () => {
     expect(target.simHost.vmConfig(id)).toBeUndefined();
   });
 
+  it('apply_fleet makes a fleet file true, sends progress, and deletes (prune) only with the fleet\'s name as confirm', async () => {
+    const yaml = (names: string[]) =>
+      `fleet: mcpf\ndefaults: {sshKey: ${target.info.identityFile}.pub, imageUrl: '${target.info.imageUrl}', imageSha256: ${target.info.imageSha256}, disk: 4}\nvms:\n${names.map((name) => `  - name: ${name}\n`).join('')}`;
+    const progress: string[] = [];
+    const made = (await mcp.client.callTool({ name: 'apply_fleet', arguments: { file: yaml(['mcpf-1', 'mcpf-2']) } }, CallToolResultSchema, { onprogress: (note) => void progress.push(note.message ?? '') })) as { structuredContent: Record<string, any> };
+    expect(made.structuredContent).toMatchObject({ ok: true, fleet: 'mcpf', vms: [{ name: 'mcpf-1', action: 'create', ok: true }, { name: 'mcpf-2', action: 'create', ok: true }] });
+    expect(progress).toEqual(expect.arrayContaining(['mcpf-1: create on node pve']));
+    const plan = await mcp.call('plan_fleet', { file: yaml(['mcpf-1']), prune: true });
+    expect(plan.structuredContent).toMatchObject({ ok: true, summary: { delete: 1, unchanged: 1 }, changes: [{ action: 'unchanged', name: 'mcpf-1' }, { action: 'delete', name: 'mcpf-2' }] });
+    const before = hostState(target);
+    const refused = await mcp.call('apply_fleet', { file: yaml(['mcpf-1']), prune: true });
+    expect(refused.structuredContent).toMatchObject({ ok: false, error: { code: 'CONFIRMATION_REQUIRED', remediation: expect.stringMatching(/confirm: 'mcpf'/) } });
+    expect(hostState(target)).toBe(before);
+    const pruned = await mcp.call('apply_fleet', { file: yaml(['mcpf-1']), prune: true, confirm: 'mcpf' });
+    expect(pruned.structuredContent).toMatchObject({ ok: true, vms: [{ name: 'mcpf-1', action: 'unchanged' }, { name: 'mcpf-2', action: 'delete', ok: true }] });
+    expect(target.simHost.listVms().map((vm) => vm.config.name)).not.toContain('mcpf-2');
+  });
+
   it('delete_vm asks the user through elicitation: a decline changes nothing, an accept deletes', async () => {
     const own = await mcp.call('provision_vm', vmArgs('mcp-asked'));
     const id = own.structuredContent.vm.id as number;

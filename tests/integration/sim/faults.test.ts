@@ -153,6 +153,16 @@ describe('fault injection', () => {
     expect(h.listVms().find((vm) => vm.vmid === 100)?.running).toBe(true);
   });
 
+  it('startFailNames fails qm start only for the VMs named', async () => {
+    const { host: h, run } = await makeHost();
+    expect((await run('qm create 100 --name good --scsi0 local-lvm:1')).code).toBe(0);
+    expect((await run('qm create 101 --name bad --scsi0 local-lvm:1')).code).toBe(0);
+    h.setFaults({ startFailNames: ['bad'] });
+    expect(await run('qm start 101')).toEqual({ stdout: '', stderr: 'start failed: QEMU exited with code 1\n', code: 255 });
+    expect((await run('qm start 100')).code).toBe(0);
+    expect(h.listVms().map(({ vmid, running }) => [vmid, running])).toEqual([[100, true], [101, false]]);
+  });
+
   it('heldLock makes config changes wait lockTimeoutMs and time out', async () => {
     const { host: h, run } = await makeHost({ lockTimeoutMs: 600 });
     expect((await run('qm create 100')).code).toBe(0);

@@ -275,6 +275,19 @@ describe('simulated PVE 8.4 host', () => {
     expect(fs.readFileSync(host.paths.vmConfig('pve', 100), 'utf8')).toContain('\n[PENDING]\ncores: 4\n');
   });
 
+  // qemu-server 9.2.6 QemuServer.pm vm_start_nolock l.5598-5601: what waits in [PENDING] becomes
+  // current when the VM starts (so a reboot applies it).
+  it('applies the pending changes when the VM starts again', async () => {
+    expect((await run('qm create 105 --cores 1 --memory 512 && qm start 105 && qm set 105 --cores 3 --memory 1024')).code).toBe(0);
+    expect((await run('qm config 105 --current')).stdout).toContain('cores: 1\n');
+    expect((await run('qm stop 105 && qm start 105')).code).toBe(0);
+    const current = (await run('qm config 105 --current')).stdout;
+    expect(current).toContain('cores: 3\n');
+    expect(current).toContain('memory: 1024\n');
+    expect(fs.readFileSync(host.paths.vmConfig('pve', 105), 'utf8')).not.toContain('[PENDING]');
+    expect((await run('qm stop 105 && qm destroy 105')).code).toBe(0);
+  });
+
   it('refuses to destroy a running VM; stop and shutdown', async () => {
     expect(await run('qm destroy 100')).toEqual({ stdout: '', stderr: 'VM 100 is running - destroy failed\n', code: 255 });
     expect(await run('qm shutdown 102')).toEqual({ stdout: '', stderr: 'VM 102 not running\n\n', code: 0 });

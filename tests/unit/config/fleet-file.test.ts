@@ -63,4 +63,25 @@ describe('fleet file', () => {
     expect(failure('fleet: lab\nvms: [\n').message).toMatch(/fleet\.yaml:\d+:\d+: not valid YAML/);
     expect(failure('fleet: Lab_1\nvms:\n  - {name: a, password: true}\n').message).toMatch(/fleet\.yaml:1:8: fleet: must be lowercase/);
   });
+
+  it('takes a key and image from elsewhere only where the file names none; records what the file names', () => {
+    const complete = (settings: Record<string, unknown>) => ({ ...settings, ...(settings.sshKey === undefined ? { sshKey: '/profile.pub' } : {}) });
+    const fleet = parseFleet('fleet: lab\ndefaults: {cores: 4}\nvms:\n  - {name: a, storage: ceph}\n  - {name: b, sshKey: own.pub}\n', '/lab/fleet.yaml', env, complete);
+    expect(fleet.vms.map((vm) => [vm.spec.sshKey, vm.named])).toEqual([
+      ['/profile.pub', ['cores', 'storage']],
+      ['/lab/own.pub', ['cores', 'sshKey']],
+    ]);
+  });
+
+  it('a VM without a key is kept with the reason it cannot be created; any other problem is an error', () => {
+    const fleet = parse('fleet: lab\nvms:\n  - {name: a, cores: 4}\n');
+    expect(fleet.vms[0]).toMatchObject({ spec: { name: 'a', cores: 4 }, cannotCreate: expect.stringMatching(/^\/lab\/fleet\.yaml:3:5: a: sshKey: is required/) });
+    expect(failure('fleet: lab\nvms:\n  - {name: a, ip: 10.0.0.5/24}\n').message).toMatch(/a: gateway: is required with a static --ip/);
+  });
+
+  it('refuses tags of linus\' own and resolves the target\'s key files next to the file', () => {
+    expect(failure('fleet: lab\ndefaults: {password: true}\nvms:\n  - {name: a, tags: [linus-x]}\n').message).toMatch(/tags\.0: must not start with 'linus'/);
+    expect(failure('fleet: lab\ndefaults: {password: true}\nvms:\n  - {name: a, tags: [Web]}\n').message).toMatch(/must be a Proxmox tag/);
+    expect(parse('fleet: lab\ntarget: {identity: keys/id, knownHosts: ~/kh}\nvms:\n  - {name: a, password: true}\n').target).toEqual({ identity: '/lab/keys/id', knownHosts: '/home/op/kh' });
+  });
 });

@@ -9,7 +9,8 @@ import { CLONE_STEPS, PROVISION_STEPS } from '../../../src/config/rules.js';
 import { targetSchema, vmSpecSchema } from '../../../src/config/spec.js';
 import { bundleFromSources, type Provisioner } from '../../../src/provisioners/bundle.js';
 import { parseCloneSpec } from '../../../src/config/clone-spec.js';
-import { cloneArgs } from '../../../src/provisioners/args.js';
+import { cloneArgs, provisionerArgs } from '../../../src/provisioners/args.js';
+import { parseFleet } from '../../../src/config/fleet-file.js';
 import { checkVmFlags } from '../../../src/config/vm-flags.js';
 import { expandNames } from '../../../src/config/names.js';
 
@@ -155,6 +156,27 @@ describe('the driver and the host check values by one rule set', () => {
         return vmSpecSchema.safeParse({ ...spec, password: true }).success && targetSchema.safeParse({ host: 'pve', ...target }).success;
       },
       host: (sample, ok) => ['provision_checks', '--password', '--run-id', 'parity-run1', ...Object.entries({ ...base, ...sample }).flatMap(([key, value]) => [hostFlag[key] ?? flag(key), sent(key, value, ok)])],
+    });
+  });
+
+  it('provision of a fleet VM: --fleet, --tags and --description as a fleet file gives them', () => {
+    const samples: Sample[] = [
+      ...each('fleet', ['lab', 'a', 'lab-2', rep('a', 40), rep('a', 41), 'Lab', '-lab', 'lab-', 'lab_1', 'la b', 'lab;x']),
+      ...each('tags', ['web', 'web;db.1', 'a+b', '_x', rep('a', 64), rep('a', 65), 'Web', 'linus', 'linus-x', 'web;linus-fleet-x', '-x', 'a b', 'a,b']),
+      ...each('description', ['Web tier', '', 'ünïcode ok', rep('a', 8000), rep('a', 8001), 'two\nlines', 'tab\there', 'bell\x07']),
+    ];
+    const marksOf = (sample: Sample) => ({ ...(sample.fleet === undefined ? {} : { fleet: sample.fleet }), ...(sample.tags === undefined ? {} : { tags: sample.tags.split(';') }), ...(sample.description === undefined ? {} : { description: sample.description }) });
+    const fileOf = (sample: Sample) => JSON.stringify({ fleet: sample.fleet ?? 'lab', vms: [{ name: 'web01', password: true, ...(sample.tags === undefined ? {} : { tags: sample.tags.split(';') }), ...(sample.description === undefined ? {} : { description: sample.description }) }] });
+    expectParity({
+      bundle: PROXMOX,
+      samples,
+      driver: (sample) => accepts(() => parseFleet(fileOf(sample), '/lab.yaml', {})),
+      host: (sample) => {
+        const spec = vmSpecSchema.parse({ name: 'web01', password: true });
+        const target = { remoteDir: '/var/lib/linus', node: 'pve', storage: 'local-lvm', bridge: 'vmbr0' };
+        // An empty description is not sent at all.
+        return ['provision_checks', '--run-id', 'parity-run1', ...provisionerArgs(target, spec, undefined, false, 'check', false, marksOf(sample))];
+      },
     });
   });
 

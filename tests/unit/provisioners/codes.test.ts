@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../../src/protocol/codes.js';
+import { ERROR_CODES, PLAN_CHANGES_EXIT_CODE } from '../../../src/protocol/codes.js';
 import { packageRoot } from '../../../src/provisioners/bundle.js';
 
 const root = packageRoot();
@@ -40,5 +40,10 @@ describe('error code tables', () => {
 
   it('keeps remediations free of the table separator', () => {
     for (const entry of Object.values(ERROR_CODES)) expect(entry.remediation).not.toContain('|');
+  });
+
+  it("keeps `linus plan --detailed-exitcode`'s code for changes apart from every error's", () => {
+    expect(Object.values(ERROR_CODES).map((entry) => entry.exitCode)).not.toContain(PLAN_CHANGES_EXIT_CODE);
+    expect([0, 1]).not.toContain(PLAN_CHANGES_EXIT_CODE);
   });
 });
