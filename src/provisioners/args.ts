@@ -103,7 +103,8 @@ const foreign = (on: boolean | undefined) => (on ? ['--foreign'] : []);
 const timeout = (seconds: number | undefined) => (seconds === undefined ? [] : ['--timeout', String(seconds)]);
 
 export const opArgs = {
-  list: (): string[] => ['list'],
+  // configsOf: the VMs carrying this tag also show their config.
+  list: (options: { configsOf?: string } = {}): string[] => ['list', ...(options.configsOf === undefined ? [] : ['--configs', options.configsOf])],
   capacity: (): string[] => ['capacity'],
   status: (id: number): string[] => ['status', String(id)],
   config: (id: number): string[] => ['config', String(id)],
