@@ -1,8 +1,5 @@
-import { runHostScript } from '../host/run.js';
-import { LinusError } from '../protocol/errors.js';
+import { readRuns } from '../host/runs.js';
 import type { RunRecord } from '../protocol/records.js';
-import { hostResult } from '../protocol/transcript.js';
-import { runsArgs } from '../provisioners/args.js';
 import type { ProvisionerFile } from '../provisioners/remote.js';
 import type { Connection } from '../ssh/connection.js';
 
@@ -20,12 +17,7 @@ export async function listRuns(deps: RunsDeps): Promise<{ runs: RunRecord[]; sta
   const stats = { execs: 0, uploads: 0 };
   const connection = await deps.connect();
   try {
-    const { transcript, uploaded } = await runHostScript(connection, deps.provisioner, runsArgs(deps.remoteDir), { remoteDir: deps.remoteDir, onExec: () => (stats.execs += 1) });
-    if (uploaded) stats.uploads += 1;
-    const result = hostResult(transcript);
-    if (!result.ok) throw new LinusError({ code: result.error.code, message: result.error.message, remediation: result.error.remediation });
-    const runs = transcript.records.flatMap((record) => (record.key === 'RUN' ? [record.value] : []));
-    return { runs: runs.reverse(), stats };
+    return { runs: await readRuns(connection, deps.provisioner, deps.remoteDir, stats), stats };
   } finally {
     await connection.close().catch(() => undefined);
   }

@@ -4,14 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { PATTERNS, matches } from '../../config/rules.js';
-import { defaultConnect } from '../../host/run.js';
-import { listRuns, type RunRecord } from '../../jobs/runs.js';
+import { vmAddress } from '../../host/vm-address.js';
 import type { OpsDeps } from '../../ops/run-op.js';
 import { checkVmRef, findVm } from '../../ops/vm-ref.js';
-import { vmConfig } from '../../ops/vm.js';
 import type { ListRow } from '../../protocol/data.js';
 import { LinusError } from '../../protocol/errors.js';
-import { loadProvisioner } from '../../provisioners/bundle.js';
 import { shellJoin } from '../../util/shell-quote.js';
 import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
@@ -42,47 +39,18 @@ export interface VmLogin {
   vm: Pick<ListRow, 'id' | 'name' | 'node'>;
   address: string;
   user: string;
-  // Where the address came from: the guest agent (VM list), or linus' record of the run.
   addressFrom: 'agent' | 'record';
 }
 
-// The run that made the VM: its `linus-<run id>` tag (the run id rule of rules.ts).
-const runOf = (vm: ListRow) => vm.tags.map((tag) => tag.toLowerCase()).map((tag) => (tag.startsWith('linus-') ? tag.slice('linus-'.length) : '')).find((id) => matches('runId', id));
-
-// From the VM config: the user= (and a static ip=) linus wrote into the description, else ciuser.
-async function fromConfig(deps: OpsDeps, id: number): Promise<{ user?: string; address?: string }> {
-  const result = await vmConfig(deps, id);
-  if (!result.ok) throw new LinusError({ code: result.error.code, message: result.error.message, remediation: result.error.remediation });
-  const { config } = result.data.view;
-  const description = decodeURIComponent(config.description ?? '');
-  const user = / user=(\S+)/.exec(description)?.[1] ?? config.ciuser;
-  const address = / ip=([0-9.]+)\/\d+/.exec(description)?.[1];
-  return { ...(user !== undefined && matches('vmUser', user) ? { user } : {}), ...(address !== undefined && matches('ipv4', address) ? { address } : {}) };
-}
-
-// The VM's address and user: the agent's address from the VM list, else the run's record on the host
-// (its job result), else a static address from the config; the user from --vm-user, the run's
-// record or the config.
+// The running VM's address and user (host/vm-address.ts), or a clear error for what is missing.
 export async function vmLogin(deps: OpsDeps, ref: string, vmUser: string | undefined): Promise<VmLogin> {
   const vm = await findVm(deps, ref);
   const label = `VM ${vm.id} '${vm.name}'`;
   if (vm.status !== 'running') {
     throw new LinusError({ code: 'VM_WRONG_STATE', message: `${label} is ${vm.status}, not running`, remediation: `Start it with 'linus vm start ${vm.name}'.` });
   }
-  const runId = runOf(vm);
-  let record: RunRecord | undefined;
-  if (runId !== undefined && (vm.ip === null || vmUser === undefined)) {
-    const { runs } = await listRuns({ connect: () => (deps.connect ?? defaultConnect)(deps.ssh), provisioner: loadProvisioner('proxmox'), remoteDir: deps.remoteDir });
-    record = runs.find((run) => run.runId === runId && run.vmId === vm.id);
-  }
-  let address = vm.ip ?? record?.ip ?? undefined;
-  let user = vmUser ?? record?.user ?? undefined;
-  if (address === undefined || user === undefined) {
-    const configured = await fromConfig(deps, vm.id);
-    address ??= configured.address;
-    user ??= configured.user;
-  }
-  if (address === undefined) {
+  const { address, addressFrom, user } = await vmAddress(deps, vm, vmUser === undefined ? {} : { user: vmUser });
+  if (address === undefined || addressFrom === undefined) {
     throw new LinusError({
       code: 'VM_WRONG_STATE',
       message: `${label} runs but linus knows no address for it: its guest agent does not answer and no linus run recorded one`,
@@ -90,7 +58,7 @@ export async function vmLogin(deps: OpsDeps, ref: string, vmUser: string | undef
     });
   }
   if (user === undefined) throw new LinusError({ code: 'INVALID_SPEC', message: `linus has no record of the user of ${label}`, remediation: 'Pass --vm-user.' });
-  return { vm: { id: vm.id, name: vm.name, node: vm.node }, address, user, addressFrom: vm.ip === null ? 'record' : 'agent' };
+  return { vm: { id: vm.id, name: vm.name, node: vm.node }, address, user, addressFrom };
 }
 
 // Host keys as plain ssh handles a first contact: recorded, and refused later if they change.

@@ -86,6 +86,15 @@ describe('VMs by name, and linus ssh', () => {
     expect(result.json()).toMatchObject({ address: vm.ip, user: 'alice', addressFrom: 'record' });
   });
 
+  it('linus ssh takes the static address and user of the spec linus recorded in the description when agent and run record say nothing', async () => {
+    const spec = 'linus 1.0.0 run=abc123def os=ubuntu cores=1 memory=512M disk=4G user=bob ip=10.9.8.7/24 gw=10.9.8.1 cpu=host upgrade=0 keys=1 password=0';
+    await onHost(target, `qm create 196 --name recorded --tags linus --description '${spec}' --net0 virtio,bridge=vmbr0 && qm start 196`);
+    target.simHost.setFaults({ agent: 'never' });
+    const result = await cli('ssh', 'recorded', '--dry-run');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ vm: { id: 196 }, address: '10.9.8.7', user: 'bob', addressFrom: 'record' });
+  });
+
   it('linus ssh to a VM with no known address is a clear error', async () => {
     await onHost(target, 'qm create 195 --name noaddr --tags linus --net0 virtio,bridge=vmbr0 && qm start 195');
     target.simHost.setFaults({ agent: 'never' });
