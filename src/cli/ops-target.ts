@@ -1,4 +1,4 @@
-import { commandSources } from '../config/load.js';
+import { commandSources, type Sources } from '../config/load.js';
 import { parseNodeAddresses } from '../host/nodes.js';
 import type { OpsDeps } from '../ops/run-op.js';
 import { isProgressLog } from '../protocol/records.js';
@@ -8,10 +8,17 @@ import type { TargetFlags } from './target-options.js';
 import { withTarget, type ResolvedTarget } from './target.js';
 
 // Resolves the target (a real host or --sandbox) and hands the operations what they need to reach
-// it; unless quiet, the host's own progress lines go to stderr as they come.
-export async function withOpsTarget(cli: CliContext, argv: TargetFlags, quiet: boolean, fn: (deps: OpsDeps, resolved: ResolvedTarget) => Promise<void>): Promise<void> {
+// it; unless quiet, the host's own progress lines go to stderr as they come. <sources>: the
+// command's own (flags, environment, --config, profile) unless it adds a layer (a fleet file).
+export async function withOpsTarget(
+  cli: CliContext,
+  argv: TargetFlags,
+  quiet: boolean,
+  fn: (deps: OpsDeps, resolved: ResolvedTarget) => Promise<void>,
+  sources: Sources = commandSources(argv, cli.io.env),
+): Promise<void> {
   const provisioner = loadProvisioner('vm');
-  await withTarget(argv, commandSources(argv, cli.io.env), async (resolved) => {
+  await withTarget(argv, sources, async (resolved) => {
     const onLog = (line: string) => {
       if (isProgressLog(line)) cli.io.stderr.write(`linus: ${line}\n`);
     };
