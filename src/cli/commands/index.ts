@@ -22,6 +22,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'gc', describe: 'Find and remove what failed or interrupted runs left: only linus-tagged VMs of unfinished runs', load: async () => (await import('./gc.js')).gcCommand },
   { name: 'sandbox', describe: 'Run a simulated Proxmox VE host on this machine (up, status, down)', load: async () => (await import('./sandbox.js')).sandboxCommand },
   { name: 'vm', describe: 'Manage VMs: list, status, start, stop, shutdown, reboot, config, set, resize, delete, clone', load: async () => (await import('./vm.js')).vmCommand },
+  { name: 'inventory', describe: "Hosts of linus' VMs (every one, a fleet's, or a fleet file's) with address, user and groups: an Ansible inventory, JSON or ~/.ssh/config blocks", load: async () => (await import('./inventory.js')).inventoryCommand },
   { name: 'capacity', describe: 'CPU, memory and storage use per node (new VMs warn past 80 %, and are refused past 90 % without --force)', load: async () => (await import('./capacity.js')).capacityCommand },
   { name: 'doctor', describe: 'Check the host for linus: what a DHCP provision will meet there, check by check, with the command that fixes each problem (--fix applies the safe ones)', load: async () => (await import('./doctor.js')).doctorCommand },
   { name: 'agent-plan', describe: 'Print the single-line commands an AI agent runs through ssh-mcp to provision a VM (see docs/agents.md)', load: async () => (await import('./agent-plan.js')).agentPlanCommand },
