@@ -129,13 +129,21 @@ _ipconfig() {
   fi
 }
 
+# linus' ownership tags, the fleet's and the ones asked for (`;`-separated, as qm stores them).
+_create_tags() {
+  local tags="linus;linus-${SPEC[run_id]}"
+  [[ -z "${SPEC[fleet]:-}" ]] || tags+=";linus-fleet-${SPEC[fleet]}"
+  [[ -z "${SPEC[tags]:-}" ]] || tags+=";${SPEC[tags]}"
+  echo "$tags"
+}
+
 # The one `qm create` argv (without the ID): hardware, disk import, cloud-init, ownership tags.
 build_create_args() { # <job dir> <version>
   local net="virtio,bridge=${SPEC[bridge]}${SPEC[vlan]:+,tag=${SPEC[vlan]}}" storage=${SPEC[storage]}
   CREATE_ARGS=(--name "${SPEC[name]}" --ostype l26 --cores "${SPEC[cores]}" --memory "${SPEC[memory]}"
     --net0 "$net" --scsihw virtio-scsi-pci --scsi0 "$storage:0,import-from=$IMG_PATH"
     --ide2 "$storage:cloudinit" --boot order=scsi0 --serial0 socket --vga serial0 --cpu "${SPEC[cpu]}"
-    --tags "linus;linus-${SPEC[run_id]}" --description "$(spec_summary "$2")"
+    --tags "$(_create_tags)" --description "$(spec_summary "$2")${SPEC[description]:+$'\n'${SPEC[description]}}"
     --ciuser "${SPEC[user]}" --ipconfig0 "$(_ipconfig)" --ciupgrade "${SPEC[upgrade]}")
   # Only where an agent will answer: an enabled agent nobody serves makes 8.2's shutdown wait its
   # whole timeout (reference §15.6) and every agent query wait 3 s.

@@ -50,7 +50,9 @@ _gc_check_run_id() { # <run-id>
 }
 
 # Reads /cluster/resources JSON (type vm) on stdin; prints "<vmid> <node> <status> <runs>" for
-# every VM carrying the tag `linus`, where <runs> lists its valid `linus-<run-id>` tags (or -).
+# every VM carrying the tag `linus`, where <runs> lists its valid `linus-<run-id>` tags (or -). A
+# fleet VM is judged by its run like any other: a VM `linus import` adopted carries no run tag of
+# a run that failed (vm.sh adopt drops it), so gc never takes it for a leftover.
 # Tags compare lowercase: Proxmox keeps them as passed on `qm create` and with case-sensitive tags.
 _gc_program() {
   cat <<'PERL'
@@ -69,7 +71,8 @@ for my $r (@$res) {
   my @runs;
   for my $tag (@tags) {
     my $id = $tag;
-    push @runs, $id if $id =~ s/^linus-// && $id =~ $run_re;
+    # linus-fleet-<name> marks a fleet (docs/fleets.md), not a run.
+    push @runs, $id if $id =~ s/^linus-// && $id !~ /^fleet-/ && $id =~ $run_re;
   }
   push @out, [$vmid, join(" ", $vmid, $clean->($r->{node}), $clean->($r->{status}), @runs ? join(",", @runs) : "-")];
 }

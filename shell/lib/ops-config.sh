@@ -55,6 +55,16 @@ _config_value() { # <key>
   printf '%s' "$value"
 }
 
+# The spec summary a provision wrote as the first line of VM_CONFIG's description (spec_summary),
+# which --keep-summary keeps in front of the new text; fails when there is none.
+_spec_summary_line() {
+  local description
+  description=$(_config_value description) || return 1
+  description=${description%%$'\n'*}
+  [[ "$description" =~ ^linus\ [^[:space:]]+\ run= ]] || return 1
+  printf '%s' "$description"
+}
+
 # The tags --tags asks for, plus the linus ownership tags the VM has: sorted, unique, `;`-joined,
 # into WANTED_TAGS.
 WANTED_TAGS=""
@@ -82,13 +92,14 @@ _name_taken() { # <name> <vmid>
       if (($_->{name} // "") eq $n && $_->{vmid} != $id) { print "$_->{vmid} $_->{node}\n"; exit 0 } } exit 1' "$1" "$2" <<<"$RESOURCES_JSON"
 }
 
-# Usage: set <vmid> [--cores N] [--memory MIB] [--name NAME] [--description TEXT] [--tags "a;b"] [--foreign] [--remote-dir DIR]
+# Usage: set <vmid> [--cores N] [--memory MIB] [--name NAME] [--description TEXT [--keep-summary]] [--tags "a;b"] [--foreign] [--remote-dir DIR]
 # Description: change settings; on a running VM cores and memory wait in [PENDING] until a reboot.
+# --keep-summary: the description's spec summary line (a provision's record) stays its first line.
 cmd_set() {
   local vmid key want have taken json changed=0 what
   local -a keys=() args=() applied=() pending=()
   declare -A WANT=()
-  ops_parse "cores: memory: name: description: tags: foreign remote-dir:" "$@"
+  ops_parse "cores: memory: name: description: keep-summary tags: foreign remote-dir:" "$@"
   ops_vmid vmid
   [[ -n "${OPT[cores]:-}" ]] && ops_int cores "$CORES_MIN" "$CORES_MAX" "" && WANT[cores]=${OPT[cores]}
   [[ -n "${OPT[memory]:-}" ]] && ops_int memory "$VM_MEMORY_MIN" "$VM_MEMORY_MAX" "" && WANT[memory]=${OPT[memory]}
@@ -103,6 +114,7 @@ cmd_set() {
   fi
   ((${#WANT[@]} > 0)) || [[ -n "${OPT[tags]+x}" ]] ||
     die INVALID_SPEC "nothing to set: give --cores, --memory, --name, --description or --tags"
+  [[ "${OPT[keep_summary]:-0}" == 0 || -n "${WANT[description]+x}" ]] || die INVALID_SPEC "--keep-summary goes with --description"
   ops_find_vm "$vmid"
   _read_both_configs "$vmid"
   ops_refuse_foreign "$vmid" change
@@ -110,6 +122,9 @@ cmd_set() {
   if [[ -n "${OPT[tags]+x}" ]]; then
     _wanted_tags "${OPT[tags]}"
     WANT[tags]=$WANTED_TAGS
+  fi
+  if [[ "${OPT[keep_summary]:-0}" == 1 ]] && have=$(_spec_summary_line); then
+    WANT[description]=$have${WANT[description]:+$'\n'${WANT[description]}}
   fi
   [[ -z "${WANT[name]:-}" ]] || resources_fill_new RESOURCES_JSON
   if [[ -n "${WANT[name]:-}" ]] && taken=$(_name_taken "${WANT[name]}" "$vmid"); then

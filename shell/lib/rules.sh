@@ -43,6 +43,10 @@ readonly SIZE_RE='^(\+?)([1-9][0-9]{0,5})$'
 readonly SIZE_RULE='must be GiB (e.g. 40) or +GiB (e.g. +10)'
 readonly ONE_LINE_RE='^[^[:cntrl:]]*$'
 readonly ONE_LINE_RULE='must be one line without control characters'
+readonly FLEET_NAME_RE='^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$'
+readonly FLEET_NAME_RULE='must be lowercase letters, digits and inner hyphens, at most 40 characters'
+readonly VM_TAG_RE='^[a-z0-9_][a-z0-9_+.-]{0,63}$'
+readonly VM_TAG_RULE='must be a Proxmox tag: lowercase letters, digits and _ + . - (at most 64)'
 readonly CORES_MIN=1 CORES_MAX=128
 readonly MEMORY_MIN=512 MEMORY_MAX=4194304
 readonly VM_MEMORY_MIN=64 VM_MEMORY_MAX=4194304

@@ -55,7 +55,28 @@ parse_spec() { # <option...>
     [ip]=dhcp [timeout]=300 [password]=0 [dry_run]=0 [capacity]=check [cpu]=x86-64-v2-AES [upgrade]=0 [keep_on_failure]=0)
   parse_options_only SPEC "dry-run password upgrade keep-on-failure run-id: remote-dir: node: storage: bridge: name: os: cores: memory: disk: user:
     ssh-key-b64: ip: gateway: dns: search-domain: vlan: image-url: image-sha256: image-sums-url: timeout: capacity: cpu:
-    snippets-storage:" "$@"
+    snippets-storage: fleet: tags: description:" "$@"
+}
+
+# --fleet (the VM gets the tag linus-fleet-<name>), --tags (more tags, ';'-separated, none of
+# them linus' own) and --description (one line after the spec summary), as a fleet apply sends them.
+_check_marks() {
+  local tag what
+  local -a tags=()
+  [[ -z "${SPEC[fleet]:-}" ]] || need_match SPEC fleet "$FLEET_NAME_RE" "$FLEET_NAME_RULE"
+  if [[ -n "${SPEC[tags]:-}" ]]; then
+    IFS=';' read -ra tags <<<"${SPEC[tags]}"
+    for tag in "${tags[@]}"; do
+      shown what "$tag"
+      [[ "$tag" =~ $VM_TAG_RE ]] || die INVALID_SPEC "--tags: $what $VM_TAG_RULE"
+      [[ "$tag" != linus* ]] || die INVALID_SPEC "--tags: $what starts with 'linus': those are linus' own ownership tags"
+    done
+  fi
+  if [[ -n "${SPEC[description]+x}" ]]; then
+    [[ "${SPEC[description]}" =~ $ONE_LINE_RE && ${#SPEC[description]} -le $MAX_DESCRIPTION_BYTES ]] ||
+      die INVALID_SPEC "--description must be one line of at most $MAX_DESCRIPTION_BYTES bytes without control characters"
+  fi
+  return 0
 }
 
 # Integer in [min, max], without leading zeros or signs.
@@ -169,6 +190,7 @@ validate_spec() {
   _need_int timeout "$TIMEOUT_MIN" "$TIMEOUT_MAX"
   need_match SPEC capacity '^(check|force|placed)$' "must be check, force or placed"
   need_target
+  _check_marks
 
   if [[ -z "${SPEC[name]:-}" ]]; then
     SPEC[name]="linus-${SPEC[run_id]}"
@@ -238,10 +260,12 @@ keys_match() { # <decoded sshkeys>
   [[ "${1%$'\n'}" == "${KEYS_TEXT%$'\n'}" ]]
 }
 
-# The request in one line for the VM description: no keys or secrets, only their count.
+# The request in one line for the VM description: no keys or secrets, only their count; the
+# image's checksum when one was given (a fleet plan compares it).
 spec_summary() { # <version>
   local s="linus $1 run=${SPEC[run_id]} os=${SPEC[os]} cores=${SPEC[cores]} memory=${SPEC[memory]}M"
   s+=" disk=${SPEC[disk]}G user=${SPEC[user]} ip=${SPEC[ip]}${SPEC[gateway]:+ gw=${SPEC[gateway]}}"
   s+="${SPEC[vlan]:+ vlan=${SPEC[vlan]}} cpu=${SPEC[cpu]} upgrade=${SPEC[upgrade]} keys=$KEYS_COUNT password=$((SPEC[password] ? 1 : 0))"
+  s+="${SPEC[image_sha256]:+ image=sha256:${SPEC[image_sha256]}}"
   echo "$s"
 }

@@ -15,6 +15,8 @@
 #        vm.sh wait|cancel|cleanup <run-id> [--remote-dir DIR] ...
 #        vm.sh doctor [--node N] [--storage S] [--snippets-storage S] [--bridge B] [--vlan N] [--os OS]
 #        vm.sh doctor-fix <storage> --content LIST     the one safe fix doctor offers (docs/doctor.md)
+#        vm.sh fleet-state --tag linus-fleet-<name> [--names a,b]   what a fleet plan compares (docs/fleets.md)
+#        vm.sh adopt <vmid> --fleet NAME                 tag an existing VM into a fleet (linus import)
 #        vm.sh version
 # The whole file sits in one { } block, so replacing it never changes a run in progress.
 {
@@ -30,7 +32,7 @@ LINUS_VERSION="0.0.0-dev" # linus:version
 # shellcheck disable=SC2034 # read by the libs (result.sh)
 readonly PROVISIONER=vm
 LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)" # linus:source-only
-LINUS_LIBS=(log result proc rules spec pve capacity host create claim net job gc ops-common ops-power ops-config ops-delete ops-capacity ops-clone ops-doctor) # linus:libs
+LINUS_LIBS=(log result proc rules spec pve capacity host create claim net job gc ops-common ops-power ops-config ops-delete ops-capacity ops-clone ops-doctor ops-fleet) # linus:libs
 # shellcheck disable=SC1090 # LINUS_LIBS lists them; shellcheck checks shell/lib/*.sh on their own
 for lib in "${LINUS_LIBS[@]}"; do source "$LIB_DIR/$lib.sh"; done # linus:source-only
 
@@ -130,12 +132,14 @@ main() {
     cleanup) cmd_cleanup "$@" ;;
     doctor) cmd_doctor "$@" ;;
     doctor-fix) cmd_doctor_fix "$@" ;;
+    fleet-state) cmd_fleet_state "$@" ;;
+    adopt) cmd_adopt "$@" ;;
     version) cmd_version ;;
     _job) cmd_job "$@" ;;
     *)
       local what
       shown what "$cmd"
-      die INVALID_SPEC "unknown command $what (commands: list capacity place status config power set resize delete run wait cancel cleanup doctor doctor-fix version)"
+      die INVALID_SPEC "unknown command $what (commands: list capacity place status config power set resize delete run wait cancel cleanup doctor doctor-fix fleet-state adopt version)"
       ;;
   esac
 }

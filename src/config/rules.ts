@@ -58,6 +58,12 @@ export const PATTERNS = {
   diskId: { re: '^(scsi|virtio|sata|ide)[0-9]{1,2}$', rule: 'must be a disk such as scsi0' },
   size: { re: '^(\\+?)([1-9][0-9]{0,5})$', rule: 'must be GiB (e.g. 40) or +GiB (e.g. +10)' },
   oneLine: { re: '^[^[:cntrl:]]*$', rule: 'must be one line without control characters' },
+  // A fleet's name: its VMs carry the tag linus-fleet-<name> (docs/fleets.md).
+  fleetName: { re: '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', rule: 'must be lowercase letters, digits and inner hyphens, at most 40 characters' },
+  // A tag a fleet file gives its VMs: Proxmox's pve-tag format (pve-common JSONSchema.pm
+  // $PVE_TAG_RE, l.890: [a-z0-9_][a-z0-9_\-\+\.]* case-insensitive), lowercase so that a tag
+  // compares as Proxmox matches it.
+  vmTag: { re: '^[a-z0-9_][a-z0-9_+.-]{0,63}$', rule: 'must be a Proxmox tag: lowercase letters, digits and _ + . - (at most 64)' },
 } as const satisfies Record<string, Pattern>;
 
 export type PatternName = keyof typeof PATTERNS;

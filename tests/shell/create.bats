@@ -59,6 +59,16 @@ with_request() { # <bash code>
   assert_output --partial 'error [INTERNAL]: cannot parse /cluster/resources'
 }
 
+@test "a fleet VM is created with linus' tags, the fleet's and its own, and its note after the spec summary" {
+  sim_setup "$FAST"
+  run sim_host "bash $ENTRY run $(web01_opts --run-id fleet-001 --fleet lab --tags 'web;tier.1' --description 'Front end')"
+  assert_success
+  assert_equal "$(sim_conf 100 | grep '^tags: ')" 'tags: linus;linus-fleet-001;linus-fleet-lab;web;tier.1'
+  # The config file keeps the description as comment lines at its top, one per line, encoded.
+  assert_equal "$(sim_conf 100 | sed -n 's/^#//p' | perl -pe 's/%([0-9A-Fa-f]{2})/chr(hex($1))/ge')" "linus 0.0.0-dev run=fleet-001 os=ubuntu-24.04 cores=2 memory=2048M disk=8G user=ubuntu ip=dhcp cpu=x86-64-v2-AES upgrade=0 keys=1 password=0 image=sha256:$IMAGE_SHA
+Front end"
+}
+
 @test "a resize that fails silently (exit 0) is caught from the config: RESIZE_FAILED" {
   sim_setup "$PREPARED"
   sim_faults '{"resizeFail":true}'

@@ -341,6 +341,32 @@ CALLS
   assert_equal "$after" "$(grep -v -e 'jobs/bad-run2' -e '^\./jobs ' <<<"$before")"
 }
 
+@test "gc judges a fleet VM by its run: linus-fleet-<name> is no run tag; an adopted VM carries no failed run's tag" {
+  sim_setup '{"bootDelayMs":300,"agentPingTimeoutMs":500,"lockTimeoutMs":1500,"resourcesLagMs":0}'
+  # A fleet VM a failed apply left (its job died): a leftover like any other.
+  sim_qm_create 170 half-made 'linus;linus-bad-run3;linus-fleet-lab'
+  fake_job bad-run3 failed 7200
+  # A VM a failed run kept for inspection, then imported into the fleet; a foreign VM imported too.
+  sim_qm_create 171 kept 'linus;linus-bad-run4'
+  fake_job bad-run4 failed 7200
+  sim_qm_create 172 foreign 'prod'
+  run sim_host "bash $(printf '%q' "$ENTRY_OPS") adopt 171 --fleet lab --remote-dir $SIM_REMOTE"
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"droppedRuns":\["linus-bad-run4"\]'
+  run sim_host "bash $(printf '%q' "$ENTRY_OPS") adopt 172 --fleet lab --remote-dir $SIM_REMOTE"
+  assert_success
+  gc --older-than 0
+  assert_success
+  assert_line 'LINUS_GC_CANDIDATE:170:bad-run3:failed'
+  assert_line 'LINUS_CLEANED:170'
+  assert_line 'LINUS_GC_SKIP:171:no-run-tag'
+  assert_line 'LINUS_GC_SKIP:172:no-run-tag'
+  assert_equal "$(sim_vms | tr '\n' ' ')" '171 172 '
+  cleanup bad-run4
+  assert_success
+  assert_equal "$(sim_vms | tr '\n' ' ')" '171 172 '
+}
+
 @test "gc --dry-run lists candidates and changes nothing" {
   sim_setup "$FAST"
   sim_qm_create 170 leftover 'linus;linus-bad-run3'

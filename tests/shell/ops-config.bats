@@ -96,6 +96,33 @@ linus_vm() {
   assert_equal "$(sim_call_count '^qm set ')" 0
 }
 
+@test "set --description --keep-summary replaces the note after the spec summary and keeps the summary line" {
+  linus_vm
+  local summary='linus 1.0 run=r1 os=ubuntu-24.04 cores=2 memory=2048M disk=8G user=ubuntu ip=dhcp cpu=host upgrade=0 keys=1 password=0'
+  sim_host "qm set 101 --description $(printf '%q' "$summary"$'\nold note')" >/dev/null
+  ops set 101 --description 'new note' --keep-summary
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"applied":\["description"\].*"changed":true'
+  run sim_host 'qm config 101'
+  assert_line "description: $summary%0Anew note"
+  # The same note again changes nothing; an empty one leaves the summary alone.
+  sim_clear_calls
+  ops set 101 --description 'new note' --keep-summary
+  assert_line --regexp '^LINUS_DATA:.*"changed":false'
+  assert_equal "$(sim_call_count '^qm set')" 0
+  ops set 101 --description '' --keep-summary
+  run sim_host 'qm config 101'
+  assert_line "description: $summary"
+  # Without a summary line there is nothing to keep: the note is the whole description.
+  sim_host "qm set 101 --description 'by hand'" >/dev/null
+  ops set 101 --description 'note' --keep-summary
+  run sim_host 'qm config 101'
+  assert_line 'description: note'
+  ops set 101 --keep-summary --cores 2
+  assert_failure 1
+  assert_line 'LINUS_ERROR:--keep-summary goes with --description'
+}
+
 @test "set --name of another VM is NAME_CONFLICT naming it; a VM linus did not make is VM_NOT_OWNED; nothing is set" {
   linus_vm
   sim_qm_create 102 db

@@ -243,7 +243,7 @@ tags: linus;linus-$run_id"
   assert_success
   assert_line 'LINUS_RESULT:DRY_RUN'
   assert_equal "${lines[-1]}" 'LINUS_END'
-  assert_line "LINUS_PLAN:qm create 100 --name web01 --ostype l26 --cores 2 --memory 2048 --net0 virtio,bridge=vmbr0 --scsihw virtio-scsi-pci --scsi0 local-lvm:0,import-from=$dry/images/sha256.$IMAGE_SHA.img --ide2 local-lvm:cloudinit --boot order=scsi0 --serial0 socket --vga serial0 --cpu x86-64-v2-AES --tags 'linus;linus-dry-run-1' --description 'linus 0.0.0-dev run=dry-run-1 os=ubuntu-24.04 cores=2 memory=2048M disk=8G user=ubuntu ip=dhcp cpu=x86-64-v2-AES upgrade=0 keys=1 password=0' --ciuser ubuntu --ipconfig0 ip=dhcp --ciupgrade 0 --agent enabled=1 --sshkeys $dry/jobs/dry-run-1/sshkeys --cicustom vendor=local:snippets/linus-qga.yaml"
+  assert_line "LINUS_PLAN:qm create 100 --name web01 --ostype l26 --cores 2 --memory 2048 --net0 virtio,bridge=vmbr0 --scsihw virtio-scsi-pci --scsi0 local-lvm:0,import-from=$dry/images/sha256.$IMAGE_SHA.img --ide2 local-lvm:cloudinit --boot order=scsi0 --serial0 socket --vga serial0 --cpu x86-64-v2-AES --tags 'linus;linus-dry-run-1' --description 'linus 0.0.0-dev run=dry-run-1 os=ubuntu-24.04 cores=2 memory=2048M disk=8G user=ubuntu ip=dhcp cpu=x86-64-v2-AES upgrade=0 keys=1 password=0 image=sha256:$IMAGE_SHA' --ciuser ubuntu --ipconfig0 ip=dhcp --ciupgrade 0 --agent enabled=1 --sshkeys $dry/jobs/dry-run-1/sshkeys --cicustom vendor=local:snippets/linus-qga.yaml"
   assert_line 'LINUS_PLAN:qm resize 100 scsi0 8G'
   assert_line 'LINUS_PLAN:qm start 100'
   refute_line --partial 'call: qm create'

@@ -40,6 +40,22 @@ invalid() { # <option...>
   invalid --run-id 'UPPER-case'
 }
 
+@test "fleet marks are checked: a fleet name, Proxmox tags none of them linus', a one-line description" {
+  invalid --fleet 'Lab'
+  assert_line --partial '--fleet must be lowercase letters, digits and inner hyphens'
+  invalid --fleet 'lab;linus'
+  invalid --tags 'web;Prod'
+  assert_line --partial "--tags: Prod must be a Proxmox tag"
+  invalid --tags 'web;linus-r1'
+  assert_line --partial "starts with 'linus'"
+  invalid --tags 'a b'
+  invalid --description $'two\nlines'
+  assert_line --partial '--description must be one line'
+  lib_run 'parse_spec --password --fleet lab --tags "web;db.1" --description "Web tier"; validate_spec; echo "${SPEC[fleet]} ${SPEC[tags]} ${SPEC[description]}"'
+  assert_success
+  assert_output 'lab web;db.1 Web tier'
+}
+
 @test "numbers must be plain integers in range" {
   invalid --cores 0
   invalid --cores 129
