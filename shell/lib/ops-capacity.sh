@@ -21,8 +21,10 @@ my $images = sub { grep { $_ eq "images" } split /,/, ($_[0]{content} // "") };
 my ($storage_of) = sub { my ($node, $id) = @_; (grep { $_->{node} eq $node && $_->{storage} eq $id } @stor)[0] };
 
 if ($mode eq "list") {
-  # <configs dir> (or ""): <dir>/<vmid>.json holds a VM's `pvesh get .../config` answer.
+  # <configs dir> (or ""): <dir>/<vmid>.json holds a VM's `pvesh get .../config` answer, of which
+  # the keys a fleet plan reads are shown ($KEYS_RE, ops-fleet.sh).
   my ($configs, @pairs) = @args;
+  my $keys = qr/$ENV{KEYS_RE}/;
   my %ip = map { split / /, $_, 2 } @pairs;
   for my $v (@vms) {
     my @tags = grep { $_ ne "" } split /[;, ]+/, ($v->{tags} // "");
@@ -33,7 +35,7 @@ if ($mode eq "list") {
     my $file = "$configs/$v->{vmid}.json";
     if ($configs ne "" && -s $file) {
       my $c = eval { open(my $f, "<", $file) or die; decode_json(do { local $/; <$f> }) };
-      $o{config} = { map { $_ => "$c->{$_}" } grep { !ref $c->{$_} } keys %$c } if ref $c eq "HASH";
+      $o{config} = { map { $_ => "$c->{$_}" } grep { $_ =~ $keys && defined $c->{$_} && !ref $c->{$_} } keys %$c } if ref $c eq "HASH";
     }
     print "LINUS_DATA:", $J->encode(\%o), "\n";
   }
@@ -133,15 +135,9 @@ _agent_ip() { # <vmid> <node>
   return 0
 }
 
-# In the background: VM <vmid>'s config (pending changes applied, the description decoded) into
-# $WORK_DIR/configs/<vmid>.json. The API path reaches a VM on any node (pvesh proxies it there).
+# In the background: VM <vmid>'s config into $WORK_DIR/configs/<vmid>.json (ops-fleet.sh).
 _vm_config() { # <vmid> <node>
-  local WORK_DIR="$WORK_DIR/config-$1"
-  mkdir -p -- "$WORK_DIR"
-  if pve pvesh get "/nodes/$2/qemu/$1/config" --output-format json; then
-    printf '%s\n' "$PVE_OUT" >"${WORK_DIR%/*}/configs/$1.json"
-  fi
-  return 0
+  _fleet_read_config "$WORK_DIR/configs" "$1" "$2" 0
 }
 
 # At most this many pvesh queries at once: each is a pvesh process (Perl start-up) on the node.
@@ -168,8 +164,9 @@ _in_background() { # <line...>
 
 # Usage: list [--configs TAG] [--remote-dir DIR]
 # Description: every VM of the cluster, one LINUS_DATA line each; the address of running VMs comes
-# from their guest agent; with --configs, the VMs carrying TAG also show their config. The agents
-# and configs are asked in parallel, at most AGENT_QUERIES_AT_ONCE at a time.
+# from their guest agent; with --configs, the VMs carrying TAG also show their config (the keys
+# fleet-state shows). The agents and configs are asked in parallel, at most AGENT_QUERIES_AT_ONCE
+# at a time.
 cmd_list() {
   local ip row what configs=""
   local -a ips=() rows=() queries=()
@@ -196,7 +193,7 @@ cmd_list() {
     ips+=("${what##*agent-} $(<"$ip")")
   done
   emit RESULT SUCCESS
-  _capacity list "$configs" "${ips[@]}" || die INTERNAL "cannot parse /cluster/resources"
+  KEYS_RE=$FLEET_CONFIG_KEYS_RE _capacity list "$configs" "${ips[@]}" || die INTERNAL "cannot parse /cluster/resources"
   end_line
   mark_final
 }

@@ -1,6 +1,5 @@
 import { stringify } from 'yaml';
-import type { Fleet } from '../config/fleet-file.js';
-import { fleetTag } from '../config/fleet-file.js';
+import { fleetTag, type Fleet } from '../config/fleet-file.js';
 import { parseRecordedSpec } from '../config/recorded-spec.js';
 import { matches } from '../config/rules.js';
 import { sshForNode } from '../host/nodes.js';

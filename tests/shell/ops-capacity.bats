@@ -60,6 +60,8 @@ max_agent_overlap() {
   assert_line --regexp '^LINUS_DATA:\{"config":\{.*"description":"linus 0.1.0 run=r1 os=debian-12 user=ada".*"id":101,'
   assert_line --regexp '^LINUS_DATA:\{"config":\{.*"ciuser":"bob".*"id":103,.*"node":"pve2"'
   assert_line --regexp '^LINUS_DATA:\{"cores":.*"id":102,'
+  # Only the keys a fleet plan reads (FLEET_CONFIG_KEYS_RE), not the VM's generation ID or digest.
+  refute_line --regexp '"vmgenid"|"digest"'
   assert_equal "$(sim_call_count '^pvesh get /nodes/[a-z0-9]+/qemu/[0-9]+/config')" 2
   ops list
   assert_success
