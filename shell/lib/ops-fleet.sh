@@ -9,15 +9,16 @@ readonly FLEET_CONFIG_KEYS_RE='^(name|cores|sockets|memory|cpu|boot|net0|ciuser|
 # At most this many config reads at once: each is a pvesh process (Perl start-up) on the node.
 readonly FLEET_READS_AT_ONCE=8
 
-# `select <tag> <names,>`: "<vmid> <node> <type> <status>" of every guest that carries <tag> or has
-# one of the names. `emit <dir>`: one LINUS_DATA line per such guest, its config (pending changes
+# `select <tag> <names,> <ids,>`: "<vmid> <node> <type> <status>" of every guest that carries <tag>,
+# has one of the names or one of the IDs. `emit <dir>`: one LINUS_DATA line per such guest, its config (pending changes
 # applied: what the VM will be after a reboot) from <dir>/<vmid>.json and, for a running VM, the
 # keys whose current value differs from <dir>/<vmid>.current.json. Reads /cluster/resources on stdin.
 _fleet_program() {
   cat <<'PERL'
 use strict; use warnings; use JSON::PP;
-my ($mode, $tag, $names, $dir) = @ARGV;
+my ($mode, $tag, $names, $ids, $dir) = @ARGV;
 my %named = map { $_ => 1 } grep { $_ ne "" } split /,/, ($names // "");
+my %ided = map { $_ => 1 } grep { $_ ne "" } split /,/, ($ids // "");
 my $res = eval { decode_json(do { local $/; <STDIN> }) };
 die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
 my $clean = sub { my $v = shift // ""; $v =~ s/[^\w.,;:+-]//g; $v };
@@ -25,7 +26,7 @@ my @hits;
 for my $r (sort { ($a->{vmid} // 0) <=> ($b->{vmid} // 0) } grep { ref $_ eq "HASH" } @$res) {
   next unless ($r->{type} // "") =~ /^(qemu|lxc)$/ && ($r->{vmid} // "") =~ /^[1-9][0-9]{2,8}$/;
   my @tags = grep { $_ ne "" } split /[;, ]+/, lc($r->{tags} // "");
-  next unless (grep { $_ eq $tag } @tags) || $named{$r->{name} // ""};
+  next unless (grep { $_ eq $tag } @tags) || $named{$r->{name} // ""} || $ided{$r->{vmid}};
   push @hits, $r;
 }
 if ($mode eq "select") {
@@ -77,14 +78,15 @@ _fleet_read_config() { # <dir> <vmid> <node> <current 0|1>
   return 0
 }
 
-# Usage: fleet-state --tag linus-fleet-<name> [--names a,b,...] [--remote-dir DIR]
-# Description: the guests that carry the fleet's tag or have a name of the fleet file, each with
+# Usage: fleet-state --tag linus-fleet-<name> [--names a,b,...] [--ids 101,102,...] [--remote-dir DIR]
+# Description: the guests that carry the fleet's tag, have a name of the fleet file or an ID asked
+# for (linus import), each with
 # the config a plan compares and the keys waiting for a reboot. One /cluster/resources read, then
 # the configs in parallel (pvesh reaches every node of the cluster).
 cmd_fleet_state() {
   local dir="$WORK_DIR/fleet" name line id node type status running=0 failed=""
-  local -a rows=() names=()
-  ops_parse "tag: names: remote-dir:" "$@"
+  local -a rows=() names=() ids=()
+  ops_parse "tag: names: ids: remote-dir:" "$@"
   ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "fleet-state takes no arguments"
   [[ "${OPT[tag]:-}" == linus-fleet-* && "${OPT[tag]#linus-fleet-}" =~ $FLEET_NAME_RE ]] ||
     die INVALID_SPEC "--tag must be linus-fleet-<name>: the fleet name $FLEET_NAME_RULE"
@@ -92,10 +94,14 @@ cmd_fleet_state() {
   for name in "${names[@]}"; do
     [[ "$name" =~ $VM_NAME_RE ]] || die INVALID_SPEC "--names: every name $VM_NAME_RULE"
   done
+  IFS=',' read -ra ids <<<"${OPT[ids]:-}"
+  for id in "${ids[@]}"; do
+    [[ "$id" =~ $VMID_RE ]] || die INVALID_SPEC "--ids: every ID $VMID_RULE"
+  done
   ops_read_resources
   resources_fill_new RESOURCES_JSON
   mkdir -p -- "$dir"
-  mapfile -t rows < <(perl -e "$(_fleet_program)" select "${OPT[tag]}" "${OPT[names]:-}" <<<"$RESOURCES_JSON") ||
+  mapfile -t rows < <(perl -e "$(_fleet_program)" select "${OPT[tag]}" "${OPT[names]:-}" "${OPT[ids]:-}" <<<"$RESOURCES_JSON") ||
     die INTERNAL "cannot parse /cluster/resources"
   for line in "${rows[@]}"; do
     read -r id node type status <<<"$line"
@@ -114,7 +120,7 @@ cmd_fleet_state() {
   done
   [[ -z "$failed" ]] || die VM_OP_FAILED "cannot read the config of${failed}"
   emit RESULT SUCCESS
-  KEYS_RE=$FLEET_CONFIG_KEYS_RE perl -e "$(_fleet_program)" emit "${OPT[tag]}" "${OPT[names]:-}" "$dir" <<<"$RESOURCES_JSON" ||
+  KEYS_RE=$FLEET_CONFIG_KEYS_RE perl -e "$(_fleet_program)" emit "${OPT[tag]}" "${OPT[names]:-}" "${OPT[ids]:-}" "$dir" <<<"$RESOURCES_JSON" ||
     die INTERNAL "cannot read the fleet's configs"
   end_line
   mark_final

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { LinusError } from '../protocol/errors.js';
 import { normalizeKeys } from './keys.js';
 import { expandNames } from './names.js';
-import { LIMITS, patternSchema, RANGES } from './rules.js';
+import { LIMITS, PATTERNS, patternSchema, RANGES } from './rules.js';
 import { targetSchema, vmSpecSchema, type VmSpec } from './spec.js';
 import { expandHome, homeOf } from './ssh-config.js';
 
@@ -21,7 +21,7 @@ const placementShape = {
   storage: optional(targetSchema.shape.storage),
   bridge: optional(targetSchema.shape.bridge),
   description: patternSchema('oneLine').refine((text) => Buffer.byteLength(text) <= LIMITS.maxDescriptionBytes, { error: `must be at most ${LIMITS.maxDescriptionBytes} bytes` }).optional(),
-  tags: z.array(z.string().regex(/^[a-z0-9_][a-z0-9_+.-]*$/, { error: 'must be a Proxmox tag (lowercase letters, digits, _ + . -)' })).optional(),
+  tags: z.array(patternSchema('vmTag').refine((tag) => !tag.startsWith('linus'), { error: "must not start with 'linus': those are linus' own ownership tags" })).optional(),
 };
 
 const settingsShape = {
@@ -38,8 +38,8 @@ const vmEntrySchema = z
   })
   .strict();
 
-export const FLEET_NAME_RULE = 'must be lowercase letters, digits and inner hyphens, at most 40 characters';
-export const fleetNameSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/, { error: FLEET_NAME_RULE });
+export const FLEET_NAME_RULE = PATTERNS.fleetName.rule;
+export const fleetNameSchema = patternSchema('fleetName');
 
 const fleetFileSchema = z
   .object({
@@ -58,7 +58,17 @@ export interface FleetVm extends FleetPlacement {
   spec: VmSpec;
   // The file's line that names it, for messages.
   line: number;
+  // The settings the file itself gives this VM (in defaults or its entry): a plan compares some
+  // of them (storage, bridge, cpu, vmUser, tags, description, imageSha256) only when named.
+  named: string[];
+  // Why the VM cannot be created as the file stands ("file:line:col: ..."): a VM `linus import`
+  // wrote has no sshKey. Planned as unchanged it is fine; apply refuses to create or replace it.
+  cannotCreate?: string;
 }
+
+// Fills in what the file leaves out from elsewhere (the profile's key and images), before the
+// spec is checked.
+export type FleetCompletion = (settings: Record<string, unknown>) => Record<string, unknown>;
 
 export interface Fleet {
   file: string;
@@ -73,6 +83,7 @@ export interface Fleet {
 export const fleetTag = (name: string) => `linus-fleet-${name}`;
 
 const PATH_KEYS = ['sshKey'];
+const TARGET_PATH_KEYS = ['identity', 'knownHosts'];
 
 function invalid(where: string, message: string): LinusError {
   return new LinusError({ code: 'CONFIG_INVALID', message: `${where}: ${message}`, remediation: 'Fix the fleet file (see docs/fleets.md); nothing was sent to the host.' });
@@ -96,7 +107,10 @@ function normalizeMap(value: unknown, known: string[], where: string): unknown {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? normalizeKeys(value as Record<string, unknown>, known, where) : value;
 }
 
-export function parseFleet(text: string, file: string, env: NodeJS.ProcessEnv): Fleet {
+// The spec's own checks without the cross-field ones, for a VM that cannot be created as it stands.
+const specFieldsSchema = z.object(vmSpecSchema.shape).strict();
+
+export function parseFleet(text: string, file: string, env: NodeJS.ProcessEnv, complete: FleetCompletion = (settings) => settings): Fleet {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const error = doc.errors[0];
@@ -148,32 +162,47 @@ export function parseFleet(text: string, file: string, env: NodeJS.ProcessEnv): 
     }
     const settings = { ...defaults, ...withPaths(own) };
     const { node, storage, bridge, description, tags, ...spec } = settings as FleetPlacement & Record<string, unknown>;
+    const named = Object.keys(settings).sort();
     for (const name of names) {
-      const checked = vmSpecSchema.safeParse({ ...spec, name });
-      if (!checked.success) {
-        const issue = checked.error.issues[0] as z.core.$ZodIssue;
+      const wanted: Record<string, unknown> = { ...complete(spec), name };
+      const locateIssue = (issue: z.core.$ZodIssue) => {
         const key = String(issue.path[0] ?? 'name');
         const keyAt = key in own || key === 'name' ? ['vms', index, key] : key in defaults ? ['defaults', key] : ['vms', index];
-        throw invalid(locate(doc, lines, file, keyAt), `${name}: ${key}: ${issue.message}`);
+        return invalid(locate(doc, lines, file, keyAt), `${name}: ${key}: ${issue.message}`);
+      };
+      const checked = vmSpecSchema.safeParse(wanted);
+      let cannotCreate: string | undefined;
+      let vmSpec: VmSpec;
+      if (checked.success) vmSpec = checked.data;
+      else {
+        const issue = checked.error.issues[0] as z.core.$ZodIssue;
+        // Only a missing key leaves a VM that can still be compared: every other issue is an error.
+        if (checked.error.issues.length > 1 || issue.path[0] !== 'sshKey' || wanted.sshKey !== undefined) throw locateIssue(issue);
+        const fields = specFieldsSchema.safeParse(wanted);
+        if (!fields.success) throw locateIssue(fields.error.issues[0] as z.core.$ZodIssue);
+        vmSpec = fields.data;
+        cannotCreate = locateIssue(issue).message;
       }
       if (seen.has(name)) throw invalid(where, `${name} is named twice (first on line ${seen.get(name)})`);
       seen.set(name, line);
-      vms.push({ name, spec: checked.data, line, ...defined({ node, storage, bridge, description, tags }) });
+      vms.push({ name, spec: vmSpec, line, named, ...(cannotCreate === undefined ? {} : { cannotCreate }), ...defined({ node, storage, bridge, description, tags }) });
     }
   });
-  return { file, name: parsed.data.fleet, tag: fleetTag(parsed.data.fleet), target: parsed.data.target ?? {}, vms };
+  const target: Record<string, unknown> = { ...(parsed.data.target ?? {}) };
+  for (const key of TARGET_PATH_KEYS) if (typeof target[key] === 'string') target[key] = path.resolve(path.dirname(file), expandHome(target[key], home));
+  return { file, name: parsed.data.fleet, tag: fleetTag(parsed.data.fleet), target, vms };
 }
 
 function defined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
 }
 
-export function readFleet(file: string, env: NodeJS.ProcessEnv): Fleet {
+export function readFleet(file: string, env: NodeJS.ProcessEnv, complete?: FleetCompletion): Fleet {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (cause) {
     throw new LinusError({ code: 'CONFIG_INVALID', message: `cannot read the fleet file ${file}: ${(cause as Error).message}`, remediation: 'Pass an existing fleet YAML file to -f.', cause });
   }
-  return parseFleet(text, file, env);
+  return parseFleet(text, file, env, complete);
 }

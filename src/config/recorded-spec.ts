@@ -4,7 +4,7 @@ import type { VmSpec } from './spec.js';
 
 // The spec a provision records as the first line of the VM's description (shell/lib/spec.sh
 // spec_summary): "linus <version> run=<id> os=ubuntu cores=2 memory=2048M disk=20G user=ubuntu
-// ip=dhcp [gw=A.B.C.D] [vlan=N] cpu=x86-64-v2-AES upgrade=0 keys=1 password=0". It is what
+// ip=dhcp [gw=A.B.C.D] [vlan=N] cpu=x86-64-v2-AES upgrade=0 keys=1 password=0 [image=sha256:<hex>]". It is what
 // `--if-exists reuse` and a fleet plan compare a wanted VM with.
 const recordedSpecSchema = z
   .object({
@@ -22,6 +22,8 @@ const recordedSpecSchema = z
     upgrade: z.enum(['0', '1']).transform((value) => value === '1'),
     keys: z.coerce.number().int(),
     password: z.enum(['0', '1']).transform((value) => value === '1'),
+    // The image's checksum, when the provision was given one.
+    image: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(),
   })
   .strict();
 

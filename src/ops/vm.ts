@@ -56,7 +56,7 @@ export function vmChanges(flags: Partial<Record<(typeof SET_KEYS)[number], strin
   return changes;
 }
 
-export function setVm(deps: OpsDeps, id: number, changes: VmChanges, options: { foreign?: boolean }): Promise<OpResult<VmSet>> {
+export function setVm(deps: OpsDeps, id: number, changes: VmChanges, options: { foreign?: boolean; keepSummary?: boolean }): Promise<OpResult<VmSet>> {
   return one(deps, opArgs.set(id, changes, options), setSchema);
 }
 

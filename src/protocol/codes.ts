@@ -59,3 +59,7 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 export const errorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
+
+// `linus plan --detailed-exitcode` (docs/fleets.md): the plan has changes. 0 means none; an error
+// keeps its own code, so this one is outside the error codes above.
+export const PLAN_CHANGES_EXIT_CODE = 40;

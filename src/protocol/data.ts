@@ -22,6 +22,7 @@ export const configSchema = z.object({ ...base, op: z.literal('config'), linus: 
 export const setSchema = z.object({ ...base, op: z.literal('set'), changed: z.boolean(), applied: z.array(z.string()), pending: z.array(z.string()), view });
 export const resizeSchema = z.object({ ...base, op: z.literal('resize'), disk: z.string(), changed: z.boolean(), beforeBytes: z.number(), sizeBytes: z.number() });
 export const deleteSchema = z.object({ ...base, op: z.literal('delete'), changed: z.boolean(), stopped: z.boolean(), volumes: z.array(z.string()) });
+export const adoptSchema = z.object({ ...base, op: z.literal('adopt'), fleet: z.string(), changed: z.boolean(), tags: z.array(z.string()), droppedRuns: z.array(z.string()) });
 export const placeSchema = z.object({ op: z.literal('place'), nodes: z.array(z.string()), local: z.string().optional() });
 
 export const listRowSchema = z.object({
@@ -69,7 +70,23 @@ export const capacityRowSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+// `vm.sh fleet-state`: a guest of the fleet or named like one of its VMs, with the config keys a
+// plan compares (pending changes applied; null for a container) and the keys waiting for a reboot.
+export const fleetVmSchema = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    node: z.string(),
+    type: z.enum(['qemu', 'lxc']),
+    status: z.string(),
+    tags: z.array(z.string()),
+    config: z.record(z.string(), z.string()).nullable(),
+    pending: z.array(z.string()),
+  })
+  .strict();
+
 export type ListRow = z.infer<typeof listRowSchema>;
+export type FleetVmRow = z.infer<typeof fleetVmSchema>;
 export type CapacityRow = z.infer<typeof capacityRowSchema>;
 
 // `vm.sh doctor`: one check each, the safe fixes `--fix` may apply, and one host record.

@@ -9,10 +9,18 @@ type TargetPlace = Pick<Target, 'remoteDir' | 'node' | 'storage' | 'bridge' | 's
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
+// What a fleet gives a VM it creates: the tag linus-fleet-<fleet>, its own tags, and a note
+// after the spec summary in the description.
+export interface VmMarks {
+  fleet?: string;
+  tags?: readonly string[];
+  description?: string;
+}
+
 // proxmox.sh run: one VM from a cloud image.
 // capacity: 'check' the 80/90 % thresholds on the host, 'force' past 90 %, or 'placed' (vm.sh place did).
 // keepOnFailure: a failed VM is kept for inspection instead of rolled back.
-export function provisionerArgs(target: TargetPlace, spec: VmSpec, sshKeys: string | undefined, dryRun: boolean, capacity: 'check' | 'force' | 'placed' = 'check', keepOnFailure = false): string[] {
+export function provisionerArgs(target: TargetPlace, spec: VmSpec, sshKeys: string | undefined, dryRun: boolean, capacity: 'check' | 'force' | 'placed' = 'check', keepOnFailure = false, marks: VmMarks = {}): string[] {
   const os = resolveOs(spec.os);
   const args = ['--remote-dir', target.remoteDir, '--node', target.node, '--storage', target.storage, '--bridge', target.bridge];
   args.push('--name', spec.name, '--os', os, '--cores', String(spec.cores), '--memory', String(spec.memory), '--disk', String(spec.disk));
@@ -30,6 +38,9 @@ export function provisionerArgs(target: TargetPlace, spec: VmSpec, sshKeys: stri
   if (target.snippetsStorage) args.push('--snippets-storage', target.snippetsStorage);
   if (capacity !== 'check') args.push('--capacity', capacity);
   if (keepOnFailure) args.push('--keep-on-failure');
+  if (marks.fleet !== undefined) args.push('--fleet', marks.fleet);
+  if (marks.tags !== undefined && marks.tags.length > 0) args.push('--tags', marks.tags.join(';'));
+  if (marks.description) args.push('--description', marks.description);
   if (dryRun) args.push('--dry-run');
   return args;
 }
@@ -112,8 +123,9 @@ export const opArgs = {
     'power', action, String(id), ...timeout(options.timeout), ...(options.force ? ['--force'] : []), ...foreign(options.foreign),
   ],
   // Each change as --<key> <value>.
-  set: (id: number, changes: ReadonlyArray<readonly [string, string | number]>, options: { foreign?: boolean }): string[] => [
-    'set', String(id), ...changes.flatMap(([key, value]) => [`--${key}`, String(value)]), ...foreign(options.foreign),
+  // keepSummary: a new description goes after the spec summary line, which stays.
+  set: (id: number, changes: ReadonlyArray<readonly [string, string | number]>, options: { foreign?: boolean; keepSummary?: boolean }): string[] => [
+    'set', String(id), ...changes.flatMap(([key, value]) => [`--${key}`, String(value)]), ...(options.keepSummary ? ['--keep-summary'] : []), ...foreign(options.foreign),
   ],
   resize: (id: number, size: string, options: { disk?: string; foreign?: boolean }): string[] => [
     'resize', String(id), '--size', size, ...(options.disk === undefined ? [] : ['--disk', options.disk]), ...foreign(options.foreign),
@@ -128,4 +140,8 @@ export const opArgs = {
     ...(options.os === undefined ? [] : ['--os', resolveOs(options.os)]),
   ],
   doctorFix: (storage: string, content: string): string[] => ['doctor-fix', storage, '--content', content],
+  fleetState: (tag: string, names: readonly string[], ids: readonly number[] = []): string[] => [
+    'fleet-state', '--tag', tag, ...(names.length > 0 ? ['--names', names.join(',')] : []), ...(ids.length > 0 ? ['--ids', ids.join(',')] : []),
+  ],
+  adopt: (id: number, fleet: string): string[] => ['adopt', String(id), '--fleet', fleet],
 };

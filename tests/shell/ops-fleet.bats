@@ -23,6 +23,10 @@ data_of() { # <vmid>
   ops fleet-state --tag linus-fleet-lab --names web01,db01,gone
   assert_success
   assert_equal "$(sed -n 's/^LINUS_DATA://p' <<<"$output" | perl -MJSON::PP -ne 'print decode_json($_)->{id}, "\n"')" $'101\n102\n104'
+  ops fleet-state --tag linus-fleet-none --ids 103,999
+  assert_success
+  assert_equal "$(sed -n 's/^LINUS_DATA://p' <<<"$output" | perl -MJSON::PP -ne 'print decode_json($_)->{id}, "\n"')" 103
+  ops fleet-state --tag linus-fleet-lab --names web01,db01,gone
   run data_of 101
   assert_output --regexp '"config":\{.*"cores":"2".*"description":"linus 1.0 run=r1 os=ubuntu-24.04".*"memory":"512".*"net0":"virtio=[0-9A-F:]+,bridge=vmbr0".*"scsi0":"local-lvm:vm-101-disk-0,size=1G".*"tags":"linus;linus-r1;linus-fleet-lab"'
   assert_output --regexp '"name":"web01","node":"pve","pending":\[\],"status":"stopped","tags":\["linus","linus-r1","linus-fleet-lab"\],"type":"qemu"'
@@ -52,6 +56,8 @@ data_of() { # <vmid>
   ops fleet-state --tag linus-fleet-lab --names 'web01,$(reboot)'
   assert_failure 1
   assert_line --partial '--names: every name must be a DNS label'
+  ops fleet-state --tag linus-fleet-lab --ids '101,1x'
+  assert_failure 1
   assert_equal "$(sim_call_count)" 0
 }
 

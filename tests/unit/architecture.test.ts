@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src');
 
 const COORDINATORS = new Set(['jobs', 'ops']);
-// The MCP server stands on both coordinators, below the cli: nothing under it imports it.
+// Coordinators of coordinators: a fleet plan/apply/import stands on jobs/ and ops/.
+const COMPOSITES = new Set(['fleet']);
+// The MCP server stands on the coordinators, below the cli: nothing under it imports it.
 const SERVERS = new Set(['mcp']);
 const LEAVES = new Set(['protocol', 'ssh', 'config', 'provisioners', 'host', 'doctor', 'agents', 'util']);
 // The only modules outside src/sim that may load the simulator: the sandbox command and --sandbox.
@@ -45,12 +47,14 @@ function violation({ from, to }: Import): string | undefined {
   if (a === b) return undefined;
   if (b === 'sim' && a !== 'sim' && !SIM_USERS.has(from)) return 'only the sandbox command and --sandbox load the simulator';
   if (a === 'sim') return SIM_MAY_USE.has(b) ? undefined : `the simulator uses only ${[...SIM_MAY_USE].join(', ')}`;
-  if (LEAVES.has(a) && (COORDINATORS.has(b) || SERVERS.has(b))) return 'a leaf never imports a coordinator';
+  if (LEAVES.has(a) && (COORDINATORS.has(b) || COMPOSITES.has(b) || SERVERS.has(b))) return 'a leaf never imports a coordinator';
   if (COORDINATORS.has(a) && SERVERS.has(b)) return 'jobs and ops never import mcp: it stands on them';
-  if ((LEAVES.has(a) || COORDINATORS.has(a) || SERVERS.has(a)) && b === 'cli') return 'only the cli imports the cli';
+  if (COORDINATORS.has(a) && COMPOSITES.has(b)) return 'jobs and ops never import fleet: it stands on them';
+  if (COMPOSITES.has(a) && SERVERS.has(b)) return 'fleet never imports mcp: mcp stands on it';
+  if ((LEAVES.has(a) || COORDINATORS.has(a) || COMPOSITES.has(a) || SERVERS.has(a)) && b === 'cli') return 'only the cli imports the cli';
   if (COORDINATORS.has(a) && COORDINATORS.has(b)) return 'jobs and ops are peers: share through a leaf';
   if (a === 'provisioners' && (b === 'ssh' || b === 'host')) return 'bundling is pure: provisioners never reach a host';
-  if (!LEAVES.has(a) && !COORDINATORS.has(a) && !SERVERS.has(a) && a !== 'cli') return `${a}/ is in no layer of docs/architecture.md`;
+  if (!LEAVES.has(a) && !COORDINATORS.has(a) && !COMPOSITES.has(a) && !SERVERS.has(a) && a !== 'cli') return `${a}/ is in no layer of docs/architecture.md`;
   return undefined;
 }
 
@@ -76,7 +80,7 @@ describe('layers (docs/architecture.md)', () => {
     expect(imports).toContainEqual({ from: path.join('cli', 'main.ts'), to: path.join('cli', 'commands', 'index.ts') });
   });
 
-  it('every import goes down: cli -> mcp -> jobs | ops -> leaves; the simulator beside', () => {
+  it('every import goes down: cli -> mcp -> fleet -> jobs | ops -> leaves; the simulator beside', () => {
     const broken = imports.flatMap((entry) => {
       const rule = violation(entry);
       return rule === undefined ? [] : [`${entry.from} -> ${entry.to}: ${rule}`];
@@ -105,5 +109,15 @@ describe('layers (docs/architecture.md)', () => {
     expect(check('mcp/provision.ts', 'jobs/provision.ts')).toBeUndefined();
     expect(check('mcp/vm-tools.ts', 'ops/vm.ts')).toBeUndefined();
     expect(check('cli/commands/mcp.ts', 'mcp/server.ts')).toBeUndefined();
+    expect(check('fleet/apply.ts', 'jobs/run-job.ts')).toBeUndefined();
+    expect(check('fleet/apply.ts', 'ops/vm.ts')).toBeUndefined();
+    expect(check('mcp/fleet-tools.ts', 'fleet/plan.ts')).toBeUndefined();
+    expect(check('cli/commands/fleet.ts', 'fleet/apply.ts')).toBeUndefined();
+    expect(check('ops/vm.ts', 'fleet/plan.ts')).toMatch(/never import fleet/);
+    expect(check('jobs/provision.ts', 'fleet/create.ts')).toMatch(/never import fleet/);
+    expect(check('config/fleet-file.ts', 'fleet/plan.ts')).toMatch(/leaf never imports a coordinator/);
+    expect(check('fleet/plan.ts', 'mcp/server.ts')).toMatch(/fleet never imports mcp/);
+    expect(check('fleet/apply.ts', 'cli/io.ts')).toMatch(/only the cli/);
+    expect(check('fleet/apply.ts', 'sim/host.ts')).toMatch(/simulator/);
   });
 });

@@ -8,6 +8,8 @@ describe('recorded spec', () => {
   it('reads the summary a provision writes, first line only', () => {
     expect(parseRecordedSpec(`${SUMMARY}\nweb tier`)).toMatchObject({ os: 'ubuntu-24.04', cores: 2, memory: 2048, disk: 20, user: 'ubuntu', ip: 'dhcp', upgrade: false, keys: 1 });
     expect(parseRecordedSpec(SUMMARY.replace('ip=dhcp', 'ip=10.0.0.5/24 gw=10.0.0.1 vlan=20'))).toMatchObject({ ip: '10.0.0.5/24', gw: '10.0.0.1', vlan: 20 });
+    expect(parseRecordedSpec(`${SUMMARY} image=sha256:${'ab'.repeat(32)}`)).toMatchObject({ image: `sha256:${'ab'.repeat(32)}` });
+    expect(parseRecordedSpec(`${SUMMARY} image=md5:00`)).toBeUndefined();
   });
 
   it('is undefined for a description that is not a summary', () => {
