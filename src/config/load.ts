@@ -10,7 +10,7 @@ import { expandHome, homeOf, readSshConfig, sshConfigPath } from './ssh-config.j
 
 const FILE_SETTINGS = [...Object.keys(targetSchema.shape), ...Object.keys(vmSpecSchema.shape)];
 
-export type Source = 'flag' | 'env' | 'file' | 'fleet' | 'profile' | 'ssh-config' | 'default';
+export type Source = 'flag' | 'env' | 'file' | 'profile' | 'ssh-config' | 'default';
 
 export interface Origin {
   source: Source;
@@ -22,8 +22,6 @@ export interface Sources {
   flags: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
   configFile?: string;
-  // A fleet file's `target:` block (config/fleet-file.ts), below --config and above the profile.
-  fleet?: { file: string; target: Record<string, unknown> };
   profile?: Profile;
   // ~/.ssh/config, read for host, port, user and identity that nothing else gives.
   sshConfigFile?: string;
@@ -44,7 +42,7 @@ export function commandSources(argv: { config?: string | undefined; profile?: st
 
 // Whether any layer names the host (the schema's own error for a missing host is less plain).
 export function hostGiven(sources: Sources): boolean {
-  if (sources.flags.host !== undefined || sources.env.LINUS_HOST || sources.fleet?.target.host !== undefined || sources.profile?.settings.host !== undefined) return true;
+  if (sources.flags.host !== undefined || sources.env.LINUS_HOST || sources.profile?.settings.host !== undefined) return true;
   return sources.configFile !== undefined;
 }
 
@@ -79,16 +77,14 @@ function fromEnv(value: string, example: z.ZodType | undefined): unknown {
 
 const PATH_KEYS = ['identity', 'knownHosts', 'sshKey'];
 
-// Flags win over LINUS_* environment variables, over the --config file, over a fleet file's
-// target block, over the profile, over ~/.ssh/config (host, port, user, identity), over defaults.
+// Flags win over LINUS_* environment variables, over the --config file, over the profile, over
+// ~/.ssh/config (host, port, user, identity), over defaults.
 export function resolveSettings(schema: z.ZodObject, sources: Sources): { value: Record<string, unknown>; origin: Record<string, Origin> } {
   const shape = schema.shape as unknown as Record<string, z.ZodType>;
   const home = homeOf(sources.env);
   // One file serves every command: it may hold any linus setting, each command reads its own.
   const file = sources.configFile ? readConfigFile(sources.configFile, [...new Set([...FILE_SETTINGS, ...Object.keys(shape)])]) : {};
   for (const key of PATH_KEYS) if (typeof file[key] === 'string') file[key] = expandHome(file[key], home);
-  const fleet = { ...sources.fleet?.target };
-  for (const key of PATH_KEYS) if (typeof fleet[key] === 'string') fleet[key] = expandHome(fleet[key], home);
   const profile = sources.profile?.settings ?? {};
   const merged: Record<string, unknown> = {};
   const origin: Record<string, Origin> = {};
@@ -98,7 +94,6 @@ export function resolveSettings(schema: z.ZodObject, sources: Sources): { value:
     if (flag !== undefined) [merged[key], origin[key]] = [flag, { source: 'flag' }];
     else if (env !== undefined && env !== '') [merged[key], origin[key]] = [fromEnv(env, shape[key]), { source: 'env' }];
     else if (file[key] !== undefined) [merged[key], origin[key]] = [file[key], { source: 'file' }];
-    else if (fleet[key] !== undefined) [merged[key], origin[key]] = [fleet[key], { source: 'fleet' }];
     else if (profile[key] !== undefined) [merged[key], origin[key]] = [profile[key], { source: 'profile' }];
     else origin[key] = { source: 'default' };
   }
@@ -133,8 +128,6 @@ export function describeOrigin(key: string, origin: Origin | undefined, sources:
       return envName(key);
     case 'file':
       return `--config ${sources.configFile}`;
-    case 'fleet':
-      return `target: of the fleet file ${sources.fleet?.file}`;
     case 'profile':
       return `profile ${sources.profile?.name} (${sources.profile?.file})`;
     case 'ssh-config':

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { fleetTag, type Fleet } from '../config/fleet-file.js';
+import { fleetsOf, fleetTag, type Fleet } from '../config/fleet-file.js';
 import { parseRecordedSpec } from '../config/recorded-spec.js';
 import { matches } from '../config/rules.js';
 import { sshForNode } from '../host/nodes.js';
@@ -48,8 +48,6 @@ export interface Inventory {
   stats: OpStats;
 }
 
-const FLEET_TAG_PREFIX = fleetTag('');
-
 // An Ansible group name: letters, digits and underscores, not starting with a digit (ansible
 // lib/ansible/constants.py INVALID_VARIABLE_NAMES); the prefix takes care of the first character.
 export function groupName(prefix: 'fleet' | 'node' | 'os', value: string): string {
@@ -58,7 +56,6 @@ export function groupName(prefix: 'fleet' | 'node' | 'os', value: string): strin
 
 // Proxmox keeps a tag's case as given; linus compares tags lowercase, as vm.sh does.
 const hasTag = (vm: ListRow, tag: string) => vm.tags.some((each) => each.toLowerCase() === tag);
-const fleetsOf = (vm: ListRow) => vm.tags.map((tag) => tag.toLowerCase()).filter((tag) => tag.startsWith(FLEET_TAG_PREFIX)).map((tag) => tag.slice(FLEET_TAG_PREFIX.length)).sort();
 
 function selectionTag(selection: InventorySelection): string {
   if (selection.kind === 'linus') return 'linus';
@@ -118,7 +115,7 @@ export async function readInventory(deps: OpsDeps, selection: InventorySelection
   for (const vm of vms) {
     const found = await vmAddress(deps, vm, { runs: runs.get(vm.node) ?? [], ...(vm.config ? { config: vm.config } : {}), stats });
     const os = parseRecordedSpec(vm.config?.description)?.os ?? null;
-    const fleets = fleetsOf(vm);
+    const fleets = fleetsOf(vm.tags);
     const shared = (named.get(vm.name) ?? 0) > 1;
     if (shared) warnings.push(`${named.get(vm.name)} VMs are named '${vm.name}': VM ${vm.id} is listed as ${vm.name}-${vm.id}`);
     hosts.push({

@@ -1,6 +1,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { fleetNameSchema, readFleet, type Fleet } from '../../config/fleet-file.js';
+import { fleetNameSchema, type Fleet } from '../../config/fleet-file.js';
 import { commandSources } from '../../config/load.js';
+import { loadFleet, withFleetTarget } from '../../fleet/load.js';
 import { ansibleInventory, inventoryJson, reachable, readInventory, sshConfig, type Inventory, type InventorySelection } from '../../fleet/inventory.js';
 import { LinusError } from '../../protocol/errors.js';
 import type { CliContext } from '../io.js';
@@ -53,9 +54,10 @@ function write(cli: CliContext, format: (typeof FORMATS)[number], inventory: Inv
 async function run(cli: CliContext, argv: InventoryFlags): Promise<void> {
   if (argv.json && argv.format !== undefined && argv.format !== 'json') throw new LinusError({ code: 'INVALID_SPEC', message: `--json and --format ${argv.format} ask for two formats: pass one` });
   const format = argv.json ? 'json' : (argv.format ?? 'ansible');
-  const fleet = argv.file === undefined ? undefined : readFleet(argv.file, cli.io.env);
+  // Only the file's names and target: block matter here: no key or image needs completing.
+  const fleet = argv.file === undefined ? undefined : loadFleet({ file: argv.file }, cli.io.env);
   const selection = selectionOf(argv, fleet);
-  const sources = { ...commandSources(argv, cli.io.env), ...(fleet ? { fleet: { file: fleet.file, target: fleet.target } } : {}) };
+  const sources = fleet ? withFleetTarget(commandSources(argv, cli.io.env), fleet) : commandSources(argv, cli.io.env);
   await withOpsTarget(cli, argv, true, async (deps) => write(cli, format, await readInventory(deps, selection)), sources);
 }
 
