@@ -22,7 +22,11 @@ my ($storage_of) = sub { my ($node, $id) = @_; (grep { $_->{node} eq $node && $_
 
 # list, running and capacity take <node> first: only that node's VMs (and storages), or all ("").
 if ($mode eq "list") {
-  my ($only, @pairs) = @args;
+  # <node> ("" for all), then <configs dir> (or ""): <dir>/<vmid>.json holds a VM's
+  # `pvesh get .../config` answer, of which the keys a fleet plan reads are shown ($KEYS_RE,
+  # ops-fleet.sh).
+  my ($only, $configs, @pairs) = @args;
+  my $keys = qr/$ENV{KEYS_RE}/;
   my %ip = map { split / /, $_, 2 } @pairs;
   for my $v (grep { $only eq "" || ($_->{node} // "") eq $only } @vms) {
     my @tags = grep { $_ ne "" } split /[;, ]+/, ($v->{tags} // "");
@@ -30,7 +34,18 @@ if ($mode eq "list") {
       cores => $n->($v->{maxcpu}), memoryMiB => int($n->($v->{maxmem}) / 1048576), diskGiB => int(10 * $n->($v->{maxdisk}) / 1073741824 + 0.5) / 10,
       ip => $ip{$v->{vmid}}, linus => (grep { lc($_) eq "linus" } @tags) ? JSON::PP::true : JSON::PP::false,
       template => $v->{template} ? JSON::PP::true : JSON::PP::false, lock => $v->{lock}, tags => \@tags);
+    my $file = "$configs/$v->{vmid}.json";
+    if ($configs ne "" && -s $file) {
+      my $c = eval { open(my $f, "<", $file) or die; decode_json(do { local $/; <$f> }) };
+      $o{config} = { map { $_ => "$c->{$_}" } grep { $_ =~ $keys && defined $c->{$_} && !ref $c->{$_} } keys %$c } if ref $c eq "HASH";
+    }
     print "LINUS_DATA:", $J->encode(\%o), "\n";
+  }
+} elsif ($mode eq "tagged") {
+  # The VMs carrying tag <tag> (compared lowercase, as Proxmox keeps the case it was given).
+  my ($tag) = @args;
+  for my $v (@vms) {
+    print "$v->{vmid} $v->{node}\n" if grep { lc($_) eq lc($tag) } split /[;, ]+/, ($v->{tags} // "");
   }
 } elsif ($mode eq "running") {
   my ($only) = @args;
@@ -192,40 +207,66 @@ _only_node() {
   _capacity has-node "${OPT[node]}" || die NODE_NOT_FOUND "node '${OPT[node]}' is not in the cluster"
 }
 
-# At most this many agent queries at once: each is a pvesh process (Perl start-up) on the node.
+# In the background: VM <vmid>'s config into $WORK_DIR/configs/<vmid>.json (ops-fleet.sh).
+_vm_config() { # <vmid> <node>
+  _fleet_read_config "$WORK_DIR/configs" "$1" "$2" 0
+}
+
+# At most this many pvesh queries at once: each is a pvesh process (Perl start-up) on the node.
 readonly AGENT_QUERIES_AT_ONCE=8
 
-# Usage: list [--node NAME] [--remote-dir DIR]
-# Description: every VM of the cluster (with --node: of that node), one LINUS_DATA line each; the address of running VMs comes
-# from their guest agent (asked in parallel, at most AGENT_QUERIES_AT_ONCE at a time).
-cmd_list() {
-  local id node ip row running=0
-  local -a ips=() pids=() rows=()
-  ops_parse "node: remote-dir:" "$@"
-  ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "list takes no arguments"
-  ops_read_resources
-  _only_node
-  resources_fill_new RESOURCES_JSON
-  mapfile -t rows < <(_capacity running "${OPT[node]}")
-  for row in "${rows[@]}"; do
-    read -r id node <<<"$row"
+# Runs each "<function> <vmid> <node>" line in the background, at most AGENT_QUERIES_AT_ONCE at a
+# time, and waits for them all.
+_in_background() { # <line...>
+  local line fn id node running=0
+  local -a pids=()
+  for line in "$@"; do
+    read -r fn id node <<<"$line"
     [[ "$id" =~ $VMID_RE && "$node" =~ $NODE_RE ]] || continue
     if ((running >= AGENT_QUERIES_AT_ONCE)); then
       wait -n || true
       running=$((running - 1))
     fi
-    _agent_ip "$id" "$node" &
+    "$fn" "$id" "$node" &
     pids+=("$!")
     running=$((running + 1))
   done
   for id in "${pids[@]}"; do wait "$id" || true; done
+}
+
+# Usage: list [--node NAME] [--configs TAG] [--remote-dir DIR]
+# Description: every VM of the cluster (with --node: of that node), one LINUS_DATA line each; the address of running VMs comes
+# from their guest agent; with --configs, the VMs carrying TAG also show their config (the keys
+# fleet-state shows). The agents and configs are asked in parallel, at most AGENT_QUERIES_AT_ONCE
+# at a time.
+cmd_list() {
+  local ip row what configs=""
+  local -a ips=() rows=() queries=()
+  ops_parse "node: configs: remote-dir:" "$@"
+  ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "list takes no arguments"
+  if [[ -n "${OPT[configs]:-}" ]]; then
+    shown what "${OPT[configs]}"
+    [[ "${OPT[configs]}" =~ $TAG_RE && ${#OPT[configs]} -le 64 ]] || die INVALID_SPEC "--configs: $what is not a valid tag (letters, digits, _ + . -)"
+    configs="$WORK_DIR/configs"
+    mkdir -p -- "$configs"
+  fi
+  ops_read_resources
+  _only_node
+  resources_fill_new RESOURCES_JSON
+  mapfile -t rows < <(_capacity running "${OPT[node]}")
+  for row in "${rows[@]}"; do queries+=("_agent_ip $row"); done
+  if [[ -n "$configs" ]]; then
+    mapfile -t rows < <(_capacity tagged "${OPT[configs]}")
+    for row in "${rows[@]}"; do queries+=("_vm_config $row"); done
+  fi
+  _in_background "${queries[@]}"
   for ip in "$WORK_DIR"/agent-*/ip; do
     [[ -s "$ip" ]] || continue
-    id=${ip%/ip}
-    ips+=("${id##*agent-} $(<"$ip")")
+    what=${ip%/ip}
+    ips+=("${what##*agent-} $(<"$ip")")
   done
   emit RESULT SUCCESS
-  _capacity list "${OPT[node]}" "${ips[@]}" || die INTERNAL "cannot parse /cluster/resources"
+  KEYS_RE=$FLEET_CONFIG_KEYS_RE _capacity list "${OPT[node]}" "$configs" "${ips[@]}" || die INTERNAL "cannot parse /cluster/resources"
   end_line
   mark_final
 }

@@ -2,7 +2,8 @@
 # linus host-side VM operations for Proxmox VE (`linus vm ...`, `linus capacity`, `linus doctor`): reports LINUS_*
 # lines (docs/protocol.md, docs/vm.md). Runs on a Proxmox node as root; qm acts on this node's VMs.
 #
-# Usage: vm.sh list|capacity [--remote-dir DIR]
+# Usage: vm.sh list [--configs TAG] [--remote-dir DIR]   (--configs: the VMs with TAG show their config)
+#        vm.sh capacity [--remote-dir DIR]
 #        vm.sh status|config <vmid> [--remote-dir DIR]
 #        vm.sh power <start|stop|shutdown|reboot> <vmid> [--timeout N] [--force] [--foreign]
 #        vm.sh set <vmid> [--cores N] [--memory MIB] [--name N] [--description T] [--tags T] [--foreign]

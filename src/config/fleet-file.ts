@@ -82,6 +82,11 @@ export interface Fleet {
 
 export const fleetTag = (name: string) => `linus-fleet-${name}`;
 
+// The fleets a VM is in: the <name> of its linus-fleet-<name> tags (compared lowercase: Proxmox may
+// keep a tag's case).
+export const fleetsOf = (tags: readonly string[]) =>
+  tags.map((tag) => tag.toLowerCase()).filter((tag) => tag.startsWith(fleetTag(''))).map((tag) => tag.slice(fleetTag('').length));
+
 const PATH_KEYS = ['sshKey'];
 const TARGET_PATH_KEYS = ['identity', 'knownHosts'];
 

@@ -1,3 +1,4 @@
+import { fleetsOf } from '../config/fleet-file.js';
 import { parseRecordedSpec, type RecordedSpec } from '../config/recorded-spec.js';
 import type { FleetVmRow } from '../protocol/data.js';
 
@@ -98,7 +99,7 @@ export function liveVm(row: FleetVmRow): LiveVm {
     tags: row.tags,
     userTags: [...new Set(lower.filter((tag) => !isLinusTag(tag)))].sort(),
     linus: lower.includes('linus'),
-    fleets: lower.filter((tag) => tag.startsWith('linus-fleet-')).map((tag) => tag.slice('linus-fleet-'.length)),
+    fleets: fleetsOf(row.tags),
     template: false,
     note: '',
     pending: row.pending,

@@ -1,3 +1,4 @@
+import { fleetTag } from '../config/fleet-file.js';
 import { matches } from '../config/rules.js';
 import { parseRecordedSpec } from '../config/recorded-spec.js';
 import { configSchema, parseData, type ListRow } from '../protocol/data.js';
@@ -42,10 +43,13 @@ export interface VmAddress {
   user: string | undefined;
 }
 
-// The run that made the VM: its `linus-<run id>` tag (the run id rule of rules.ts).
+// The run that made the VM: its `linus-<run id>` tag (the run id rule of rules.ts). A fleet tag
+// `linus-fleet-<name>` meets that rule too ("fleet-lab") and sorts first (Proxmox sorts tags,
+// pve-guest-common GuestHelpers.pm l.363): passed over.
 export function runIdOf(vm: Pick<ListRow, 'tags'>): string | undefined {
   return vm.tags
     .map((tag) => tag.toLowerCase())
+    .filter((tag) => !tag.startsWith(fleetTag('')))
     .map((tag) => (tag.startsWith('linus-') ? tag.slice('linus-'.length) : ''))
     .find((id) => matches('runId', id));
 }

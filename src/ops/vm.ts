@@ -20,9 +20,10 @@ async function one<T>(deps: OpsDeps, args: string[], schema: z.ZodType<T>): Prom
   return { ok: true, data: parseData(schema, outcome.data[0], 'result'), warnings: outcome.warnings, stats };
 }
 
-// node: only the VMs on that node.
-export async function listVms(deps: OpsDeps, options: { node?: string } = {}): Promise<OpResult<ListRow[]>> {
-  const { outcome, stats } = await runOp(deps, opArgs.list(options.node));
+// Every VM of the cluster, or of <node>; with configsOf, the VMs carrying that tag with their
+// config (read on the host in the same exec).
+export async function listVms(deps: OpsDeps, options: { node?: string; configsOf?: string } = {}): Promise<OpResult<ListRow[]>> {
+  const { outcome, stats } = await runOp(deps, opArgs.list(options));
   if (!outcome.ok) return { ok: false, error: outcome.error, warnings: outcome.warnings, stats };
   return { ok: true, data: outcome.data.map((row) => parseData(listRowSchema, row, 'result')), warnings: outcome.warnings, stats };
 }

@@ -37,6 +37,9 @@ export const listRowSchema = z.object({
   template: z.boolean(),
   lock: z.string().nullable(),
   tags: z.array(z.string()),
+  // With `list --configs TAG`, for the VMs carrying TAG: the config as `pvesh get .../config` gives
+  // it (pending changes applied, the description decoded), every value a string.
+  config: z.record(z.string(), z.string()).optional(),
 });
 
 // A VM that has a name a provision asks for (`vm.sh place --names`): a list row, its type (a CT

@@ -117,8 +117,13 @@ const foreign = (on: boolean | undefined) => (on ? ['--foreign'] : []);
 const timeout = (seconds: number | undefined) => (seconds === undefined ? [] : ['--timeout', String(seconds)]);
 
 export const opArgs = {
-  // node: only that node's VMs / use (NODE_NOT_FOUND when the cluster has no such node).
-  list: (node?: string): string[] => ['list', ...(node === undefined ? [] : ['--node', node])],
+  // node: only that node's VMs / use (NODE_NOT_FOUND when the cluster has no such node);
+  // configsOf: the VMs carrying this tag also show their config.
+  list: (options: { node?: string; configsOf?: string } = {}): string[] => [
+    'list',
+    ...(options.node === undefined ? [] : ['--node', options.node]),
+    ...(options.configsOf === undefined ? [] : ['--configs', options.configsOf]),
+  ],
   capacity: (node?: string): string[] => ['capacity', ...(node === undefined ? [] : ['--node', node])],
   status: (id: number): string[] => ['status', String(id)],
   config: (id: number): string[] => ['config', String(id)],

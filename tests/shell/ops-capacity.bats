@@ -46,6 +46,32 @@ max_agent_overlap() {
   ((overlap >= 2)) || fail "the agent calls ran one at a time ($overlap)"
 }
 
+# `pvesh get /nodes/{node}/qemu/{vmid}/config` answers for a VM on any node: pvesh proxies a
+# /nodes/{node} path to that node (pve-manager PVE/CLI/pvesh.pm proxy_handler); the description
+# comes decoded (qemu-server PVE/QemuServer.pm parse_vm_config).
+@test "list --configs TAG reads the config of the VMs with that tag, on every node, in the same run" {
+  sim_setup '{"nodes":[{"name":"pve"},{"name":"pve2","bridges":[{"name":"vmbr0","network":"$SIM_NET.200.0/24","gateway":"$SIM_NET.200.1","hostAddress":"$SIM_NET.200.2"}]}]}'
+  sim_qm_create 101 web01 'linus;linus-fleet-lab' --description 'linus 0.1.0 run=r1 os=debian-12 user=ada'
+  sim_qm_create 102 other 'linus'
+  "$SIM_ROOT/sim/host-shell-pve2" -c "qm create 103 --name far --memory 512 --tags 'linus;Linus-Fleet-Lab' --ciuser bob" >/dev/null
+  sim_clear_calls
+  ops list --configs linus-fleet-lab
+  assert_success
+  assert_line --regexp '^LINUS_DATA:\{"config":\{.*"description":"linus 0.1.0 run=r1 os=debian-12 user=ada".*"id":101,'
+  assert_line --regexp '^LINUS_DATA:\{"config":\{.*"ciuser":"bob".*"id":103,.*"node":"pve2"'
+  assert_line --regexp '^LINUS_DATA:\{"cores":.*"id":102,'
+  # Only the keys a fleet plan reads (FLEET_CONFIG_KEYS_RE), not the VM's generation ID or digest.
+  refute_line --regexp '"vmgenid"|"digest"'
+  assert_equal "$(sim_call_count '^pvesh get /nodes/[a-z0-9]+/qemu/[0-9]+/config')" 2
+  ops list
+  assert_success
+  refute_line --regexp '"config":'
+  ops list --configs 'bad tag'
+  assert_failure
+  assert_line 'LINUS_ERROR_CODE:INVALID_SPEC'
+  assert_line 'LINUS_ERROR:--configs: bad\ tag is not a valid tag (letters, digits, _ + . -)'
+}
+
 # The simulated node has 64 GiB (src/sim/settings.ts memoryBytes).
 @test "place holds new VMs to the capacity thresholds: past 90 % only with --force, past 100 % never" {
   sim_setup "$FAST"
