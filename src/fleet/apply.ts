@@ -49,6 +49,8 @@ export interface VmApplied {
   // A created VM: the provision's run id and report.
   runId?: string;
   vm?: VmReport;
+  // A replace: the VM deleted first (whether or not its successor was made).
+  replacedVmId?: number;
 }
 
 export interface ApplyResult {
@@ -57,12 +59,7 @@ export interface ApplyResult {
   stats: { execs: number; uploads: number; place: HostStats };
 }
 
-const VALUE = (value: unknown) => (Array.isArray(value) ? value.join(';') || '(none)' : value === '' ? '(empty)' : String(value));
-
-// The one error of an operation that failed, as a report.
-function failure<T>(result: OpResult<T>): ErrorReport | undefined {
-  return result.ok ? undefined : result.error;
-}
+const shown = (value: unknown) => (Array.isArray(value) ? value.join(';') || '(none)' : value === '' ? '(empty)' : String(value));
 
 export async function applyFleetPlan(deps: ApplyDeps, plan: FleetPlan, options: ApplyOptions): Promise<ApplyResult> {
   const { ops, signal } = deps;
@@ -90,18 +87,18 @@ export async function applyFleetPlan(deps: ApplyDeps, plan: FleetPlan, options: 
     }
     const pending = new Set(change.pending ?? []);
     if (changes.length > 0) {
-      step(change.name, `set ${changes.map(([key]) => `${key} ${VALUE(change.fields[key]?.[0])} -> ${VALUE(change.fields[key]?.[1])}`).join(', ')}`);
+      step(change.name, `set ${changes.map(([key]) => `${key} ${shown(change.fields[key]?.[0])} -> ${shown(change.fields[key]?.[1])}`).join(', ')}`);
       // Its one warning, what waits for a reboot, is the VM's pending (or rebooted) in the result.
       const set = await setVm(ops, id, changes, { keepSummary: changes.some(([key]) => key === 'description') });
       count({ ...set, warnings: [] });
-      if (!set.ok) return { ...out, error: failure(set) as ErrorReport };
+      if (!set.ok) return { ...out, error: set.error };
       for (const key of set.data.pending) pending.add(key);
     }
     const disk = change.fields.disk;
     if (disk && change.live?.disk) {
       step(change.name, `grow ${change.live.disk.key} ${disk[0]} -> ${disk[1]} GiB`);
       const resized = count(await resizeVm(ops, id, String(disk[1]), { disk: change.live.disk.key }));
-      if (!resized.ok) return { ...out, error: failure(resized) as ErrorReport };
+      if (!resized.ok) return { ...out, error: resized.error };
     }
     return { ...out, ok: true, ...(pending.size > 0 ? { pending: [...pending].sort() } : {}) };
   };
@@ -111,7 +108,7 @@ export async function applyFleetPlan(deps: ApplyDeps, plan: FleetPlan, options: 
     const confirm = async (vm: { name: string }) => vm.name === change.name;
     try {
       const deleted = count(await deleteVm(ops, change.vmId as number, { stop: true, confirm }));
-      return deleted.ok ? { ...base(change), ok: true } : { ...base(change), error: failure(deleted) as ErrorReport };
+      return deleted.ok ? { ...base(change), ok: true } : { ...base(change), error: deleted.error };
     } catch (error) {
       return { ...base(change), error: toLinusError(error).toJSON() };
     }
@@ -132,7 +129,10 @@ export async function applyFleetPlan(deps: ApplyDeps, plan: FleetPlan, options: 
     }
     const { created, placement } = await createVms({ ...deps.create, ...(signal ? { signal } : {}) }, [...items.keys()], { parallel: options.parallel, force: options.force });
     stats.place = placement;
-    [...items.values()].forEach((change, index) => results.set(change, createdResult(change, created[index] as Created, skipped)));
+    [...items.values()].forEach((change, index) => {
+      const made = createdResult(change, created[index] as Created, skipped);
+      results.set(change, change.action === 'replace' ? { ...made, replacedVmId: change.vmId as number } : made);
+    });
   }
 
   // 3. Reboots for what waits in [PENDING], when asked; otherwise the pending keys are reported.
@@ -146,7 +146,7 @@ export async function applyFleetPlan(deps: ApplyDeps, plan: FleetPlan, options: 
         const before = results.get(change) ?? { ...base(change), ok: true };
         step(change.name, `reboot for ${(before.pending ?? change.pending ?? []).join(', ')}`);
         const power = count(await powerVm(ops, 'reboot', change.vmId as number, {}));
-        if (!power.ok) return { ...before, ok: false, error: failure(power) as ErrorReport };
+        if (!power.ok) return { ...before, ok: false, error: power.error };
         const { pending: _pending, ...rest } = before;
         return { ...rest, ok: true, rebooted: true };
       },

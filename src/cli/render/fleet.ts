@@ -52,7 +52,8 @@ export function planText(plan: FleetPlan): string {
 export function applyText(result: ApplyResult): string {
   const lines = result.vms.map((vm) => {
     const id = vm.vmId === undefined ? '' : ` (VM ${vm.vmId})`;
-    if (!vm.ok) return `failed    ${vm.name}${id}: ${vm.skipped ? 'not started, the apply was interrupted' : errorText(vm.error ?? { code: 'INTERNAL', message: 'no result', remediation: '' }).split('\n')[0]}`;
+    const replaced = vm.replacedVmId === undefined ? '' : ` (VM ${vm.replacedVmId} was deleted first)`;
+    if (!vm.ok) return `failed    ${vm.name}${id}${replaced}: ${vm.skipped ? 'not started, the apply was interrupted' : errorText(vm.error ?? { code: 'INTERNAL', message: 'no result', remediation: '' }).split('\n')[0]}`;
     const done = vm.action === 'unchanged' ? 'unchanged' : vm.action === 'create' ? 'created' : vm.action === 'replace' ? 'replaced' : vm.action === 'delete' ? 'deleted' : 'updated';
     const where = vm.vm ? `: ${vm.vm.user}@${vm.vm.ip} on ${vm.vm.node}` : '';
     const pending = vm.pending ? ` (${vm.pending.join(' and ')} waiting for a reboot: 'linus apply --reboot' or 'linus vm reboot ${vm.vmId}')` : vm.rebooted ? ' (rebooted)' : '';

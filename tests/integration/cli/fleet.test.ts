@@ -160,7 +160,7 @@ describe('linus apply: updates, deletes and conflicts', () => {
     expect(writes()).toEqual([]);
     const applied = await cli(['apply', '-f', file, '--yes', '--allow-replace', '--json']);
     expect(applied.code, applied.stderr).toBe(0);
-    expect(applied.json().vms[1]).toMatchObject({ name: 'alpha-2', action: 'replace', ok: true, vm: { os: 'debian-12' } });
+    expect(applied.json().vms[1]).toMatchObject({ name: 'alpha-2', action: 'replace', ok: true, replacedVmId: before.vmid, vm: { os: 'debian-12' } });
     const after = vmsNamed('alpha-2');
     expect(after).toHaveLength(1);
     expect(target.simHost.vmConfig((after[0] as { vmid: number }).vmid)?.description).toMatch(/ os=debian-12 /);
