@@ -20,7 +20,7 @@ import { canPrompt, confirmTyped } from '../prompt.js';
 import { applyText, importText, planText } from '../render/fleet.js';
 import { colorEnabled, painter } from '../color.js';
 import { levelOf, printWarnings, progressRenderer, type Progress } from '../render/progress.js';
-import { targetOptions, type TargetFlags } from '../target-options.js';
+import { hostOptions, targetOptions, type TargetFlags } from '../target-options.js';
 import { withTarget, type ResolvedTarget } from '../target.js';
 import { describeOf, type FlagsOf } from './index.js';
 
@@ -50,7 +50,7 @@ const applyBuilder = (yargs: Argv) =>
     .example('$0 apply -f lab.yaml --profile sandbox --yes', 'Create, update and (with --prune) delete until the cluster matches the file');
 
 const importBuilder = (yargs: Argv) =>
-  targetOptions(yargs)
+  hostOptions(yargs)
     .positional('vm', { type: 'string', array: true, describe: 'VM IDs or names to adopt into the fleet (none: write the file of the VMs it has)' })
     .options({
       fleet: { type: 'string', demandOption: true, describe: 'The fleet the VMs join: they get the tag linus-fleet-<name>' },

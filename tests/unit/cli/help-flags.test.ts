@@ -6,11 +6,11 @@ import { runCli } from '../../helpers/driver.js';
 // what it does with it, so a command that lists one without reading it (as `vm delete --storage`
 // did) fails this test until it reads it or stops listing it.
 const READERS: Record<string, string[]> = {
-  // Where the VM is created, or what doctor checks a provision would meet.
-  node: ['provision', 'doctor', 'mcp', 'agent-plan', 'mcp-config', 'config init', 'config show', 'vm list', 'capacity'],
-  storage: ['provision', 'doctor', 'mcp', 'agent-plan', 'mcp-config', 'config init', 'config show'],
-  bridge: ['provision', 'doctor', 'mcp', 'agent-plan', 'mcp-config', 'config init', 'config show'],
-  'snippets-storage': ['provision', 'doctor', 'mcp', 'mcp-config', 'config init', 'config show'],
+  // Where the VM is created (a provision, a fleet's creates), or what doctor checks a provision would meet.
+  node: ['provision', 'plan', 'apply', 'doctor', 'mcp', 'agent-plan', 'mcp-config', 'config init', 'config show', 'vm list', 'capacity'],
+  storage: ['provision', 'plan', 'apply', 'doctor', 'mcp', 'agent-plan', 'mcp-config', 'config init', 'config show'],
+  bridge: ['provision', 'plan', 'apply', 'doctor', 'mcp', 'agent-plan', 'mcp-config', 'config init', 'config show'],
+  'snippets-storage': ['provision', 'plan', 'apply', 'doctor', 'mcp', 'mcp-config', 'config init', 'config show'],
 };
 
 async function help(command: string): Promise<string> {
