@@ -68,7 +68,9 @@ job_launch() { # <script> <option...>
     die INVALID_SPEC "run id ${SPEC[run_id]} is already used by another request"
   fi
   printf '%s\0' --run-id "${SPEC[run_id]}" "$@" >"$dir/spec"
-  : >"$dir/log"
+  # The log's first line, not a line of `run` before the log: a `wait` that re-reads the log from
+  # 0 after a dropped `run` then lines up with what `run` showed.
+  printf 'linus: job %s started\n' "${SPEC[run_id]}" >"$dir/log"
   _write_file "$dir/state" $'running\n'
   perl -MPOSIX -e '
     my $pidfile = shift;
@@ -83,7 +85,6 @@ job_launch() { # <script> <option...>
     exec { $ARGV[0] } @ARGV or die "linus: exec failed: $!\n";' \
     "$dir/pid" bash "$script" _job "${SPEC[run_id]}" "${SPEC[remote_dir]}" </dev/null >>"$dir/log" 2>&1 ||
     die INTERNAL "cannot start the job process"
-  log "job ${SPEC[run_id]} started"
 }
 
 # Whether the job process still runs (no pid file yet means it is starting). A killed job whose

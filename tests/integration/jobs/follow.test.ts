@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPublicKeys } from '../../../src/config/ssh-key.js';
 import { targetSchema, vmSpecSchema } from '../../../src/config/spec.js';
@@ -46,6 +48,14 @@ describe('following a job across dropped connections', () => {
       expect(stats.execs).toBeGreaterThan(2);
       const steps = events.filter((event) => event.kind === 'step').map((event) => (event as { step: string }).step);
       expect(steps).toEqual(['1/9:validate', '2/9:image', '3/9:claim', '4/9:create', '5/9:cloudinit', '6/9:start', '7/9:ip', '8/9:ssh', '9/9:report']);
+      // Every log line and step of the job reached the driver exactly once, across the drop (the
+      // records of the final block come again with the result).
+      const log = fs
+        .readFileSync(path.join(info.remoteDir, 'jobs', outcome.runId ?? '', 'log'), 'utf8')
+        .split('\n')
+        .filter((line) => line !== '' && (!line.startsWith('LINUS_') || line.startsWith('LINUS_STEP:')));
+      const shown = events.flatMap((event) => (event.kind === 'log' || event.kind === 'record' ? [event.line] : []));
+      for (const line of log) expect(shown.filter((seen) => seen === line || `linus: ${seen}` === line), line).toHaveLength(1);
     } finally {
       await relay.close();
     }
