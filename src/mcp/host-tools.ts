@@ -55,7 +55,7 @@ export function hostTools(context: ToolContext): ToolDef[] {
     }),
     defineTool({
       name: 'clean_leftovers',
-      description: 'Remove what find_leftovers lists. Asks the user when the client can; otherwise confirm must list the VM IDs it removes.',
+      description: 'Remove what find_leftovers lists. Asks the user, or confirm must list the VM IDs.',
       input: z.object({ olderThanSeconds: olderThan, confirm: z.string().optional().describe("The leftover VM IDs, comma-separated, e.g. '104,107'") }).strict(),
       output: gcOutput,
       run: async ({ olderThanSeconds, confirm }, call) => {

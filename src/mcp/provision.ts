@@ -46,15 +46,15 @@ const provisionInput = z
     vlan: count('VLAN tag'),
     imageUrl: text('Image mirror, with imageSha256'),
     imageSha256: text('sha256 of imageUrl'),
-    timeout: count('Seconds for the IP and SSH [300]'),
+    timeout: count('IP+SSH wait, s [300]'),
     cpu: text('[x86-64-v2-AES]'),
-    upgrade: yes('Upgrade packages on first boot (slow)'),
+    upgrade: yes('Upgrade packages at first boot'),
     node: text("Node, or 'auto'"),
     storage: text('Disk storage'),
     bridge: text('Network bridge'),
-    dryRun: yes('Check only; list the commands'),
+    dryRun: yes('Check only'),
     force: yes('Go past 90 % memory/storage use'),
-    ifExists: z.enum(['fail', 'reuse']).optional().describe("Name taken: fail, or reuse the VM linus made with these settings (reused: true) [fail]"),
+    ifExists: z.enum(['fail', 'reuse']).optional().describe('Name taken: fail, or reuse a linus VM of the same spec [fail]'),
   })
   .strict();
 
@@ -111,7 +111,7 @@ export function provisionTools(context: ToolContext): ToolDef[] {
   return [
     defineTool({
       name: 'provision_vm',
-      description: 'Create a VM from a verified cloud image, boot it and wait until SSH answers. Sends progress per step; cancelling rolls the VM back.',
+      description: 'Create a VM from a verified cloud image and wait until SSH answers. Progress per step; cancel rolls back.',
       input: provisionInput,
       output: jobOutput,
       run: async (args, call) => {
@@ -137,7 +137,7 @@ export function provisionTools(context: ToolContext): ToolDef[] {
     }),
     defineTool({
       name: 'clone_vm',
-      description: "Clone a template, set cloud-init user/key/IP, start it and wait until SSH answers. Progress and cancel as provision_vm.",
+      description: 'Clone a template, set cloud-init user/key/IP, wait until SSH answers (as provision_vm).',
       input: z
         .object({
           template: vmRef.describe('Template ID or name'),

@@ -98,7 +98,7 @@ export function vmTools(context: ToolContext): ToolDef[] {
     }),
     defineTool({
       name: 'delete_vm',
-      description: "Destroy a VM with its disks. Asks the user when the client can; otherwise confirm must be the VM's name.",
+      description: "Destroy a VM with its disks. Asks the user, or confirm must be the VM's name.",
       input: z.object({ vm: vmRef, confirm: z.string().optional().describe("The VM's name"), stop: z.boolean().optional().describe('Stop a running VM first') }).strict(),
       output: vmOutput,
       run: async ({ vm, confirm, stop }, call) => {
