@@ -1,11 +1,11 @@
 import type { Target, VmSpec } from '../config/spec.js';
-import { sshForNode, type NodeAddress } from '../host/nodes.js';
+import type { NodeAddress } from '../host/nodes.js';
 import { defaultConnect, type Connect, type HostStats } from '../host/run.js';
 import { place } from '../jobs/placement.js';
-import { emptyJobStats, runJob, type JobStats, type ProgressEvent } from '../jobs/run-job.js';
+import { emptyJobStats, failureOutcome, runVmJob, type JobStats, type ProgressEvent } from '../jobs/run-job.js';
 import { toLinusError } from '../protocol/errors.js';
 import type { ErrorReport, ProvisionOutcome } from '../protocol/transcript.js';
-import { provisionerArgs, type VmMarks } from '../provisioners/args.js';
+import type { VmMarks } from '../provisioners/args.js';
 import { loadProvisioner } from '../provisioners/bundle.js';
 import type { ProvisionerFile } from '../provisioners/remote.js';
 import type { SshTarget } from '../ssh/connection.js';
@@ -42,8 +42,6 @@ export interface Created {
   outcome?: ProvisionOutcome;
   stats: JobStats;
 }
-
-const failed = (error: ErrorReport): ProvisionOutcome => ({ ok: false, kind: 'failure', error, steps: [], warnings: [], logs: [] });
 
 export async function createVms(deps: CreateDeps, items: readonly CreateItem[], options: { parallel: number; force: boolean }): Promise<{ created: Created[]; placement: HostStats }> {
   const connect = deps.connect ?? defaultConnect;
@@ -95,20 +93,18 @@ export async function createVms(deps: CreateDeps, items: readonly CreateItem[], 
       const where = placed.get(item);
       const name = item.spec.name;
       if (!where) return { name, node: item.target.node, stats: emptyJobStats() };
-      if (where.error) return { name, node: where.node, outcome: failed(where.error), stats: emptyJobStats() };
-      const ssh = sshForNode(where.node, where.local, deps.ssh, deps.nodeAddresses);
-      const args = provisionerArgs({ ...item.target, node: where.node }, item.spec, item.sshKeys, false, where.capacity, false, item.marks);
+      if (where.error) return { name, node: where.node, outcome: failureOutcome(where.error), stats: emptyJobStats() };
       try {
-        const { outcome, stats } = await runJob(
-          { connect: () => connect(ssh), provisioner: provisioners.proxmox, remoteDir: item.target.remoteDir, onEvent: (event, runId) => deps.onEvent(name, event, runId), ...(deps.signal ? { signal: deps.signal } : {}) },
-          args,
+        const { outcome, stats } = await runVmJob(
+          { ssh: deps.ssh, connect, nodeAddresses: deps.nodeAddresses, provisioner: provisioners.proxmox, onEvent: (event, runId) => deps.onEvent(name, event, runId), ...(deps.signal ? { signal: deps.signal } : {}) },
+          { target: { ...item.target, node: where.node }, local: where.local, spec: item.spec, sshKeys: item.sshKeys, dryRun: false, capacity: where.capacity, keepOnFailure: false, marks: item.marks },
         );
         return { name, node: where.node, outcome, stats };
       } catch (error) {
         const linusError = toLinusError(error);
         // Cancelled before it reached the host: as if never started.
         if (linusError.code === 'CANCELLED' && deps.signal?.aborted) return { name, node: where.node, stats: emptyJobStats() };
-        return { name, node: where.node, outcome: failed(linusError.toJSON()), stats: emptyJobStats() };
+        return { name, node: where.node, outcome: failureOutcome(linusError.toJSON()), stats: emptyJobStats() };
       }
     },
     (item) => ({ name: item.spec.name, node: item.target.node, stats: emptyJobStats() }),

@@ -1,10 +1,9 @@
 import type { Target, VmSpec } from '../config/spec.js';
-import { sshForNode, type NodeAddress } from '../host/nodes.js';
+import type { NodeAddress } from '../host/nodes.js';
 import { connectionPool } from '../host/pool.js';
 import { defaultConnect, type Connect, type HostStats } from '../host/run.js';
 import { toLinusError } from '../protocol/errors.js';
 import type { ErrorReport, ProvisionOutcome } from '../protocol/transcript.js';
-import { provisionerArgs } from '../provisioners/args.js';
 import { loadProvisioner } from '../provisioners/bundle.js';
 import type { ProvisionerFile } from '../provisioners/remote.js';
 import type { SshTarget } from '../ssh/connection.js';
@@ -15,7 +14,7 @@ import type { ExistingRow } from '../protocol/data.js';
 import type { VmReport } from '../protocol/transcript.js';
 import { place } from './placement.js';
 import { reuseVerdict, type IfExists } from './reuse.js';
-import { emptyJobStats, runJob, type JobStats, type ProgressEvent } from './run-job.js';
+import { emptyJobStats, failureOutcome, runVmJob, type JobStats, type ProgressEvent } from './run-job.js';
 
 export interface ProvisionRequest {
   // Its node may be 'auto'.
@@ -174,16 +173,16 @@ async function provisionWith(deps: ProvisionDeps & { connect: Connect }, request
   const fresh = await Promise.all(
     created.map(async (spec, index): Promise<VmRun> => {
       const node = nodes[index] as string;
-      const ssh = sshForNode(node, local, deps.ssh, deps.nodeAddresses);
-      const args = provisionerArgs({ ...target, node }, spec, request.sshKeys, request.dryRun, capacity, Boolean(request.keepOnFailure));
+      const onEvent = (event: ProgressEvent, runId: string) => deps.onEvent(spec.name, event, runId);
       try {
-        const onEvent = (event: ProgressEvent, runId: string) => deps.onEvent(spec.name, event, runId);
-        const { outcome, stats } = await runJob({ connect: () => connect(ssh), provisioner: provisioners.proxmox, remoteDir: target.remoteDir, onEvent, ...(deps.signal ? { signal: deps.signal } : {}) }, args);
+        const { outcome, stats } = await runVmJob(
+          { ssh: deps.ssh, connect, nodeAddresses: deps.nodeAddresses, provisioner: provisioners.proxmox, onEvent, ...(deps.signal ? { signal: deps.signal } : {}) },
+          { target: { ...target, node }, local, spec, sshKeys: request.sshKeys, dryRun: request.dryRun, capacity, keepOnFailure: Boolean(request.keepOnFailure) },
+        );
         return { name: spec.name, node, outcome: withNameRemedyOutcome(outcome), stats };
       } catch (error) {
         if (!request.many) throw error;
-        const linusError = toLinusError(error);
-        return { name: spec.name, node, outcome: { ok: false, kind: 'failure', error: linusError.toJSON(), steps: [], warnings: [], logs: [] }, stats: emptyJobStats() };
+        return { name: spec.name, node, outcome: failureOutcome(toLinusError(error).toJSON()), stats: emptyJobStats() };
       }
     }),
   );

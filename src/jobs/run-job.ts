@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { runHostScript, type HostEvent } from '../host/run.js';
 import { LinusError, toLinusError } from '../protocol/errors.js';
-import { isFinal, toOutcome, type ProvisionOutcome } from '../protocol/transcript.js';
-import { jobCancelArgs, jobRunArgs } from '../provisioners/args.js';
+import type { Target, VmSpec } from '../config/spec.js';
+import { sshForNode, type NodeAddress } from '../host/nodes.js';
+import type { Connect } from '../host/run.js';
+import { isFinal, toOutcome, type ErrorReport, type ProvisionOutcome } from '../protocol/transcript.js';
+import { jobCancelArgs, jobRunArgs, provisionerArgs, type VmMarks } from '../provisioners/args.js';
 import type { ProvisionerFile } from '../provisioners/remote.js';
-import type { Connection } from '../ssh/connection.js';
+import type { Connection, SshTarget } from '../ssh/connection.js';
 import { cleanupRun } from './cleanup.js';
 import { followJob } from './follow.js';
 import { DEFAULT_RETRY, backoffDelay, isTransient, sleep, type RetryPolicy } from './retry.js';
@@ -145,7 +148,7 @@ export async function runJob(deps: JobDeps, runArgs: string[]): Promise<{ outcom
     } catch (error) {
       const linusError = toLinusError(error);
       if (!linusError.transient || index + 1 >= policy.attempts || deps.signal?.aborted) throw linusError;
-      outcome = { ok: false, kind: 'failure', runId, error: linusError.toJSON(), steps: [], warnings: [], logs: [] };
+      outcome = { ...failureOutcome(linusError.toJSON()), runId };
     }
     // A VM kept for inspection stays, and is not retried beside (its name is taken).
     if (!outcome.ok && outcome.kept) return { outcome, stats };
@@ -155,4 +158,38 @@ export async function runJob(deps: JobDeps, runArgs: string[]): Promise<{ outcom
     deps.onEvent({ kind: 'retry', attempt: index + 2, delayMs, code: outcome.error.code }, runId);
     await sleep(delayMs, deps.signal);
   }
+}
+
+// A failure that carries no job's steps or logs (it never ran, or the driver gave up on it).
+export function failureOutcome(error: ErrorReport): ProvisionOutcome {
+  return { ok: false, kind: 'failure', error, steps: [], warnings: [], logs: [] };
+}
+
+export interface VmJobDeps {
+  ssh: SshTarget;
+  connect: Connect;
+  nodeAddresses: Record<string, NodeAddress>;
+  // The proxmox provisioner.
+  provisioner: ProvisionerFile;
+  onEvent: (event: ProgressEvent, runId: string) => void;
+  signal?: AbortSignal;
+}
+
+// One VM's provision where placement put it: <target>'s node (reached over its own address, or
+// over the host's when it is <local>), its provisioner argv, its job with retries.
+export interface VmJob {
+  target: Target;
+  local: string | undefined;
+  spec: VmSpec;
+  sshKeys: string | undefined;
+  dryRun: boolean;
+  capacity: 'check' | 'force' | 'placed';
+  keepOnFailure: boolean;
+  marks?: VmMarks;
+}
+
+export function runVmJob(deps: VmJobDeps, job: VmJob): Promise<{ outcome: ProvisionOutcome; stats: JobStats }> {
+  const ssh = sshForNode(job.target.node, job.local, deps.ssh, deps.nodeAddresses);
+  const args = provisionerArgs(job.target, job.spec, job.sshKeys, job.dryRun, job.capacity, job.keepOnFailure, job.marks);
+  return runJob({ connect: () => deps.connect(ssh), provisioner: deps.provisioner, remoteDir: job.target.remoteDir, onEvent: deps.onEvent, ...(deps.signal ? { signal: deps.signal } : {}) }, args);
 }
