@@ -6,8 +6,6 @@
 # disk (the boot disk is the one the plan sizes).
 readonly FLEET_CONFIG_KEYS_RE='^(name|cores|sockets|memory|cpu|boot|net0|ciuser|ipconfig0|description|tags|template|lock|(scsi|virtio|sata|ide)[0-9]+)$'
 
-# At most this many config reads at once: each is a pvesh process (Perl start-up) on the node.
-readonly FLEET_READS_AT_ONCE=8
 
 # `select <tag> <names,> <ids,>`: "<vmid> <node> <type> <status>" of every guest that carries <tag>,
 # has one of the names or one of the IDs. `emit <dir>`: one LINUS_DATA line per such guest, its config (pending changes
@@ -86,8 +84,8 @@ _fleet_read_config() { # <dir> <vmid> <node> <current 0|1>
 # the config a plan compares and the keys waiting for a reboot. One /cluster/resources read, then
 # the configs in parallel (pvesh reaches every node of the cluster).
 cmd_fleet_state() {
-  local dir="$WORK_DIR/fleet" name line id node type status running=0 failed=""
-  local -a rows=() names=() ids=()
+  local dir="$WORK_DIR/fleet" name line id node type status failed=""
+  local -a rows=() names=() ids=() queries=()
   ops_parse "tag: names: ids: remote-dir:" "$@"
   ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "fleet-state takes no arguments"
   [[ "${OPT[tag]:-}" == linus-fleet-* && "${OPT[tag]#linus-fleet-}" =~ $FLEET_NAME_RE ]] ||
@@ -107,15 +105,10 @@ cmd_fleet_state() {
     die INTERNAL "cannot parse /cluster/resources"
   for line in "${rows[@]}"; do
     read -r id node type status <<<"$line"
-    [[ "$type" == qemu && "$node" =~ $NODE_RE ]] || continue
-    if ((running >= FLEET_READS_AT_ONCE)); then
-      wait -n || true
-      running=$((running - 1))
-    fi
-    _fleet_read_config "$dir" "$id" "$node" "$([[ "$status" == running ]] && echo 1 || echo 0)" &
-    running=$((running + 1))
+    [[ "$type" == qemu ]] || continue
+    if [[ "$status" == running ]]; then queries+=("_fleet_config_running $id $node"); else queries+=("_fleet_config_stopped $id $node"); fi
   done
-  wait
+  _in_background "${queries[@]}"
   for line in "${rows[@]}"; do
     read -r id node type status <<<"$line"
     [[ -f "$dir/$id.err" ]] && failed+=" VM $id on node $node ($(<"$dir/$id.err"))"
@@ -127,6 +120,11 @@ cmd_fleet_state() {
   end_line
   mark_final
 }
+
+# In the background (ops-capacity.sh _in_background): a fleet VM's config for fleet-state, with
+# its current values when it runs.
+_fleet_config_running() { _fleet_read_config "$WORK_DIR/fleet" "$1" "$2" 1; }
+_fleet_config_stopped() { _fleet_read_config "$WORK_DIR/fleet" "$1" "$2" 0; }
 
 # The runs of VM_CONFIG's linus-<run-id> tags whose job did not succeed (gc would remove the VM as
 # their leftover), one per line; a running job is VM_LOCKED: the VM is still being made.
