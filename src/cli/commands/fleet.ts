@@ -3,7 +3,6 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { Fleet } from '../../config/fleet-file.js';
 import { commandSources } from '../../config/load.js';
 import { fleetNameSchema } from '../../config/fleet-file.js';
-import { parseNodeAddresses } from '../../host/nodes.js';
 import { applyFleetPlan } from '../../fleet/apply.js';
 import { importFleet } from '../../fleet/import.js';
 import { applyJson, importJson, planJson } from '../../fleet/json.js';
@@ -13,7 +12,6 @@ import { readPlan } from '../../fleet/state.js';
 import type { OpStats, OpsDeps } from '../../ops/run-op.js';
 import { PLAN_CHANGES_EXIT_CODE } from '../../protocol/codes.js';
 import { LinusError } from '../../protocol/errors.js';
-import { loadProvisioner } from '../../provisioners/bundle.js';
 import type { CliContext } from '../io.js';
 import { withJsonErrors } from '../json-errors.js';
 import { canPrompt, confirmTyped } from '../prompt.js';
@@ -21,7 +19,8 @@ import { applyText, importText, planText } from '../render/fleet.js';
 import { colorEnabled, painter } from '../color.js';
 import { levelOf, printWarnings, progressRenderer, type Progress } from '../render/progress.js';
 import { hostOptions, targetOptions, type TargetFlags } from '../target-options.js';
-import { withTarget, type ResolvedTarget } from '../target.js';
+import { withOpsTarget } from '../ops-target.js';
+import type { ResolvedTarget } from '../target.js';
 import { describeOf, type FlagsOf } from './index.js';
 
 // linus plan, apply and import (docs/fleets.md): a fleet file against the cluster.
@@ -64,23 +63,18 @@ type ApplyFlags = ArgumentsCamelCase<FlagsOf<typeof applyBuilder>>;
 type ImportFlags = ArgumentsCamelCase<FlagsOf<typeof importBuilder>>;
 
 // The operations report through the apply's own lines ("[web01] set cores 2 -> 4"), not the host's log.
-function opsOf(resolved: ResolvedTarget): OpsDeps {
-  return { ssh: resolved.ssh, remoteDir: resolved.target.remoteDir, nodeAddresses: parseNodeAddresses(resolved.target.nodeAddresses), provisioner: loadProvisioner('vm') };
-}
-
 // Reads the file (its errors come before any connection), resolves the target with the file's
 // target: block, reads it again with the VM settings from elsewhere, and plans (one exec).
 async function withPlan(cli: CliContext, argv: TargetFlags & { file: string; prune?: boolean | undefined; json?: boolean | undefined }, fn: (context: { fleet: Fleet; plan: FleetPlan; resolved: ResolvedTarget; ops: OpsDeps; stats: OpStats }) => Promise<void>): Promise<void> {
   const { env } = cli.io;
   const draft = loadFleet({ file: argv.file }, env);
   const sources = withFleetTarget(commandSources(argv, env), draft);
-  await withTarget(argv, sources, async (resolved) => {
+  await withOpsTarget(cli, argv, async (ops, resolved) => {
     const fleet = loadFleet({ file: argv.file }, env, fleetCompletion(sources, resolved.specDefaults));
-    const ops = opsOf(resolved);
     const { plan, warnings, stats } = await readPlan(ops, fleet, { prune: Boolean(argv.prune), place: resolved.target });
     if (!argv.json) printWarnings(cli, warnings);
     await fn({ fleet, plan, resolved, ops, stats });
-  });
+  }, sources);
 }
 
 async function runPlan(cli: CliContext, argv: PlanFlags): Promise<void> {
@@ -183,8 +177,7 @@ async function runImport(cli: CliContext, argv: ImportFlags): Promise<void> {
   }
   const refs = (argv.vm ?? []).map(String);
   const json = Boolean(argv.json);
-  await withTarget(argv, commandSources(argv, io.env), async (resolved) => {
-    const ops = opsOf(resolved);
+  await withOpsTarget(cli, argv, async (ops) => {
     const result = await importFleet(ops, fleet.data, refs, { onStep: (name, text) => void (json ? undefined : io.stderr.write(`linus: [${name}] ${text}\n`)) });
     if (argv.file !== undefined) fs.writeFileSync(argv.file, result.yaml, { flag: 'wx' });
     if (json) io.stdout.write(`${JSON.stringify(importJson(result, argv.file))}\n`);
