@@ -189,6 +189,28 @@ async function stopToolServer(paths: SimPaths): Promise<void> {
   while (processAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
+// SIGTERM to the provisioner jobs still running under the host's remote dir (a test that dropped
+// its connection leaves one), then a wait for their rollback, which needs the tool server: as the
+// bats teardown does, so removing the root never races a job that still writes there.
+async function stopJobs(paths: SimPaths): Promise<void> {
+  const jobs = path.join(paths.remoteDir, 'jobs');
+  if (!fs.existsSync(jobs)) return;
+  const pids: number[] = [];
+  for (const dir of fs.readdirSync(jobs)) {
+    try {
+      const pid = Number.parseInt(fs.readFileSync(path.join(jobs, dir, 'pid'), 'utf8'), 10);
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!cmdline.includes('_job') || !cmdline.some((arg) => arg.startsWith(`${paths.root}/`))) continue;
+      process.kill(pid, 'SIGTERM');
+      pids.push(pid);
+    } catch {
+      // No pid file, or the job has ended.
+    }
+  }
+  const deadline = Date.now() + 10_000;
+  while (pids.some(processAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 export function openSimHost(root: string): SimHost {
   const paths = simPaths(root);
   const settings = readSettings(paths);
@@ -247,6 +269,7 @@ export function openSimHost(root: string): SimHost {
     },
     addForeignMachine: (machine) => startForeignMachine(paths, machine),
     async dispose() {
+      await stopJobs(paths);
       await stopToolServer(paths);
       await stopForeignMachines(paths);
       if (fs.existsSync(paths.runDir)) {
