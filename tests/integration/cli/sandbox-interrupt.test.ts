@@ -7,7 +7,7 @@ import { startCli } from '../../helpers/driver.js';
 // The --sandbox directory holds a private key: a Ctrl-C must never leave it behind.
 describe('Ctrl-C around a --sandbox run', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-sigint-'));
-  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
   const sandboxDirs = () => fs.readdirSync(tmp).filter((entry) => entry.startsWith('linus-sandbox-'));
 
   it('just after the provision finished: the teardown completes, no directory is left, the exit code is the provision\'s', async () => {
