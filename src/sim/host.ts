@@ -95,7 +95,8 @@ ${exports}
 export PATH=${shellQuote(paths.bin)}:${rest}
 cd "$HOME" || exit 1
 if [[ "\${1:-}" == "-c" ]]; then exec bash -c "\${2:-}"; fi
-if [[ -n "\${SSH_ORIGINAL_COMMAND:-}" ]]; then exec bash -c "$SSH_ORIGINAL_COMMAND"; fi
+# Under sshd, the login shell that ran this one has read ~/.bashrc already, as on a real host.
+if [[ -n "\${SSH_ORIGINAL_COMMAND:-}" ]]; then exec bash --norc -c "$SSH_ORIGINAL_COMMAND"; fi
 exec bash
 `;
 }

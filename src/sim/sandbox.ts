@@ -114,7 +114,7 @@ export async function startSandboxServices(dir: string, input: SandboxOptions = 
     const simHost = await createSimHost({ root: files.hostRoot, settings: withSettings(settings, (host) => ({ ...host, version: options.version, prepared: options.prepared })), existingVms: options.existingVms });
     closers.push(() => simHost.dispose());
     const start = options.sshd ? startSshd : startSshEndpoint;
-    const endpoint: SshEndpoint = await start({ hostShell: simHost.hostShell(), dir: files.ssh });
+    const endpoint: SshEndpoint = await start({ hostShell: simHost.hostShell(), home: simHost.paths.home, dir: files.ssh });
     closers.push(() => endpoint.close());
     const images = await startImageServer({ dir: files.images });
     closers.push(() => images.close());

@@ -25,6 +25,8 @@ export interface SshRunner {
 export interface RunnerHost {
   hostShell(node?: string): string;
   root: string;
+  // Root's home on the host: the login shell sshd starts reads its .bashrc.
+  paths: { home: string };
 }
 
 function endpointDir(name: string): string {
@@ -113,7 +115,7 @@ export function sshArgs(endpoint: SshEndpoint): string[] {
 // The real OpenSSH client against a real sshd (ForceCommand is the host shell).
 export async function sshdRunner(host: RunnerHost): Promise<SshRunner> {
   const dir = endpointDir('sshd');
-  const endpoint = await startSshd({ hostShell: host.hostShell(), dir });
+  const endpoint = await startSshd({ hostShell: host.hostShell(), home: host.paths.home, dir });
   return {
     name: 'sshd',
     endpoint,
@@ -155,8 +157,8 @@ export function writeStandInHostShell(dir: string): RunnerHost {
 cd "$(dirname "$0")" || exit 1
 export SIM_MARK=host-shell
 if [[ "\${1:-}" == "-c" ]]; then exec bash -c "\${2:-}"; fi
-exec bash -c "\${SSH_ORIGINAL_COMMAND:-exit 64}"
+exec bash --norc -c "\${SSH_ORIGINAL_COMMAND:-exit 64}"
 `;
   fs.writeFileSync(shell, script, { mode: 0o755 });
-  return { root: dir, hostShell: () => shell };
+  return { root: dir, paths: { home: dir }, hostShell: () => shell };
 }

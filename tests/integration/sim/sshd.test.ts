@@ -13,7 +13,7 @@ it('names the package to install when sshd is missing', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-nosshd-'));
   try {
     const host = writeStandInHostShell(dir);
-    await expect(startSshd({ hostShell: host.hostShell(), dir, binary: path.join(dir, 'no-sshd') })).rejects.toMatchObject({
+    await expect(startSshd({ hostShell: host.hostShell(), home: host.paths.home, dir, binary: path.join(dir, 'no-sshd') })).rejects.toMatchObject({
       code: 'SANDBOX_FAILED',
       remediation: 'apt-get install openssh-server',
     });
@@ -40,6 +40,19 @@ describeWithSshd('real OpenSSH sshd in front of the host shell', () => {
 
   it('runs commands through ForceCommand with stdout, stderr and the exit code apart (real ssh client)', async () => {
     expect(await runner.exec('echo hi; echo err >&2; echo "$SIM_MARK"; exit 3')).toEqual({ stdout: 'hi\nhost-shell\n', stderr: 'err\n', code: 3 });
+  });
+
+  // bash sources ~/.bashrc for a command sshd runs (Debian builds it with SSH_SOURCE_BASHRC): that
+  // must be the simulated root's, never the .bashrc of whoever runs the tests.
+  it("the login shell sshd starts reads the simulated root's ~/.bashrc", async () => {
+    const marker = path.join(dir, 'bashrc-read');
+    fs.writeFileSync(path.join(dir, '.bashrc'), `echo "$HOME" >>${marker}\n`);
+    try {
+      expect((await runner.exec('true')).code).toBe(0);
+      expect(fs.readFileSync(marker, 'utf8')).toBe(`${dir}\n`);
+    } finally {
+      fs.rmSync(path.join(dir, '.bashrc'));
+    }
   });
 
   it('reports the host key fingerprint exactly as ssh-keygen -lf does', async () => {
