@@ -33,9 +33,9 @@ async function startCluster(transport: Transport = 'embedded'): Promise<Cluster>
     root: path.join(dir, 'host'),
     settings: { nodes: [{ name: 'pve' }, { name: 'pve2' }], bootDelayMs: 300, agentPingTimeoutMs: 300 },
   });
-  const one = await start({ hostShell: simHost.hostShell('pve'), dir: path.join(dir, 'ssh-pve') });
+  const one = await start({ hostShell: simHost.hostShell('pve'), home: simHost.paths.home, dir: path.join(dir, 'ssh-pve') });
   const client = { identityFile: one.identityFile, publicKey: fs.readFileSync(`${one.identityFile}.pub`, 'utf8').trim() };
-  const two = await start({ hostShell: simHost.hostShell('pve2'), dir: path.join(dir, 'ssh-pve2'), client });
+  const two = await start({ hostShell: simHost.hostShell('pve2'), home: simHost.paths.home, dir: path.join(dir, 'ssh-pve2'), client });
   const knownHosts = path.join(dir, 'known_hosts');
   fs.writeFileSync(knownHosts, fs.readFileSync(one.knownHostsFile, 'utf8') + fs.readFileSync(two.knownHostsFile, 'utf8'));
   const images = await startImageServer({ dir: path.join(dir, 'images') });
