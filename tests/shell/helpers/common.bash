@@ -14,11 +14,22 @@ TEST_KEY_B64=$(printf '%s\n' "$TEST_KEY" | base64 -w0)
 # A qcow2 image of <GiB> virtual size holding <os> of the simulator's image catalog (default
 # ubuntu-24.04: no guest agent), as the image server makes them (a bare qcow2 header when the
 # simulator is not built: enough for the tests that only read its size); sets IMAGE_FILE, IMAGE_URL,
-# IMAGE_SHA.
+# IMAGE_SHA. Each test gets its own copy of an image made once per bats run.
 test_image() { # <GiB> [os]
-  local os=${2:-ubuntu-24.04}
+  local os=${2:-ubuntu-24.04} made
   IMAGE_FILE="$BATS_TEST_TMPDIR/img/test-$1-$os.qcow2"
-  mkdir -p "${IMAGE_FILE%/*}"
+  made="$BATS_RUN_TMPDIR/images/${IMAGE_FILE##*/}"
+  mkdir -p "${IMAGE_FILE%/*}" "${made%/*}"
+  if [[ ! -f "$made" ]]; then
+    _make_test_image "$1" "$os" "$made.$$"
+    mv -f -- "$made.$$" "$made"
+  fi
+  cp -- "$made" "$IMAGE_FILE"
+  IMAGE_URL="file://$IMAGE_FILE"
+  IMAGE_SHA=$(sha256sum "$IMAGE_FILE" | cut -d' ' -f1)
+}
+
+_make_test_image() { # <GiB> <os> <file>
   if [[ -f "$REPO_ROOT/dist/src/sim/guest-image.js" ]]; then
     node --input-type=module -e '
       const [gi, q, file, gib, os] = process.argv.slice(1);
@@ -27,12 +38,10 @@ test_image() { # <GiB> [os]
       const entry = IMAGE_CATALOG.find((candidate) => candidate.os === os);
       if (!entry) throw new Error(`no ${os} in the image catalog`);
       writeQcow2(file, Number(gib) * 1024 ** 3, encodeGuestImage(entry.guest));' \
-      "$REPO_ROOT/dist/src/sim/guest-image.js" "$REPO_ROOT/dist/src/sim/qcow2.js" "$IMAGE_FILE" "$1" "$os"
+      "$REPO_ROOT/dist/src/sim/guest-image.js" "$REPO_ROOT/dist/src/sim/qcow2.js" "$3" "$1" "$2"
   else
-    perl -e 'print "QFI\xfb", pack("N", 3), "\0" x 16, pack("Q>", $ARGV[0] * 1024 ** 3), "\0" x 480' "$1" >"$IMAGE_FILE"
+    perl -e 'print "QFI\xfb", pack("N", 3), "\0" x 16, pack("Q>", $ARGV[0] * 1024 ** 3), "\0" x 480' "$1" >"$3"
   fi
-  IMAGE_URL="file://$IMAGE_FILE"
-  IMAGE_SHA=$(sha256sum "$IMAGE_FILE" | cut -d' ' -f1)
 }
 
 # Runs a function of the sourced provisioner in a fresh bash (die exits that bash, not the test).
