@@ -153,8 +153,8 @@ follow_job() { # <dir> <offset> <max-seconds or ""> <forward 0|1>
   ((offset <= size)) || die INVALID_SPEC "--offset $offset is past the end of the log ($size bytes)"
   [[ -z "$3" ]] || until=$((SECONDS + $3))
   FOLLOW_SIGNAL=0
-  trap 'FOLLOW_SIGNAL=1; nap_wake' INT TERM
-  trap 'FOLLOW_SIGNAL=2; nap_wake' HUP
+  trap 'FOLLOW_SIGNAL=1' INT TERM
+  trap 'FOLLOW_SIGNAL=2' HUP
   log_open "$dir/log" "$offset"
   while :; do
     read -r state <"$dir/state" || true

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Long local commands (downloads, hashing) run in the background and are waited for, so a
+# Long local commands (downloads, hashing, sleeps) run in the background and are waited for, so a
 # TERM/INT/HUP is handled at once instead of after the command ends; the EXIT trap kills BG_PID.
 
 BG_PID=""
@@ -30,25 +30,14 @@ scaled_seconds() { # <seconds>
   echo $((s > 0 ? s : 1))
 }
 
-# Sleeps <seconds> (up to 3 decimals) on the host's clock, as a read with a timeout on a pipe only
-# nap_wake writes to: no process per nap (a poll loop naps many times a second on a simulated host's
-# clock). A trap that ends the script cuts the nap short; one that only sets a flag calls nap_wake.
-NAP_FD=""
+# Sleeps <seconds> (up to 3 decimals) on the host's clock; a signal cuts it short.
 nap() { # <seconds>
-  local ms=0 frac
+  local ms=0
   [[ "$1" =~ ^([0-9]+)(\.([0-9]{1,3}))?$ ]] || die INTERNAL "nap: not a duration: $1"
   ms=${BASH_REMATCH[3]}000
   ms=$((10#${BASH_REMATCH[1]} * 1000 + 10#${ms:0:3}))
   ms=$((ms * TIME_PERMILLE / 1000))
-  ((ms > 0)) || return 0
-  [[ -n "$NAP_FD" ]] || exec {NAP_FD}<> <(:)
-  printf -v frac '%03d' $((ms % 1000))
-  read -r -t "$((ms / 1000)).$frac" -u "$NAP_FD" _ || true
-}
-
-# Ends the nap under way (or the next one): for a signal trap that returns.
-nap_wake() {
-  [[ -z "$NAP_FD" ]] || printf '\n' >&"$NAP_FD"
+  bg_run sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))" || true
 }
 
 # Stops a local background command left by an interrupted bg_run (never a Proxmox call).

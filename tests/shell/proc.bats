@@ -10,32 +10,15 @@ load helpers/common
   assert_output $'rc=3\nrc=0'
 }
 
-@test "a TERM during a bg_run is handled at once, and bg_stop ends the command it left" {
+@test "a TERM during a 30 s nap is handled at once, and bg_stop ends the sleep it left" {
   local start=$SECONDS
   run bash -c 'source "$1"
     trap '"'"'pid=$BG_PID; bg_stop; kill -0 "$pid" 2>/dev/null && echo "sleep $pid alive" || echo "sleep gone"; exit 7'"'"' TERM
     (sleep 0.3; kill -TERM $$) &
-    bg_run sleep 30; echo "sleep ended"' _ "$ENTRY"
+    nap 30; echo "nap ended"' _ "$ENTRY"
   assert_failure 7
   assert_output 'sleep gone'
   ((SECONDS - start < 10)) || fail "the TERM waited for the sleep ($((SECONDS - start)) s)"
-}
-
-@test "a TERM during a 30 s nap is handled at once; a trap that only sets a flag ends the nap with nap_wake" {
-  local start=$SECONDS
-  run bash -c 'source "$1"
-    trap "echo trapped; exit 7" TERM
-    (sleep 0.3; kill -TERM $$) &
-    nap 30; echo "nap ended"' _ "$ENTRY"
-  assert_failure 7
-  assert_output 'trapped'
-  run bash -c 'source "$1"
-    trap "FLAG=1; nap_wake" TERM
-    (sleep 0.3; kill -TERM $$) &
-    nap 30; echo "nap ended, flag ${FLAG:-unset}"' _ "$ENTRY"
-  assert_success
-  assert_output 'nap ended, flag 1'
-  ((SECONDS - start < 10)) || fail "the TERM waited for the nap ($((SECONDS - start)) s)"
 }
 
 # Milliseconds bash took to run <code> with the provisioner's libraries sourced.
@@ -68,12 +51,6 @@ elapsed_ms() { # <time scale or ''> <code>
     run env LINUS_TIME_SCALE="$scale" bash -c 'source "$1"; echo "$TIME_PERMILLE"' _ "$ENTRY"
     assert_output 1000
   done
-}
-
-@test "a nap starts no process (a poll loop naps many times a second on a simulated clock)" {
-  local ms
-  ms=$(elapsed_ms '' 'PATH=/nonexistent; nap 0.3; nap 0.2')
-  ((ms >= 500 && ms < 1500)) || fail "nap 0.3 and 0.2 without a PATH took $ms ms"
 }
 
 @test "nap refuses what is not a duration" {
