@@ -31,13 +31,16 @@ scaled_seconds() { # <seconds>
 }
 
 # Sleeps <seconds> (up to 3 decimals) on the host's clock; a signal cuts it short.
+# (Not a `read -t`, which forks nothing: bash 5.2 crashes when a trap exits during one and the
+# EXIT trap then waits for a child.)
 nap() { # <seconds>
-  local ms=0
+  local ms=0 frac
   [[ "$1" =~ ^([0-9]+)(\.([0-9]{1,3}))?$ ]] || die INTERNAL "nap: not a duration: $1"
   ms=${BASH_REMATCH[3]}000
   ms=$((10#${BASH_REMATCH[1]} * 1000 + 10#${ms:0:3}))
   ms=$((ms * TIME_PERMILLE / 1000))
-  bg_run sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))" || true
+  printf -v frac '%03d' $((ms % 1000))
+  bg_run sleep "$((ms / 1000)).$frac" || true
 }
 
 # Stops a local background command left by an interrupted bg_run (never a Proxmox call).
