@@ -18,8 +18,8 @@ require_sim() {
   skip "simulator not built ($SIM_MAIN missing): run npm run build"
 }
 
-# Lays out a fresh simulated host under $BATS_TEST_TMPDIR/sim (createSimHost from
-# dist/src/sim/host.js, which also seeds <existing VMs> stopped non-linus VMs 100...), and sets
+# Lays out a fresh simulated host under $BATS_TEST_TMPDIR/sim (createSimHost, in the run's layout
+# server: helpers/sim-factory.mjs; it also seeds <existing VMs> stopped non-linus VMs 100...), and sets
 # SIM_ROOT, SIM_REMOTE (the provisioner's --remote-dir), SIM_SHELL and BUNDLE.
 # The host's clock runs 10x faster for the provisioner's poll intervals unless the settings say
 # otherwise (clockScale, src/sim/settings.ts). The host leases a loopback /16 of its own
@@ -29,14 +29,14 @@ require_sim() {
 # $SIM_NET in the settings names it too (single-quoted: sim_setup replaces it).
 sim_setup() { # [settings JSON] [existing VMs]
   SIM_ROOT="$BATS_TEST_TMPDIR/sim"
-  SIM_NET=$(node --input-type=module -e '
-    const { createSimHost } = await import(process.argv[1]);
-    const { reserveAddressBlock } = await import(process.argv[5]);
-    const addressBlock = reserveAddressBlock(process.argv[2]);
-    const settings = { clockScale: 0.1, addressBlock, ...JSON.parse(process.argv[3].replaceAll("$SIM_NET", `127.${addressBlock}`)) };
-    await createSimHost({ root: process.argv[2], settings, existingVms: Number(process.argv[4]) });
-    console.log(`127.${addressBlock}`);' \
-    "$REPO_ROOT/dist/src/sim/host.js" "$SIM_ROOT" "${1:-{\}}" "${2:-0}" "$REPO_ROOT/dist/src/sim/address-block.js") || fail "the simulator could not lay out a host"
+  [[ -n "${SIM_FACTORY_PORT:-}" ]] || fail "the simulator's layout server is not running (tests/shell/setup_suite.bash starts it)"
+  local fd reply=""
+  exec {fd}<>"/dev/tcp/127.0.0.1/$SIM_FACTORY_PORT" || fail "cannot reach the simulator's layout server on port $SIM_FACTORY_PORT"
+  printf '%s\0%s\0%s\0' "$SIM_ROOT" "${1:-{\}}" "${2:-0}" >&"$fd"
+  IFS= read -r reply <&"$fd" || true
+  exec {fd}>&-
+  [[ "$reply" == "ok "* ]] || fail "the simulator could not lay out a host: ${reply#error }"
+  SIM_NET=${reply#ok }
   SIM_NET_RE=${SIM_NET//./\\.}
   SIM_REMOTE="$SIM_ROOT/var/lib/linus"
   SIM_SHELL="$SIM_ROOT/sim/host-shell-pve"
