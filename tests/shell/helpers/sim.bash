@@ -134,7 +134,9 @@ sim_teardown() {
   done
   # Foreign machines stop when their record goes.
   rm -f "$SIM_ROOT"/sim/foreign/*.json
-  # The host's tool server (src/sim/tools/server.ts) ends with the test, as SimHost.dispose ends it.
+  # The host's tool server (src/sim/tools/server.ts) ends with the test, as SimHost.dispose ends it;
+  # the run's layout server stops serving the host when its socket goes.
+  rm -f "$SIM_ROOT/sim/tools.sock"
   pid=$(cat "$SIM_ROOT/sim/tool-server.pid" 2>/dev/null) || pid=""
   if _sim_owns "$pid" tools/server.js; then
     kill -TERM "$pid" 2>/dev/null || true
