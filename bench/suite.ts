@@ -11,7 +11,7 @@ const started = performance.now();
 const result = spawnSync('bash', ['tests/run-all.sh'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CI: process.env.CI ?? 'true' } });
 const seconds = (performance.now() - started) / 1000;
 const passed = result.status === 0;
-process.stdout.write(`test suite (vitest, then bats) on ${os.cpus().length} cores: ${seconds.toFixed(0)} s, ${passed ? 'all passed' : `FAILED (exit ${String(result.status)})`}\n`);
+process.stdout.write(`test suite (vitest and bats at once) on ${os.cpus().length} cores: ${seconds.toFixed(0)} s, ${passed ? 'all passed' : `FAILED (exit ${String(result.status)})`}\n`);
 process.stdout.write(`${seconds < TARGET_SECONDS ? 'met    ' : 'MISSED '} the full suite under ${TARGET_SECONDS / 60} minutes (${(seconds / 60).toFixed(1)} min)\n`);
 process.stdout.write(`${JSON.stringify({ suite: { cores: os.cpus().length, seconds, passed } })}\n`);
 process.exitCode = passed ? 0 : 1;
