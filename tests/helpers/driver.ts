@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -87,6 +87,14 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
   };
   const code = await Promise.race([main(args, io), exit]);
   return { code, signal: null, stdout, stderr, json: () => JSON.parse(stdout) as Record<string, any> };
+}
+
+// Runs a command on the target's simulated node directly (test set-up, not what is under test);
+// its stdout, or an error naming the command with its stderr.
+export function onHost(target: Target, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(target.simHost.hostShell(), ['-c', command], (error, stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr}`)) : resolve(stdout)));
+  });
 }
 
 export interface Target extends RunningSandbox {

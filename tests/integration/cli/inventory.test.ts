@@ -1,20 +1,14 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { runCli, startTarget, type Target } from '../../helpers/driver.js';
+import { onHost, runCli, startTarget, type Target } from '../../helpers/driver.js';
 
 // `linus inventory` against the simulator, whose guests have real loopback addresses: the Ansible
 // YAML checked against the structure Ansible's yaml inventory plugin accepts, the ssh-config
 // blocks read back by `ssh -G`, the JSON by a schema.
-
-function onHost(target: Target, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(target.simHost.hostShell(), ['-c', command], (error, stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr}`)) : resolve(stdout)));
-  });
-}
 
 // What ansible's yaml inventory plugin (lib/ansible/plugins/inventory/yaml.py, InventoryModule.parse
 // and _parse_group) accepts without a warning: a mapping of groups; a group is a mapping (or null)

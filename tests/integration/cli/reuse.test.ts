@@ -1,16 +1,9 @@
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startTarget, type Target } from '../../helpers/driver.js';
+import { onHost, runCli, startTarget, type Target } from '../../helpers/driver.js';
 
 // Re-runs (docs/vm.md "Running a provision again"): a taken name is NAME_CONFLICT before anything
 // is created; --if-exists reuse returns the VM linus made with the same settings; --count with a
 // {n} pattern numbers on after the highest name taken.
-
-function onHost(target: Target, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(target.simHost.hostShell(), ['-c', command], (error, stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr}`)) : resolve(stdout)));
-  });
-}
 
 describe('provision again: --if-exists and --count numbering', () => {
   let target: Target;

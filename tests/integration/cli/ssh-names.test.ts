@@ -1,15 +1,8 @@
-import { execFile } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startTarget, type Target } from '../../helpers/driver.js';
+import { onHost, runCli, startTarget, type Target } from '../../helpers/driver.js';
 
 // VMs named by name in `linus vm`, and `linus ssh`. The simulated guests answer SSH banners only
 // (no shell): `linus ssh --dry-run` shows the ssh argv linus would run.
-
-function onHost(target: Target, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(target.simHost.hostShell(), ['-c', command], (error, stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr}`)) : resolve(stdout)));
-  });
-}
 
 describe('VMs by name, and linus ssh', () => {
   let target: Target;

@@ -1,19 +1,11 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hostSettingsSchema } from '../../../src/sim/settings.js';
-import { runCli, settledLeftovers, startTarget, type Target } from '../../helpers/driver.js';
+import { onHost, runCli, settledLeftovers, startTarget, type Target } from '../../helpers/driver.js';
 import { describeWithSshd } from '../../helpers/require-sshd.js';
 
 const GiB = 1024 ** 3;
-
-// Runs a command on the simulated node directly (test set-up only, not what is under test).
-function onHost(target: Target, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(target.simHost.hostShell(), ['-c', command], (error, stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr}`)) : resolve(stdout)));
-  });
-}
 
 function running(target: Target, id: number): boolean | undefined {
   return target.simHost.listVms().find((vm) => vm.vmid === id)?.running;

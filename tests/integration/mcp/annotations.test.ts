@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOOL_ANNOTATIONS, type ToolName } from '../../../src/mcp/tools.js';
-import { startCli, startTarget, type Target } from '../../helpers/driver.js';
+import { onHost, startCli, startTarget, type Target } from '../../helpers/driver.js';
 import { hostState, startMcp, type McpSession } from '../../helpers/mcp.js';
 
 // The annotations table (src/mcp/tools.ts) against what each tool does to the simulated host:
@@ -26,8 +25,6 @@ describe('linus mcp: each tool does what its annotations say', () => {
   let vm: number;
   let leftover: number;
   const vmArgs = (name: string) => ({ name, sshKeyFile: `${target.info.identityFile}.pub`, imageUrl: target.info.imageUrl, imageSha256: target.info.imageSha256, disk: 4 });
-  const onHost = (command: string) =>
-    new Promise<void>((resolve, reject) => execFile(target.simHost.hostShell(), ['-c', command], (error, _stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr}`)) : resolve())));
   const provision = async (name: string) => {
     const result = await mcp.call('provision_vm', vmArgs(name));
     expect(result.structuredContent.ok, JSON.stringify(result.structuredContent)).toBe(true);
@@ -39,7 +36,7 @@ describe('linus mcp: each tool does what its annotations say', () => {
     mcp = await startMcp(target.flags());
     vm = await provision('ann-vm');
     const template = await provision('ann-tpl');
-    await onHost(`qm stop ${template} && qm template ${template}`);
+    await onHost(target, `qm stop ${template} && qm template ${template}`);
     // A leftover as tests/integration/cli/gc.test.ts makes one: driver and job killed once the VM exists.
     target.simHost.setFaults({ agent: 'never', neighbour: false });
     const doomed = startCli(['provision', ...target.flags(), ...target.vmFlags('ann-doomed'), '--timeout', '60', '--json']);
