@@ -55,8 +55,8 @@ _gc_check_run_id() { # <run-id>
 # a run that failed (vm.sh adopt drops it), so gc never takes it for a leftover.
 # Tags compare lowercase: Proxmox keeps them as passed on `qm create` and with case-sensitive tags.
 _gc_program() {
+  printf '%s' "$PERL_JSON"
   cat <<'PERL'
-use strict; use warnings; use JSON::PP;
 my $run_re = qr/^[a-z0-9][a-z0-9-]{5,40}$/;
 my $res = eval { decode_json(do { local $/; <STDIN> }) };
 die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
@@ -93,8 +93,8 @@ _gc_read_vms() {
 # Reads /cluster/resources JSON on stdin; prints "<type> <node> <lock or -> <tagged 0|1>" for the
 # guest with the VMID given (nothing if there is none).
 _gc_claim_program() {
+  printf '%s' "$PERL_JSON"
   cat <<'PERL'
-use strict; use warnings; use JSON::PP;
 my $vmid = shift;
 my $res = eval { decode_json(do { local $/; <STDIN> }) };
 die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";

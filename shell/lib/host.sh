@@ -227,15 +227,15 @@ my ($mode, @lists) = @ARGV;
 my $res = read_resources();
 if ($mode eq "nodes") { print "$_\n" for unnamed_nodes($res); exit 0 }
 merge_lists($res, @lists);
-print JSON::PP->new->canonical->encode($res), "\n";
+print json_new()->canonical->encode($res), "\n";
 PERL
 }
 
-# Perl subs for the programs that read /cluster/resources JSON on stdin: one interpreter (and one
-# JSON::PP load, about 17 ms) per question instead of one per step.
+# Perl subs for the programs that read /cluster/resources JSON on stdin: one interpreter per
+# question instead of one per step.
 _resources_perl() {
+  printf '%s' "$PERL_JSON"
   cat <<'PERL'
-use strict; use warnings; use JSON::PP;
 sub read_resources {
   my $res = eval { decode_json(do { local $/; <STDIN> }) };
   die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
@@ -295,7 +295,7 @@ find_bridge() { # <node> <bridge>
   local out
   BRIDGE_TYPE="" BRIDGE_CIDR=""
   pve pvesh get "/nodes/$1/network" --type any_bridge --output-format json || return 2
-  out=$(perl -MJSON::PP -e 'my $l = eval { decode_json(do { local $/; <STDIN> }) }; exit 1 unless ref $l eq "ARRAY";
+  out=$(perl -e "$PERL_JSON"'my $l = eval { decode_json(do { local $/; <STDIN> }) }; exit 1 unless ref $l eq "ARRAY";
     my ($b) = grep { ref $_ eq "HASH" && ($_->{iface} // "") eq $ARGV[0] } @$l; exit 0 unless $b;
     my $cidr = $b->{cidr} // ""; $cidr = "" unless $cidr =~ m{^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$};
     print $b->{type} // "", " $cidr\n"' "$2" <<<"$PVE_OUT") ||

@@ -33,7 +33,7 @@ readonly RECHECK_AFTER
 # network-get-interfaces` JSON on stdin (or the pvesh {"result": [...]} form). Never lo,
 # 127.0.0.1, link-local 169.254/16, or container/bridge/tunnel interfaces that may copy the MAC.
 agent_ip() { # <mac>
-  perl -MJSON::PP -e '
+  perl -e "$PERL_JSON"'
     my $mac = lc shift;
     my $d = eval { decode_json(do { local $/; <STDIN> }) } or exit 1;
     $d = $d->{result} if ref $d eq "HASH";
@@ -124,7 +124,7 @@ probe_network() { # <cidr>
 # interfaces); empty when it has none.
 _vlan_cidr() { # <bridge> <tag>
   pve pvesh get "/nodes/${SPEC[node]}/network" --type vlan --output-format json || pve_fail BRIDGE_NOT_FOUND "cannot read the VLAN interfaces of node '${SPEC[node]}'"
-  PROBE_CIDR=$(perl -MJSON::PP -e '
+  PROBE_CIDR=$(perl -e "$PERL_JSON"'
     my ($bridge, $tag) = @ARGV;
     my $list = eval { decode_json(do { local $/; <STDIN> }) };
     exit 0 unless ref $list eq "ARRAY";

@@ -4,8 +4,8 @@
 
 # Every program below reads the /cluster/resources JSON on stdin.
 _capacity_program() {
+  printf '%s' "$PERL_JSON"
   cat <<'PERL'
-use strict; use warnings; use JSON::PP;
 my ($mode, @args) = @ARGV;
 my $res = eval { decode_json(do { local $/; <STDIN> }) };
 die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
@@ -14,7 +14,7 @@ my @nodes = sort { $a->{node} cmp $b->{node} } grep { ($_->{type} // "") eq "nod
 my @stor = sort { $a->{node} cmp $b->{node} || $a->{storage} cmp $b->{storage} }
   grep { ($_->{type} // "") eq "storage" && defined $_->{storage} && defined $_->{node} } @all;
 my @vms = sort { $a->{vmid} <=> $b->{vmid} } grep { ($_->{type} // "") eq "qemu" && defined $_->{vmid} } @all;
-my $J = JSON::PP->new->canonical;
+my $J = json_new()->canonical;
 my $pct = sub { my ($used, $total) = @_; $total ? int(1000 * $used / $total + 0.5) / 10 : 0 };
 my $n = sub { 0 + ($_[0] // 0) };
 my $images = sub { grep { $_ eq "images" } split /,/, ($_[0]{content} // "") };
@@ -32,8 +32,8 @@ if ($mode eq "list") {
     my @tags = grep { $_ ne "" } split /[;, ]+/, ($v->{tags} // "");
     my %o = (id => $n->($v->{vmid}), name => $v->{name} // "", node => $v->{node} // "", status => $v->{status} // "unknown",
       cores => $n->($v->{maxcpu}), memoryMiB => int($n->($v->{maxmem}) / 1048576), diskGiB => int(10 * $n->($v->{maxdisk}) / 1073741824 + 0.5) / 10,
-      ip => $ip{$v->{vmid}}, linus => (grep { lc($_) eq "linus" } @tags) ? JSON::PP::true : JSON::PP::false,
-      template => $v->{template} ? JSON::PP::true : JSON::PP::false, lock => $v->{lock}, tags => \@tags);
+      ip => $ip{$v->{vmid}}, linus => (grep { lc($_) eq "linus" } @tags) ? json_true() : json_false(),
+      template => $v->{template} ? json_true() : json_false(), lock => $v->{lock}, tags => \@tags);
     my $file = "$configs/$v->{vmid}.json";
     if ($configs ne "" && -s $file) {
       my $c = eval { open(my $f, "<", $file) or die; decode_json(do { local $/; <$f> }) };
@@ -67,7 +67,7 @@ if ($mode eq "list") {
   }
   for my $s (@stor) {
     my %o = (kind => "storage", node => $s->{node}, storage => $s->{storage}, type => $s->{plugintype} // "",
-      status => $s->{status} // "unknown", shared => $s->{shared} ? JSON::PP::true : JSON::PP::false, content => $s->{content} // "",
+      status => $s->{status} // "unknown", shared => $s->{shared} ? json_true() : json_false(), content => $s->{content} // "",
       totalBytes => $n->($s->{maxdisk}), usedBytes => $n->($s->{disk}), usedPercent => $pct->($n->($s->{disk}), $n->($s->{maxdisk})));
     print "LINUS_DATA:", $J->encode(\%o), "\n";
   }
@@ -156,8 +156,8 @@ if ($mode eq "list") {
     }
     push @rows, { id => $n->($v->{vmid}), name => $v->{name} // "", node => $v->{node} // "", type => $v->{type}, status => $v->{status} // "unknown",
       cores => $n->($v->{maxcpu}), memoryMiB => int($n->($v->{maxmem}) / 1048576), diskGiB => int(10 * $n->($v->{maxdisk}) / 1073741824 + 0.5) / 10,
-      ip => $ip{$v->{vmid}}, linus => (grep { lc($_) eq "linus" } @tags) ? JSON::PP::true : JSON::PP::false,
-      template => $v->{template} ? JSON::PP::true : JSON::PP::false, lock => $v->{lock}, tags => \@tags, spec => $spec };
+      ip => $ip{$v->{vmid}}, linus => (grep { lc($_) eq "linus" } @tags) ? json_true() : json_false(),
+      template => $v->{template} ? json_true() : json_false(), lock => $v->{lock}, tags => \@tags, spec => $spec };
   }
   print $J->encode(\@rows), "\n";
 } else { die "unknown mode $mode\n" }
@@ -171,7 +171,7 @@ _capacity() { # <mode> <arg...>
 # First IPv4 of a guest agent network-get-interfaces answer (stdin) on an interface that is not
 # loopback or a container/bridge/tunnel device (list does not know the VM's MAC).
 _first_agent_ip() {
-  perl -MJSON::PP -e '
+  perl -e "$PERL_JSON"'
     my $d = eval { decode_json(do { local $/; <STDIN> }) } or exit 1;
     $d = $d->{result} if ref $d eq "HASH";
     exit 1 unless ref $d eq "ARRAY";

@@ -47,8 +47,8 @@ ops_read_resources() {
 }
 
 _ops_vm_program() {
+  printf '%s' "$PERL_JSON"
   cat <<'PERL'
-use strict; use warnings; use JSON::PP;
 my ($vmid) = @ARGV;
 my $res = eval { decode_json(do { local $/; <STDIN> }) };
 die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
@@ -154,14 +154,14 @@ ops_wait_state() { # <vmid> <state> <seconds>
 # One LINUS_DATA line holding a JSON object built from typed fields:
 # s:key=string, n:key=number, b:key=0|1, j:key=<JSON>, z:key= (null).
 emit_data() { # <field...>
-  perl -MJSON::PP -e '
+  perl -e "$PERL_JSON"'
     my %o;
     for (@ARGV) {
       my ($t, $k, $v) = /\A([snbjz]):([A-Za-z0-9_]+)=(.*)\z/s or die "bad field $_\n";
-      $o{$k} = $t eq "s" ? "$v" : $t eq "n" ? 0 + $v : $t eq "b" ? ($v ? JSON::PP::true : JSON::PP::false)
-        : $t eq "z" ? undef : JSON::PP->new->allow_nonref->decode($v);
+      $o{$k} = $t eq "s" ? "$v" : $t eq "n" ? 0 + $v : $t eq "b" ? ($v ? json_true() : json_false())
+        : $t eq "z" ? undef : json_new()->allow_nonref->decode($v);
     }
-    print "LINUS_DATA:", JSON::PP->new->canonical->encode(\%o), "\n";' "$@" || die INTERNAL "cannot encode a result"
+    print "LINUS_DATA:", json_new()->canonical->encode(\%o), "\n";' "$@" || die INTERNAL "cannot encode a result"
 }
 
 # The success block of an operation: LINUS_DATA lines (stdin) inside RESULT..END.

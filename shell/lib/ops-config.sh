@@ -9,8 +9,8 @@ readonly TAG_RE='^[A-Za-z0-9_][A-Za-z0-9_+.-]*$'
 # and prints one JSON object {config, pending}: pending holds what differs from the current one
 # (null for a pending delete). Descriptions are URL-style encoded by qm config: decoded here.
 _config_json_program() {
+  printf '%s' "$PERL_JSON"
   cat <<'PERL'
-use strict; use warnings; use JSON::PP;
 sub rd { my %h; open(my $f, "<", shift) or die; while (<$f>) { chomp; last if /^\[/;
   next unless /^([a-z][a-z_\-]*\d*): ?(.*)$/; my ($k, $v) = ($1, $2);
   $v =~ s/%([0-9A-Fa-f]{2})/chr(hex($1))/ge if $k eq "description"; $h{$k} = $v } \%h }
@@ -18,7 +18,7 @@ my ($cur, $all) = (rd($ENV{CUR}), rd($ENV{ALL}));
 my %pending;
 for my $k (keys %$all) { $pending{$k} = $all->{$k} if !exists $cur->{$k} || $cur->{$k} ne $all->{$k} }
 for my $k (keys %$cur) { $pending{$k} = undef unless exists $all->{$k} }
-print JSON::PP->new->canonical->encode({ config => $cur, pending => \%pending });
+print json_new()->canonical->encode({ config => $cur, pending => \%pending });
 PERL
 }
 
@@ -87,7 +87,7 @@ _wanted_tags() { # <requested>
 
 # The VM other than <vmid> named <name>, as "<vmid> <node>" (RESOURCES_JSON, after resources_fill_new).
 _name_taken() { # <name> <vmid>
-  perl -MJSON::PP -e 'my ($n, $id) = @ARGV; my $r = decode_json(do { local $/; <STDIN> });
+  perl -e "$PERL_JSON"'my ($n, $id) = @ARGV; my $r = decode_json(do { local $/; <STDIN> });
     for (@$r) { next unless ref $_ eq "HASH" && ($_->{type} // "") =~ /^(qemu|lxc)$/;
       if (($_->{name} // "") eq $n && $_->{vmid} != $id) { print "$_->{vmid} $_->{node}\n"; exit 0 } } exit 1' "$1" "$2" <<<"$RESOURCES_JSON"
 }
@@ -159,7 +159,7 @@ cmd_set() {
 }
 
 _json_list() { # <item...>
-  perl -MJSON::PP -e 'print encode_json([@ARGV])' -- "$@"
+  perl -e "$PERL_JSON"'print encode_json([@ARGV])' -- "$@"
 }
 
 # Usage: resize <vmid> --size GIB|+GIB [--disk scsi0] [--foreign] [--remote-dir DIR]

@@ -169,8 +169,8 @@ _doctor_version() {
 # <id|"">` prints "<id> <content>" of the storage a safe fix would give snippets: the one named
 # (if its type can hold them), else an available dir storage of the node, `local` first.
 _doctor_program() {
+  printf '%s' "$PERL_JSON"
   cat <<'PERL'
-use strict; use warnings; use JSON::PP;
 my ($mode, $types, $node, $id) = @ARGV;
 my $res = eval { decode_json(do { local $/; <STDIN> }) };
 die "cluster/resources is not a JSON list\n" unless ref $res eq "ARRAY";
@@ -261,7 +261,7 @@ _doctor_cpu() {
     _check cpu.x86-64-v2 warn "cannot read the CPU flags of node $node: $(pve_message)"
     return 0
   fi
-  flags=$(perl -MJSON::PP -e 'my $d = eval { decode_json(do { local $/; <STDIN> }) }; exit 1 unless ref $d eq "HASH" && ref $d->{cpuinfo} eq "HASH";
+  flags=$(perl -e "$PERL_JSON"'my $d = eval { decode_json(do { local $/; <STDIN> }) }; exit 1 unless ref $d eq "HASH" && ref $d->{cpuinfo} eq "HASH";
     my $f = $d->{cpuinfo}{flags} // ""; $f =~ s/[^\w ]//g; print $f' <<<"$PVE_OUT") || flags=""
   for flag in $CPU_V2_FLAGS; do
     [[ " $flags " == *" $flag "* ]] || lacking+=" $flag"
@@ -322,7 +322,7 @@ _doctor_bridges() {
         message+=" (--bridge)"
       fi
       _check "bridge.$iface" ok "$message"
-    done < <(perl -MJSON::PP -e '
+    done < <(perl -e "$PERL_JSON"'
       my $d = eval { decode_json(do { local $/; <STDIN> }) };
       exit 0 unless ref $d eq "ARRAY";
       for my $i (sort { ($a->{iface} // "") cmp ($b->{iface} // "") } grep { ref $_ eq "HASH" } @$d) {
@@ -463,7 +463,7 @@ _storage_read() { # <storage>
     [[ "$PVE_ERR" == *"does not exist"* ]] && die STORAGE_NOT_FOUND "storage '$1' does not exist"
     pve_fail STORAGE_NOT_FOUND "cannot read storage '$1'"
   fi
-  STORAGE_FACTS=$(perl -MJSON::PP -e 'my $d = eval { decode_json(do { local $/; <STDIN> }) }; exit 1 unless ref $d eq "HASH";
+  STORAGE_FACTS=$(perl -e "$PERL_JSON"'my $d = eval { decode_json(do { local $/; <STDIN> }) }; exit 1 unless ref $d eq "HASH";
     my @v = map { my $v = $d->{$_} // ""; $v =~ s/[^\w.,:+-]//g; $v eq "" ? "-" : $v } qw(type content digest); print "@v\n"' <<<"$PVE_OUT") ||
     die INTERNAL "cannot parse the config of storage '$1'"
 }

@@ -12,8 +12,8 @@ readonly FLEET_CONFIG_KEYS_RE='^(name|cores|sockets|memory|cpu|boot|net0|ciuser|
 # applied: what the VM will be after a reboot) from <dir>/<vmid>.json and, for a running VM, the
 # keys whose current value differs from <dir>/<vmid>.current.json. Reads /cluster/resources on stdin.
 _fleet_program() {
+  printf '%s' "$PERL_JSON"
   cat <<'PERL'
-use strict; use warnings; use JSON::PP;
 my ($mode, $tag, $names, $ids, $dir) = @ARGV;
 my %named = map { $_ => 1 } grep { $_ ne "" } split /,/, ($names // "");
 my %ided = map { $_ => 1 } grep { $_ ne "" } split /,/, ($ids // "");
@@ -31,7 +31,7 @@ if ($mode eq "select") {
   print join(" ", $_->{vmid}, $clean->($_->{node}), $_->{type}, $clean->($_->{status}) || "unknown"), "\n" for @hits;
   exit 0;
 }
-my $J = JSON::PP->new->canonical;
+my $J = json_new()->canonical;
 my $keys = qr/$ENV{KEYS_RE}/;
 my $read = sub {
   my $file = shift;

@@ -23,6 +23,18 @@ setup() {
   assert_line 'out=[]'
 }
 
+@test "Perl programs decode with JSON::XS as on a Proxmox host, and with core JSON::PP where it is missing" {
+  local program='print json_class(), " ", json_new()->canonical->encode({ t => json_true(), f => json_false(), l => decode_json("[1,\"x\"]") }), " ", encode_json(["a"]), "\n"'
+  lib_run "perl -e \"\$PERL_JSON\"$(printf %q "$program")"
+  assert_success
+  assert_output 'JSON::XS {"f":false,"l":[1,"x"],"t":true} ["a"]'
+  mkdir -p "$BATS_TEST_TMPDIR/no-xs/JSON"
+  echo 'die "JSON::XS is not installed\n";' >"$BATS_TEST_TMPDIR/no-xs/JSON/XS.pm"
+  PERL5LIB="$BATS_TEST_TMPDIR/no-xs" lib_run "perl -e \"\$PERL_JSON\"$(printf %q "$program")"
+  assert_success
+  assert_output 'JSON::PP {"f":false,"l":[1,"x"],"t":true} ["a"]'
+}
+
 @test "pve_message is the last stderr line, never qm's usage lines; without stderr the exit status" {
   sim_lib_run 'pve qm create 100 --memory lots; pve_message; pve qm status 100 >/dev/null; PVE_ERR=""; PVE_RC=3; pve_message'
   assert_line 'memory: value does not match the regex pattern'
