@@ -39,13 +39,16 @@ check_perl_modules() {
     die MISSING_DEPENDENCY "perl core modules JSON::PP and POSIX are missing"
 }
 
+# Major.minor, once check_pve_version has read it.
+PVE_VERSION=""
 check_pve_version() {
   pve pveversion || pve_fail UNSUPPORTED_PVE "pveversion failed"
   [[ "$PVE_OUT" =~ ^pve-manager/([0-9]+)\.([0-9]+)(\.[0-9]+)?/ ]] ||
     die UNSUPPORTED_PVE "cannot read the Proxmox VE version from: ${PVE_OUT%%$'\n'*}"
+  PVE_VERSION=${BASH_REMATCH[1]}.${BASH_REMATCH[2]}
   case "${BASH_REMATCH[1]}" in
-    8 | 9) log "Proxmox VE ${BASH_REMATCH[1]}.${BASH_REMATCH[2]}" ;;
-    *) die UNSUPPORTED_PVE "Proxmox VE ${BASH_REMATCH[1]}.${BASH_REMATCH[2]} is not supported" ;;
+    8 | 9) log "Proxmox VE $PVE_VERSION" ;;
+    *) die UNSUPPORTED_PVE "Proxmox VE $PVE_VERSION is not supported" ;;
   esac
 }
 
@@ -177,6 +180,40 @@ check_cluster() {
       "storage '${SPEC[storage]}'" "$force" INSUFFICIENT_STORAGE
   fi
   log "node ${SPEC[node]}, storage ${SPEC[storage]}${FACTS[snippets]:+, snippets on ${FACTS[snippets]}}"
+}
+
+# Step 1 of a VM's job from what its run's placement read on this node moments before
+# (--placed-facts, made by placed_facts below; the driver passes them only when the placement
+# also checked the run's names): the version, the storage's type and snippets storages, the bridge
+# and free VM IDs, instead of reading pveversion, /cluster/resources and the node's bridges again
+# in every job of a --count run. The placement checked the node, storage, bridge and capacity.
+take_placed_facts() {
+  local pair
+  local -a pairs=()
+  FACTS=()
+  IFS=';' read -ra pairs <<<"${SPEC[placed_facts]}"
+  for pair in "${pairs[@]}"; do FACTS[${pair%%=*}]=${pair#*=}; done
+  [[ "${FACTS[node]}" == "${SPEC[node]:-}" && "${FACTS[storage]}" == "${SPEC[storage]:-}" ]] ||
+    die INVALID_SPEC "--placed-facts are for storage '${FACTS[storage]}' on node '${FACTS[node]}', not '${SPEC[storage]:-}' on '${SPEC[node]:-}'"
+  [[ "$(local_node_name)" == "${SPEC[node]}" ]] ||
+    die INVALID_SPEC "--placed-facts are for the node the placement ran on, and this host is not node '${SPEC[node]}'"
+  FACTS[local_node]=${SPEC[node]}
+  IFS=, read -ra FREE_IDS <<<"${FACTS[free_ids]}"
+  # shellcheck disable=SC2034 # read by create_vm (create.sh)
+  IDS_SEEN=${FACTS[seen]}
+  log "Proxmox VE ${FACTS[pve]}; node ${SPEC[node]}, storage ${SPEC[storage]}${FACTS[snippets]:+, snippets on ${FACTS[snippets]}}; bridge ${SPEC[bridge]}: ${FACTS[bridge_type]}${FACTS[bridge_cidr]:+, this node at ${FACTS[bridge_cidr]}} (as this run's placement read them)"
+}
+
+# The facts a job on <node> (this node) takes from a placement, for VMs on <storage> and <bridge>
+# (of type <bridge type>, this node at <bridge cidr> there), with <tries> free VM IDs. Needs
+# RESOURCES_JSON, its read time in RESOURCES_READ_AT and PVE_VERSION.
+placed_facts() { # <node> <storage> <bridge type> <bridge cidr> <tries>
+  local out key value
+  local -A f=()
+  out=$(perl -e "$(_facts_program)" merged "$1" "$2" "" "$1" "$ALLOC_STORAGE_TYPES" "$5" <<<"$RESOURCES_JSON") || _resources_unreadable
+  while IFS='=' read -r key value; do f[$key]=$value; done <<<"$out"
+  printf 'node=%s;storage=%s;pve=%s;storage_type=%s;snippets=%s;snippets_all=%s;bridge_type=%s;bridge_cidr=%s;free_ids=%s;seen=%s' \
+    "$1" "$2" "$PVE_VERSION" "${f[storage_type]}" "${f[snippets]}" "${f[snippets_all]}" "$3" "$4" "${f[free_ids]// /,}" "$RESOURCES_READ_AT"
 }
 
 # /cluster/resources takes a VM's name, status and sizes from pvestatd's RRD broadcast (every

@@ -292,6 +292,8 @@ PLACE_WITHIN=""
 
 # Places <count> new VMs and checks the thresholds; fills PLACED (one node per VM). Needs
 # RESOURCES_JSON. <node> is a node name or auto (online, storage, bridge, most free memory).
+# The bridge's type and this node's address there ("<type> <cidr>") on each candidate node.
+declare -gA PLACE_BRIDGES=()
 capacity_place() { # <node|auto> <storage> <bridge> <memory MiB> <disk GiB> <count> <force 0|1>
   local node=$1 storage=$2 bridge=$3 mem=$(($4 * 1024 * 1024)) disk=$(($5 * 1024 ** 3)) count=$6 force=$7
   local -a cand=() ok=()
@@ -308,9 +310,11 @@ capacity_place() { # <node|auto> <storage> <bridge> <memory MiB> <disk GiB> <cou
       die STORAGE_NOT_FOUND "node '$node' is not online or has no available storage '$storage' with images content"
     cand=("$node")
   fi
+  PLACE_BRIDGES=()
   for line in "${cand[@]}"; do
     if find_bridge "$line" "$bridge"; then
       ok+=("$line")
+      PLACE_BRIDGES[$line]="$BRIDGE_TYPE $BRIDGE_CIDR"
     elif [[ "$node" != auto ]]; then
       die BRIDGE_NOT_FOUND "bridge '$bridge' does not exist on node '$line'"
     fi
@@ -384,7 +388,8 @@ place_names() { # <pattern> <count> <reuse 0|1>
 # With --names (the run's --name, {n} standing for the number): the names to create (`names`, one
 # node each) and the VMs that already have the run's names (`existing`, see place_names): without
 # --reuse a {n} pattern continues after the highest number taken; with --reuse a taken name is
-# not placed, so a rerun is not refused for capacity it does not need.
+# not placed, so a rerun is not refused for capacity it does not need. When VMs go to this node:
+# `facts`, what their jobs take instead of reading it again (host.sh take_placed_facts).
 cmd_place() {
   ops_parse "node: storage: bridge: memory: disk: count: force reachable: names: reuse remote-dir:" "$@"
   ((${#OP_ARGS[@]} == 0)) || die INVALID_SPEC "place takes no arguments"
@@ -408,7 +413,8 @@ cmd_place() {
   ops_int disk 0 "$DISK_MAX" 20
   ops_int count "$COUNT_MIN" "$COUNT_MAX" 1
   ops_read_resources
-  local count=${OPT[count]}
+  check_pve_version
+  local count=${OPT[count]} here_type here_cidr
   local -a fields=()
   if [[ -n "${OPT[names]+x}" ]]; then
     place_names "${OPT[names]}" "$count" "${OPT[reuse]:-0}"
@@ -418,5 +424,11 @@ cmd_place() {
   PLACED=()
   ((count == 0)) ||
     capacity_place "${OPT[node]}" "${OPT[storage]}" "${OPT[bridge]}" "${OPT[memory]}" "${OPT[disk]}" "$count" "${OPT[force]:-0}"
+  # What the jobs of the VMs placed on this node take instead of reading it again: sibling jobs
+  # skip each other's IDs (claim_record), so each finds one among CLAIM_TRIES + count.
+  if [[ " ${PLACED[*]} " == *" $local_node "* ]]; then
+    read -r here_type here_cidr <<<"${PLACE_BRIDGES[$local_node]}"
+    fields+=("s:facts=$(placed_facts "$local_node" "${OPT[storage]}" "$here_type" "$here_cidr" $((CLAIM_TRIES + count)))")
+  fi
   emit_data "s:op=place" "j:nodes=$(_json_list "${PLACED[@]}")" "s:local=$local_node" "${fields[@]}" | ops_success
 }

@@ -47,6 +47,8 @@ readonly FLEET_NAME_RE='^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$'
 readonly FLEET_NAME_RULE='must be lowercase letters, digits and inner hyphens, at most 40 characters'
 readonly VM_TAG_RE='^[a-z0-9_][a-z0-9_+.-]{0,63}$'
 readonly VM_TAG_RULE='must be a Proxmox tag: lowercase letters, digits and _ + . - (at most 64)'
+readonly PLACED_FACTS_RE='^node=[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?;storage=[A-Za-z][A-Za-z0-9_.-]{0,99};pve=[89]\.[0-9]{1,3};storage_type=[a-z0-9]{0,40};snippets=([A-Za-z][A-Za-z0-9_.-]{0,99})?;snippets_all=([A-Za-z][A-Za-z0-9_.-]{0,99}(,[A-Za-z][A-Za-z0-9_.-]{0,99})*)?;bridge_type=(bridge|OVSBridge|vnet);bridge_cidr=((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}/([0-9]|[12][0-9]|3[0-2]))?;free_ids=[1-9][0-9]{2,8}(,[1-9][0-9]{2,8})*;seen=[1-9][0-9]{0,11}$'
+readonly PLACED_FACTS_RULE='must be the facts of a placement (vm.sh place)'
 readonly CORES_MIN=1 CORES_MAX=128
 readonly MEMORY_MIN=512 MEMORY_MAX=4194304
 readonly VM_MEMORY_MIN=64 VM_MEMORY_MAX=4194304

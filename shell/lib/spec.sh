@@ -54,7 +54,7 @@ parse_spec() { # <option...>
   SPEC=([remote_dir]=/var/lib/linus [os]=ubuntu [cores]=2 [memory]=2048 [disk]=20 [bridge]=vmbr0
     [ip]=dhcp [timeout]=300 [password]=0 [dry_run]=0 [capacity]=check [cpu]=x86-64-v2-AES [upgrade]=0 [keep_on_failure]=0)
   parse_options_only SPEC "dry-run password upgrade keep-on-failure run-id: remote-dir: node: storage: bridge: name: os: cores: memory: disk: user:
-    ssh-key-b64: ip: gateway: dns: search-domain: vlan: image-url: image-sha256: image-sums-url: timeout: capacity: cpu:
+    ssh-key-b64: ip: gateway: dns: search-domain: vlan: image-url: image-sha256: image-sums-url: timeout: capacity: placed-facts: cpu:
     snippets-storage: fleet: tags: description:" "$@"
 }
 
@@ -189,6 +189,10 @@ validate_spec() {
   _need_int disk "$DISK_MIN" "$DISK_MAX"
   _need_int timeout "$TIMEOUT_MIN" "$TIMEOUT_MAX"
   need_match SPEC capacity '^(check|force|placed)$' "must be check, force or placed"
+  if [[ -n "${SPEC[placed_facts]+x}" ]]; then
+    [[ "${SPEC[capacity]}" == placed ]] || die INVALID_SPEC "--placed-facts needs --capacity placed"
+    need_match SPEC placed_facts "$PLACED_FACTS_RE" "$PLACED_FACTS_RULE"
+  fi
   need_target
   _check_marks
 

@@ -44,9 +44,13 @@ provision() { # <dry-run 0|1>
 
   step validate
   check_tools
-  check_pve_version
-  check_cluster
-  check_bridge
+  if [[ -n "${SPEC[placed_facts]:-}" ]]; then
+    take_placed_facts
+  else
+    check_pve_version
+    check_cluster
+    check_bridge
+  fi
   plan_address_discovery
   check_ip_free
 

@@ -17,6 +17,8 @@ export interface Pattern {
 const IPV4_OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
 const IPV4 = `${IPV4_OCTET}(\\.${IPV4_OCTET}){3}`;
 const DNS_LABEL = '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const STORAGE_ID = '[A-Za-z][A-Za-z0-9_.-]{0,99}';
+const VMID = '[1-9][0-9]{2,8}';
 // A path component other than . and .. (an empty one, as in //, is harmless).
 const PATH_PART = '([A-Za-z0-9_-][A-Za-z0-9._-]*|\\.[A-Za-z0-9_-][A-Za-z0-9._-]*|\\.\\.[A-Za-z0-9._-]+)';
 
@@ -30,14 +32,14 @@ export const PATTERNS = {
   // pve-common JSONSchema.pm pve_verify_node_name (l.347), at most 63 as a host name label.
   node: { re: `^${DNS_LABEL}$`, rule: 'must be a node name (letters, digits, inner hyphens, at most 63)' },
   // A letter first, as pve-common JSONSchema.pm parse_id (l.292) requires of a storage ID.
-  storage: { re: '^[A-Za-z][A-Za-z0-9_.-]{0,99}$', rule: 'must be a storage ID (a letter, then letters, digits, - _ .)' },
+  storage: { re: `^${STORAGE_ID}$`, rule: 'must be a storage ID (a letter, then letters, digits, - _ .)' },
   // An interface name (at most 15, Linux IFNAMSIZ) starting with a letter, as vmbrN, OVS bridges
   // and SDN VNets do (pve-common JSONSchema.pm pve_verify_iface, l.710).
   bridge: { re: '^[A-Za-z][A-Za-z0-9_.-]{0,14}$', rule: 'must be a bridge name such as vmbr0' },
   vmUser: { re: '^[a-z_][a-z0-9_-]{0,31}$', rule: 'must be a Linux user name (lowercase, at most 32 characters)' },
   runId: { re: '^[a-z0-9][a-z0-9-]{5,40}$', rule: 'must be a run id' },
   // pve-common JSONSchema.pm pve_verify_vmid (l.309): 100 to 999999999.
-  vmid: { re: '^[1-9][0-9]{2,8}$', rule: 'must be a VM ID from 100 to 999999999' },
+  vmid: { re: `^${VMID}$`, rule: 'must be a VM ID from 100 to 999999999' },
   ipv4: { re: `^${IPV4}$`, rule: 'must be an IPv4 address such as 192.168.1.10' },
   ipv4Cidr: { re: `^${IPV4}/([1-9]|[12][0-9]|3[0-2])$`, rule: "must be 'dhcp' or an IPv4 address with a prefix from 1 to 32, such as 192.168.1.10/24" },
   // The shape of an IPv6 address, for a DNS server (qm's nameserver is an address-list of IPv4
@@ -64,6 +66,12 @@ export const PATTERNS = {
   // $PVE_TAG_RE, l.890: [a-z0-9_][a-z0-9_\-\+\.]* case-insensitive), lowercase so that a tag
   // compares as Proxmox matches it.
   vmTag: { re: '^[a-z0-9_][a-z0-9_+.-]{0,63}$', rule: 'must be a Proxmox tag: lowercase letters, digits and _ + . - (at most 64)' },
+  // What a run's placement read of its own node (vm.sh place `facts`, shell/lib/host.sh
+  // placed_facts), handed to the jobs of its VMs there so that they do not read it again.
+  placedFacts: {
+    re: `^node=${DNS_LABEL};storage=${STORAGE_ID};pve=[89]\\.[0-9]{1,3};storage_type=[a-z0-9]{0,40};snippets=(${STORAGE_ID})?;snippets_all=(${STORAGE_ID}(,${STORAGE_ID})*)?;bridge_type=(bridge|OVSBridge|vnet);bridge_cidr=(${IPV4}/([0-9]|[12][0-9]|3[0-2]))?;free_ids=${VMID}(,${VMID})*;seen=[1-9][0-9]{0,11}$`,
+    rule: 'must be the facts of a placement (vm.sh place)',
+  },
 } as const satisfies Record<string, Pattern>;
 
 export type PatternName = keyof typeof PATTERNS;

@@ -23,7 +23,8 @@ export interface PlaceDeps {
 export type Placement =
   // With request.names: names[i] is the name of the VM placed on nodes[i]; existing, the VMs that have
   // the run's names.
-  | { ok: true; nodes: string[]; local: string | undefined; names?: string[]; existing?: ExistingRow[]; warnings: string[]; stats: HostStats }
+  // facts: for the jobs of the VMs placed on <local> (provisionerArgs placedFacts).
+  | { ok: true; nodes: string[]; local: string | undefined; names?: string[]; existing?: ExistingRow[]; facts?: string; warnings: string[]; stats: HostStats }
   | { ok: false; error: ErrorReport; warnings: string[]; stats: HostStats };
 
 export async function place(deps: PlaceDeps, request: PlaceRequest): Promise<Placement> {
@@ -38,6 +39,6 @@ export async function place(deps: PlaceDeps, request: PlaceRequest): Promise<Pla
   if (!parsed.success || parsed.data.nodes.length !== placed || (request.names !== undefined && parsed.data.existing === undefined)) {
     throw new LinusError({ code: 'PROTOCOL_ERROR', message: `unexpected placement from the host: ${JSON.stringify(outcome.data[0] ?? null).slice(0, 200)}` });
   }
-  const { nodes, local, names, existing } = parsed.data;
-  return { ok: true, nodes, local, ...(names ? { names } : {}), ...(existing ? { existing } : {}), warnings: outcome.warnings, stats };
+  const { nodes, local, names, existing, facts } = parsed.data;
+  return { ok: true, nodes, local, ...(names ? { names } : {}), ...(existing ? { existing } : {}), ...(facts ? { facts } : {}), warnings: outcome.warnings, stats };
 }

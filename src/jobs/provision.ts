@@ -147,6 +147,7 @@ async function provisionWith(deps: ProvisionDeps & { connect: Connect }, request
   let created = specs;
   let reused = new Map<string, VmRun>();
   let continuedAfter: string | undefined;
+  let facts: string | undefined;
   if (placing) {
     // Specs named one by one (no pattern) are checked by each VM's host job only.
     const names = pattern !== undefined || specs.length === 1 ? { names: { pattern: pattern ?? first.name, reuse } } : {};
@@ -166,6 +167,8 @@ async function provisionWith(deps: ProvisionDeps & { connect: Connect }, request
     placement = { warnings: placed.warnings, stats };
     created = (placed.names ?? specs.map((spec) => spec.name)).map((name) => ({ ...first, name }));
     ({ nodes, local } = placed);
+    // Only where the placement also checked the names: a job given the facts checks no name.
+    if (names.names !== undefined) facts = placed.facts;
     deps.onPlaced?.(placed.warnings);
     if (placed.names) await deps.onNames?.(placed.names);
   }
@@ -177,7 +180,7 @@ async function provisionWith(deps: ProvisionDeps & { connect: Connect }, request
       try {
         const { outcome, stats } = await runVmJob(
           { ssh: deps.ssh, connect, nodeAddresses: deps.nodeAddresses, provisioner: provisioners.proxmox, onEvent, ...(deps.signal ? { signal: deps.signal } : {}) },
-          { target: { ...target, node }, local, spec, sshKeys: request.sshKeys, dryRun: request.dryRun, capacity, keepOnFailure: Boolean(request.keepOnFailure) },
+          { target: { ...target, node }, local, spec, sshKeys: request.sshKeys, dryRun: request.dryRun, capacity, keepOnFailure: Boolean(request.keepOnFailure), ...(facts !== undefined && node === local ? { placedFacts: facts } : {}) },
         );
         return { name: spec.name, node, outcome: withNameRemedyOutcome(outcome), stats };
       } catch (error) {

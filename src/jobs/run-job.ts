@@ -136,7 +136,9 @@ async function confirmCleanup(deps: JobDeps, runId: string, stats: JobStats): Pr
 // Runs one host job (a provision or a clone) to its end: attempts with fresh run ids while
 // failures are transient. An attempt's rollback has finished when its final block arrives, so the
 // next attempt never overlaps it.
-export async function runJob(deps: JobDeps, runArgs: string[]): Promise<{ outcome: ProvisionOutcome; stats: JobStats }> {
+// retryArgs: the argv of the attempts after the first, when it differs (facts read before the
+// first attempt are not trusted after a failure).
+export async function runJob(deps: JobDeps, runArgs: string[], retryArgs: string[] = runArgs): Promise<{ outcome: ProvisionOutcome; stats: JobStats }> {
   const policy = deps.retry ?? DEFAULT_RETRY;
   const stats = emptyJobStats();
   for (let index = 0; ; index += 1) {
@@ -144,7 +146,7 @@ export async function runJob(deps: JobDeps, runArgs: string[]): Promise<{ outcom
     stats.attempts += 1;
     let outcome: ProvisionOutcome;
     try {
-      outcome = await attempt({ ...deps, onEvent: (event) => deps.onEvent(event, runId) }, runArgs, runId, stats);
+      outcome = await attempt({ ...deps, onEvent: (event) => deps.onEvent(event, runId) }, index === 0 ? runArgs : retryArgs, runId, stats);
     } catch (error) {
       const linusError = toLinusError(error);
       if (!linusError.transient || index + 1 >= policy.attempts || deps.signal?.aborted) throw linusError;
@@ -186,10 +188,12 @@ export interface VmJob {
   capacity: 'check' | 'force' | 'placed';
   keepOnFailure: boolean;
   marks?: VmMarks;
+  // What the run's placement read of this node: the first attempt takes it instead of reading it.
+  placedFacts?: string;
 }
 
 export function runVmJob(deps: VmJobDeps, job: VmJob): Promise<{ outcome: ProvisionOutcome; stats: JobStats }> {
   const ssh = sshForNode(job.target.node, job.local, deps.ssh, deps.nodeAddresses);
-  const args = provisionerArgs(job.target, job.spec, job.sshKeys, job.dryRun, job.capacity, job.keepOnFailure, job.marks);
-  return runJob({ connect: () => deps.connect(ssh), provisioner: deps.provisioner, remoteDir: job.target.remoteDir, onEvent: deps.onEvent, ...(deps.signal ? { signal: deps.signal } : {}) }, args);
+  const args = (facts?: string) => provisionerArgs(job.target, job.spec, job.sshKeys, job.dryRun, job.capacity, job.keepOnFailure, job.marks, facts);
+  return runJob({ connect: () => deps.connect(ssh), provisioner: deps.provisioner, remoteDir: job.target.remoteDir, onEvent: deps.onEvent, ...(deps.signal ? { signal: deps.signal } : {}) }, args(job.placedFacts), args());
 }

@@ -48,12 +48,14 @@ export const listRowSchema = z.object({
 export const existingRowSchema = listRowSchema.extend({ type: z.enum(['qemu', 'lxc']), spec: z.string().nullable() });
 
 // names/existing come with --names: the names to create (one node each) and the VMs that have one.
+// facts: what the jobs of the VMs placed on the local node take instead of reading it again.
 export const placeSchema = z.object({
   op: z.literal('place'),
   nodes: z.array(z.string()),
   local: z.string().optional(),
   names: z.array(z.string()).optional(),
   existing: z.array(existingRowSchema).optional(),
+  facts: patternSchema('placedFacts').optional(),
 });
 
 export const capacityRowSchema = z.discriminatedUnion('kind', [

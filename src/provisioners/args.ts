@@ -20,7 +20,8 @@ export interface VmMarks {
 // proxmox.sh run: one VM from a cloud image.
 // capacity: 'check' the 80/90 % thresholds on the host, 'force' past 90 %, or 'placed' (vm.sh place did).
 // keepOnFailure: a failed VM is kept for inspection instead of rolled back.
-export function provisionerArgs(target: TargetPlace, spec: VmSpec, sshKeys: string | undefined, dryRun: boolean, capacity: 'check' | 'force' | 'placed' = 'check', keepOnFailure = false, marks: VmMarks = {}): string[] {
+// placedFacts: what the run's placement read of this node (with capacity 'placed' only).
+export function provisionerArgs(target: TargetPlace, spec: VmSpec, sshKeys: string | undefined, dryRun: boolean, capacity: 'check' | 'force' | 'placed' = 'check', keepOnFailure = false, marks: VmMarks = {}, placedFacts?: string): string[] {
   const os = resolveOs(spec.os);
   const args = ['--remote-dir', target.remoteDir, '--node', target.node, '--storage', target.storage, '--bridge', target.bridge];
   args.push('--name', spec.name, '--os', os, '--cores', String(spec.cores), '--memory', String(spec.memory), '--disk', String(spec.disk));
@@ -37,6 +38,7 @@ export function provisionerArgs(target: TargetPlace, spec: VmSpec, sshKeys: stri
   if (spec.upgrade) args.push('--upgrade');
   if (target.snippetsStorage) args.push('--snippets-storage', target.snippetsStorage);
   if (capacity !== 'check') args.push('--capacity', capacity);
+  if (placedFacts !== undefined) args.push('--placed-facts', placedFacts);
   if (keepOnFailure) args.push('--keep-on-failure');
   if (marks.fleet !== undefined) args.push('--fleet', marks.fleet);
   if (marks.tags !== undefined && marks.tags.length > 0) args.push('--tags', marks.tags.join(';'));

@@ -278,6 +278,40 @@ require_wget() {
   assert_line 'LINUS_ERROR_CODE:INVALID_SPEC'
 }
 
+@test "a job given its placement's facts reads neither the version, /cluster/resources nor the bridges; others' facts are refused" {
+  sim_setup "$FAST"
+  sim_qm_create 100 other
+  ops place --node pve --storage local-lvm --count 2 --names 'web0{n}'
+  assert_success
+  local facts
+  facts=$(sed -n 's/^LINUS_DATA:.*"facts":"\([^"]*\)".*/\1/p' <<<"$output")
+  [[ "$facts" =~ ^node=pve\;storage=local-lvm\;pve=8\.[0-9]+\;storage_type=lvmthin\;snippets=\;snippets_all=\;bridge_type=bridge\;bridge_cidr=127\.[0-9.]+/[0-9]+\;free_ids=101,102,103(,[0-9]+){9}\;seen=[0-9]+$ ]] ||
+    fail "place gave the facts: $facts"
+  sim_clear_calls
+  provision_web01 --name web01 --node pve --storage local-lvm --capacity placed --placed-facts "$facts"
+  assert_success
+  assert_line --partial '(as this run'"'"'s placement read them)'
+  assert_line 'LINUS_VM_ID:101'
+  run sim_calls
+  refute_line --regexp '^(pveversion|pvesh get /cluster/resources|pvesh get /nodes/pve/network)'
+  assert_line --regexp '^qm create 101 --name web01 '
+  # The next job of the run, from the same facts, moves past the ID the first one took.
+  provision_web01 --name web02 --node pve --storage local-lvm --capacity placed --placed-facts "$facts"
+  assert_success
+  assert_line 'LINUS_VM_ID:102'
+  sim_clear_calls
+  provision_web01 --name web03 --node pve --storage local-lvm --capacity placed --placed-facts "${facts/node=pve;/node=pve2;}"
+  assert_failure 1
+  assert_line 'LINUS_ERROR_CODE:INVALID_SPEC'
+  provision_web01 --name web03 --node pve --storage local --capacity placed --placed-facts "$facts"
+  assert_failure 1
+  assert_line "LINUS_ERROR:--placed-facts are for storage 'local-lvm' on node 'pve', not 'local' on 'pve'"
+  provision_web01 --name web03 --node pve --storage local-lvm --placed-facts "$facts"
+  assert_failure 1
+  assert_line 'LINUS_ERROR:--placed-facts needs --capacity placed'
+  assert_equal "$(sim_calls)" ''
+}
+
 @test "a missing bridge, an unknown node and an offline node fail with their codes" {
   sim_setup "$PREPARED"
   provision_web01 --bridge vmbr9

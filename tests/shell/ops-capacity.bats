@@ -91,6 +91,18 @@ max_agent_overlap() {
   assert_line 'LINUS_ERROR_CODE:INSUFFICIENT_MEMORY'
 }
 
+@test "place gives the facts of this node for the jobs of the VMs it puts here, and none when they go elsewhere" {
+  sim_setup '{"nodes":[{"name":"pve"},{"name":"pve2","bridges":[{"name":"vmbr0","network":"$SIM_NET.200.0/24","gateway":"$SIM_NET.200.1","hostAddress":"$SIM_NET.200.2"}]}]}'
+  sim_qm_create 100 one
+  ops place --node pve --count 3
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"facts":"node=pve;storage=local-lvm;pve=8\.[0-9]+;storage_type=lvmthin;snippets=;snippets_all=;bridge_type=bridge;bridge_cidr=127\.[0-9.]+/[0-9]+;free_ids=101,102(,[0-9]+){11};seen=[0-9]+"'
+  ops place --node pve2 --count 3
+  assert_success
+  assert_line --regexp '^LINUS_DATA:.*"nodes":\["pve2","pve2","pve2"\]'
+  refute_line --partial '"facts"'
+}
+
 @test "place finds no node when the only one is offline or lacks the bridge" {
   sim_setup "$FAST"
   ops place --node pve --bridge vmbr9

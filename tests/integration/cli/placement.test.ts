@@ -96,6 +96,7 @@ function placementSuite(transport: Transport) {
 
   it('--count 5 --name dev-{n} creates five VMs concurrently, spread over both nodes, each with its own run id', async () => {
     cluster.setMemory({ pve: 64 * GiB, pve2: 64 * GiB });
+    cluster.simHost.clearCalls();
     const result = await runCli(['provision', ...cluster.flags(['--node', 'auto']), ...cluster.vmFlags('dev-{n}'), '--count', '5', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const { ok, vms } = result.json();
@@ -112,6 +113,12 @@ function placementSuite(transport: Transport) {
     const perNode = (node: string) => cluster.vms().filter((entry) => entry.name?.startsWith('dev-') && entry.node === node).length;
     expect(perNode('pve')).toBeGreaterThanOrEqual(2);
     expect(perNode('pve2')).toBeGreaterThanOrEqual(2);
+    // The jobs on pve take what the placement read there; those on pve2 read their own node.
+    const reads = (node: string, what: string) => cluster.simHost.calls().filter((call) => call.node === node && [call.tool, ...call.argv].join(' ').startsWith(what)).length;
+    expect(reads('pve', 'pveversion')).toBe(1);
+    expect(reads('pve', 'pvesh get /cluster/resources')).toBe(1);
+    expect(reads('pve2', 'pveversion')).toBe(perNode('pve2'));
+    expect(reads('pve', 'qm create')).toBe(perNode('pve'));
   }, 180_000);
 
   it('--count with a failure on one node rolls back only the failed VMs and keeps the others; the exit code is the failure\'s', async () => {

@@ -13,6 +13,7 @@ import { cloneArgs, provisionerArgs } from '../../../src/provisioners/args.js';
 import { parseFleet } from '../../../src/config/fleet-file.js';
 import { checkVmFlags } from '../../../src/config/vm-flags.js';
 import { expandNames } from '../../../src/config/names.js';
+import { placeSchema } from '../../../src/protocol/data.js';
 
 // The driver's checks (zod) and the host's (the bash of the bundles the driver uploads) take the
 // same table of values: what the driver accepts, sent as the driver sends it, the host accepts;
@@ -247,6 +248,36 @@ describe('the driver and the host check values by one rule set', () => {
         host: surface.command,
       });
     }
+  });
+
+  it("placement facts: what the driver takes from vm.sh place, a job takes from the driver", () => {
+    const facts = (over: Record<string, string> = {}) =>
+      Object.entries({ node: 'pve', storage: 'local-lvm', pve: '8.4', storage_type: 'lvmthin', snippets: '', snippets_all: '', bridge_type: 'bridge', bridge_cidr: '10.0.0.2/24', free_ids: '102,103', seen: '1796136905', ...over })
+        .map(([key, value]) => `${key}=${value}`)
+        .join(';');
+    const samples: Sample[] = [
+      facts(),
+      facts({ snippets: 'local', snippets_all: 'local,nfs.1', bridge_cidr: '' }),
+      facts({ pve: '9.1', bridge_type: 'vnet', free_ids: '100', storage_type: '' }),
+      facts({ pve: '7.4' }),
+      facts({ node: 'pve;id' }),
+      facts({ storage: '1local' }),
+      facts({ bridge_type: 'eth' }),
+      facts({ bridge_cidr: '10.0.0.256/24' }),
+      facts({ free_ids: '' }),
+      facts({ free_ids: '99,102' }),
+      facts({ seen: '$(reboot)' }),
+      facts({ snippets_all: 'local,' }),
+      `${facts()};extra=1`,
+      facts().replace('node=pve;storage=local-lvm', 'storage=local-lvm;node=pve'),
+      `${facts()}\nnode=x`,
+    ].map((value) => ({ facts: value }));
+    expectParity({
+      bundle: PROXMOX,
+      samples,
+      driver: (sample) => placeSchema.safeParse({ op: 'place', nodes: ['pve'], facts: sample.facts }).success,
+      host: (sample) => ['provision_checks', '--password', '--run-id', 'parity-run1', '--name', 'web01', '--capacity', 'placed', '--placed-facts', sample.facts as string],
+    });
   });
 
   it('file:// image URLs: the driver never sends one, the host takes one for test beds', () => {

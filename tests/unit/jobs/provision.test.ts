@@ -59,6 +59,28 @@ describe('jobs: placement and provisioning', () => {
     expect(host.locks()).toEqual([]);
   });
 
+  it("a job's first attempt takes the placement's facts; an attempt after a transient failure reads the host again", async () => {
+    const placed = await place(
+      { ssh: localTarget(), connect: localConnect(host), provisioner: provisioners.vm, remoteDir: host.paths.remoteDir, nodeAddresses: {} },
+      { node: 'pve', storage: 'local-lvm', bridge: 'vmbr0', memoryMiB: 512, diskGiB: 4, count: 1, force: false, names: { pattern: 'facts-1', reuse: false } },
+    );
+    expect(placed).toMatchObject({ ok: true, nodes: ['pve'], facts: expect.stringMatching(/^node=pve;storage=local-lvm;pve=8\.\d+;.*;free_ids=100,101,/) });
+    const facts = placed.ok ? placed.facts : undefined;
+    // Nothing serves the image: IMAGE_DOWNLOAD_FAILED, which is retried.
+    const vm = vmSpecSchema.parse({ name: 'facts-1', password: true, imageUrl: 'http://127.0.0.1:9/image.qcow2', imageSha256: 'a'.repeat(64) });
+    const args = (given?: string) => provisionerArgs({ ...target(), node: 'pve' }, vm, undefined, false, 'placed', false, {}, given);
+    host.clearCalls();
+    const { outcome, stats } = await runJob(
+      { connect: () => localConnect(host)(localTarget()), provisioner: provisioners.proxmox, remoteDir: host.paths.remoteDir, onEvent: () => undefined, retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 10 } },
+      args(facts),
+      args(),
+    );
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'IMAGE_DOWNLOAD_FAILED' } });
+    expect(stats.attempts).toBe(2);
+    expect(host.calls().filter((call) => call.tool === 'pveversion')).toHaveLength(1);
+    expect(host.listVms()).toEqual([]);
+  });
+
   it('a job that cannot be followed after its connection dropped names linus wait <run-id> in its remediation', async () => {
     const real = localConnect(host);
     const dropped = () => new LinusError({ code: 'CONNECTION_FAILED', message: 'connection reset' });
