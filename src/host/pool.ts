@@ -11,6 +11,9 @@ export const MAX_BORROWERS = 4;
 
 export interface ConnectionPool {
   connect: Connect;
+  // Opens connections to <target> ahead, until it has enough for <callers> at once: their
+  // handshakes overlap work that comes before the calls (a provision's placement).
+  warm(target: SshTarget, callers: number): void;
   // Closes every open connection (the server is done).
   close(): Promise<void>;
 }
@@ -28,21 +31,25 @@ export function connectionPool(open: Connect = defaultConnect): ConnectionPool {
     const slots = live.get(key) ?? [];
     if (slots.includes(slot)) slots.splice(slots.indexOf(slot), 1);
   };
+  const slotsOf = (target: SshTarget) => {
+    const slots = live.get(endpoint(target)) ?? [];
+    live.set(endpoint(target), slots);
+    return slots;
+  };
+  const openSlot = (target: SshTarget): Slot => {
+    const key = endpoint(target);
+    const opening = open(target);
+    const fresh: Slot = { pending: opening, borrowers: 0 };
+    slotsOf(target).push(fresh);
+    opening.then(
+      (connection) => void connection.closed.then(() => forget(key, fresh)),
+      () => forget(key, fresh),
+    );
+    return fresh;
+  };
   const connect: Connect = async (target) => {
     const key = endpoint(target);
-    const slots = live.get(key) ?? [];
-    live.set(key, slots);
-    let slot = slots.find((candidate) => candidate.borrowers < MAX_BORROWERS);
-    if (!slot) {
-      const opening = open(target);
-      const fresh: Slot = { pending: opening, borrowers: 0 };
-      slots.push(fresh);
-      opening.then(
-        (connection) => void connection.closed.then(() => forget(key, fresh)),
-        () => forget(key, fresh),
-      );
-      slot = fresh;
-    }
+    const slot = slotsOf(target).find((candidate) => candidate.borrowers < MAX_BORROWERS) ?? openSlot(target);
     slot.borrowers += 1;
     let connection: Connection;
     try {
@@ -74,6 +81,9 @@ export function connectionPool(open: Connect = defaultConnect): ConnectionPool {
   };
   return {
     connect,
+    warm: (target, callers) => {
+      while (slotsOf(target).length * MAX_BORROWERS < callers) openSlot(target).pending.catch(() => undefined);
+    },
     close: async () => {
       const open = [...live.values()].flat();
       live.clear();

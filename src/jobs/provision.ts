@@ -122,8 +122,18 @@ export async function provisionVms(deps: ProvisionDeps, request: ProvisionReques
   // The placement and the jobs of one provision share SSH connections: a handshake per
   // MAX_BORROWERS VMs instead of one per VM and one more for the placement.
   const pool = connectionPool(defaultConnect);
+  // VMs on the node given and reached over --host: once the placement's connection is up, the
+  // jobs' connections open while the placement runs.
+  const { node } = request.target;
+  let warm = request.specs.length > 1 && node !== 'auto' && deps.nodeAddresses[node] === undefined;
+  const connect: Connect = async (target) => {
+    const connection = await pool.connect(target);
+    if (warm) pool.warm(deps.ssh, request.specs.length);
+    warm = false;
+    return connection;
+  };
   try {
-    return await provisionWith({ ...deps, connect: pool.connect }, request);
+    return await provisionWith({ ...deps, connect }, request);
   } finally {
     await pool.close();
   }

@@ -42,6 +42,21 @@ describe('linus mcp connection pool', () => {
     expect(host.opened.every((connection) => connection.closedByPool)).toBe(true);
   });
 
+  it('opens connections ahead for the callers to come, and hands them out before opening more', async () => {
+    const host = fakeHost();
+    const pool = connectionPool(host.open);
+    const first = await pool.connect(target);
+    pool.warm(target, 2 * MAX_BORROWERS + 1);
+    expect(host.opened).toHaveLength(3);
+    pool.warm(target, 2 * MAX_BORROWERS + 1);
+    expect(host.opened).toHaveLength(3);
+    await first.close();
+    await Promise.all(Array.from({ length: 2 * MAX_BORROWERS + 1 }, () => pool.connect(target)));
+    expect(host.opened).toHaveLength(3);
+    await pool.close();
+    expect(host.opened.every((connection) => connection.closedByPool)).toBe(true);
+  });
+
   it('forgets a connection a call found broken, before its close event: the next call opens a new one', async () => {
     const host = fakeHost();
     const pool = connectionPool(async () => {
