@@ -25,7 +25,7 @@ readonly NO_ALLOC_STORAGE_TYPES="iscsi iscsidirect"
 
 check_tools() {
   local tool
-  for tool in qm pvesh pvesm pveversion flock perl sha256sum sha512sum base64; do
+  for tool in qm pvesh pvesm pveversion flock setsid perl sha256sum sha512sum base64; do
     command -v "$tool" >/dev/null 2>&1 || die MISSING_DEPENDENCY "'$tool' is not installed or not on PATH"
   done
   # Image downloads use curl, else wget (a pve-manager dependency, unlike curl).

@@ -2,7 +2,7 @@
 # Host-side jobs under <remote-dir>/jobs/<run-id>: spec (the options, NUL-separated), log (every
 # line the job printed), pid, state (running|finished), result (the final block without
 # LINUS_END), exit, and a 0600 password file shown once. The job runs in its own session
-# (perl POSIX::setsid), so a dropped SSH connection never stops it half-way.
+# (setsid), so a dropped SSH connection never stops it half-way.
 
 # Set in the job process itself: where its final block goes.
 JOB_DIR=""
@@ -72,19 +72,11 @@ job_launch() { # <script> <option...>
   # 0 after a dropped `run` then lines up with what `run` showed.
   printf 'linus: job %s started\n' "${SPEC[run_id]}" >"$dir/log"
   _write_file "$dir/state" $'running\n'
-  perl -MPOSIX -e '
-    my $pidfile = shift;
-    defined(my $pid = fork()) or die "linus: fork failed: $!\n";
-    if ($pid) {
-      open(my $fh, ">", "$pidfile.tmp") or die "linus: $pidfile: $!\n";
-      print $fh "$pid\n"; close $fh; rename("$pidfile.tmp", $pidfile) or die "linus: $pidfile: $!\n";
-      exit 0;
-    }
-    POSIX::setsid() != -1 or die "linus: setsid failed: $!\n";
-    $SIG{$_} = "DEFAULT" for qw(HUP INT TERM QUIT PIPE);
-    exec { $ARGV[0] } @ARGV or die "linus: exec failed: $!\n";' \
-    "$dir/pid" bash "$script" _job "${SPEC[run_id]}" "${SPEC[remote_dir]}" </dev/null >>"$dir/log" 2>&1 ||
-    die INTERNAL "cannot start the job process"
+  # A session of its own (util-linux setsid: a background command of this script leads no process
+  # group, so setsid execs without forking and $! is the job), with the signals a background
+  # command starts with ignored back at their defaults (coreutils env): the job traps INT and TERM.
+  setsid env --default-signal=HUP,INT,TERM,QUIT,PIPE bash "$script" _job "${SPEC[run_id]}" "${SPEC[remote_dir]}" </dev/null >>"$dir/log" 2>&1 &
+  _write_file "$dir/pid" "$!"$'\n'
 }
 
 # Whether the job process still runs (no pid file yet means it is starting). A killed job whose
