@@ -34,7 +34,7 @@ readonly CPU_V2_FLAGS="popcnt pni sse4_1 sse4_2 ssse3"
 readonly REMOTE_DIR_MIN_FREE_KIB=$((3 * 1024 * 1024))
 # Package of each tool the provisioner calls (Proxmox VE on Debian).
 declare -grA TOOL_PACKAGE=([qm]=qemu-server [pvesh]=pve-manager [pvesm]=libpve-storage-perl [pveversion]=pve-manager
-  [flock]=util-linux [sha256sum]=coreutils [sha512sum]=coreutils [base64]=coreutils)
+  [flock]=util-linux [setsid]=util-linux [sha256sum]=coreutils [sha512sum]=coreutils [base64]=coreutils)
 
 # The state a try leaves: key=value lines (facts hold no newlines; see _facts_program).
 _try_dump() { # <code> <message>
@@ -119,7 +119,7 @@ _doctor_tools() {
   local tool failed=0
   local -a missing=() packages=()
   doctor_try check_tools
-  for tool in qm pvesh pvesm pveversion flock sha256sum sha512sum base64; do
+  for tool in qm pvesh pvesm pveversion flock setsid sha256sum sha512sum base64; do
     command -v "$tool" >/dev/null 2>&1 && continue
     missing+=("$tool")
     [[ " ${packages[*]} " == *" ${TOOL_PACKAGE[$tool]} "* ]] || packages+=("${TOOL_PACKAGE[$tool]}")
@@ -128,7 +128,7 @@ _doctor_tools() {
     _check tools.host fail "not on PATH: ${missing[*]} (is this a Proxmox VE node?)" "apt-get install ${packages[*]}"
     failed=1
   else
-    _check tools.host ok "qm, pvesh, pvesm, pveversion, flock, sha256sum, sha512sum and base64 are installed"
+    _check tools.host ok "qm, pvesh, pvesm, pveversion, flock, setsid, sha256sum, sha512sum and base64 are installed"
   fi
   if command -v curl >/dev/null 2>&1; then
     _check tools.download ok "curl downloads the images"

@@ -35,6 +35,16 @@ sim_setup_vm() { # [settings JSON]
   done
 }
 
+@test "a host without setsid (jobs start in a session of their own): tools.host names it and its package" {
+  sim_setup_vm '{"missingTools":["setsid"]}'
+  ops doctor --node pve --storage local-lvm --bridge vmbr0
+  assert_success
+  run check_of tools.host
+  assert_output --partial '"message":"not on PATH: setsid (is this a Proxmox VE node?)"'
+  assert_output --partial '"fix":"apt-get install util-linux"'
+  assert_output --partial '"status":"fail"'
+}
+
 @test "a VNet as --bridge: bridge.<vnet> passes as it does in the provisioner's own step 1" {
   sim_setup_vm '{"sdnVnets":[{"name":"vnet1","zone":"zone1","network":"$SIM_NET.200.0/24"}]}'
   run sim_host "$(printf '%q ' bash "$BUNDLE" run --dry-run --remote-dir "$SIM_REMOTE" --node pve --storage local-lvm --bridge vnet1 \
