@@ -34,6 +34,11 @@ const INSTRUCTIONS =
   'Proxmox VE VMs through linus. provision_vm gives a ready VM (IP, user) in one call. A VM is named by ID or name. ' +
   "linus changes only VMs it created (tag 'linus'). Every result has ok; a failure has error.code, message and remediation.";
 
+// A client (the SDK's, at least) handles a notification a microtask after a response read in the
+// same chunk, and drops progress for a request it has answered by then: the answer leaves this
+// long after the last progress, so that it is read apart from it.
+const PROGRESS_GAP_MS = 100;
+
 function toolsOf(context: ToolContext, readOnly: boolean): ToolDef[] {
   const tools = [...provisionTools(context), ...vmTools(context), ...hostTools(context), ...fleetTools(context)];
   return readOnly ? tools.filter((tool) => TOOL_ANNOTATIONS[tool.name].readOnlyHint) : tools;
@@ -71,8 +76,12 @@ function buildServer(context: ToolContext, readOnly: boolean): Built {
       // Notifications go out in order, and all of them before the result: a client drops progress
       // that arrives after the answer to its request.
       let notified: Promise<unknown> = Promise.resolve();
+      let lastProgressAt = 0;
       const notify = (progress: number, total: number, message: string) => {
-        notified = notified.then(() => extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token as string | number, progress, total, message } })).catch(() => undefined);
+        notified = notified
+          .then(() => extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token as string | number, progress, total, message } }))
+          .then(() => (lastProgressAt = Date.now()))
+          .catch(() => undefined);
       };
       const call: CallContext = {
         signal: extra.signal,
@@ -92,6 +101,8 @@ function buildServer(context: ToolContext, readOnly: boolean): Built {
       try {
         const result = await work;
         await notified;
+        const gap = lastProgressAt + PROGRESS_GAP_MS - Date.now();
+        if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
         const error = (result.structuredContent as { error?: { code?: string } } | undefined)?.error;
         context.log(`${tool.name}: ${result.isError ? (error?.code ?? 'error') : 'ok'} in ${Date.now() - started} ms${extra.signal.aborted ? ' (the client cancelled the call)' : ''}`);
         return result;
