@@ -14,6 +14,9 @@ NEXT_OFFSET=0
 LOG_PARTIAL=""
 # Set by the traps while following a job: 1 for INT/TERM (cancel), 2 for HUP (detach).
 FOLLOW_SIGNAL=0
+# The job process this shell started (job_launch), while it runs: following it ends the wait for
+# its next look at the log as soon as it exits.
+JOB_CHILD=""
 readonly EXIT_RUNNING=75
 
 job_dir_of() { # <remote-dir> <run-id>
@@ -76,7 +79,8 @@ job_launch() { # <script> <option...>
   # group, so setsid execs without forking and $! is the job), with the signals a background
   # command starts with ignored back at their defaults (coreutils env): the job traps INT and TERM.
   setsid env --default-signal=HUP,INT,TERM,QUIT,PIPE bash "$script" _job "${SPEC[run_id]}" "${SPEC[remote_dir]}" </dev/null >>"$dir/log" 2>&1 &
-  _write_file "$dir/pid" "$!"$'\n'
+  JOB_CHILD=$!
+  _write_file "$dir/pid" "$JOB_CHILD"$'\n'
 }
 
 # Whether the job process still runs (no pid file yet means it is starting). A killed job whose
@@ -168,7 +172,12 @@ follow_job() { # <dir> <offset> <max-seconds or ""> <forward 0|1>
       FOLLOW_SIGNAL=0
     fi
     [[ -n "$until" ]] && ((SECONDS >= until)) && break
-    nap 0.5
+    if [[ -n "$JOB_CHILD" ]]; then
+      nap_or_exit 0.5 "$JOB_CHILD"
+      kill -0 "$JOB_CHILD" 2>/dev/null || JOB_CHILD=""
+    else
+      nap 0.5
+    fi
   done
   emit OFFSET "$offset"
   mark_final

@@ -34,13 +34,30 @@ scaled_seconds() { # <seconds>
 # (Not a `read -t`, which forks nothing: bash 5.2 crashes when a trap exits during one and the
 # EXIT trap then waits for a child.)
 nap() { # <seconds>
-  local ms=0 frac
-  [[ "$1" =~ ^([0-9]+)(\.([0-9]{1,3}))?$ ]] || die INTERNAL "nap: not a duration: $1"
+  local span
+  _nap_span span "$1"
+  bg_run sleep "$span" || true
+}
+
+# Like nap, but ends as soon as <pid>, a child of this shell, exits (then it is reaped).
+nap_or_exit() { # <seconds> <child pid>
+  local span
+  _nap_span span "$1"
+  sleep "$span" &
+  BG_PID=$!
+  wait -n "$BG_PID" "$2" 2>/dev/null || true
+  kill "$BG_PID" 2>/dev/null || true
+  BG_PID=""
+}
+
+# <seconds> on the host's clock, as sleep takes it.
+_nap_span() { # <var> <seconds>
+  local ms
+  [[ "$2" =~ ^([0-9]+)(\.([0-9]{1,3}))?$ ]] || die INTERNAL "nap: not a duration: $2"
   ms=${BASH_REMATCH[3]}000
   ms=$((10#${BASH_REMATCH[1]} * 1000 + 10#${ms:0:3}))
   ms=$((ms * TIME_PERMILLE / 1000))
-  printf -v frac '%03d' $((ms % 1000))
-  bg_run sleep "$((ms / 1000)).$frac" || true
+  printf -v "$1" '%d.%03d' $((ms / 1000)) $((ms % 1000))
 }
 
 # Stops a local background command left by an interrupted bg_run (never a Proxmox call).

@@ -53,6 +53,18 @@ elapsed_ms() { # <time scale or ''> <code>
   done
 }
 
+@test "nap_or_exit ends when its child exits, reaps it, and leaves no sleep behind; without a child it naps" {
+  local ms
+  ms=$(elapsed_ms '' 'sleep 0.2 & child=$!; nap_or_exit 30 "$child"')
+  ((ms >= 200 && ms < 5000)) || fail "nap_or_exit 30 with a child of 0.2 s took $ms ms"
+  run bash -c 'source "$1"; sleep 0.2 & child=$!; nap_or_exit 30 "$child"
+    kill -0 "$child" 2>/dev/null && echo "child not reaped" || echo "child reaped"
+    sleep 0.1; pgrep -f "^sleep 30.000$" -P $$ >/dev/null && echo "sleep left" || echo "no sleep"' _ "$ENTRY"
+  assert_output $'child reaped\nno sleep'
+  ms=$(elapsed_ms '' 'sleep 0 & child=$!; wait "$child"; nap_or_exit 0.6 "$child"')
+  ((ms >= 600 && ms < 1500)) || fail "nap_or_exit 0.6 without a live child took $ms ms"
+}
+
 @test "nap refuses what is not a duration" {
   lib_run 'nap 1s'
   assert_line --partial 'nap: not a duration: 1s'
