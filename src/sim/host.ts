@@ -168,6 +168,9 @@ export interface SimHost {
   addForeignMachine(machine: { ip: string; mac?: string; ssh?: boolean }): Promise<ForeignMachine>;
   // Stops the tool server, every guest daemon and foreign machine (the host's files stay).
   dispose(): Promise<void>;
+  // Ends at once (SIGKILL) every command still running from the host's files: jobs, and commands
+  // that came over SSH (a run exiting without dispose; its guests and tool server see the root go).
+  killCommands(): void;
 }
 
 function readSettings(paths: SimPaths): HostSettings {
@@ -210,6 +213,22 @@ async function stopJobs(paths: SimPaths): Promise<void> {
   }
   const deadline = Date.now() + 10_000;
   while (pids.some(processAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+// A host that goes away takes along what still runs from its files: a command that arrived over
+// SSH just before the end, and a job it launched after stopJobs looked (a powered-off machine).
+function killHostCommands(paths: SimPaths): void {
+  const prefix = `${paths.root}/`;
+  for (const entry of fs.readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (path.basename(argv[0] ?? '') === 'bash' && argv.some((arg) => arg.startsWith(prefix))) process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone meanwhile.
+    }
+  }
 }
 
 export function openSimHost(root: string): SimHost {
@@ -280,8 +299,10 @@ export function openSimHost(root: string): SimHost {
           .filter((vmid): vmid is string => vmid !== undefined);
         await Promise.all(vmids.map((vmid) => stopGuest(paths, Number(vmid))));
       }
+      killHostCommands(paths);
       releaseAddressBlock(paths.root, settings.addressBlock);
     },
+    killCommands: () => killHostCommands(paths),
   };
   return host;
 }

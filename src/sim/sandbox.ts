@@ -156,10 +156,13 @@ export async function withSandbox<T>(fn: (sandbox: SandboxInfo & { simHost: SimH
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linus-sandbox-'));
   let interrupts = 0;
   let phase: 'starting' | 'running' | 'closing' = 'starting';
+  let host: SimHost | undefined;
   const onInterrupt = () => {
     interrupts += 1;
     const commandHandles = phase === 'running' && process.listenerCount('SIGINT') > 1;
     if (interrupts < 2 && (phase !== 'running' || commandHandles)) return;
+    // A job the cancel did not reach yet would run on without its files.
+    host?.killCommands();
     // The host's processes may still write into it: the key first, then the rest, retried.
     for (const target of [sandboxFiles(dir).ssh, dir]) {
       try {
@@ -173,6 +176,7 @@ export async function withSandbox<T>(fn: (sandbox: SandboxInfo & { simHost: SimH
   process.on('SIGINT', onInterrupt);
   try {
     const running = await startSandboxServices(dir, opts);
+    host = running.simHost;
     try {
       if (interrupts > 0) throw new LinusError({ code: 'CANCELLED', message: 'interrupted while the sandbox started; nothing was run' });
       phase = 'running';

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,6 +33,24 @@ describe('disposing a simulated host', () => {
       expect(processAlive(pid)).toBe(true);
       await host.dispose();
       expect(processAlive(pid)).toBe(false);
+    } finally {
+      await host.dispose();
+      fs.rmSync(host.root, { recursive: true, force: true });
+    }
+  });
+
+  it('ends a command still running from its files that no pid file names (one that arrived just before the end)', async () => {
+    const host = await createSimHost();
+    try {
+      const script = path.join(host.paths.remoteDir, 'provisioners', 'late.sh');
+      fs.mkdirSync(path.dirname(script), { recursive: true });
+      fs.writeFileSync(script, 'sleep 30\n');
+      const late = spawn('bash', [script], { stdio: 'ignore' });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(processAlive(late.pid as number)).toBe(true);
+      await host.dispose();
+      await new Promise((resolve) => late.once('exit', resolve));
+      expect(late.signalCode).toBe('SIGKILL');
     } finally {
       await host.dispose();
       fs.rmSync(host.root, { recursive: true, force: true });
