@@ -23,9 +23,12 @@ readonly ALLOC_STORAGE_TYPES="dir lvmthin lvm zfspool zfs rbd nfs cifs glusterfs
 # another type (a third-party plugin) is tried.
 readonly NO_ALLOC_STORAGE_TYPES="iscsi iscsidirect"
 
+# What a provision runs on the host besides perl and a downloader (doctor's tools.host lists them).
+readonly HOST_TOOLS="qm pvesh pvesm pveversion flock setsid sha256sum sha512sum base64"
+
 check_tools() {
   local tool
-  for tool in qm pvesh pvesm pveversion flock setsid perl sha256sum sha512sum base64; do
+  for tool in $HOST_TOOLS perl; do
     command -v "$tool" >/dev/null 2>&1 || die MISSING_DEPENDENCY "'$tool' is not installed or not on PATH"
   done
   # Image downloads use curl, else wget (a pve-manager dependency, unlike curl).

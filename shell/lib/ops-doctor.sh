@@ -119,7 +119,7 @@ _doctor_tools() {
   local tool failed=0
   local -a missing=() packages=()
   doctor_try check_tools
-  for tool in qm pvesh pvesm pveversion flock setsid sha256sum sha512sum base64; do
+  for tool in $HOST_TOOLS; do
     command -v "$tool" >/dev/null 2>&1 && continue
     missing+=("$tool")
     [[ " ${packages[*]} " == *" ${TOOL_PACKAGE[$tool]} "* ]] || packages+=("${TOOL_PACKAGE[$tool]}")
