@@ -92,8 +92,13 @@ describe('tool server', () => {
     const [unlock, version] = await Promise.all([run('qm unlock 100'), run('sleep 0.1; pveversion')]);
     expect(unlock.stderr).toBe("trying to acquire lock...\ncan't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout\n");
     expect(version).toMatchObject({ code: 0, stdout: expect.stringMatching(/^pve-manager\//) });
-    const versionCall = h.calls().find((call) => call.tool === 'pveversion');
-    expect(versionCall?.durationMs).toBeLessThan(300);
+    // Served while the unlock still waited on the flock, not after it: a server serving calls in
+    // turn would end pveversion after the unlock's 600 ms timeout.
+    const end = (call: { time: string; durationMs: number } | undefined) => (call ? Date.parse(call.time) + call.durationMs : Number.NaN);
+    const calls = h.calls();
+    const versionEnd = end(calls.find((call) => call.tool === 'pveversion'));
+    const unlockEnd = end(calls.find((call) => call.tool === 'qm' && call.argv[0] === 'unlock'));
+    expect(versionEnd).toBeLessThan(unlockEnd);
     expect(Date.now() - started).toBeLessThan(5000);
     h.clearFaults();
     expect((await done).code).toBe(0);
