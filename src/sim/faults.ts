@@ -7,7 +7,8 @@ export const faultsSchema = z
     latencyMs: z.number().int().nonnegative().optional(),
     // The guest agent never answers, or answers only this long after `qm start`.
     agent: z.union([z.literal('never'), z.object({ delayMs: z.number().int().nonnegative() }).strict()]).optional(),
-    // Booted guests appear in the host's neighbour table (the no-agent fallback); default true.
+    // Booted guests appear in the host's neighbour table (the no-agent fallback); default true. False
+    // keeps them out while it is set.
     neighbour: z.boolean().optional(),
     // The guest's sshd never answers on port 22.
     guestSsh: z.literal('never').optional(),

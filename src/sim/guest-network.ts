@@ -46,14 +46,12 @@ export class GuestNetwork {
     private readonly paths: SimPaths,
     private readonly nic: Nic,
     private readonly ports: { sshPort: number; probePort: number; sshBanner?: string | undefined },
+    // A fault (`neighbour: false`) keeps the machine out of the table whatever happens, while set.
+    private readonly kept: () => boolean = () => false,
   ) {
     this.resolvable = nic.hostCidr !== undefined && nic.ip.startsWith('127.') && inNetwork(nic.ip, nic.hostCidr);
   }
 
-  // A fault (`neighbour: false`) keeps the machine out of the table whatever happens.
-  neverResolved(): void {
-    this.resolvable = false;
-  }
 
   // Fails (EADDRINUSE) if something that is not a simulated machine holds <ip>:<sshPort>.
   async checkFree(): Promise<void> {
@@ -92,7 +90,7 @@ export class GuestNetwork {
   }
 
   private async contacted(): Promise<void> {
-    if (this.resolved || !this.resolvable) return;
+    if (this.resolved || !this.resolvable || this.kept()) return;
     this.resolved = true;
     await addNeighbour(this.paths, this.nic.ip, this.nic.mac, this.nic.device);
   }

@@ -4,7 +4,7 @@ import { guestRecordFile } from './guest-files.js';
 import { guestImageSchema } from './guest-image.js';
 import type { SimPaths } from './paths.js';
 
-// What `qm start` tells a guest daemon (sim/guests/<vmid>.json); the daemon adds its pid.
+// What `qm start` tells its guest (sim/guests/<vmid>.json), with the guest process's pid once it runs.
 export const guestRecordSchema = z
   .object({
     vmid: z.number().int(),

@@ -166,7 +166,7 @@ export interface SimHost {
   locks(): string[];
   // A machine that is not a VM holding <ip> on the node's LAN (answers ARP, and SSH unless ssh: false).
   addForeignMachine(machine: { ip: string; mac?: string; ssh?: boolean }): Promise<ForeignMachine>;
-  // Stops the tool server, every guest daemon and foreign machine (the host's files stay).
+  // Stops the tool server, every guest and foreign machine (the host's files stay).
   dispose(): Promise<void>;
   // Ends at once (SIGKILL) every command still running from the host's files: jobs, and commands
   // that came over SSH (a run exiting without dispose; its guests and tool server see the root go).

@@ -352,7 +352,7 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
-// After a daemon died without disposing: stop what it left (sshd, guest daemons).
+// After a daemon died without disposing: stop what it left (sshd, guests).
 async function reapLeftovers(dir: string): Promise<void> {
   const files = sandboxFiles(dir);
   const sshdPid = readPid(path.join(files.ssh, 'sshd.pid'));

@@ -18,6 +18,11 @@ export function runForCaller<T>(caller: Caller, fn: () => Promise<T>): Promise<T
   return current.run(caller, fn);
 }
 
+// Runs <fn> as no call's: what it starts (a guest) outlives the call that started it.
+export function outsideCalls<T>(fn: () => T): T {
+  return current.exit(fn);
+}
+
 // A live process: signal 0 reaches it (EPERM: alive, not ours) and it is not a zombie waiting
 // for its reaper, which holds nothing (an flock dies with its holder).
 export function processAlive(pid: number): boolean {
@@ -34,7 +39,7 @@ export function processAlive(pid: number): boolean {
 }
 
 // The pid a lock taken now belongs to: the caller's client inside a call, else this process
-// (a guest daemon editing the neighbour table).
+// (a guest editing the neighbour table).
 export function lockOwner(): number {
   return current.getStore()?.pid ?? process.pid;
 }

@@ -69,11 +69,21 @@ describe('reattach to host jobs', () => {
   });
 
   it('logs --follow keeps following a running job until it ends', async () => {
-    // The agent answers late: the job is still waiting for the address when logs starts.
-    target.simHost.setFaults({ agent: { delayMs: 8000 } });
+    // No address (a stock host: no agent) until the test lets the guest into the node's neighbour
+    // table: the job still waits for it when logs starts following, however slow the machine.
+    target.simHost.setFaults({ neighbour: false });
     const { runId, state } = await orphanedRun('followed');
     expect(state).toBe('running');
-    const logs = await runCli(['logs', runId, '--follow', ...target.flags()]);
+    const follow = startCli(['logs', runId, '--follow', ...target.flags()]);
+    await new Promise<void>((resolve) => {
+      let out = '';
+      follow.child.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('linus: call: qm start')) resolve();
+      });
+    });
+    target.simHost.clearFaults();
+    const logs = await follow.result;
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout).toContain('linus: call: qm start');
     expect(logs.stdout).toMatch(/^linus: SSH answers on [0-9.]+:22$/m);

@@ -71,6 +71,18 @@ describe('fault injection', () => {
     expect(fs.readFileSync(h.paths.neighTable, 'utf8')).toContain(ip);
   });
 
+  it('neighbour false holds while it is set: once cleared, the next contact puts the running guest in the table', async () => {
+    const { host: h, run } = await makeHost();
+    h.setFaults({ neighbour: false });
+    expect((await run(`qm create 100 --net0 virtio,bridge=vmbr0 ${withoutAgent} && qm start 100`)).code).toBe(0);
+    const ip = await bootedIp(100);
+    expect(await waitFor(() => readBanner(ip, GUEST_SSH_PORT).catch(() => undefined), 5000)).toMatch(/^SSH-2\.0-/);
+    expect(fs.readFileSync(h.paths.neighTable, 'utf8')).not.toContain(ip);
+    h.clearFaults();
+    expect(await readBanner(ip, GUEST_SSH_PORT)).toMatch(/^SSH-2\.0-/);
+    await waitFor(() => (fs.readFileSync(h.paths.neighTable, 'utf8').includes(ip) ? true : undefined), 5000);
+  });
+
   it('importFail fails the create worker, frees the volume and unlinks the config', async () => {
     const { host: h, run } = await makeHost();
     h.setFaults({ importFail: true });

@@ -89,7 +89,7 @@ describe('the guest agent of an image without one', () => {
     expect(await agentUp(run, 100)).toBe(false);
     await waitFor(async () => ((await agentUp(run, 100)) ? true : undefined), 15_000);
     expect(await agentUp(run, 101)).toBe(false);
-    // When the agent of 101 will answer (the guest daemon's own plan): after the whole upgrade.
+    // When the agent of 101 will answer (the guest's own plan): after the whole upgrade.
     const plan = (vmid: number) => JSON.parse(fs.readFileSync(`${h.paths.guestsDir}/${vmid}.json`, 'utf8')).agentAfterMs;
     expect([plan(100), plan(101)]).toEqual([300 + 5000, 300 + 60_000 + 5000]);
   });
@@ -201,5 +201,42 @@ describe('networks: VLANs and SDN VNets', () => {
     expect(list[1]).toEqual({ active: '1', comments: null, iface: 'vnet1', ipam: 0, type: 'vnet', vlanaware: 0 });
     expect((await run('pvesh get /nodes/pve/network/vnet1')).stderr).toContain('iface: interface does not exist');
     expect((await run(`qm create 100 --net0 virtio,bridge=vnet1 --scsi0 local-lvm:0,import-from=${fixture.image} && qm start 100`)).code).toBe(0);
+  });
+});
+
+describe('the guest process', () => {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return !/^\d+ \(.*\) Z/s.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+
+  it('is a process of its own that qm stop ends, its sshd gone first', async () => {
+    const { host: h, run } = await makeHost();
+    expect((await run(`qm create 100 --net0 virtio,bridge=vmbr0 --scsi0 local-lvm:0,import-from=${fixture.image} && qm start 100`)).code).toBe(0);
+    const pid = Number(fs.readFileSync(`${h.paths.runDir}/100.pid`, 'utf8'));
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toEqual(['bash', '-c', 'read -r _ || :', 'linus-sim-guest', h.root, '100', '']);
+    const ip = guestIp(h, 100) as string;
+    expect(await waitFor(() => readBanner(ip, GUEST_SSH_PORT).catch(() => undefined), 5000)).toMatch(/^SSH-2\.0-/);
+    // Its sshd is gone before the process is: a start right after a stop finds the address free.
+    expect(await run('qm stop 100 && qm start 100')).toMatchObject({ code: 0, stderr: '' });
+    expect(await waitFor(() => readBanner(ip, GUEST_SSH_PORT).catch(() => undefined), 5000)).toMatch(/^SSH-2\.0-/);
+    const again = Number(fs.readFileSync(`${h.paths.runDir}/100.pid`, 'utf8'));
+    expect(alive(pid)).toBe(false);
+    expect((await run('qm stop 100')).code).toBe(0);
+    expect(alive(again)).toBe(false);
+    await expect(readBanner(ip, GUEST_SSH_PORT)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('ends with the tool server that runs it: a host whose server is gone has no VM running', async () => {
+    const { host: h, run } = await makeHost();
+    expect((await run(`qm create 100 --net0 virtio,bridge=vmbr0 --scsi0 local-lvm:0,import-from=${fixture.image} && qm start 100`)).code).toBe(0);
+    const pid = Number(fs.readFileSync(`${h.paths.runDir}/100.pid`, 'utf8'));
+    process.kill(Number(fs.readFileSync(h.paths.toolServerPid, 'utf8')), 'SIGKILL');
+    await waitFor(() => (alive(pid) ? undefined : true), 5000);
+    expect(await run('qm status 100')).toEqual({ stdout: 'status: stopped\n', stderr: '', code: 0 });
   });
 });

@@ -97,7 +97,7 @@ sim_faults() { # <faults JSON>
 }
 
 # Stops what a test may have left running under the sim root: provisioner jobs (TERM, so they roll
-# back), guest daemons, foreign machines and the tool server (only processes whose pid files live
+# back), guests, foreign machines and the tool server (only processes whose pid files live
 # under the root and whose command line names it).
 sim_teardown() {
   if [[ -n "${SIM_IMAGE_SERVER_PID:-}" ]]; then
@@ -123,14 +123,14 @@ sim_teardown() {
   for f in "$SIM_ROOT"/var/run/qemu-server/*.pid; do
     [[ -f "$f" ]] || continue
     pid=$(<"$f")
-    _sim_owns "$pid" guest-daemon && kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+    _sim_owns "$pid" linus-sim-guest && kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
   done
   for ((i = 0; i < 25 && ${#pids[@]}; i++)); do
     _sim_any_alive "${pids[@]}" || break
     sleep 0.2
   done
   for pid in "${pids[@]}"; do
-    _sim_owns "$pid" guest-daemon && kill -KILL "$pid" 2>/dev/null
+    _sim_owns "$pid" linus-sim-guest && kill -KILL "$pid" 2>/dev/null
   done
   # Foreign machines stop when their record goes.
   rm -f "$SIM_ROOT"/sim/foreign/*.json
@@ -240,7 +240,7 @@ sim_locks() {
   grep -H '^lock:' "$SIM_ROOT"/etc/pve/nodes/*/qemu-server/*.conf 2>/dev/null || true
 }
 
-# Guest daemons still running (vmids).
+# Guests still running (vmids).
 sim_running_guests() {
   local f pid
   for f in "$SIM_ROOT"/var/run/qemu-server/*.pid; do
