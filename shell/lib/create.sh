@@ -208,17 +208,25 @@ die_ids_exhausted() {
   die ID_CLAIM_EXHAUSTED "VM IDs ${FREE_IDS[*]} were all taken while we tried"
 }
 
-# A key of VM_CONFIG (current values only, not the [PENDING] or snapshot sections).
-config_get() { # <key>
+# A key of VM_CONFIG into <var> (current values only, not the [PENDING] or snapshot sections);
+# false without it. No command substitution: a provision checks a dozen keys.
+config_value() { # <var> <key>
   local line
   while IFS= read -r line; do
     [[ "$line" == \[* ]] && break
-    if [[ "$line" == "$1: "* ]]; then
-      echo "${line#"$1: "}"
+    if [[ "$line" == "$2: "* ]]; then
+      printf -v "$1" '%s' "${line#"$2: "}"
       return 0
     fi
   done <<<"$VM_CONFIG"
   return 1
+}
+
+# The same, printed.
+config_get() { # <key>
+  local value
+  config_value value "$1" || return 1
+  echo "$value"
 }
 
 # format_size back to bytes: 20G, 2252M, 1024K or plain bytes.
@@ -239,7 +247,7 @@ size_bytes() { # <size>
 config_has_run_tag() { # <run-id>
   local tags tag
   local -a list=()
-  tags=$(config_get tags) || return 1
+  config_value tags tags || return 1
   read -ra list <<<"${tags//[;,]/ }"
   for tag in "${list[@]}"; do
     [[ "${tag,,}" == "linus-$1" ]] && return 0
@@ -263,7 +271,7 @@ resize_disk() {
   [[ -n "$PVE_ERR" ]] || resize_err=""
   pve qm config "$VM_ID" || pve_fail CREATE_FAILED "cannot read the config of VM $VM_ID"
   VM_CONFIG=$PVE_OUT
-  scsi0=$(config_get scsi0) || die CREATE_FAILED "VM $VM_ID has no scsi0 disk"
+  config_value scsi0 scsi0 || die CREATE_FAILED "VM $VM_ID has no scsi0 disk"
   [[ ",$scsi0," =~ ,size=([0-9]+[KMGT]?), ]] || die RESIZE_FAILED "VM $VM_ID scsi0 has no size: $scsi0"
   size=${BASH_REMATCH[1]}
   have=$(size_bytes "$size")
@@ -277,7 +285,7 @@ resize_disk() {
 
 _expect() { # <key> <wanted value>
   local have
-  have=$(config_get "$1") || have="(unset)"
+  config_value have "$1" || have="(unset)"
   [[ "$have" == "$2" ]] || die CREATE_FAILED "VM $VM_ID config has $1 '$have', expected '$2'"
 }
 
@@ -289,7 +297,7 @@ verify_hardware() {
   _expect memory "${SPEC[memory]}"
   _expect cpu "${SPEC[cpu]}"
   if ((ADDR_AGENT)); then _expect agent enabled=1; else _expect agent "(unset)"; fi
-  net0=$(config_get net0) || die CREATE_FAILED "VM $VM_ID has no net0"
+  config_value net0 net0 || die CREATE_FAILED "VM $VM_ID has no net0"
   [[ "$net0" =~ ^virtio=([0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}), ]] || die CREATE_FAILED "VM $VM_ID net0 has no MAC: $net0"
   VM_MAC=${BASH_REMATCH[1],,}
   [[ ",$net0," == *",bridge=${SPEC[bridge]},"* ]] || die CREATE_FAILED "VM $VM_ID net0 is not on bridge ${SPEC[bridge]}: $net0"
@@ -311,7 +319,7 @@ verify_cloudinit() {
   [[ -z "${SPEC[search_domain]:-}" ]] || _expect searchdomain "${SPEC[search_domain]}"
   [[ -z "$SNIPPET_VOLID" ]] || _expect cicustom "vendor=$SNIPPET_VOLID"
   if [[ -n "${SPEC[ssh_key_b64]:-}" ]]; then
-    keys=$(config_get sshkeys) || die CREATE_FAILED "VM $VM_ID has no sshkeys"
+    config_value keys sshkeys || die CREATE_FAILED "VM $VM_ID has no sshkeys"
     keys=$(perl -pe 's/%([0-9A-Fa-f]{2})/chr(hex($1))/ge' <<<"$keys")
     keys_match "$keys" || die CREATE_FAILED "VM $VM_ID sshkeys differ from the keys given"
   fi

@@ -23,10 +23,10 @@ IP_SOURCE=""
 readonly PROBE_MAX_ADDRESSES=4094
 # With an agent expected, how long it alone is asked before a probe may help (the agent may come
 # late: a package mirror, or --upgrade).
-AGENT_GRACE=$(scaled_seconds 20)
+scaled_seconds AGENT_GRACE 20
 readonly AGENT_GRACE
 # How long SSH may stay silent at an address found by agent or probe before it is looked up again.
-RECHECK_AFTER=$(scaled_seconds 10)
+scaled_seconds RECHECK_AFTER 10
 readonly RECHECK_AFTER
 
 # Picks the IPv4 of the interface whose MAC is net0's from `qm guest cmd <id>
@@ -54,15 +54,10 @@ agent_ip() { # <mac>
     exit 1;' "$1"
 }
 
-_neigh_table() {
-  echo "${LINUS_NEIGH_TABLE:-/proc/net/arp}"
-}
-
 # The IPv4 for a MAC in a neighbour table in /proc/net/arp format (complete entries only), other
 # than <but> (an address that did not answer: the entry may be stale after a new lease).
 neigh_ip() { # <mac> [but]
-  local table ip flags hw _
-  table=$(_neigh_table)
+  local table=${LINUS_NEIGH_TABLE:-/proc/net/arp} ip flags hw _
   [[ -r "$table" ]] || return 1
   while read -r ip _ flags hw _; do
     [[ "${hw,,}" == "${1,,}" && "$flags" != 0x0 && "$ip" =~ $IPV4_RE && "$ip" != 169.254.* && "$ip" != "${2:-}" ]] || continue
@@ -74,8 +69,7 @@ neigh_ip() { # <mac> [but]
 
 # The MAC (lowercase) the neighbour table has for an IPv4 (complete entries only).
 neigh_mac() { # <ip>
-  local table ip flags hw _
-  table=$(_neigh_table)
+  local table=${LINUS_NEIGH_TABLE:-/proc/net/arp} ip flags hw _
   [[ -r "$table" ]] || return 1
   while read -r ip _ flags hw _; do
     [[ "$ip" == "$1" && "$flags" != 0x0 && "$hw" =~ ^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$ && "$hw" != 00:00:00:00:00:00 ]] || continue
@@ -85,18 +79,20 @@ neigh_mac() { # <ip>
   return 1
 }
 
-_ip_int() { # <a.b.c.d>
+_ip_int() { # <var> <a.b.c.d>
   local -a o
-  IFS=. read -ra o <<<"$1"
-  echo $(((o[0] << 24) | (o[1] << 16) | (o[2] << 8) | o[3]))
+  IFS=. read -ra o <<<"$2"
+  printf -v "$1" '%d' $(((o[0] << 24) | (o[1] << 16) | (o[2] << 8) | o[3]))
 }
 
 # Whether <ip> lies in <address/prefix>.
 ip_in_cidr() { # <ip> <cidr>
-  local bits=${2#*/} mask
+  local bits=${2#*/} mask ip net
   ((bits >= 0 && bits <= 32)) || return 1
   mask=$(((0xffffffff << (32 - bits)) & 0xffffffff))
-  (($(($(_ip_int "$1") & mask)) == $(($(_ip_int "${2%/*}") & mask))))
+  _ip_int ip "$1"
+  _ip_int net "${2%/*}"
+  (((ip & mask) == (net & mask)))
 }
 
 # Sends a one-byte datagram to <port> of every address of <cidr> but its network, broadcast and
@@ -207,10 +203,6 @@ start_deadline() {
   DEADLINE=$((SECONDS + timeout))
 }
 
-_remaining() {
-  echo $((DEADLINE - SECONDS))
-}
-
 # One look for a DHCP guest's address: the agent (when one is expected), the neighbour table, and
 # (when allowed) a probe first; the table's answer may not be <but>. Sets VM_IP and IP_SOURCE.
 _lookup_ip() { # <vmid> <mac> <probe 0|1> [but]
@@ -249,7 +241,7 @@ wait_for_ip() { # <vmid> <mac>
       log "address $VM_IP from the $([[ $IP_SOURCE == agent ]] && echo guest agent || echo neighbour table)"
       return 0
     fi
-    left=$(_remaining)
+    left=$((DEADLINE - SECONDS))
     ((left > 0)) || die IP_TIMEOUT "no IPv4 address for VM $vmid (MAC $mac) on $GUEST_NET within ${SPEC[timeout]} s"
     nap $((delay < left ? delay : left))
     ((delay < 5)) && delay=$((delay + 1))
@@ -287,7 +279,7 @@ wait_for_ssh() { # <vmid> <mac>
   local port=${LINUS_SSH_PORT:-22} left since=$SECONDS old
   _int_in "$port" 1 65535 || die INVALID_SPEC "LINUS_SSH_PORT must be a TCP port"
   while ! bg_run ssh_banner "$VM_IP" "$port"; do
-    left=$(_remaining)
+    left=$((DEADLINE - SECONDS))
     ((left > 0)) || die SSH_TIMEOUT "no SSH banner from $VM_IP:$port within ${SPEC[timeout]} s"
     # An address found by agent or probe may have changed (a new lease): look again.
     if [[ "$IP_SOURCE" != static ]] && ((SECONDS - since >= RECHECK_AFTER)); then

@@ -24,10 +24,18 @@ if [[ "${LINUS_TIME_SCALE:-}" =~ ^0?\.([0-9]{1,3})$ ]]; then
 fi
 readonly TIME_PERMILLE
 
-# Whole seconds on the host's clock (at least 1).
-scaled_seconds() { # <seconds>
-  local s=$((($1 * TIME_PERMILLE + 999) / 1000))
-  echo $((s > 0 ? s : 1))
+# Whole seconds on the host's clock (at least 1), into <var>.
+scaled_seconds() { # <var> <seconds>
+  local s=$((($2 * TIME_PERMILLE + 999) / 1000))
+  printf -v "$1" '%d' $((s > 0 ? s : 1))
+}
+
+# <file>'s text into <var> without its trailing newlines, as $(<file) gives it, without the fork
+# a command substitution costs (every Proxmox call reads two files; ten jobs share two cores).
+slurp() { # <var> <file>
+  local text=""
+  IFS= read -r -d '' text <"$2" || true
+  printf -v "$1" '%s' "${text%"${text##*[!$'\n']}"}"
 }
 
 # Sleeps <seconds> (up to 3 decimals) on the host's clock; a signal cuts it short.

@@ -38,8 +38,8 @@ pve() { # <qm|pvesh|pvesm|pveversion> <arg...>
   wait "$PVE_PID" || rc=$?
   PVE_PID=""
   PVE_RC=$rc
-  PVE_OUT=$(<"$WORK_DIR/pve.out")
-  PVE_ERR=$(<"$WORK_DIR/pve.err")
+  slurp PVE_OUT "$WORK_DIR/pve.out"
+  slurp PVE_ERR "$WORK_DIR/pve.err"
   _log_tool_output "$1" "${2:-}"
   return "$rc"
 }

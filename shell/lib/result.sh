@@ -4,9 +4,12 @@
 
 readonly LINUS_PROTOCOL=1
 
-# <CODE>|<exit code>|<remediation>
-_code_table() {
-  cat <<'TABLE'
+# <CODE>|<exit code>|<remediation>, read at every start without a subshell.
+declare -gA CODE_EXIT=() CODE_REMEDIATION=()
+while IFS='|' read -r _code _exit _remedy; do
+  CODE_EXIT[$_code]=$_exit
+  CODE_REMEDIATION[$_code]=$_remedy
+done <<'TABLE'
 INVALID_SPEC|1|Fix the named parameter and run again.
 MISSING_DEPENDENCY|2|Install the named tool on the Proxmox host (it ships with Proxmox VE).
 UNSUPPORTED_PVE|2|Use Proxmox VE 8.0 or newer (8.x or 9.x).
@@ -54,13 +57,6 @@ SANDBOX_FAILED|26|Run 'linus sandbox down' and try again; see docs/simulator.md.
 HOST_NOT_READY|27|Run the fix each failed check names ('linus doctor' prints them; 'linus doctor --fix' applies the safe ones), then run 'linus doctor' again.
 INTERNAL|70|This is a bug in linus: please report it with the output above.
 TABLE
-}
-
-declare -gA CODE_EXIT=() CODE_REMEDIATION=()
-while IFS='|' read -r _code _exit _remedy; do
-  CODE_EXIT[$_code]=$_exit
-  CODE_REMEDIATION[$_code]=$_remedy
-done < <(_code_table)
 unset _code _exit _remedy
 
 # Set by die (or the signal traps) and read by the EXIT trap that writes the failure block.

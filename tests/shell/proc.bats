@@ -31,7 +31,7 @@ elapsed_ms() { # <time scale or ''> <code>
   local ms
   ms=$(elapsed_ms '' 'nap 0.6')
   ((ms >= 600 && ms < 1500)) || fail "nap 0.6 took $ms ms"
-  lib_run 'echo "$AGENT_GRACE $RECHECK_AFTER $(scaled_seconds 1)"'
+  lib_run 'scaled_seconds one 1; echo "$AGENT_GRACE $RECHECK_AFTER $one"'
   assert_output '20 10 1'
 }
 
@@ -39,7 +39,7 @@ elapsed_ms() { # <time scale or ''> <code>
   local ms
   ms=$(elapsed_ms 0.1 'nap 3')
   ((ms >= 300 && ms < 1200)) || fail "nap 3 at 0.1 took $ms ms"
-  run env LINUS_TIME_SCALE=0.1 bash -c 'source "$1"; echo "$TIME_PERMILLE $AGENT_GRACE $RECHECK_AFTER $(scaled_seconds 1)"' _ "$ENTRY"
+  run env LINUS_TIME_SCALE=0.1 bash -c 'source "$1"; scaled_seconds one 1; echo "$TIME_PERMILLE $AGENT_GRACE $RECHECK_AFTER $one"' _ "$ENTRY"
   assert_output '100 2 1 1'
   run env LINUS_TIME_SCALE=.25 bash -c 'source "$1"; echo "$TIME_PERMILLE $AGENT_GRACE"' _ "$ENTRY"
   assert_output '250 5'
@@ -63,6 +63,17 @@ elapsed_ms() { # <time scale or ''> <code>
   assert_output $'child reaped\nno sleep'
   ms=$(elapsed_ms '' 'sleep 0 & child=$!; wait "$child"; nap_or_exit 0.6 "$child"')
   ((ms >= 600 && ms < 1500)) || fail "nap_or_exit 0.6 without a live child took $ms ms"
+}
+
+@test "slurp reads a file as \$(<file) does: the text, its trailing newlines dropped" {
+  local dir=$BATS_TEST_TMPDIR
+  printf 'a b\n\n  c\t\n\n\n' >"$dir/text"
+  printf '\n\n' >"$dir/newlines"
+  : >"$dir/empty"
+  printf 'last' >"$dir/unterminated"
+  lib_run "for f in text newlines empty unterminated; do slurp v \"$dir/\$f\"; [[ \"\$v\" == \"\$(<\"$dir/\$f\")\" ]] || echo \"differs: \$f\"; done; echo \"[\$v]\""
+  assert_success
+  assert_output '[last]'
 }
 
 @test "nap refuses what is not a duration" {

@@ -6,10 +6,10 @@ import { packageRoot } from '../../../src/provisioners/bundle.js';
 
 const root = packageRoot();
 
-// The shell copy: the heredoc between `cat <<'TABLE'` and `TABLE` in shell/lib/result.sh.
+// The shell copy: the heredoc between `<<'TABLE'` and `TABLE` in shell/lib/result.sh.
 function shellTable(): Record<string, { exitCode: number; remediation: string }> {
   const text = fs.readFileSync(path.join(root, 'shell', 'lib', 'result.sh'), 'utf8');
-  const body = /cat <<'TABLE'\n([\s\S]*?)\nTABLE\n/.exec(text)?.[1];
+  const body = /<<'TABLE'\n([\s\S]*?)\nTABLE\n/.exec(text)?.[1];
   if (body === undefined) throw new Error('no TABLE heredoc in shell/lib/result.sh');
   const rows = body.split('\n').map((line) => {
     const [code, exit, ...rest] = line.split('|');
