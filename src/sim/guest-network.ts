@@ -52,7 +52,6 @@ export class GuestNetwork {
     this.resolvable = nic.hostCidr !== undefined && nic.ip.startsWith('127.') && inNetwork(nic.ip, nic.hostCidr);
   }
 
-
   // Fails (EADDRINUSE) if something that is not a simulated machine holds <ip>:<sshPort>.
   async checkFree(): Promise<void> {
     if (!this.ports.sshBanner || !this.nic.ip.startsWith('127.') || fs.existsSync(foreignRecordFile(this.paths, this.nic.ip))) return;

@@ -25,7 +25,7 @@ import { parsePropertyString } from './tools/property-string.js';
 // network part.
 const MAX_LIFETIME_MS = 2 * 60 * 60 * 1000;
 const WATCH_MS = 500;
-export const GUEST_PROCESS_NAME = 'linus-sim-guest';
+const GUEST_PROCESS_NAME = 'linus-sim-guest';
 
 // The guests this process runs, by process id: how each is stopped.
 const running = new Map<number, () => Promise<void>>();
