@@ -1,5 +1,5 @@
-// The whole test suite's wall time against its target (docs/benchmarks.md). It runs every test,
-// so it is its own script: `npm run bench:suite`.
+// The whole test suite's wall time against its target (docs/benchmarks.md). It runs every test
+// (about 5 minutes): `npm run bench` runs it last, `npm run bench:suite` alone.
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
