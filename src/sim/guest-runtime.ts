@@ -4,9 +4,9 @@ import net from 'node:net';
 import { parseVmConfig } from './tools/config-format.js';
 import { outsideCalls } from './tools/caller.js';
 import type { Faults } from './faults.js';
+import { readFaults } from './tools/context.js';
 import { agentAnswer } from './guest-agent.js';
-import { guestPidFile, guestQgaSocket } from './guest-files.js';
-import type { GuestRecord } from './guest-record.js';
+import { guestPidFile, guestQgaSocket, type GuestRecord } from './guest-record.js';
 import { GuestNetwork } from './guest-network.js';
 import type { SimPaths } from './paths.js';
 import { parsePropertyString } from './tools/property-string.js';
@@ -44,10 +44,11 @@ export async function stopOwnGuest(pid: number): Promise<boolean> {
   return true;
 }
 
-function readFaults(paths: SimPaths): Pick<Faults, 'agent' | 'neighbour' | 'guestSsh'> {
+// Faults as they are now (a test changes them while guests run); none while the file is being
+// rewritten, so a guest's socket handler never throws in the tool server.
+function currentFaults(paths: SimPaths): Faults {
   try {
-    const faults = JSON.parse(fs.readFileSync(paths.faultsJson, 'utf8')) as Faults;
-    return { agent: faults.agent, neighbour: faults.neighbour, guestSsh: faults.guestSsh };
+    return readFaults(paths);
   } catch {
     return {};
   }
@@ -121,14 +122,14 @@ async function launch(paths: SimPaths, record: GuestRecord, env: Record<string, 
       return `VM${vmid}`;
     }
   })();
-  const faults = readFaults(paths);
+  const faults = currentFaults(paths);
   const nic = record.ip !== undefined && record.mac !== undefined ? { ip: record.ip, mac: record.mac, device: record.bridge ?? 'vmbr0', hostCidr: record.hostCidr, gateway: record.gateway } : undefined;
   const sshBanner = `${record.image?.sshBanner ?? 'SSH-2.0-OpenSSH_9.6p1'}\r\n`;
-  const network = nic && record.boots ? new GuestNetwork(paths, nic, { sshPort: record.sshPort, probePort: record.probePort, sshBanner: faults.guestSsh === 'never' ? undefined : sshBanner }, () => readFaults(paths).neighbour === false) : undefined;
+  const network = nic && record.boots ? new GuestNetwork(paths, nic, { sshPort: record.sshPort, probePort: record.probePort, sshBanner: faults.guestSsh === 'never' ? undefined : sshBanner }, () => currentFaults(paths).neighbour === false) : undefined;
   const qgaPath = guestQgaSocket(paths, vmid);
   let booted = false;
   const agentReady = () => {
-    const fault = readFaults(paths).agent;
+    const fault = currentFaults(paths).agent;
     if (fault === 'never' || !booted || record.agentAfterMs === undefined) return false;
     const after = Math.max(record.agentAfterMs, fault?.delayMs ?? 0);
     return Date.now() >= record.startedAt + after && agentEnabled(paths, record);
